@@ -1,0 +1,3 @@
+from aiport.cli import main
+
+main()

@@ -1,0 +1,107 @@
+"""POST /audio/speech (audio out, streamed) and /audio/transcriptions, /audio/translations."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from aiport.api.bodies import read_form, read_json, validate
+from aiport.api.context import context, services
+from aiport.api.dispatch import build_call, route
+from aiport.api.responses import json_response, response_headers
+from aiport.backends.base import JSONBody, Upload
+from aiport.errors import InvalidRequest
+from aiport.protocol.audio import (
+    DEFAULT_SPEECH_MODEL,
+    SpeechRequest,
+    TranscriptionRequest,
+    TranslationRequest,
+)
+
+# File signatures of common formats that are certainly not audio: refused before any
+# model or upstream sees them. Anything else is left to the decoder to judge.
+NOT_AUDIO_SIGNATURES = (
+    b"\x89PNG",
+    b"\xff\xd8\xff",
+    b"GIF8",
+    b"%PDF",
+    b"PK\x03\x04",
+    b"{",
+    b"[",
+    b"<",
+)
+
+
+async def create_speech(request: web.Request) -> web.StreamResponse:
+    ctx = context(request)
+    body = await read_json(request, services(request).settings.max_json_bytes)
+    speech = validate(SpeechRequest, body)
+    target = route(request, speech.model)
+    call = build_call(request, target, SpeechRequest, body, speech.model)
+    call.body.setdefault("model", DEFAULT_SPEECH_MODEL)
+    audio = await target.backend.speech(call)
+    ctx.usage, ctx.usage_reported = audio.usage, True
+    chunks = aiter(audio.chunks)
+    # Pull the first bytes before answering, so that a failure is still a proper error.
+    first = await anext(chunks, b"")
+    ctx.mark_first_token()
+    response = web.StreamResponse(headers=response_headers(request))
+    response.content_type = audio.content_type.split(";")[0]
+    await response.prepare(request)
+    await response.write(first)
+    async for chunk in chunks:
+        await response.write(chunk)
+    await response.write_eof()
+    return response
+
+
+async def create_transcription(request: web.Request) -> web.Response:
+    return await _audio_to_text(request, TranscriptionRequest, translate=False)
+
+
+async def create_translation(request: web.Request) -> web.Response:
+    return await _audio_to_text(request, TranslationRequest, translate=True)
+
+
+async def _audio_to_text(
+    request: web.Request, wire: type[TranslationRequest], *, translate: bool
+) -> web.Response:
+    svc = services(request)
+    ctx = context(request)
+    fields, upload = await read_form(
+        request, svc.settings.max_body_bytes, svc.settings.data_dir / "uploads"
+    )
+    try:
+        if upload is None:
+            raise InvalidRequest("Missing required parameter: 'file'.", param="file")
+        _refuse_non_audio(upload)
+        parsed = validate(wire, fields)
+        target = route(request, parsed.model)
+        call = build_call(request, target, wire, fields, parsed.model, upload)
+        backend = target.backend
+        result = await (backend.translate(call) if translate else backend.transcribe(call))
+    finally:
+        if upload is not None:
+            upload.path.unlink(missing_ok=True)
+    ctx.usage, ctx.usage_reported = result.usage, True
+    if isinstance(result, JSONBody):
+        return json_response(request, result)
+    return web.Response(
+        text=result.text,
+        content_type=result.content_type.split(";")[0],
+        charset="utf-8",
+        headers=response_headers(request),
+    )
+
+
+def _refuse_non_audio(upload: Upload) -> None:
+    if upload.size == 0:
+        raise InvalidRequest("The uploaded file is empty.", param="file")
+    with upload.path.open("rb") as file:
+        head = file.read(16).lstrip()
+    if head.startswith(NOT_AUDIO_SIGNATURES):
+        raise InvalidRequest(
+            f"The file `{upload.filename}` is not audio. Supported formats: flac, m4a, mp3, "
+            "mp4, mpeg, mpga, oga, ogg, wav, webm.",
+            param="file",
+            code="invalid_file_format",
+        )

@@ -1,0 +1,53 @@
+"""The steps every model endpoint shares: pick the backend, check access, build the call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from aiport.api.context import context, services
+from aiport.backends.base import Call, Upload
+from aiport.backends.upstream import UpstreamBackend
+from aiport.errors import ModelNotFound
+from aiport.protocol.common import WireModel
+from aiport.routing import Target
+
+
+def route(request: web.Request, public_model: str) -> Target:
+    """The backend for `public_model`, if this caller may use it (else 404, as OpenAI does)."""
+    ctx = context(request)
+    svc = services(request)
+    ctx.model = public_model
+    if ctx.caller is not None and not ctx.caller.may_use(public_model):
+        raise ModelNotFound(public_model)
+    target = svc.router.resolve(public_model)
+    svc.check_available(target.backend)
+    ctx.served_model = target.model
+    ctx.backend = target.backend.name
+    return target
+
+
+def build_call(
+    request: web.Request,
+    target: Target,
+    wire: type[WireModel],
+    body: dict[str, Any],
+    public_model: str,
+    upload: Upload | None = None,
+) -> Call:
+    """A call carrying only the spec's fields (plus the provider's allowed extras), so a
+    caller can never choose the upstream or its credentials through the body."""
+    forwarded = wire.forwardable(body)
+    if isinstance(target.backend, UpstreamBackend):
+        for name in target.backend.config.extra_fields:
+            if name in body:
+                forwarded[name] = body[name]
+    forwarded["model"] = target.model
+    return Call(
+        body=forwarded,
+        model=target.model,
+        public_model=public_model,
+        request_id=context(request).request_id,
+        upload=upload,
+    )

@@ -1,0 +1,66 @@
+"""POST /images/generations (and the seed's /images/generate); GET of stored pictures."""
+
+from __future__ import annotations
+
+import base64
+import time
+
+from aiohttp import web
+
+from aiport.api.bodies import read_json, validate
+from aiport.api.context import context, services
+from aiport.api.dispatch import build_call, route
+from aiport.api.middleware import public
+from aiport.api.responses import json_response
+from aiport.backends.base import ImageSet
+from aiport.errors import NotFound
+from aiport.imagestore import ROUTE_PREFIX
+from aiport.protocol.images import DEFAULT_QUALITY, DEFAULT_SIZE, ImageRequest
+
+
+async def create_image(request: web.Request) -> web.Response:
+    svc = services(request)
+    ctx = context(request)
+    body = await read_json(request, svc.settings.max_json_bytes)
+    image = validate(ImageRequest, body)
+    target = route(request, image.model)
+    call = build_call(request, target, ImageRequest, body, image.model)
+    if image.model.startswith("dall-e"):
+        # The seed's defaults; gpt-image models have other values, so only for DALL·E.
+        call.body.setdefault("size", DEFAULT_SIZE)
+        call.body.setdefault("quality", DEFAULT_QUALITY)
+    result = await target.backend.images(call)
+    ctx.usage, ctx.usage_reported = result.usage, True
+    if not isinstance(result, ImageSet):
+        return json_response(request, result)
+    data = []
+    for picture in result.images:
+        item: dict[str, str | None] = {"revised_prompt": picture.revised_prompt}
+        if image.response_format == "b64_json":
+            item["b64_json"] = base64.b64encode(picture.png).decode("ascii")
+        else:
+            item["url"] = _public_url(request) + ROUTE_PREFIX + svc.images.save(picture.png)
+        data.append(item)
+    return json_response(request, {"created": int(time.time()), "data": data})
+
+
+def _public_url(request: web.Request) -> str:
+    configured = services(request).settings.public_url
+    if configured:
+        return configured.rstrip("/")
+    return f"{request.scheme}://{request.host}"
+
+
+@public
+async def get_image_file(request: web.Request) -> web.StreamResponse:
+    path = services(request).images.path_of(request.match_info["name"])
+    if path is None:
+        raise NotFound("This image does not exist or its URL has expired.", code="image_not_found")
+    return web.FileResponse(
+        path,
+        headers={
+            "content-type": "image/png",
+            "cache-control": "private, max-age=300",
+            "x-request-id": context(request).request_id,
+        },
+    )

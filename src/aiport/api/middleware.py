@@ -1,0 +1,102 @@
+"""The one middleware: request id, CORS, authentication, errors, access log, metering.
+
+It is a single function on purpose: each aiohttp middleware layer costs a coroutine per
+request, and this is the hot path. Every response leaves with `x-request-id`; every
+failure leaves as OpenAI's error JSON; every authenticated request is metered once, in
+`finally`, so a client that goes away mid-stream is still counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from aiport.api.context import CONTEXT, RequestContext, services
+from aiport.api.responses import error_response
+from aiport.errors import APIError, InternalError, MethodNotAllowed, NotFound, PayloadTooLarge
+from aiport.services import Services
+
+log = logging.getLogger("aiport.access")
+error_log = logging.getLogger("aiport.errors")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+CLIENT_CLOSED = 499  # nginx's convention: the client went away before the answer
+
+
+def public(handler: Handler) -> Handler:
+    """Mark a handler that needs no API key (health checks, signed image URLs)."""
+    handler.aiport_public = True  # type: ignore[attr-defined]
+    return handler
+
+
+@web.middleware
+async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
+    ctx = RequestContext(request_id="req_" + secrets.token_hex(16), endpoint=request.path)
+    request[CONTEXT] = ctx
+    svc = services(request)
+    cors = svc.cors.headers_for(request)
+    if request.method == "OPTIONS" and cors is not None:
+        return web.Response(status=204, headers={**cors, "x-request-id": ctx.request_id})
+    response: web.StreamResponse | None = None
+    try:
+        if not getattr(handler, "aiport_public", False):
+            ctx.caller = await svc.auth.authenticate(request.headers.get("Authorization"))
+        response = await handler(request)
+    except APIError as exc:
+        response = error_response(request, exc)
+    except web.HTTPException as exc:
+        response = error_response(request, _from_http_exception(exc))
+    except asyncio.CancelledError:
+        ctx.status = CLIENT_CLOSED
+        raise
+    except (ConnectionError, OSError):
+        ctx.status = CLIENT_CLOSED
+        raise
+    except Exception:
+        error_log.exception("unhandled error in %s (%s)", request.path, ctx.request_id)
+        response = error_response(request, InternalError("The server had an error."))
+    finally:
+        if response is not None and ctx.status == 200:
+            ctx.status = response.status
+        _finish(svc, request, ctx)
+    if cors and not response.prepared:
+        response.headers.update(cors)
+    return response
+
+
+def _finish(svc: Services, request: web.Request, ctx: RequestContext) -> None:
+    elapsed_ms = (time.perf_counter() - ctx.started) * 1000
+    if ctx.caller is not None:
+        svc.meter.finish(ctx, elapsed_ms)
+    if svc.settings.access_log:
+        log.info(
+            "%s %s %d %.1fms",
+            request.method,
+            request.path,
+            ctx.status,
+            elapsed_ms,
+            extra={
+                "request_id": ctx.request_id,
+                "key_id": ctx.caller.key_id if ctx.caller else None,
+                "model": ctx.model,
+                "backend": ctx.backend,
+            },
+        )
+
+
+def _from_http_exception(exc: web.HTTPException) -> APIError:
+    if exc.status == 404:
+        return NotFound("Unknown request URL. Check the path and method.", code="unknown_url")
+    if exc.status == 405:
+        return MethodNotAllowed("This method is not allowed on this path.")
+    if exc.status == 413:
+        return PayloadTooLarge("The request body is too large.")
+    error = APIError(exc.reason or "HTTP error")
+    error.status = exc.status
+    error.type = "invalid_request_error" if exc.status < 500 else "server_error"
+    return error

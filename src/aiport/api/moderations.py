@@ -1,0 +1,23 @@
+"""POST /moderations."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from aiport.api.bodies import read_json, validate
+from aiport.api.context import context, services
+from aiport.api.dispatch import build_call, route
+from aiport.api.responses import json_response
+from aiport.protocol.moderations import ModerationRequest
+
+
+async def create_moderation(request: web.Request) -> web.Response:
+    ctx = context(request)
+    body = await read_json(request, services(request).settings.max_json_bytes)
+    moderation = validate(ModerationRequest, body)
+    target = route(request, moderation.model)
+    call = build_call(request, target, ModerationRequest, body, moderation.model)
+    call.body.setdefault("model", target.model)
+    result = await target.backend.moderate(call)
+    ctx.usage, ctx.usage_reported = result.usage, True
+    return json_response(request, result)

@@ -1,0 +1,48 @@
+"""Building responses: the headers every answer carries, JSON bodies, error bodies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from aiport.api.context import context
+from aiport.backends.base import JSONBody
+from aiport.errors import APIError
+
+HEADERS_KEY = "aiport.headers"
+
+
+def add_headers(request: web.Request, headers: dict[str, str]) -> None:
+    """Headers to put on whatever response this request ends with (e.g. x-ratelimit-*)."""
+    request.setdefault(HEADERS_KEY, {}).update(headers)
+
+
+def response_headers(request: web.Request, extra: dict[str, str] | None = None) -> dict[str, str]:
+    headers = {"x-request-id": context(request).request_id}
+    pending = request.get(HEADERS_KEY)
+    if pending:
+        headers.update(pending)
+    if extra:
+        headers.update(extra)
+    return headers
+
+
+def json_response(request: web.Request, body: JSONBody | dict[str, Any]) -> web.Response:
+    if isinstance(body, JSONBody):
+        raw = body.raw if body.raw is not None else orjson.dumps(body.data)
+    else:
+        raw = orjson.dumps(body)
+    return web.Response(
+        body=raw, content_type="application/json", headers=response_headers(request)
+    )
+
+
+def error_response(request: web.Request | None, exc: APIError) -> web.Response:
+    headers = dict(exc.headers)
+    if request is not None:
+        headers = response_headers(request, headers)
+    return web.Response(
+        status=exc.status, body=exc.body(), content_type="application/json", headers=headers
+    )

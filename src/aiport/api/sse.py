@@ -1,0 +1,93 @@
+"""The only writer of server-sent events.
+
+Framing is OpenAI's: `data: <json>\\n\\n` per chunk, `data: [DONE]\\n\\n` at the end. A failure
+after the stream began is one `data: {"error": {...}}` frame, then the connection closes
+without `[DONE]`, so clients see an error rather than a silently short answer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import orjson
+from aiohttp import web
+
+from aiport.api.responses import response_headers
+from aiport.backends.base import StreamChunk
+from aiport.errors import APIError, InternalError
+
+log = logging.getLogger(__name__)
+
+DONE = b"data: [DONE]\n\n"
+CONTENT_TYPE = "text/event-stream; charset=utf-8"
+
+
+def frame(payload: bytes) -> bytes:
+    return b"data: " + payload + b"\n\n"
+
+
+_USAGE_NULL_TAIL = b',"usage":null}'
+
+
+def chunk_frame(chunk: StreamChunk, keep_usage: bool) -> bytes | None:
+    """The frame for one chat chunk; None for the usage chunk a client did not ask for.
+
+    aiport always asks backends for usage (to meter it). When the client did not, the
+    extra usage chunk is dropped and the `"usage": null` OpenAI then adds to every chunk
+    is cut off the end of the bytes, so the rest passes through unchanged.
+    """
+    if keep_usage:
+        return frame(chunk.raw if chunk.raw is not None else orjson.dumps(chunk.data))
+    if "usage" in chunk.data:
+        if chunk.data["usage"] is not None and not chunk.data.get("choices"):
+            return None
+        raw = chunk.raw
+        if raw is not None and raw.endswith(_USAGE_NULL_TAIL):
+            return frame(raw[: -len(_USAGE_NULL_TAIL)] + b"}")
+        data = {k: v for k, v in chunk.data.items() if k != "usage"}
+        return frame(orjson.dumps(data))
+    return frame(chunk.raw if chunk.raw is not None else orjson.dumps(chunk.data))
+
+
+async def open_stream(
+    request: web.Request, extra: dict[str, str] | None = None
+) -> web.StreamResponse:
+    response = web.StreamResponse(headers=response_headers(request, extra))
+    response.content_type = "text/event-stream"
+    response.charset = "utf-8"
+    response.headers["cache-control"] = "no-cache"
+    response.headers["x-accel-buffering"] = "no"
+    await response.prepare(request)
+    return response
+
+
+async def write_frames(
+    response: web.StreamResponse, frames: AsyncIterator[bytes], request_id: str
+) -> int:
+    """Write every frame, then `[DONE]`; on a failure mid-way, an error frame instead.
+
+    Returns the status the request ended with, for metering: 200, or the failure's.
+    A client that went away raises out of here (its task is being cancelled anyway).
+    """
+    try:
+        async for data in frames:
+            await response.write(data)
+    except APIError as exc:
+        log.warning("stream %s failed after it began: %s", request_id, exc.message)
+        await _write_error(response, exc)
+        return exc.status
+    except (ConnectionError, OSError):
+        raise
+    except Exception:
+        log.exception("stream %s failed", request_id)
+        await _write_error(response, InternalError("The stream failed on the server."))
+        return 500
+    await response.write(DONE)
+    return 200
+
+
+async def _write_error(response: web.StreamResponse, exc: APIError) -> None:
+    with contextlib.suppress(ConnectionError, OSError):
+        await response.write(frame(exc.body()))

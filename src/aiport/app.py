@@ -1,0 +1,59 @@
+"""The HTTP application: `create_app(settings)` builds it; everything lives on the app.
+
+Every endpoint answers on the seed's paths and on OpenAI's `/v1` paths with the same
+handler. Services are opened and closed in the app's cleanup context, never at import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from aiport.api import audio, chat, embeddings, health, images, models, moderations
+from aiport.api.context import SERVICES
+from aiport.api.middleware import gateway, public
+from aiport.imagestore import ROUTE_PREFIX
+from aiport.services import Services
+from aiport.settings import Settings
+
+# (method, path without prefix, handler); each is served at "" and at "/v1".
+ENDPOINTS = (
+    ("POST", "/chat/completions", chat.create_chat_completion),
+    ("POST", "/images/generations", images.create_image),
+    ("POST", "/images/generate", images.create_image),
+    ("POST", "/audio/speech", audio.create_speech),
+    ("POST", "/audio/transcriptions", audio.create_transcription),
+    ("POST", "/audio/translations", audio.create_translation),
+    ("POST", "/embeddings", embeddings.create_embedding),
+    ("POST", "/moderations", moderations.create_moderation),
+    ("GET", "/models", models.list_models),
+    ("GET", "/models/{model:.+}", models.retrieve_model),
+)
+
+
+def create_app(settings: Settings, master_key: str) -> web.Application:
+    app = web.Application(middlewares=[gateway], client_max_size=settings.max_body_bytes)
+    app[SERVICES] = Services.build(settings, master_key)
+    for method, path, handler in ENDPOINTS:
+        for prefix in ("", "/v1"):
+            app.router.add_route(method, prefix + path, handler)
+            app.router.add_route("OPTIONS", prefix + path, _preflight)
+    app.router.add_get("/health", health.health)
+    app.router.add_get(ROUTE_PREFIX + "{name}", images.get_image_file)
+    app.cleanup_ctx.append(_lifespan)
+    return app
+
+
+async def _lifespan(app: web.Application) -> AsyncIterator[None]:
+    services = app[SERVICES]
+    await services.start()
+    yield
+    await services.close()
+
+
+@public
+async def _preflight(request: web.Request) -> web.Response:
+    # Reached only for an OPTIONS from an origin CORS does not allow: the middleware
+    # answers allowed preflights itself, before authentication.
+    return web.Response(status=204)

@@ -1,0 +1,1 @@
+"""Backends: the contract (`base`), upstream providers (`upstream`), embedded engines (`local`)."""

@@ -1,0 +1,182 @@
+"""The contract every backend keeps, local engine or upstream provider.
+
+A backend receives a `Call` (a validated request, the model name it should use, and the
+request's id) and answers with typed results, never with HTTP bytes of its own making:
+
+- `JSONBody` for a complete JSON answer; `raw` carries the exact bytes when they pass
+  through unchanged (the upstream backend), so nothing is serialised twice.
+- an async iterator of `StreamChunk` for a chat stream, each one OpenAI's
+  `chat.completion.chunk` object. The API layer alone writes SSE frames.
+- `BinaryBody` for audio, an async iterator of bytes that starts before synthesis ends.
+- `TextBody` for the plain-text transcription formats.
+- `ImageSet` for pictures a backend drew itself (the API layer stores them for `url`).
+
+A capability a backend does not have raises `UnsupportedCapability`. Cancelling the task
+that iterates a stream (the client went away) must stop the work behind it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiport.errors import UnsupportedCapability
+
+JSON = dict[str, Any]
+
+
+@dataclass(slots=True)
+class Usage:
+    """What a request consumed, in whatever units its endpoint is priced in."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    audio_seconds: float = 0.0
+    images: int = 0
+    characters: int = 0
+
+    @classmethod
+    def from_openai(cls, usage: Any) -> Usage:
+        if not isinstance(usage, dict):
+            return cls()
+        prompt = usage.get("prompt_tokens", usage.get("input_tokens", 0))
+        completion = usage.get("completion_tokens", usage.get("output_tokens", 0))
+        return cls(
+            prompt_tokens=prompt if isinstance(prompt, int) else 0,
+            completion_tokens=completion if isinstance(completion, int) else 0,
+        )
+
+
+@dataclass(slots=True)
+class Upload:
+    """An uploaded file, spooled to disk so that it is never held whole in memory."""
+
+    path: Path
+    filename: str
+    content_type: str
+    size: int
+
+
+@dataclass(slots=True)
+class Call:
+    """One request as a backend sees it.
+
+    `body` is the validated JSON body (or the form fields of a multipart upload) with the
+    fields a caller may not set already removed; `model` is the name this backend knows
+    the model by, `public_model` the one the client asked for.
+    """
+
+    body: JSON
+    model: str
+    public_model: str
+    request_id: str
+    upload: Upload | None = None
+
+
+@dataclass(slots=True)
+class JSONBody:
+    data: JSON
+    raw: bytes | None = None
+    usage: Usage = field(default_factory=Usage)
+
+
+@dataclass(slots=True)
+class StreamChunk:
+    data: JSON
+    raw: bytes | None = None
+
+
+@dataclass(slots=True)
+class BinaryBody:
+    content_type: str
+    chunks: AsyncIterator[bytes]
+    usage: Usage = field(default_factory=Usage)
+
+
+@dataclass(slots=True)
+class TextBody:
+    text: str
+    content_type: str = "text/plain; charset=utf-8"
+    usage: Usage = field(default_factory=Usage)
+
+
+@dataclass(slots=True)
+class GeneratedImage:
+    png: bytes
+    revised_prompt: str | None = None
+
+
+@dataclass(slots=True)
+class ImageSet:
+    images: list[GeneratedImage]
+    usage: Usage = field(default_factory=Usage)
+
+
+@dataclass(slots=True)
+class ModelCard:
+    id: str
+    owned_by: str
+    created: int = 1700000000
+    capabilities: tuple[str, ...] = ()
+
+
+CAPABILITIES = (
+    "chat",
+    "embeddings",
+    "images",
+    "speech",
+    "transcriptions",
+    "translations",
+    "moderations",
+)
+
+
+class Backend:
+    """Base class: override the capabilities the backend has; the rest refuse clearly."""
+
+    name: str = "backend"
+
+    async def start(self) -> None:
+        """Open connections or load models. Called once, in the server's start-up."""
+
+    async def close(self) -> None:
+        """Release everything `start` opened."""
+
+    def models(self) -> list[ModelCard]:
+        """The models this backend serves under their own names."""
+        return []
+
+    def status(self) -> JSON:
+        """A small report for `/health`."""
+        return {}
+
+    def _unsupported(self, call: Call, what: str) -> UnsupportedCapability:
+        return UnsupportedCapability(
+            f"The model `{call.public_model}` does not support {what}.", param="model"
+        )
+
+    async def chat(self, call: Call) -> JSONBody:
+        raise self._unsupported(call, "chat completions")
+
+    def chat_stream(self, call: Call) -> AsyncIterator[StreamChunk]:
+        raise self._unsupported(call, "chat completions")
+
+    async def embeddings(self, call: Call) -> JSONBody:
+        raise self._unsupported(call, "embeddings")
+
+    async def images(self, call: Call) -> JSONBody | ImageSet:
+        raise self._unsupported(call, "image generation")
+
+    async def speech(self, call: Call) -> BinaryBody:
+        raise self._unsupported(call, "speech")
+
+    async def transcribe(self, call: Call) -> JSONBody | TextBody:
+        raise self._unsupported(call, "transcriptions")
+
+    async def translate(self, call: Call) -> JSONBody | TextBody:
+        raise self._unsupported(call, "translations")
+
+    async def moderate(self, call: Call) -> JSONBody:
+        raise self._unsupported(call, "moderations")

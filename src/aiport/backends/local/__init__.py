@@ -1,0 +1,1 @@
+"""Embedded engines, one module each; heavy imports stay inside their functions."""

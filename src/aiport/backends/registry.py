@@ -1,0 +1,92 @@
+"""Build the backends a configuration asks for, and the router over them.
+
+Local engines are named by dotted path (`module:Class`), like uvicorn's protocol table, so
+a user can put their own class in `local.engines.<kind>.backend` in aiport.yaml.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+from aiport.backends.base import Backend
+from aiport.backends.upstream import UpstreamBackend
+from aiport.routing import OPENAI_ALIASES, Router, Target
+from aiport.settings import Settings
+
+log = logging.getLogger(__name__)
+
+LOCAL_ENGINES: dict[str, str] = {
+    "chat": "aiport.backends.local.chat:LlamaChatBackend",
+    "embeddings": "aiport.backends.local.embeddings:MiniLMEmbeddingsBackend",
+    "speech": "aiport.backends.local.speech:PiperSpeechBackend",
+    "transcription": "aiport.backends.local.transcription:WhisperBackend",
+    "moderation": "aiport.backends.local.moderation:ModerationBackend",
+    "images": "aiport.backends.local.images:SceneImageBackend",
+}
+LOCAL_OWNER = "aiport-local"
+
+
+def load_object(path: str) -> Any:
+    module_name, _, attribute = path.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+def build_local_engines(settings: Settings) -> dict[str, Backend]:
+    local = settings.file.local
+    if not local.enabled:
+        return {}
+    engines: dict[str, Backend] = {}
+    for kind, default_path in LOCAL_ENGINES.items():
+        options = dict(local.engines.get(kind, {}))
+        if not options.pop("enabled", True):
+            continue
+        path = options.pop("backend", default_path)
+        options.setdefault("load_at_start", local.load == "start")
+        try:
+            engines[kind] = load_object(path)(**options)
+        except Exception as exc:  # a broken engine must not take the server down
+            log.error("local engine %s (%s) unavailable: %s", kind, path, exc)
+    return engines
+
+
+def build_router(
+    settings: Settings, engines: dict[str, Backend]
+) -> tuple[Router, dict[str, UpstreamBackend]]:
+    router = Router()
+    upstreams = {name: UpstreamBackend(name, cfg) for name, cfg in settings.providers().items()}
+
+    for engine in engines.values():
+        for card in engine.models():
+            router.add_card(engine, card)
+
+    default_provider = settings.default_provider()
+    if default_provider is None:
+        aliases = {**OPENAI_ALIASES, **settings.file.local.aliases}
+        for public, kind_or_id in aliases.items():
+            _add_alias(router, engines, public, kind_or_id)
+    else:
+        if default_provider not in upstreams:
+            raise ValueError(f"default_provider `{default_provider}` is not a provider")
+        router.set_default(upstreams[default_provider])
+        for public, local_id in settings.file.local.aliases.items():
+            _add_alias(router, engines, public, local_id)
+
+    for public, route in settings.file.models.items():
+        if route.provider not in upstreams:
+            raise ValueError(f"model `{public}` names unknown provider `{route.provider}`")
+        router.add(public, Target(upstreams[route.provider], route.model or public), route.provider)
+    return router, upstreams
+
+
+def _add_alias(router: Router, engines: dict[str, Backend], public: str, kind_or_id: str) -> None:
+    """`kind_or_id` is an engine kind (chat, speech, ...) or a local model's own id."""
+    engine = engines.get(kind_or_id)
+    if engine is not None:
+        cards = engine.models()
+        if cards:
+            router.add(public, Target(engine, cards[0].id), LOCAL_OWNER)
+        return
+    if router.has(kind_or_id):
+        router.add(public, router.resolve(kind_or_id), LOCAL_OWNER)

@@ -1,0 +1,245 @@
+"""Any OpenAI-compatible server as a backend: OpenAI itself, vLLM, llama.cpp, Ollama, aiport.
+
+The key sent upstream is the provider's, never the caller's. Bodies pass through as bytes
+where they can: a successful JSON answer is parsed once (for its usage) and sent on as
+received; stream events are forwarded as they arrive. Error answers keep their status, body
+and `retry-after`. Closing a stream iterator closes the upstream connection.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiohttp
+import orjson
+
+from aiport.backends.base import (
+    JSON,
+    Backend,
+    BinaryBody,
+    Call,
+    JSONBody,
+    StreamChunk,
+    TextBody,
+    Usage,
+)
+from aiport.backends.sse_reader import sse_data
+from aiport.errors import BadGateway, GatewayTimeout, UpstreamError
+from aiport.protocol.audio import CONTENT_TYPES
+from aiport.settings import ProviderConfig
+
+log = logging.getLogger(__name__)
+
+# Upstream response headers a client may act on; everything else stays behind the proxy.
+PASSED_ERROR_HEADERS = (
+    "retry-after",
+    "retry-after-ms",
+    "x-should-retry",
+    "x-ratelimit-limit-requests",
+    "x-ratelimit-limit-tokens",
+    "x-ratelimit-remaining-requests",
+    "x-ratelimit-remaining-tokens",
+    "x-ratelimit-reset-requests",
+    "x-ratelimit-reset-tokens",
+)
+
+
+class UpstreamBackend(Backend):
+    def __init__(self, name: str, config: ProviderConfig) -> None:
+        self.name = name
+        self.config = config
+        self.base_url = config.base_url.rstrip("/")
+        self._session: aiohttp.ClientSession | None = None
+        self._headers = {"user-agent": "aiport"}
+        if config.api_key is not None and config.api_key.get_secret_value():
+            self._headers["authorization"] = f"Bearer {config.api_key.get_secret_value()}"
+
+    async def start(self) -> None:
+        connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, keepalive_timeout=60)
+        timeout = aiohttp.ClientTimeout(
+            total=None,
+            connect=self.config.connect_timeout,
+            sock_read=self.config.first_byte_timeout,
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=timeout,
+            headers=self._headers,
+            json_serialize=lambda obj: orjson.dumps(obj).decode(),
+            auto_decompress=True,
+            skip_auto_headers=("User-Agent",),
+        )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    def status(self) -> JSON:
+        return {"kind": "upstream"}
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            raise RuntimeError("UpstreamBackend used before start()")
+        return self._session
+
+    # -- the HTTP exchange -------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _request(
+        self, method: str, path: str, **kwargs: Any
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """Open a request; raise our errors for transport failures and error statuses."""
+        try:
+            response = await self.session.request(method, self.base_url + path, **kwargs)
+        except TimeoutError as exc:
+            raise GatewayTimeout(f"The upstream `{self.name}` did not answer in time.") from exc
+        except aiohttp.ClientError as exc:
+            log.warning("upstream %s unreachable: %s", self.name, type(exc).__name__)
+            raise BadGateway(f"The upstream `{self.name}` could not be reached.") from exc
+        try:
+            if response.status >= 400:
+                raise await _upstream_error(response)
+            yield response
+        finally:
+            if response.content.at_eof():
+                response.release()  # the connection goes back to the pool
+            else:
+                response.close()  # a body left unread (client gone): drop the connection
+
+    async def _post_json(self, path: str, body: JSON) -> JSONBody:
+        async with self._request("POST", path, data=orjson.dumps(body), headers=_JSON) as resp:
+            raw = await _read(resp, self.name)
+        data = _parse(raw, self.name)
+        return JSONBody(data, raw=raw, usage=Usage.from_openai(data.get("usage")))
+
+    # -- capabilities ------------------------------------------------------------------
+
+    async def chat(self, call: Call) -> JSONBody:
+        return await self._post_json("/chat/completions", call.body)
+
+    async def chat_stream(self, call: Call) -> AsyncIterator[StreamChunk]:
+        body = orjson.dumps(call.body)
+        async with self._request("POST", "/chat/completions", data=body, headers=_JSON) as resp:
+            try:
+                async for payload in sse_data(resp.content.iter_any()):
+                    if payload == b"[DONE]":
+                        return
+                    yield StreamChunk(_parse(payload, self.name), raw=payload)
+            except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
+                raise BadGateway(f"The upstream `{self.name}` broke off the stream.") from exc
+            except TimeoutError as exc:
+                raise GatewayTimeout(f"The upstream `{self.name}` stalled mid-stream.") from exc
+
+    async def embeddings(self, call: Call) -> JSONBody:
+        return await self._post_json("/embeddings", call.body)
+
+    async def images(self, call: Call) -> JSONBody:
+        result = await self._post_json("/images/generations", call.body)
+        result.usage = Usage(images=len(result.data.get("data") or []))
+        return result
+
+    async def moderate(self, call: Call) -> JSONBody:
+        return await self._post_json("/moderations", call.body)
+
+    async def speech(self, call: Call) -> BinaryBody:
+        fmt = str(call.body.get("response_format") or "mp3")
+        usage = Usage(characters=len(str(call.body.get("input", ""))))
+        return BinaryBody(CONTENT_TYPES.get(fmt, "audio/mpeg"), self._speech_bytes(call), usage)
+
+    async def _speech_bytes(self, call: Call) -> AsyncIterator[bytes]:
+        body = orjson.dumps(call.body)
+        async with self._request("POST", "/audio/speech", data=body, headers=_JSON) as resp:
+            try:
+                async for chunk in resp.content.iter_any():
+                    yield chunk
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                raise BadGateway(f"The upstream `{self.name}` broke off the audio.") from exc
+
+    async def transcribe(self, call: Call) -> JSONBody | TextBody:
+        return await self._audio_upload("/audio/transcriptions", call)
+
+    async def translate(self, call: Call) -> JSONBody | TextBody:
+        return await self._audio_upload("/audio/translations", call)
+
+    async def _audio_upload(self, path: str, call: Call) -> JSONBody | TextBody:
+        assert call.upload is not None
+        form = aiohttp.FormData()
+        for key, value in call.body.items():
+            for item in value if isinstance(value, list) else [value]:
+                form.add_field(key, str(item))
+        with call.upload.path.open("rb") as file:
+            form.add_field(
+                "file",
+                file,
+                filename=call.upload.filename,
+                content_type=call.upload.content_type,
+            )
+            async with self._request("POST", path, data=form) as resp:
+                raw = await _read(resp, self.name)
+                content_type = resp.headers.get("content-type", "")
+        if content_type.startswith("application/json"):
+            data = _parse(raw, self.name)
+            seconds = (data.get("usage") or {}).get("seconds") or data.get("duration") or 0
+            return JSONBody(data, raw=raw, usage=Usage(audio_seconds=float(seconds)))
+        return TextBody(raw.decode("utf-8", "replace"), content_type or "text/plain")
+
+    async def list_models(self) -> list[JSON]:
+        async with self._request("GET", "/models") as resp:
+            raw = await _read(resp, self.name)
+        data = _parse(raw, self.name).get("data")
+        return [m for m in data if isinstance(m, dict) and "id" in m] if data else []
+
+
+_JSON = {"content-type": "application/json"}
+
+
+async def _read(resp: aiohttp.ClientResponse, name: str) -> bytes:
+    try:
+        return await resp.read()
+    except TimeoutError as exc:
+        raise GatewayTimeout(f"The upstream `{name}` stalled while answering.") from exc
+    except aiohttp.ClientError as exc:
+        raise BadGateway(f"The upstream `{name}` broke off its answer.") from exc
+
+
+def _parse(raw: bytes, name: str) -> JSON:
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadGateway(f"The upstream `{name}` sent a body that is not JSON.") from exc
+    if not isinstance(data, dict):
+        raise BadGateway(f"The upstream `{name}` sent JSON that is not an object.")
+    return data
+
+
+async def _upstream_error(resp: aiohttp.ClientResponse) -> UpstreamError:
+    """The upstream's error, in OpenAI's shape, with the headers a client may act on."""
+    try:
+        raw = await resp.read()
+    except (TimeoutError, aiohttp.ClientError):
+        raw = b""
+    headers = {h: resp.headers[h] for h in PASSED_ERROR_HEADERS if h in resp.headers}
+    return UpstreamError(resp.status, _openai_error_body(raw, resp.status), headers)
+
+
+def _openai_error_body(raw: bytes, status: int) -> bytes:
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        data = None
+    error = data.get("error") if isinstance(data, dict) else None
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        if all(key in error for key in ("message", "type", "param", "code")):
+            return raw
+        fields = {"type": "upstream_error", "param": None, "code": None} | error
+        return orjson.dumps({"error": fields})
+    message = data.get("message") if isinstance(data, dict) else None
+    if not isinstance(message, str):
+        message = raw[:500].decode("utf-8", "replace").strip() or f"upstream status {status}"
+    return orjson.dumps(
+        {"error": {"message": message, "type": "upstream_error", "param": None, "code": None}}
+    )

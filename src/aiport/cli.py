@@ -1,0 +1,74 @@
+"""The `aiport` command: `serve`, `models`, and the admin commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from aiport import logs, master_key
+from aiport.settings import Settings
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        sys.exit(2)
+    args.handler(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="aiport", description=__doc__)
+    commands = parser.add_subparsers(title="commands")
+
+    serve = commands.add_parser("serve", help="run the OpenAI-compatible server")
+    serve.add_argument("--host", help="interface (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8000)")
+    serve.add_argument("--config", type=Path, help="aiport.yaml (default ./aiport.yaml if present)")
+    serve.add_argument("--workers", type=int, help="processes sharing the port (default 1)")
+    serve.set_defaults(handler=_serve)
+
+    models = commands.add_parser("models", help="list the model names this config serves")
+    models.add_argument("--config", type=Path)
+    models.set_defaults(handler=_models)
+    return parser
+
+
+def load_settings(args: argparse.Namespace) -> Settings:
+    overrides = {
+        name: getattr(args, name)
+        for name in ("host", "port", "config", "workers")
+        if getattr(args, name, None) is not None
+    }
+    settings = Settings(**overrides)
+    return settings.load_file()
+
+
+def _serve(args: argparse.Namespace) -> None:
+    settings = load_settings(args)
+    logs.configure(settings.log_level)
+    configured = settings.master_key.get_secret_value() if settings.master_key else None
+    key, created = master_key.load_or_create(settings.data_dir, configured)
+    if created:
+        path = settings.data_dir / master_key.FILE_NAME
+        print(f"aiport: generated a master key, stored in {path} (mode 0600).")
+        print(f"aiport: it is shown this once: {key}", flush=True)
+    print(f"aiport: serving on http://{settings.host}:{settings.port}", flush=True)
+    from aiport.server import run
+
+    run(settings, key)
+
+
+def _models(args: argparse.Namespace) -> None:
+    from aiport.backends.registry import build_local_engines, build_router
+
+    settings = load_settings(args)
+    router, _ = build_router(settings, build_local_engines(settings))
+    for model in router.listed():
+        print(f"{model.id:32} {model.owned_by}")
+    default = router.default
+    if default is not None:
+        print(f"{'(any other name)':32} {default.name}")

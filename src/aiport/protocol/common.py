@@ -1,0 +1,28 @@
+"""Pieces shared by the request models."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class WireModel(BaseModel):
+    """A request body: unknown fields are ignored, known ones are checked."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    @classmethod
+    def forwardable(cls, body: dict[str, Any]) -> dict[str, Any]:
+        """The fields of `body` that the spec defines for this operation, as sent."""
+        names = _wire_names(cls)
+        return {k: v for k, v in body.items() if k in names}
+
+
+@cache
+def _wire_names(model: type[BaseModel]) -> frozenset[str]:
+    """Field names as they appear on the wire: the names and their aliases."""
+    names = set(model.model_fields)
+    names.update(f.alias for f in model.model_fields.values() if f.alias)
+    return frozenset(names)

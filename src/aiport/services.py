@@ -1,0 +1,103 @@
+"""Everything a running server holds, opened and closed in one place (the app's lifespan)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiport.auth import Authenticator
+from aiport.backends.base import Backend
+from aiport.backends.registry import build_local_engines, build_router
+from aiport.backends.upstream import UpstreamBackend
+from aiport.cors import CorsPolicy
+from aiport.errors import APIError, Overloaded
+from aiport.imagestore import ImageStore
+from aiport.metering import Meter
+from aiport.routing import Router
+from aiport.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MODEL_LIST_TTL = 60.0
+
+
+@dataclass
+class Services:
+    settings: Settings
+    auth: Authenticator
+    router: Router
+    engines: dict[str, Backend]
+    upstreams: dict[str, UpstreamBackend]
+    cors: CorsPolicy
+    images: ImageStore
+    meter: Meter
+    failed: dict[str, str] = field(default_factory=dict)  # backend name → why it is down
+    started_at: float = field(default_factory=time.time)
+    _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    _model_cache: dict[str, tuple[float, list[dict[str, Any]]]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, settings: Settings, master_key: str) -> Services:
+        engines = build_local_engines(settings)
+        router, upstreams = build_router(settings, engines)
+        return cls(
+            settings=settings,
+            auth=Authenticator(master_key),
+            router=router,
+            engines=engines,
+            upstreams=upstreams,
+            cors=CorsPolicy(settings.cors_origins),
+            images=ImageStore(settings.data_dir / "images", settings.image_url_ttl),
+            meter=Meter(),
+        )
+
+    @property
+    def backends(self) -> list[Backend]:
+        return [*self.upstreams.values(), *self.engines.values()]
+
+    async def start(self) -> None:
+        for backend in self.backends:
+            started = time.perf_counter()
+            try:
+                await backend.start()
+            except Exception as exc:
+                self.failed[backend.name] = f"{type(exc).__name__}: {exc}"
+                log.error("backend %s failed to start: %s", backend.name, exc)
+                continue
+            log.debug("backend %s ready in %.2fs", backend.name, time.perf_counter() - started)
+        self._tasks.append(asyncio.create_task(self.images.sweep_forever()))
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for backend in self.backends:
+            try:
+                await backend.close()
+            except Exception:
+                log.exception("backend %s failed to close", backend.name)
+
+    async def upstream_models(self, backend: Backend) -> list[dict[str, Any]]:
+        """The default provider's model list, cached for a minute; empty if it is down."""
+        cached = self._model_cache.get(backend.name)
+        if cached is not None and time.monotonic() - cached[0] < MODEL_LIST_TTL:
+            return cached[1]
+        models: list[dict[str, Any]] = []
+        if isinstance(backend, UpstreamBackend):
+            try:
+                models = await backend.list_models()
+            except APIError as exc:
+                log.warning("model list of %s unavailable: %s", backend.name, exc.message)
+        self._model_cache[backend.name] = (time.monotonic(), models)
+        return models
+
+    def check_available(self, backend: Backend) -> None:
+        reason = self.failed.get(backend.name)
+        if reason is not None:
+            raise Overloaded(
+                f"The backend `{backend.name}` is not available: {reason}",
+                headers={"retry-after": "60"},
+            )

@@ -1,0 +1,156 @@
+"""One typed settings object, read once at start: environment variables plus `aiport.yaml`.
+
+Environment variables carry deployment facts (keys, URLs, data dir); the YAML file carries
+the routing table (providers and model routes) and per-engine options. Secrets may be
+given in YAML as `${ENV_NAME}` so the file itself holds none.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+
+
+class ProviderConfig(BaseModel):
+    """An OpenAI-compatible upstream."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str = Field(description="Base URL including the version path, e.g. .../v1")
+    api_key: SecretStr | None = Field(default=None, description="Key sent upstream as Bearer")
+    timeout: float = Field(default=600.0, description="Seconds for a whole non-stream answer")
+    connect_timeout: float = Field(default=10.0, description="Seconds to open a connection")
+    first_byte_timeout: float = Field(
+        default=120.0, description="Seconds to wait for the upstream's response headers"
+    )
+    extra_fields: list[str] = Field(
+        default_factory=list,
+        description="Request fields outside OpenAI's spec to forward (e.g. vLLM's top_k)",
+    )
+
+
+class RouteConfig(BaseModel):
+    """A public model name served by a provider under its own name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    provider: str
+    model: str | None = Field(default=None, description="Upstream name; default: the public name")
+
+
+class LocalConfig(BaseModel):
+    """The embedded engines."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(default=True, description="Serve the embedded models at all")
+    load: Literal["start", "first_use"] = Field(
+        default="start", description="Load models while starting, or on their first request"
+    )
+    engines: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Per-engine options by engine name (chat, embeddings, speech, ...); "
+        "`backend: module:Class` swaps the implementation, `enabled: false` turns one off",
+    )
+    aliases: dict[str, str] = Field(
+        default_factory=dict, description="Extra public names for local model ids"
+    )
+
+
+class FileConfig(BaseModel):
+    """The contents of aiport.yaml."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    providers: dict[str, ProviderConfig] = Field(default_factory=dict)
+    models: dict[str, RouteConfig] = Field(default_factory=dict)
+    default_provider: str | None = Field(
+        default=None, description="Provider for model names not otherwise configured"
+    )
+    local: LocalConfig = Field(default_factory=LocalConfig)
+    prices: dict[str, dict[str, float]] = Field(default_factory=dict)
+    cors_origins: list[str] | None = None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AIPORT_", extra="ignore")
+
+    host: str = Field(default="127.0.0.1", description="Interface to listen on")
+    port: int = Field(default=8000, description="TCP port")
+    workers: int = Field(default=1, ge=1, description="Processes sharing the port")
+    config: Path | None = Field(default=None, description="Path of aiport.yaml")
+    data_dir: Path = Field(default=Path(".aiport"), description="Database, images, secrets")
+    master_key: SecretStr | None = Field(default=None, description="The admin key")
+    database_url: str | None = Field(default=None, description="PostgreSQL URL (multi-instance)")
+    redis_url: str | None = Field(default=None, description="Redis URL for shared limits")
+    limits_fallback: Literal["local", "reject"] = Field(
+        default="local", description="When Redis is unreachable: per-instance limits, or 503"
+    )
+    max_body_bytes: int = Field(default=26 * 1024 * 1024, description="Largest request body")
+    max_json_bytes: int = Field(default=8 * 1024 * 1024, description="Largest JSON body")
+    cors_origins: list[str] = Field(
+        default_factory=lambda: ["*"],
+        description="Origins allowed by CORS (browser clients); empty list turns CORS off",
+    )
+    image_url_ttl: int = Field(default=3600, description="Seconds an image URL stays valid")
+    public_url: str | None = Field(
+        default=None, description="Base URL clients reach this server by (for image URLs)"
+    )
+    access_log: bool = Field(default=True, description="One log line per request")
+    log_level: str = Field(default="INFO")
+
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias="OPENAI_API_KEY", description="Key for OpenAI upstream"
+    )
+    openai_base_url: str | None = Field(
+        default=None, validation_alias="OPENAI_BASE_URL", description="Base URL for OpenAI"
+    )
+
+    file: FileConfig = Field(default_factory=FileConfig, exclude=True)
+
+    def load_file(self) -> Settings:
+        """Read `config` (or ./aiport.yaml when present) into `file`."""
+        path = self.config or (Path("aiport.yaml") if Path("aiport.yaml").exists() else None)
+        if path is None:
+            return self
+        raw = yaml.safe_load(path.read_text()) or {}
+        self.file = FileConfig.model_validate(_expand_env(raw))
+        if self.file.cors_origins is not None:
+            self.cors_origins = self.file.cors_origins
+        return self
+
+    def providers(self) -> dict[str, ProviderConfig]:
+        """Configured providers plus `openai` from OPENAI_API_KEY / OPENAI_BASE_URL."""
+        providers = dict(self.file.providers)
+        if "openai" not in providers and (self.openai_api_key or self.openai_base_url):
+            providers["openai"] = ProviderConfig(
+                base_url=self.openai_base_url or OPENAI_BASE_URL, api_key=self.openai_api_key
+            )
+        return providers
+
+    def default_provider(self) -> str | None:
+        """Where model names not otherwise configured go (OpenAI when its key is set)."""
+        if self.file.default_provider:
+            return self.file.default_provider
+        return "openai" if "openai" in self.providers() else None
+
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _expand_env(value: Any) -> Any:
+    if isinstance(value, str):
+        return _ENV_REF.sub(lambda m: os.environ.get(m.group(1), ""), value)
+    if isinstance(value, dict):
+        return {k: _expand_env(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand_env(v) for v in value]
+    return value
