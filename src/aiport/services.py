@@ -59,16 +59,19 @@ class Services:
         return [*self.upstreams.values(), *self.engines.values()]
 
     async def start(self) -> None:
-        for backend in self.backends:
-            started = time.perf_counter()
-            try:
-                await backend.start()
-            except Exception as exc:
-                self.failed[backend.name] = f"{type(exc).__name__}: {exc}"
-                log.error("backend %s failed to start: %s", backend.name, exc)
-                continue
-            log.debug("backend %s ready in %.2fs", backend.name, time.perf_counter() - started)
+        """Start every backend at once (model loading overlaps); a failure is reported in
+        /health and answers 503 for that backend's models, the others serve on."""
+        started = time.perf_counter()
+        await asyncio.gather(*(self._start_one(backend) for backend in self.backends))
+        log.info("backends started in %.1fs", time.perf_counter() - started)
         self._tasks.append(asyncio.create_task(self.images.sweep_forever()))
+
+    async def _start_one(self, backend: Backend) -> None:
+        try:
+            await backend.start()
+        except Exception as exc:
+            self.failed[backend.name] = f"{type(exc).__name__}: {exc}"
+            log.error("backend %s failed to start: %s", backend.name, exc)
 
     async def close(self) -> None:
         for task in self._tasks:

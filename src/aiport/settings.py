@@ -52,8 +52,10 @@ class LocalConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = Field(default=True, description="Serve the embedded models at all")
-    load: Literal["start", "first_use"] = Field(
-        default="start", description="Load models while starting, or on their first request"
+    load: Literal["auto", "start", "first_use"] = Field(
+        default="auto",
+        description="Load models while starting, or on their first request; `auto` loads at "
+        "start unless a default provider answers the OpenAI names (proxy mode)",
     )
     engines: dict[str, dict[str, Any]] = Field(
         default_factory=dict,

@@ -37,13 +37,16 @@ def build_local_engines(settings: Settings) -> dict[str, Backend]:
     local = settings.file.local
     if not local.enabled:
         return {}
+    load_at_start = local.load == "start" or (
+        local.load == "auto" and settings.default_provider() is None
+    )
     engines: dict[str, Backend] = {}
     for kind, default_path in LOCAL_ENGINES.items():
         options = dict(local.engines.get(kind, {}))
         if not options.pop("enabled", True):
             continue
         path = options.pop("backend", default_path)
-        options.setdefault("load_at_start", local.load == "start")
+        options.setdefault("load_at_start", load_at_start)
         try:
             engines[kind] = load_object(path)(**options)
         except Exception as exc:  # a broken engine must not take the server down

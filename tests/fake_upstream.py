@@ -1,0 +1,318 @@
+"""A real OpenAI-compatible HTTP server on loopback, for tests, with faults on request.
+
+It runs in its own thread and event loop, so tests can drive aiport with the blocking
+SDK while this server answers. The model name chooses the behaviour:
+
+- `replay-<sha>`: send the recorded OpenAI stream `<sha>.bin` byte for byte
+- `slow-<ms>`: wait that long before the response headers
+- `error-<status>`: answer that status with an OpenAI error body (+ retry-after on 429)
+- `raw-error-<status>`: answer that status with a non-OpenAI body
+- `break-stream`: send two chunks, then drop the connection
+- `hang`: never answer
+- `endless`: stream a chunk every 50 ms until the client goes away
+- anything else: a normal answer
+
+Every request is kept in `requests` (path, headers, body) for assertions, and the fate of
+each stream in `stream_events` (finished / client gone).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import struct
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+STREAMS_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference" / "openai-streams"
+CREATED = 1727346173
+
+
+def streams_dir() -> Path:
+    """The recorded streams: beside the repo in `shared/`, wherever the clone lives."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        candidate = parent / "shared" / "reference" / "openai-streams"
+        if candidate.is_dir():
+            return candidate
+    return STREAMS_DIR
+
+
+class FakeUpstream:
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.stream_events: list[str] = []
+        self.port = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> FakeUpstream:
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+
+    def _serve(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        for path, handler in self._routes():
+            app.router.add_post("/v1" + path, handler)
+        app.router.add_get("/v1/models", self.models)
+        self._runner = web.AppRunner(app, handler_cancellation=True)
+        loop.run_until_complete(self._runner.setup())
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        loop.run_until_complete(site.start())
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._ready.set()
+        loop.run_forever()
+
+    def _routes(self) -> list[tuple[str, Any]]:
+        return [
+            ("/chat/completions", self.chat),
+            ("/embeddings", self.embeddings),
+            ("/images/generations", self.images),
+            ("/audio/speech", self.speech),
+            ("/audio/transcriptions", self.transcription),
+            ("/audio/translations", self.transcription),
+            ("/moderations", self.moderations),
+        ]
+
+    def last(self, path_suffix: str) -> dict[str, Any]:
+        for entry in reversed(self.requests):
+            if entry["path"].endswith(path_suffix):
+                return entry
+        raise AssertionError(f"no request to {path_suffix}")
+
+    # -- behaviour ---------------------------------------------------------------------
+
+    async def _record_json(self, request: web.Request) -> dict[str, Any]:
+        body = orjson.loads(await request.read())
+        self.requests.append({"path": request.path, "headers": dict(request.headers), "body": body})
+        return body
+
+    async def _faults(self, request: web.Request, model: str) -> web.StreamResponse | None:
+        if model.startswith("slow-"):
+            await asyncio.sleep(int(model.split("-")[1]) / 1000)
+        if model == "hang":
+            await asyncio.sleep(3600)
+        if model.startswith("error-"):
+            status = int(model.split("-")[1])
+            body = {
+                "error": {
+                    "message": f"fake {status}",
+                    "type": "fake",
+                    "param": None,
+                    "code": f"fake_{status}",
+                }
+            }
+            headers = {"retry-after": "7", "x-ratelimit-remaining-requests": "0"}
+            return web.json_response(body, status=status, headers=headers)
+        if model.startswith("raw-error-"):
+            return web.Response(status=int(model.split("-")[2]), text="<html>bad gateway</html>")
+        return None
+
+    async def chat(self, request: web.Request) -> web.StreamResponse:
+        body = await self._record_json(request)
+        model = str(body.get("model"))
+        fault = await self._faults(request, model)
+        if fault is not None:
+            return fault
+        if model.startswith("replay-"):
+            return await self._replay(request, model.removeprefix("replay-"))
+        if body.get("stream"):
+            return await self._stream(request, body)
+        text = "Hello from the fake upstream."
+        return web.json_response(
+            {
+                "id": "chatcmpl-fake",
+                "object": "chat.completion",
+                "created": CREATED,
+                "model": model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": text, "refusal": None},
+                        "logprobs": None,
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {"prompt_tokens": 11, "completion_tokens": 6, "total_tokens": 17},
+                "system_fingerprint": "fp_fake",
+            }
+        )
+
+    async def _replay(self, request: web.Request, sha: str) -> web.StreamResponse:
+        data = (streams_dir() / f"{sha}.bin").read_bytes()
+        response = web.StreamResponse(headers={"content-type": "text/event-stream"})
+        await response.prepare(request)
+        # Uneven pieces, so that events arrive split across reads as they do in real life.
+        for start in range(0, len(data), 97):
+            await response.write(data[start : start + 97])
+        await response.write_eof()
+        return response
+
+    async def _stream(self, request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
+        model = str(body.get("model"))
+        usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        response = web.StreamResponse(headers={"content-type": "text/event-stream"})
+        await response.prepare(request)
+
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+            data: dict[str, Any] = {
+                "id": "chatcmpl-fake",
+                "object": "chat.completion.chunk",
+                "created": CREATED,
+                "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            }
+            if usage:
+                data["usage"] = None
+            return b"data: " + orjson.dumps(data) + b"\n\n"
+
+        try:
+            await response.write(chunk({"role": "assistant", "content": ""}))
+            if model == "endless":
+                while True:
+                    await response.write(chunk({"content": "tick "}))
+                    await asyncio.sleep(0.05)
+            for word in ("Hello", " from", " the", " stream."):
+                await response.write(chunk({"content": word}))
+                if model == "break-stream" and word == " from":
+                    request.transport.close()  # type: ignore[union-attr]
+                    self.stream_events.append("broken")
+                    return response
+            await response.write(chunk({}, "stop"))
+            if usage:
+                final = {
+                    "id": "chatcmpl-fake",
+                    "object": "chat.completion.chunk",
+                    "created": CREATED,
+                    "model": model,
+                    "choices": [],
+                    "usage": {"prompt_tokens": 9, "completion_tokens": 4, "total_tokens": 13},
+                }
+                await response.write(b"data: " + orjson.dumps(final) + b"\n\n")
+            await response.write(b"data: [DONE]\n\n")
+            await response.write_eof()
+            self.stream_events.append("finished")
+        except (asyncio.CancelledError, ConnectionError):
+            self.stream_events.append("client_gone")
+            raise
+        return response
+
+    async def embeddings(self, request: web.Request) -> web.StreamResponse:
+        body = await self._record_json(request)
+        fault = await self._faults(request, str(body.get("model")))
+        if fault is not None:
+            return fault
+        inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        vector = [0.25, -0.5, 1.0]
+        encoded: Any = vector
+        if body.get("encoding_format") == "base64":
+            encoded = base64.b64encode(struct.pack("<3f", *vector)).decode()
+        return web.json_response(
+            {
+                "object": "list",
+                "data": [
+                    {"object": "embedding", "index": i, "embedding": encoded}
+                    for i in range(len(inputs))
+                ],
+                "model": body["model"],
+                "usage": {"prompt_tokens": 5, "total_tokens": 5},
+            }
+        )
+
+    async def images(self, request: web.Request) -> web.StreamResponse:
+        body = await self._record_json(request)
+        return web.json_response(
+            {
+                "created": CREATED,
+                "data": [{"url": "https://example.invalid/img.png", "revised_prompt": "x"}],
+            }
+        )
+
+    async def speech(self, request: web.Request) -> web.StreamResponse:
+        body = await self._record_json(request)
+        fault = await self._faults(request, str(body.get("model")))
+        if fault is not None:
+            return fault
+        response = web.StreamResponse(headers={"content-type": "audio/mpeg"})
+        await response.prepare(request)
+        for _ in range(8):
+            await response.write(b"\xff\xfb" + b"\x00" * 1022)
+        await response.write_eof()
+        return response
+
+    async def transcription(self, request: web.Request) -> web.StreamResponse:
+        reader = await request.multipart()
+        fields: dict[str, Any] = {}
+        file_size = 0
+        while (part := await reader.next()) is not None:
+            if part.name == "file":  # type: ignore[union-attr]
+                while chunk := await part.read_chunk():  # type: ignore[union-attr]
+                    file_size += len(chunk)
+                fields["file_name"] = part.filename  # type: ignore[union-attr]
+            else:
+                fields[part.name] = await part.text()  # type: ignore[union-attr]
+        fields["file_size"] = file_size
+        self.requests.append(
+            {"path": request.path, "headers": dict(request.headers), "body": fields}
+        )
+        if fields.get("response_format") in ("text", "srt", "vtt"):
+            return web.Response(text="hello world\n", content_type="text/plain")
+        return web.json_response(
+            {"text": "hello world", "usage": {"type": "duration", "seconds": 2}}
+        )
+
+    async def moderations(self, request: web.Request) -> web.StreamResponse:
+        body = await self._record_json(request)
+        from aiport.protocol.moderations import CATEGORIES
+
+        result = {
+            "flagged": False,
+            "categories": dict.fromkeys(CATEGORIES, False),
+            "category_scores": dict.fromkeys(CATEGORIES, 0.001),
+            "category_applied_input_types": {c: ["text"] for c in CATEGORIES},
+        }
+        return web.json_response(
+            {"id": "modr-fake", "model": body.get("model"), "results": [result]}
+        )
+
+    async def models(self, request: web.Request) -> web.StreamResponse:
+        self.requests.append({"path": request.path, "headers": dict(request.headers), "body": None})
+        return web.json_response(
+            {
+                "object": "list",
+                "data": [
+                    {"id": "gpt-4o", "object": "model", "created": 1, "owned_by": "openai"},
+                    {"id": "gpt-4o-mini", "object": "model", "created": 1, "owned_by": "openai"},
+                ],
+            }
+        )
+
+
+def wait_for(predicate: Any, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
