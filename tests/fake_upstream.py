@@ -241,7 +241,7 @@ class FakeUpstream:
         )
 
     async def images(self, request: web.Request) -> web.StreamResponse:
-        body = await self._record_json(request)
+        await self._record_json(request)
         return web.json_response(
             {
                 "created": CREATED,
