@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from aiport.api.context import CONTEXT, RequestContext, services
-from aiport.api.responses import error_response
+from aiport.api.responses import add_headers, error_response
 from aiport.errors import APIError, InternalError, MethodNotAllowed, NotFound, PayloadTooLarge
 from aiport.services import Services
 
@@ -40,8 +40,10 @@ async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
     request[CONTEXT] = ctx
     svc = services(request)
     cors = svc.cors.headers_for(request)
-    if request.method == "OPTIONS" and cors is not None:
-        return web.Response(status=204, headers={**cors, "x-request-id": ctx.request_id})
+    if cors is not None:
+        if request.method == "OPTIONS":
+            return web.Response(status=204, headers={**cors, "x-request-id": ctx.request_id})
+        add_headers(request, cors)
     response: web.StreamResponse | None = None
     try:
         if not getattr(handler, "aiport_public", False):
@@ -64,8 +66,6 @@ async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
         if response is not None and ctx.status == 200:
             ctx.status = response.status
         _finish(svc, request, ctx)
-    if cors and not response.prepared:
-        response.headers.update(cors)
     return response
 
 
