@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from aiport.api import audio, chat, embeddings, health, images, models, moderations
+from aiport.api import admin, audio, chat, embeddings, health, images, models, moderations
 from aiport.api.context import SERVICES
 from aiport.api.middleware import gateway, public
 from aiport.imagestore import ROUTE_PREFIX
@@ -40,6 +40,11 @@ def create_app(settings: Settings, master_key: str) -> web.Application:
             app.router.add_route(method, prefix + path, handler)
             app.router.add_route("OPTIONS", prefix + path, _preflight)
     app.router.add_get("/health", health.health)
+    app.router.add_get("/admin/keys", admin.list_keys)
+    app.router.add_post("/admin/keys", admin.create_key)
+    app.router.add_delete("/admin/keys/{id}", admin.revoke_key)
+    app.router.add_post("/admin/keys/{id}/revoke", admin.revoke_key)
+    app.router.add_get("/admin/usage", admin.usage)
     app.router.add_get(ROUTE_PREFIX + "{name}", images.get_image_file)
     app.cleanup_ctx.append(_lifespan)
     return app

@@ -7,17 +7,23 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from aiport import logs, master_key
+from aiport import cli_admin, logs, master_key
 from aiport.settings import Settings
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = _parser()
     args = parser.parse_args(argv)
-    if not getattr(args, "handler", None):
+    handler = getattr(args, "handler", None)
+    if handler is None:
         parser.print_help()
         sys.exit(2)
-    args.handler(args)
+    if handler.__module__ == cli_admin.__name__:
+        # The admin commands open the database (and Redis, to tell other instances).
+        settings = load_settings(args)
+        url = cli_admin.database_url_for(settings.database_url, settings.data_dir)
+        sys.exit(handler(args, url, settings.redis_url))
+    handler(args)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,6 +40,10 @@ def _parser() -> argparse.ArgumentParser:
     models = commands.add_parser("models", help="list the model names this config serves")
     models.add_argument("--config", type=Path)
     models.set_defaults(handler=_models)
+
+    cli_admin.add_cli_commands(commands)
+    for name in ("keys", "usage", "db"):
+        commands.choices[name].add_argument("--config", type=Path, help=argparse.SUPPRESS)
     return parser
 
 

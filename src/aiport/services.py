@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from aiport.accounts import Accounts
 from aiport.auth import Authenticator
 from aiport.backends.base import Backend
 from aiport.backends.registry import build_local_engines, build_router
@@ -15,7 +16,6 @@ from aiport.backends.upstream import UpstreamBackend
 from aiport.cors import CorsPolicy
 from aiport.errors import APIError, Overloaded
 from aiport.imagestore import ImageStore
-from aiport.metering import Meter
 from aiport.routing import Router
 from aiport.settings import Settings
 
@@ -33,7 +33,7 @@ class Services:
     upstreams: dict[str, UpstreamBackend]
     cors: CorsPolicy
     images: ImageStore
-    meter: Meter
+    accounts: Accounts
     failed: dict[str, str] = field(default_factory=dict)  # backend name → why it is down
     started_at: float = field(default_factory=time.time)
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
@@ -43,15 +43,16 @@ class Services:
     def build(cls, settings: Settings, master_key: str) -> Services:
         engines = build_local_engines(settings)
         router, upstreams = build_router(settings, engines)
+        accounts = Accounts(settings)
         return cls(
             settings=settings,
-            auth=Authenticator(master_key),
+            auth=Authenticator(master_key, resolver=accounts),
             router=router,
             engines=engines,
             upstreams=upstreams,
             cors=CorsPolicy(settings.cors_origins),
             images=ImageStore(settings.data_dir / "images", settings.image_url_ttl),
-            meter=Meter(),
+            accounts=accounts,
         )
 
     @property
@@ -61,6 +62,7 @@ class Services:
     async def start(self) -> None:
         """Start every backend at once (model loading overlaps); a failure is reported in
         /health and answers 503 for that backend's models, the others serve on."""
+        await self.accounts.start()
         started = time.perf_counter()
         await asyncio.gather(*(self._start_one(backend) for backend in self.backends))
         log.info("backends started in %.1fs", time.perf_counter() - started)
@@ -82,6 +84,8 @@ class Services:
                 await backend.close()
             except Exception:
                 log.exception("backend %s failed to close", backend.name)
+        # Last: requests that were still finishing above have written their usage rows.
+        await self.accounts.close()
 
     async def upstream_models(self, backend: Backend) -> list[dict[str, Any]]:
         """The default provider's model list, cached for a minute; empty if it is down."""

@@ -35,7 +35,7 @@ async def create_speech(request: web.Request) -> web.StreamResponse:
     ctx = context(request)
     body = await read_json(request, services(request).settings.max_json_bytes)
     speech = validate(SpeechRequest, body)
-    target = route(request, speech.model)
+    target = await route(request, speech.model)
     call = build_call(request, target, SpeechRequest, body, speech.model)
     call.body.setdefault("model", DEFAULT_SPEECH_MODEL)
     audio = await target.backend.speech(call)
@@ -75,7 +75,7 @@ async def _audio_to_text(
             raise InvalidRequest("Missing required parameter: 'file'.", param="file")
         _refuse_non_audio(upload)
         parsed = validate(wire, fields)
-        target = route(request, parsed.model)
+        target = await route(request, parsed.model)
         call = build_call(request, target, wire, fields, parsed.model, upload)
         backend = target.backend
         result = await (backend.translate(call) if translate else backend.transcribe(call))

@@ -24,6 +24,7 @@ NOT_JSON = (
     "and the Content-Type application/json."
 )
 _UPLOAD_CHUNK = 256 * 1024
+_UNION_MEMBERS = frozenset({"str", "int", "float", "bool", "dict"})
 
 
 def check_declared_size(request: web.Request, limit: int) -> None:
@@ -79,12 +80,13 @@ def _as_invalid_request(exc: ValidationError) -> InvalidRequest:
 
 
 def _param_name(loc: tuple[int | str, ...]) -> str:
-    # Pydantic adds the union member tried ("str", "list[str]"...) to the path; drop those.
+    # Pydantic adds the union member tried ("str", "list[str]"...) to the path; drop those
+    # (but not form fields named like `timestamp_granularities[]`).
     parts: list[str] = []
     for item in loc:
         if isinstance(item, int):
             parts.append(f"[{item}]")
-        elif "[" in item or item in {"str", "int", "float", "bool", "dict"}:
+        elif ("[" in item and not item.endswith("[]")) or item in _UNION_MEMBERS:
             continue
         else:
             parts.append(("." if parts else "") + item)

@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from aiport.accounts import DEFAULT_OUTPUT_ESTIMATE
 from aiport.api.bodies import read_json, validate
 from aiport.api.context import RequestContext, context, services
 from aiport.api.dispatch import build_call, route
@@ -23,10 +24,11 @@ async def create_chat_completion(request: web.Request) -> web.StreamResponse:
     ctx = context(request)
     body = await read_json(request, svc.settings.max_json_bytes)
     chat = validate(ChatCompletionRequest, body)
-    target = route(request, chat.model)
+    # A first estimate for limits, replaced by the backend's count when it answers.
+    ctx.usage.prompt_tokens = estimate_tokens(request.content_length or 0)
+    target = await route(request, chat.model, chat.completion_limit or DEFAULT_OUTPUT_ESTIMATE)
     call = build_call(request, target, ChatCompletionRequest, body, chat.model)
     call.body.setdefault("temperature", DEFAULT_TEMPERATURE)
-    ctx.usage.prompt_tokens = estimate_tokens(request.content_length or 0)
     if chat.stream:
         # Usage is always asked of the backend (for metering) and dropped again below
         # when the client did not ask for it.

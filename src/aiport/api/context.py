@@ -33,6 +33,7 @@ class RequestContext:
     usage_reported: bool = False  # True once the backend told us real usage
     first_token: float | None = None
     status: int = 200
+    error_type: str | None = None
     estimated_tokens: int = 0
     admission: Any = None  # the limiter's reservation, settled after the response
 

@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from aiport.api.context import context, services
+from aiport.api.responses import add_headers
 from aiport.backends.base import Call, Upload
 from aiport.backends.upstream import UpstreamBackend
 from aiport.errors import ModelNotFound
@@ -14,8 +15,12 @@ from aiport.protocol.common import WireModel
 from aiport.routing import Target
 
 
-def route(request: web.Request, public_model: str) -> Target:
-    """The backend for `public_model`, if this caller may use it (else 404, as OpenAI does)."""
+async def route(
+    request: web.Request, public_model: str, output_tokens: int = 0, images: int = 0
+) -> Target:
+    """The backend for `public_model`, if this caller may use it (else 404, as OpenAI does)
+    and its limits admit the request's estimate (prompt + `output_tokens`) — decided here,
+    before any model work."""
     ctx = context(request)
     svc = services(request)
     ctx.model = public_model
@@ -25,6 +30,9 @@ def route(request: web.Request, public_model: str) -> Target:
     svc.check_available(target.backend)
     ctx.served_model = target.model
     ctx.backend = target.backend.name
+    headers = await svc.accounts.admit(ctx, public_model, output_tokens, images)
+    if headers:
+        add_headers(request, headers)
     return target
 
 

@@ -16,9 +16,10 @@ async def create_embedding(request: web.Request) -> web.Response:
     ctx = context(request)
     body = await read_json(request, services(request).settings.max_json_bytes)
     embedding = validate(EmbeddingRequest, body)
-    target = route(request, embedding.model)
-    call = build_call(request, target, EmbeddingRequest, body, embedding.model)
+    # A first estimate for limits, replaced by the backend's count when it answers.
     ctx.usage.prompt_tokens = estimate_tokens(request.content_length or 0)
+    target = await route(request, embedding.model)
+    call = build_call(request, target, EmbeddingRequest, body, embedding.model)
     result = await target.backend.embeddings(call)
     ctx.usage, ctx.usage_reported = result.usage, True
     return json_response(request, result)

@@ -23,7 +23,7 @@ async def create_image(request: web.Request) -> web.Response:
     ctx = context(request)
     body = await read_json(request, svc.settings.max_json_bytes)
     image = validate(ImageRequest, body)
-    target = route(request, image.model)
+    target = await route(request, image.model, images=image.n)
     call = build_call(request, target, ImageRequest, body, image.model)
     if image.model.startswith("dall-e"):
         # The seed's defaults; gpt-image models have other values, so only for DALL·E.

@@ -50,6 +50,7 @@ async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
             ctx.caller = await svc.auth.authenticate(request.headers.get("Authorization"))
         response = await handler(request)
     except APIError as exc:
+        ctx.error_type = exc.type
         response = error_response(request, exc)
     except web.HTTPException as exc:
         response = error_response(request, _from_http_exception(exc))
@@ -72,7 +73,7 @@ async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
 def _finish(svc: Services, request: web.Request, ctx: RequestContext) -> None:
     elapsed_ms = (time.perf_counter() - ctx.started) * 1000
     if ctx.caller is not None:
-        svc.meter.finish(ctx, elapsed_ms)
+        svc.accounts.finish(ctx, elapsed_ms)
     if svc.settings.access_log:
         log.info(
             "%s %s %d %.1fms",

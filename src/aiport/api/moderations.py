@@ -15,7 +15,7 @@ async def create_moderation(request: web.Request) -> web.Response:
     ctx = context(request)
     body = await read_json(request, services(request).settings.max_json_bytes)
     moderation = validate(ModerationRequest, body)
-    target = route(request, moderation.model)
+    target = await route(request, moderation.model)
     call = build_call(request, target, ModerationRequest, body, moderation.model)
     call.body.setdefault("model", target.model)
     result = await target.backend.moderate(call)

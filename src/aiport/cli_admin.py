@@ -1,0 +1,301 @@
+"""Key and usage administration, shared by the `aiport` CLI and the `/admin/` API.
+
+The async functions (`create_key`, `list_keys`, `revoke_key`, `usage_totals`) are what an
+admin HTTP handler calls; `add_cli_commands()` registers `keys create|list|revoke`, `usage`
+and `db upgrade`, whose handlers take `(args, database_url, redis_url=None)` and return an
+exit status. A new key is printed once, as the last line of `keys create`, and never again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sys
+import time
+from argparse import Namespace
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from aiport.errors import APIError, InvalidRequest
+from aiport.store.database import Database, default_database_url, open_database
+from aiport.store.keys import KeyRecord, KeyStore
+from aiport.store.migrations import upgrade
+from aiport.store.usage import usage_report
+
+
+class Revoker(Protocol):
+    """`KeyCache` (which also tells the other instances), or anything revoking by id."""
+
+    async def revoke(self, key_id: str) -> KeyRecord | None: ...
+
+
+def database_url_for(database_url: str | None, data_dir: str | Path = ".aiport") -> str:
+    """`AIPORT_DATABASE_URL` when set, else the SQLite file in the data directory."""
+    return database_url or default_database_url(data_dir)
+
+
+_RELATIVE = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_time(text: str, *, now: float | None = None, future: bool = False) -> float:
+    """A Unix time from ISO 8601 (`2027-01-01`, `2027-01-01T12:00:00+02:00`; naive = UTC)
+    or a duration (`90s`, `15m`, `1h`, `7d`, `2w`) before now, or after now if `future`."""
+    now = time.time() if now is None else now
+    text = text.strip()
+    relative = _RELATIVE.fullmatch(text)
+    if relative:
+        seconds = float(relative[1]) * _UNIT[relative[2]]
+        return now + seconds if future else now - seconds
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidRequest(
+            f"not a date or duration: {text[:40]!r} (use e.g. 2027-01-01 or 7d)"
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.timestamp()
+
+
+async def create_key(
+    store: KeyStore,
+    name: str,
+    models: Sequence[str] | None = None,
+    rpm: int | None = None,
+    tpm: int | None = None,
+    max_tokens_total: int | None = None,
+    max_budget: float | None = None,
+    expires: float | str | None = None,
+) -> tuple[KeyRecord, str]:
+    """A new key and its secret. `expires` is a Unix time, an ISO date or e.g. `30d`."""
+    expires_at = parse_time(expires, future=True) if isinstance(expires, str) else expires
+    return await store.create(
+        name,
+        models=models,
+        rpm=rpm,
+        tpm=tpm,
+        max_tokens_total=max_tokens_total,
+        max_budget_usd=max_budget,
+        expires_at=expires_at,
+    )
+
+
+async def list_keys(store: KeyStore) -> list[dict[str, Any]]:
+    """Every key's public fields plus its spend so far; never a key or a hash."""
+    spend = await store.spend_by_key()
+    rows = []
+    for record in await store.list():
+        row = record.public()
+        used = spend.get(record.id)
+        row["tokens_used"] = used.tokens if used else 0
+        row["spend_usd"] = round(used.cost_usd, 9) if used else 0.0
+        rows.append(row)
+    return rows
+
+
+async def revoke_key(store: KeyStore, revoker: Revoker | None, key_id: str) -> dict[str, Any]:
+    """Revoke `key_id` (through `revoker` so that every instance hears of it).
+
+    Raises `NotFound` (404) for an unknown id; revoking twice is not an error.
+    """
+    from aiport.errors import NotFound
+
+    record = await (revoker.revoke(key_id) if revoker is not None else store.revoke(key_id))
+    if record is None:
+        raise NotFound("No API key with that id.", param="id")
+    return record.public()
+
+
+async def usage_totals(
+    db: Database, key_id: str | None = None, since: float | str | None = None
+) -> list[dict[str, Any]]:
+    """Totals per key and model (see `usage_report`); `since` may be ISO or e.g. `7d`."""
+    since_at = parse_time(since) if isinstance(since, str) else since
+    return await usage_report(db, key_id=key_id, since=since_at)
+
+
+def add_cli_commands(commands: Any) -> None:
+    """Register `keys …`, `usage` and `db upgrade` on an argparse subparsers object."""
+    keys = commands.add_parser("keys", help="create, list and revoke API keys")
+    sub = keys.add_subparsers(title="keys commands", dest="keys_command", required=True)
+
+    create = sub.add_parser("create", help="create a key (printed once, as the last line)")
+    create.add_argument("--name", required=True)
+    create.add_argument("--models", help="comma-separated model names (default: all)")
+    create.add_argument("--rpm", type=int, help="requests per minute")
+    create.add_argument("--tpm", type=int, help="tokens per minute")
+    create.add_argument("--max-tokens-total", type=int, help="lifetime token budget")
+    create.add_argument("--max-budget", type=float, help="lifetime budget in USD")
+    create.add_argument("--expires", help="ISO date/time (UTC if no zone) or e.g. 30d")
+    create.set_defaults(handler=run_keys_create)
+
+    listing = sub.add_parser("list", help="list keys (never the keys themselves)")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=run_keys_list)
+
+    revoke = sub.add_parser("revoke", help="revoke a key by id")
+    revoke.add_argument("id")
+    revoke.set_defaults(handler=run_keys_revoke)
+
+    usage = commands.add_parser("usage", help="usage totals per key and model")
+    usage.add_argument("--key", help="only this key id")
+    usage.add_argument("--since", help="ISO date/time or a duration such as 1h or 7d")
+    usage.add_argument("--json", action="store_true")
+    usage.set_defaults(handler=run_usage)
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(title="db commands", dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply schema migrations").set_defaults(
+        handler=run_db_upgrade
+    )
+
+
+def run_keys_create(args: Namespace, database_url: str, redis_url: str | None = None) -> int:
+    async def go(store: KeyStore) -> None:
+        models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
+        record, key = await create_key(
+            store,
+            args.name,
+            models=models,
+            rpm=args.rpm,
+            tpm=args.tpm,
+            max_tokens_total=args.max_tokens_total,
+            max_budget=args.max_budget,
+            expires=args.expires,
+        )
+        info = record.public()
+        print(f"created key {record.id} ({record.prefix}…) named {record.name!r}")
+        print(f"  models:  {', '.join(record.models) if record.models else 'all'}")
+        print(f"  limits:  {_limits(info)}")
+        print(f"  expires: {_when(record.expires_at)}")
+        print("Store this key now; it is not shown again:")
+        print(key)
+
+    return _run(database_url, go)
+
+
+def run_keys_list(args: Namespace, database_url: str, redis_url: str | None = None) -> int:
+    async def go(store: KeyStore) -> None:
+        rows = await list_keys(store)
+        if args.json:
+            print(json.dumps(rows, indent=2, ensure_ascii=False))
+            return
+        table = [("ID", "NAME", "PREFIX", "STATUS", "MODELS", "LIMITS", "TOKENS", "SPEND USD")]
+        for r in rows:
+            table.append(
+                (
+                    r["id"],
+                    r["name"],
+                    r["prefix"],
+                    r["status"],
+                    ",".join(r["models"]) if r["models"] else "all",
+                    _limits(r),
+                    _of(r["tokens_used"], r["max_tokens_total"]),
+                    _of(f"{r['spend_usd']:.4f}", r["max_budget_usd"]),
+                )
+            )
+        _print_table(table)
+
+    return _run(database_url, go)
+
+
+def run_keys_revoke(args: Namespace, database_url: str, redis_url: str | None = None) -> int:
+    async def go(store: KeyStore) -> None:
+        from aiport.keycache import KeyCache
+        from aiport.limits import open_redis
+
+        # Through a KeyCache so that running servers hear of it over Redis at once; without
+        # Redis they notice the version bump in the database within a second.
+        redis = open_redis(redis_url) if redis_url else None
+        try:
+            info = await revoke_key(store, KeyCache(store, redis=redis), args.id)
+        finally:
+            if redis is not None:
+                await redis.aclose()
+        print(f"revoked key {info['id']} ({info['prefix']}…)")
+
+    return _run(database_url, go)
+
+
+def run_usage(args: Namespace, database_url: str, redis_url: str | None = None) -> int:
+    async def go(store: KeyStore) -> None:
+        rows = await usage_totals(store.db, key_id=args.key, since=args.since)
+        if args.json:
+            print(json.dumps(rows, indent=2, ensure_ascii=False))
+            return
+        table = [("KEY", "PREFIX", "MODEL", "REQUESTS", "ERRORS", "PROMPT", "COMPLETION", "USD")]
+        for r in rows:
+            table.append(
+                (
+                    r["key_id"] or "-",
+                    r["key_prefix"] or "-",
+                    r["model"] or "-",
+                    str(r["requests"]),
+                    str(r["errors"]),
+                    str(r["prompt_tokens"]),
+                    str(r["completion_tokens"]),
+                    f"{r['cost_usd']:.6f}",
+                )
+            )
+        _print_table(table)
+
+    return _run(database_url, go)
+
+
+def run_db_upgrade(args: Namespace, database_url: str, redis_url: str | None = None) -> int:
+    async def go(store: KeyStore) -> None:
+        pass  # _run has upgraded already; say what it did
+
+    return _run(database_url, go, report_upgrade=True)
+
+
+def _run(
+    database_url: str,
+    action: Callable[[KeyStore], Awaitable[None]],
+    *,
+    report_upgrade: bool = False,
+) -> int:
+    async def main() -> None:
+        db = open_database(database_url)
+        await db.connect()
+        try:
+            applied = await upgrade(db)
+            if report_upgrade:
+                print(f"applied migrations {applied}" if applied else "schema is up to date")
+            await action(KeyStore(db))
+        finally:
+            await db.close()
+
+    try:
+        asyncio.run(main())
+    except APIError as exc:
+        print(f"aiport: {exc.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _limits(info: dict[str, Any]) -> str:
+    parts = [
+        f"{label} {info[name]}"
+        for name, label in (("rpm", "rpm"), ("tpm", "tpm"))
+        if info.get(name) is not None
+    ]
+    return ", ".join(parts) or "none"
+
+
+def _of(used: object, cap: object) -> str:
+    return f"{used}/{cap}" if cap is not None else str(used)
+
+
+def _when(ts: float | None) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds") if ts else "never"
+
+
+def _print_table(rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())

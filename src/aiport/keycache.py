@@ -1,0 +1,241 @@
+"""Resolve a presented API key to its `KeyRecord` without the database on the hot path.
+
+Look-ups are cached by the key's hash: found keys for `positive_ttl` (30 s), unknown ones
+for `negative_ttl` (5 s), at most `max_entries` of them. Input that cannot be a key (too
+long, NUL or other non-ASCII bytes, wrong prefix or alphabet) is refused before any cache
+or query. Concurrent misses for one key share one query.
+
+Revocation reaches every instance quickly:
+- with Redis, `revoke()` publishes the key id on `channel` and each instance drops it at
+  once (milliseconds);
+- always, a background poll reads `key_changes.version` every `poll_interval` (1 s) and
+  empties the cache when it moved — this covers several processes on one SQLite file, a
+  revocation by the CLI, and pub/sub messages lost while an instance was reconnecting.
+A look-up that began before an invalidation does not cache its (possibly stale) answer.
+
+If the database cannot be reached on a miss, an expired entry is served rather than
+failing (logged); with no entry at all the request fails with 503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aiport.errors import AuthenticationFailed, Overloaded
+from aiport.store.keys import KeyRecord, KeyStore, hash_key, looks_like_key
+
+log = logging.getLogger(__name__)
+
+REVOCATION_CHANNEL = "aiport:keys:revoked"
+
+
+@dataclass(slots=True)
+class _Entry:
+    record: KeyRecord | None
+    fresh_until: float
+
+
+class KeyCache:
+    """See the module docstring. `start()` before use, `close()` at shutdown."""
+
+    def __init__(
+        self,
+        store: KeyStore,
+        *,
+        redis: Any | None = None,
+        channel: str = REVOCATION_CHANNEL,
+        positive_ttl: float = 30.0,
+        negative_ttl: float = 5.0,
+        poll_interval: float = 1.0,
+        max_entries: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self.redis = redis
+        self.channel = channel
+        self.positive_ttl = positive_ttl
+        self.negative_ttl = negative_ttl
+        self.poll_interval = poll_interval
+        self.max_entries = max_entries
+        self._clock = clock
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._hash_by_id: dict[str, str] = {}
+        self._inflight: dict[str, asyncio.Task[KeyRecord | None]] = {}
+        self._generation = 0
+        self._version: int | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._pubsub: Any = None
+
+    async def start(self) -> None:
+        """Read the current keys version and start the poll (and Redis listener)."""
+        with contextlib.suppress(Exception):
+            self._version = await self.store.keys_version()
+        self._tasks.append(asyncio.create_task(self._poll(), name="keycache-poll"))
+        if self.redis is not None:
+            with contextlib.suppress(Exception):
+                await self._subscribe()  # now, so a revoke right after start is heard
+            self._tasks.append(asyncio.create_task(self._listen(), name="keycache-listen"))
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        await self._unsubscribe()
+
+    async def resolve(self, presented: object) -> KeyRecord | None:
+        """The record of a stored key (revoked and expired ones included), else None."""
+        if not looks_like_key(presented):
+            return None
+        assert isinstance(presented, str)
+        key_hash = hash_key(presented)
+        entry = self._entries.get(key_hash)
+        if entry is not None and entry.fresh_until > self._clock():
+            return entry.record
+        task = self._inflight.get(key_hash)
+        if task is None:
+            # Its own task, so that a caller who goes away does not cancel the others' look-up.
+            task = asyncio.create_task(self._load(key_hash, entry))
+            self._inflight[key_hash] = task
+            task.add_done_callback(lambda t: self._settled(key_hash, t))
+        return await asyncio.shield(task)
+
+    def _settled(self, key_hash: str, task: asyncio.Task[KeyRecord | None]) -> None:
+        if self._inflight.get(key_hash) is task:
+            del self._inflight[key_hash]
+        if not task.cancelled():
+            task.exception()  # retrieved here: every waiter re-raises it itself
+
+    async def authenticate(self, presented: object) -> KeyRecord:
+        """The record of a usable key; `AuthenticationFailed` (401) for anything else."""
+        record = await self.resolve(presented)
+        if record is None:
+            raise AuthenticationFailed("Incorrect API key provided.")
+        if record.revoked_at is not None:
+            raise AuthenticationFailed("This API key has been revoked.")
+        if record.is_expired():
+            assert record.expires_at is not None
+            when = datetime.fromtimestamp(record.expires_at, UTC).isoformat(timespec="seconds")
+            raise AuthenticationFailed(f"This API key expired at {when}.")
+        return record
+
+    async def revoke(self, key_id: str) -> KeyRecord | None:
+        """Revoke in the database, forget locally, and tell the other instances."""
+        record = await self.store.revoke(key_id)
+        if record is None:
+            return None
+        self.invalidate(key_id)
+        if self.redis is not None:
+            try:
+                await self.redis.publish(self.channel, key_id)
+            except Exception as exc:  # the version poll still carries it within a second
+                log.warning("could not publish revocation of %s: %s", key_id, exc)
+        log.info("revoked key %s (%s)", record.id, record.prefix)
+        return record
+
+    def invalidate(self, key_id: str | None = None) -> None:
+        """Forget one key (by id), or everything when `key_id` is None."""
+        self._generation += 1
+        if key_id is None:
+            self._entries.clear()
+            self._hash_by_id.clear()
+            return
+        key_hash = self._hash_by_id.pop(key_id, None)
+        if key_hash is not None:
+            self._entries.pop(key_hash, None)
+
+    async def _load(self, key_hash: str, stale: _Entry | None) -> KeyRecord | None:
+        generation = self._generation
+        try:
+            record = await self.store.lookup_by_hash(key_hash)
+        except Exception as exc:
+            if stale is not None:
+                log.warning("key look-up failed (%s); serving a cached entry", exc)
+                return stale.record
+            log.error("key look-up failed: %s", exc)
+            raise Overloaded("The key store is unavailable; please retry shortly.") from exc
+        if generation == self._generation:
+            self._remember(key_hash, record)
+        return record
+
+    def _remember(self, key_hash: str, record: KeyRecord | None) -> None:
+        ttl = self.positive_ttl if record is not None else self.negative_ttl
+        self._entries[key_hash] = _Entry(record, self._clock() + ttl)
+        self._entries.move_to_end(key_hash)
+        if record is not None:
+            self._hash_by_id[record.id] = key_hash
+        while len(self._entries) > self.max_entries:
+            _, old = self._entries.popitem(last=False)
+            if old.record is not None:
+                self._hash_by_id.pop(old.record.id, None)
+
+    async def _poll(self) -> None:
+        failing = False
+        while True:
+            await asyncio.sleep(self.poll_interval)
+            try:
+                version = await self.store.keys_version()
+            except Exception as exc:
+                if not failing:
+                    log.warning("cannot poll key changes: %s", exc)
+                failing = True
+                continue
+            failing = False
+            if version != self._version:
+                self._version = version
+                self.invalidate()
+
+    async def _subscribe(self) -> None:
+        await self._unsubscribe()
+        assert self.redis is not None
+        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(self.channel)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
+            raise
+        self._pubsub = pubsub
+
+    async def _unsubscribe(self) -> None:
+        pubsub, self._pubsub = self._pubsub, None
+        if pubsub is not None:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
+
+    async def _listen(self) -> None:
+        failures = 0
+        while True:
+            try:
+                if self._pubsub is None:
+                    await self._subscribe()
+                    # Messages sent while we were away are lost: start over.
+                    self.invalidate()
+                    if failures:
+                        log.warning("revocation channel reconnected")
+                    failures = 0
+                message = await self._pubsub.get_message(timeout=1.0)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                failures += 1
+                if failures == 1:
+                    log.warning("revocation channel lost (%s); retrying", exc)
+                await self._unsubscribe()
+                await asyncio.sleep(min(5.0, 0.2 * 2**failures))
+                continue
+            if message and message.get("type") == "message":
+                data = message.get("data")
+                key_id = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+                if isinstance(key_id, str):
+                    self.invalidate(key_id)

@@ -1,0 +1,85 @@
+"""In-process limits: the same arithmetic as the Redis script, for one instance."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from aiport.limits.base import (
+    EPS,
+    WINDOW,
+    Admission,
+    Limiter,
+    Outcome,
+    SpendLoader,
+    admission_or_raise,
+    load_spend,
+    micro_usd,
+)
+from aiport.store.keys import KeyRecord
+
+
+class LocalLimiter(Limiter):
+    """In-process limits: exact for one instance, per instance when there are several."""
+
+    backend = "local"
+
+    def __init__(
+        self,
+        *,
+        spend_loader: SpendLoader | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._spend_loader = spend_loader
+        self._clock = clock
+        self._tat: dict[tuple[str, str], float] = {}
+        self._budget: dict[str, list[int]] = {}  # key id → [tokens used, micro-USD spent]
+
+    async def _admit(self, key: KeyRecord, tokens: int, cost_usd: float) -> Admission:
+        if key.has_budget and key.id not in self._budget:
+            spend = await load_spend(self._spend_loader, key.id)
+            self._budget.setdefault(key.id, [spend.tokens, micro_usd(spend.cost_usd)])
+        # No await from here on: the check and the reservation are one atomic step.
+        out = self._decide(key, tokens, micro_usd(cost_usd), self._clock())
+        return admission_or_raise(key, tokens, cost_usd, out, self.backend)
+
+    def _decide(self, key: KeyRecord, tokens: int, micros: int, now: float) -> Outcome:
+        used = self._budget.get(key.id, [0, 0])
+        if key.max_tokens_total is not None and (
+            used[0] >= key.max_tokens_total or used[0] + tokens > key.max_tokens_total
+        ):
+            return Outcome("quota_tokens", budget_used=used[0])
+        if key.max_budget_usd is not None:
+            cap = micro_usd(key.max_budget_usd)
+            if used[1] >= cap or used[1] + micros > cap:
+                return Outcome("quota_usd", budget_used=used[1])
+        req_tat = max(self._tat.get((key.id, "r"), now), now)
+        tok_tat = max(self._tat.get((key.id, "t"), now), now)
+        new_req, new_tok = req_tat, tok_tat
+        if key.rpm is not None:
+            new_req = req_tat + WINDOW / key.rpm
+            if new_req - now > WINDOW + EPS:
+                return Outcome("rpm", req_tat - now, tok_tat - now, new_req - now - WINDOW)
+        if key.tpm is not None:
+            if tokens > key.tpm:
+                return Outcome("too_large", req_tat - now, tok_tat - now)
+            new_tok = tok_tat + tokens * WINDOW / key.tpm
+            if new_tok - now > WINDOW + EPS:
+                return Outcome("tpm", req_tat - now, tok_tat - now, new_tok - now - WINDOW)
+        if key.rpm is not None:
+            self._tat[(key.id, "r")] = new_req
+        if key.tpm is not None:
+            self._tat[(key.id, "t")] = new_tok
+        if key.has_budget:
+            self._budget[key.id][0] += tokens
+            self._budget[key.id][1] += micros
+        return Outcome("ok", new_req - now, new_tok - now)
+
+    async def _settle(self, key: KeyRecord, delta_tokens: int, delta_micro_usd: int) -> None:
+        if key.tpm is not None and delta_tokens:
+            now = self._clock()
+            tat = max(self._tat.get((key.id, "t"), now), now)
+            self._tat[(key.id, "t")] = max(now, tat + delta_tokens * WINDOW / key.tpm)
+        if key.id in self._budget:
+            self._budget[key.id][0] += delta_tokens
+            self._budget[key.id][1] += delta_micro_usd

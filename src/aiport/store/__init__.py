@@ -1,0 +1,1 @@
+"""Keys, usage and schema migrations (SQLite by default, PostgreSQL by URL)."""

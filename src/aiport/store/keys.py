@@ -1,0 +1,323 @@
+"""Virtual API keys: generation, hashing, and their table.
+
+A key is shown once, when created; the database keeps only its SHA-256 and a short prefix
+(`sk-aiport-AbCd`) for people to recognise it by. Nothing else about a key — its id, name,
+prefix — is secret, and those are all that logs and tables ever hold.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from aiport.errors import InvalidRequest
+from aiport.store.database import Database, Row
+
+KEY_PREFIX = "sk-aiport-"
+PREFIX_LENGTH = len(KEY_PREFIX) + 4  # what list/usage output shows: "sk-aiport-AbCd"
+MAX_PRESENTED_KEY_LENGTH = 256
+_KEY_BODY = re.compile(r"[A-Za-z0-9_-]{20,200}")
+_KEY_ID = re.compile(r"key_[0-9a-f]{24}")
+_INT32_MAX = 2**31 - 1
+_INT53_MAX = 2**53
+
+
+def generate_key() -> str:
+    """A new key: `sk-aiport-` and 43 URL-safe characters (256 random bits)."""
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_key(key: str) -> str:
+    """The stored form of a key: SHA-256, hex.
+
+    A fast hash is right here, unlike for passwords: keys carry 256 random bits, so nobody
+    can guess or brute-force one from its hash, and a slow KDF would only tax every request
+    that misses the cache. (Keys a user typed would need bcrypt/argon2; ours never are.)
+    """
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def looks_like_key(presented: object) -> bool:
+    """False for anything that cannot be one of our keys, without a database look-up.
+
+    Catches oversize input, NUL and other non-ASCII bytes, and SQL or shell metacharacters
+    (the alphabet is `[A-Za-z0-9_-]`), so such input never reaches a query or a log line.
+    """
+    return (
+        isinstance(presented, str)
+        and len(presented) <= MAX_PRESENTED_KEY_LENGTH
+        and presented.isascii()
+        and presented.startswith(KEY_PREFIX)
+        and _KEY_BODY.fullmatch(presented, len(KEY_PREFIX)) is not None
+    )
+
+
+def is_key_id(value: object) -> bool:
+    """True for a well-formed key id (`key_` + 24 hex digits)."""
+    return isinstance(value, str) and _KEY_ID.fullmatch(value) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRecord:
+    """One virtual key as stored. `models=None` means every model."""
+
+    id: str
+    name: str
+    prefix: str
+    key_hash: str
+    models: tuple[str, ...] | None = None
+    rpm: int | None = None
+    tpm: int | None = None
+    max_tokens_total: int | None = None
+    max_budget_usd: float | None = None
+    expires_at: float | None = None
+    revoked_at: float | None = None
+    created_at: float = 0.0
+    is_admin: bool = False
+
+    def allows_model(self, model: str) -> bool:
+        return self.models is None or model in self.models
+
+    def is_expired(self, now: float | None = None) -> bool:
+        return self.expires_at is not None and (now or time.time()) >= self.expires_at
+
+    def status(self, now: float | None = None) -> str:
+        """`active`, `revoked` or `expired`."""
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.is_expired(now) else "active"
+
+    @property
+    def has_rate_limits(self) -> bool:
+        return self.rpm is not None or self.tpm is not None
+
+    @property
+    def has_budget(self) -> bool:
+        return self.max_tokens_total is not None or self.max_budget_usd is not None
+
+    def public(self) -> dict[str, Any]:
+        """Everything about the key that may be shown: never the key or its hash."""
+        return {
+            "id": self.id,
+            "object": "api_key",
+            "name": self.name,
+            "prefix": self.prefix,
+            "models": list(self.models) if self.models is not None else None,
+            "rpm": self.rpm,
+            "tpm": self.tpm,
+            "max_tokens_total": self.max_tokens_total,
+            "max_budget_usd": self.max_budget_usd,
+            "expires_at": _int_or_none(self.expires_at),
+            "revoked_at": _int_or_none(self.revoked_at),
+            "created_at": int(self.created_at),
+            "status": self.status(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class KeySpend:
+    """What a key has used so far, from its usage rows."""
+
+    tokens: int = 0
+    cost_usd: float = 0.0
+
+
+_COLUMNS = (
+    "id, name, prefix, key_hash, models, rpm, tpm, max_tokens_total, max_budget_usd,"
+    " expires_at, revoked_at, created_at, is_admin"
+)
+
+
+class KeyStore:
+    """The `api_keys` table. Every argument that reaches SQL is a bound parameter."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(
+        self,
+        name: str,
+        *,
+        models: Iterable[str] | None = None,
+        rpm: int | None = None,
+        tpm: int | None = None,
+        max_tokens_total: int | None = None,
+        max_budget_usd: float | None = None,
+        expires_at: float | None = None,
+        is_admin: bool = False,
+    ) -> tuple[KeyRecord, str]:
+        """Store a new key; return its record and the key itself (shown this once only).
+
+        Raises `InvalidRequest` (naming the `param`) for bad limits, names or dates.
+        """
+        now = time.time()
+        key = generate_key()
+        record = KeyRecord(
+            id="key_" + secrets.token_hex(12),
+            name=_check_text(name, "name"),
+            prefix=key[:PREFIX_LENGTH],
+            key_hash=hash_key(key),
+            models=_check_models(models),
+            rpm=_check_int(rpm, "rpm", 1, _INT32_MAX),
+            tpm=_check_int(tpm, "tpm", 1, _INT32_MAX),
+            max_tokens_total=_check_int(max_tokens_total, "max_tokens_total", 0, _INT53_MAX),
+            max_budget_usd=_check_budget(max_budget_usd),
+            expires_at=_check_expiry(expires_at, now),
+            created_at=now,
+            is_admin=is_admin,
+        )
+        await self.db.execute(
+            f"INSERT INTO api_keys ({_COLUMNS}, updated_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            record.id,
+            record.name,
+            record.prefix,
+            record.key_hash,
+            json.dumps(list(record.models)) if record.models is not None else None,
+            record.rpm,
+            record.tpm,
+            record.max_tokens_total,
+            record.max_budget_usd,
+            record.expires_at,
+            None,
+            now,
+            int(is_admin),
+            now,
+        )
+        return record, key
+
+    async def get(self, key_id: str) -> KeyRecord | None:
+        if not is_key_id(key_id):
+            return None
+        row = await self.db.fetchone(f"SELECT {_COLUMNS} FROM api_keys WHERE id = $1", key_id)
+        return _record(row) if row else None
+
+    async def lookup_by_hash(self, key_hash: str) -> KeyRecord | None:
+        row = await self.db.fetchone(
+            f"SELECT {_COLUMNS} FROM api_keys WHERE key_hash = $1", key_hash
+        )
+        return _record(row) if row else None
+
+    async def list(self) -> list[KeyRecord]:
+        rows = await self.db.fetch(f"SELECT {_COLUMNS} FROM api_keys ORDER BY created_at, id")
+        return [_record(r) for r in rows]
+
+    async def revoke(self, key_id: str) -> KeyRecord | None:
+        """Mark a key revoked (idempotent); None when no such key exists.
+
+        Bumps `key_changes.version` in the same transaction, so every instance's key cache
+        notices within one poll even when no Redis carries the news.
+        """
+        if not is_key_id(key_id):
+            return None
+        now = time.time()
+        async with self.db.transaction() as s:
+            changed = await s.execute(
+                "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2), updated_at = $2"
+                " WHERE id = $1",
+                key_id,
+                now,
+            )
+            if changed:
+                await s.execute("UPDATE key_changes SET version = version + 1 WHERE id = 1")
+        return await self.get(key_id) if changed else None
+
+    async def keys_version(self) -> int:
+        """A number that changes whenever a key is revoked (or otherwise changed)."""
+        return int(await self.db.fetchval("SELECT version FROM key_changes WHERE id = 1") or 0)
+
+    async def spend(self, key_id: str) -> KeySpend:
+        """Tokens and USD a key has used, summed from its (flushed) usage rows."""
+        row = await self.db.fetchone(
+            "SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0) AS tokens,"
+            " COALESCE(SUM(cost_usd), 0) AS cost FROM usage_records WHERE key_id = $1",
+            key_id,
+        )
+        return KeySpend(int(row["tokens"]), float(row["cost"])) if row else KeySpend()
+
+    async def spend_by_key(self) -> dict[str, KeySpend]:
+        rows = await self.db.fetch(
+            "SELECT key_id, COALESCE(SUM(prompt_tokens + completion_tokens), 0) AS tokens,"
+            " COALESCE(SUM(cost_usd), 0) AS cost FROM usage_records"
+            " WHERE key_id IS NOT NULL GROUP BY key_id"
+        )
+        return {r["key_id"]: KeySpend(int(r["tokens"]), float(r["cost"])) for r in rows}
+
+
+def _record(row: Row) -> KeyRecord:
+    models = json.loads(row["models"]) if row["models"] is not None else None
+    return KeyRecord(
+        id=row["id"],
+        name=row["name"],
+        prefix=row["prefix"],
+        key_hash=row["key_hash"],
+        models=tuple(models) if models is not None else None,
+        rpm=row["rpm"],
+        tpm=row["tpm"],
+        max_tokens_total=row["max_tokens_total"],
+        max_budget_usd=row["max_budget_usd"],
+        expires_at=row["expires_at"],
+        revoked_at=row["revoked_at"],
+        created_at=row["created_at"],
+        is_admin=bool(row["is_admin"]),
+    )
+
+
+def _int_or_none(value: float | None) -> int | None:
+    return int(value) if value is not None else None
+
+
+def _check_text(value: object, param: str, max_length: int = 200) -> str:
+    # NUL cannot be stored in PostgreSQL text; other control characters only cause harm.
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidRequest(f"`{param}` must be a non-empty string.", param=param)
+    if len(value) > max_length:
+        raise InvalidRequest(f"`{param}` must be at most {max_length} characters.", param=param)
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise InvalidRequest(f"`{param}` must not contain control characters.", param=param)
+    return value
+
+
+def _check_models(models: Iterable[str] | None) -> tuple[str, ...] | None:
+    if models is None:
+        return None
+    if isinstance(models, str):
+        raise InvalidRequest("`models` must be a list of model names.", param="models")
+    names = tuple(dict.fromkeys(_check_text(m, "models") for m in models))
+    if not names:
+        raise InvalidRequest("`models` must name at least one model.", param="models")
+    return names
+
+
+def _check_int(value: object, param: str, low: int, high: int) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidRequest(f"`{param}` must be an integer from {low} to {high}.", param=param)
+    return value
+
+
+def _check_budget(value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidRequest("`max_budget_usd` must be a number.", param="max_budget_usd")
+    if not 0 <= value < 1e12:
+        raise InvalidRequest("`max_budget_usd` must be ≥ 0.", param="max_budget_usd")
+    return float(value)
+
+
+def _check_expiry(value: object, now: float) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidRequest("`expires_at` must be a Unix time.", param="expires_at")
+    if value <= now:
+        raise InvalidRequest("`expires_at` must be in the future.", param="expires_at")
+    return float(value)
