@@ -1,0 +1,160 @@
+"""The picture behind the objects: sky, ground or sea, and the setting's decorations.
+
+Without a setting or anything that stands on the ground, the background is a plain light
+gradient, so that the objects' colours stay what the prompt asked for.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING
+
+from aiport.backends.local.scene import Scene
+from aiport.backends.local.sketch_canvas import RGB, Canvas, darker, lighter, mix, resolve_color
+from aiport.backends.local.sketch_layout import HORIZON, has_ground
+from aiport.backends.local.sketch_things import paint_mountain, paint_tree
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+Stops = list[tuple[float, RGB]]
+
+_SKIES: dict[str, Stops] = {
+    "plain": [(0.0, (247, 248, 251)), (1.0, (226, 231, 240))],
+    "day": [(0.0, (92, 160, 230)), (1.0, (196, 226, 250))],
+    "night": [(0.0, (8, 12, 35)), (1.0, (38, 48, 96))],
+    "sunset": [(0.0, (54, 38, 110)), (0.55, (236, 110, 120)), (1.0, (252, 180, 90))],
+    "cyberpunk": [(0.0, (12, 4, 30)), (0.6, (70, 16, 90)), (1.0, (190, 40, 140))],
+    "space": [(0.0, (2, 2, 10)), (1.0, (22, 12, 45))],
+    "underwater": [(0.0, (40, 140, 200)), (1.0, (8, 40, 90))],
+}
+_GROUNDS: dict[str, tuple[RGB, RGB]] = {
+    "grass": ((110, 185, 85), (66, 138, 58)),
+    "forest": ((70, 140, 60), (40, 100, 45)),
+    "sand": ((238, 214, 160), (222, 188, 128)),
+    "snow": ((240, 244, 250), (212, 222, 238)),
+    "street": ((96, 100, 110), (62, 64, 72)),
+    "neon": ((30, 10, 45), (12, 4, 22)),
+    "seabed": ((200, 180, 130), (160, 140, 95)),
+}
+_SEA: tuple[RGB, RGB] = ((38, 110, 190), (70, 160, 220))
+
+
+def gradient(size: tuple[int, int], stops: Stops) -> Image.Image:
+    """A vertical gradient through `stops` ((position 0..1, colour) pairs)."""
+    from PIL import Image
+
+    strip = Image.new("RGB", (1, 256))
+    strip.putdata([_at(stops, k / 255) for k in range(256)])
+    return strip.resize(size, Image.Resampling.BILINEAR)
+
+
+def _at(stops: Stops, t: float) -> RGB:
+    for (p0, c0), (p1, c1) in itertools.pairwise(stops):
+        if t <= p1:
+            return mix(c0, c1, (t - p0) / ((p1 - p0) or 1))
+    return stops[-1][1]
+
+
+def sky_name(scene: Scene) -> str:
+    if scene.place in ("space", "underwater", "cyberpunk"):
+        return scene.place
+    if scene.time in ("night", "sunset"):
+        return scene.time
+    return "day" if has_ground(scene) or scene.time or scene.place else "plain"
+
+
+def background(scene: Scene, size: tuple[int, int], transparent: bool) -> Image.Image:
+    """A new image holding the sky (or a plain or transparent ground) for `scene`."""
+    from PIL import Image
+
+    if transparent:
+        return Image.new("RGBA", size, (0, 0, 0, 0))
+    if scene.background:
+        base = resolve_color(scene.background, "unknown", 0)
+        return gradient(size, [(0.0, lighter(base, 0.15)), (1.0, base)])
+    return gradient(size, _SKIES[sky_name(scene)])
+
+
+def paint_setting(c: Canvas, scene: Scene, transparent: bool) -> None:
+    """Ground, sea and the setting's decorations, drawn before any object."""
+    width, height = c.image.size
+    if transparent:
+        return
+    if scene.time == "night" or scene.place == "space":
+        _stars(c, width, height)
+    if not has_ground(scene) or scene.place == "space":
+        return
+    top = round(height * HORIZON)
+    kinds = {obj.kind for obj in scene.objects}
+    if scene.place == "beach" or ("boat" in kinds and scene.place is None):
+        sea_top = round(height * (HORIZON - 0.1))
+        # a beach has a strip of sea behind the sand; a boat alone gets open water
+        top = top + height // 20 if scene.place == "beach" else height
+        c.image.paste(gradient((width, top - sea_top), [(0, _SEA[0]), (1, _SEA[1])]), (0, sea_top))
+    if top < height:
+        low, high = _GROUNDS[_ground_name(scene, kinds)]
+        dim = 0.55 if scene.time == "night" else 0.25 if scene.time == "sunset" else 0.0
+        band = gradient((width, height - top), [(0, darker(low, dim)), (1, darker(high, dim))])
+        c.image.paste(band, (0, top))
+    if scene.place == "cyberpunk":
+        _neon_grid(c, width, height, top)
+    if scene.place == "forest":
+        _forest_edge(c, width, height, top)
+
+
+def _ground_name(scene: Scene, kinds: set[str]) -> str:
+    by_place = {"beach": "sand", "desert": "sand", "snow": "snow", "cyberpunk": "neon",
+                "forest": "forest", "underwater": "seabed"}  # fmt: skip
+    if scene.place in by_place:
+        return by_place[scene.place]
+    return "street" if "city" in kinds and scene.place is None else "grass"
+
+
+def _stars(c: Canvas, width: int, height: int) -> None:
+    count = width * height // (9000 if c.detail else 6000)
+    dot = max(1, round(min(width, height) / 500))
+    for _ in range(count):
+        x, y = c.rng.uniform(0, width), c.rng.uniform(0, height * HORIZON)
+        size = dot * c.rng.choice((1, 1, 1, 2))
+        c.draw.ellipse((x, y, x + size, y + size), fill=(255, 255, 230, c.rng.randint(120, 255)))
+
+
+def _neon_grid(c: Canvas, width: int, height: int, top: int) -> None:
+    glow, lw = (255, 60, 200, 160), max(1, height // 400)
+    y, step = float(top), height * 0.015
+    while y < height:
+        c.draw.line([(0, y), (width, y)], fill=glow, width=lw)
+        step *= 1.35
+        y += step
+    for k in range(-12, 13):
+        c.draw.line(
+            [(width / 2 + k * width * 0.04, top), (width / 2 + k * width * 0.25, height)],
+            fill=(40, 240, 255, 120),
+            width=lw,
+        )
+
+
+def _forest_edge(c: Canvas, width: int, height: int, top: int) -> None:
+    tree_h = height * 0.22
+    x = -tree_h * 0.3
+    while x < width:
+        tone = mix((40, 100, 50), (150, 190, 150), c.rng.uniform(0.25, 0.45))
+        paint_tree(c, (x, top - tree_h * c.rng.uniform(0.7, 1.0), x + tree_h * 0.6, top + 2), tone)
+        x += tree_h * c.rng.uniform(0.35, 0.55)
+
+
+def paint_mountain_range(
+    c: Canvas, box: tuple[float, float, float, float], color: RGB, peaks: int
+) -> None:
+    """`peaks` mountains side by side along the horizon, behind everything else."""
+    x0, y0, x1, y1 = box
+    step = (x1 - x0) / peaks
+    for k in range(peaks):
+        h = (y1 - y0) * c.rng.uniform(0.55, 1.0)
+        cx = x0 + step * (k + 0.5) + c.rng.uniform(-step, step) * 0.2
+        paint_mountain(
+            c,
+            (cx - step * 0.9, y1 - h, cx + step * 0.9, y1),
+            mix(color, (160, 170, 190), c.rng.uniform(0, 0.3)),
+        )

@@ -1,0 +1,387 @@
+"""Where each object of a `Scene` goes on a canvas: pure geometry, no drawing.
+
+A group with a stated position gets that third of the canvas ("left" → the left column,
+"top right" → that corner cell). Groups without one share what is left of their zone
+(sky objects the top band, things that stand on the ground the lower part, plain shapes
+the whole height). Copies of a group are laid out in a grid of cells inside its region,
+sized so they never touch. Relations ("a cat on a car") are placed against their target
+once it stands. `index` varies the order and jitter, so each image of a request differs.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+
+from aiport.backends.local.scene import Scene, SceneObject
+
+Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Geometry:
+    aspect: float  # width / height
+    height: float  # fraction of the canvas's shorter side
+    zone: str  # free | sky | ground | water | backdrop
+
+
+GEOMETRY: dict[str, Geometry] = {
+    "circle": Geometry(1.0, 0.36, "free"),
+    "ball": Geometry(1.0, 0.30, "free"),
+    "square": Geometry(1.0, 0.34, "free"),
+    "rectangle": Geometry(1.6, 0.26, "free"),
+    "box": Geometry(1.0, 0.30, "free"),
+    "triangle": Geometry(1.1, 0.32, "free"),
+    "star": Geometry(1.0, 0.30, "free"),
+    "heart": Geometry(1.1, 0.28, "free"),
+    "fish": Geometry(1.7, 0.14, "free"),
+    "unknown": Geometry(1.0, 0.30, "free"),
+    "sun": Geometry(1.0, 0.28, "sky"),
+    "moon": Geometry(1.0, 0.22, "sky"),
+    "cloud": Geometry(1.9, 0.15, "sky"),
+    "bird": Geometry(1.6, 0.07, "sky"),
+    "balloon": Geometry(0.6, 0.24, "sky"),
+    "planet": Geometry(1.5, 0.20, "sky"),
+    "rocket": Geometry(0.45, 0.42, "sky"),
+    "house": Geometry(1.0, 0.42, "ground"),
+    "building": Geometry(0.45, 0.62, "ground"),
+    "tree": Geometry(0.7, 0.50, "ground"),
+    "car": Geometry(2.1, 0.19, "ground"),
+    "robot": Geometry(0.62, 0.52, "ground"),
+    "cat": Geometry(1.05, 0.22, "ground"),
+    "dog": Geometry(1.3, 0.25, "ground"),
+    "person": Geometry(0.42, 0.48, "ground"),
+    "flower": Geometry(0.5, 0.24, "ground"),
+    "mountain": Geometry(1.6, 0.45, "ground"),
+    "sign": Geometry(1.5, 0.36, "ground"),
+    "boat": Geometry(1.5, 0.28, "water"),
+    "city": Geometry(1.0, 1.0, "backdrop"),
+    "rainbow": Geometry(1.0, 1.0, "backdrop"),
+}
+HORIZON = 0.62  # fraction of the height where the ground begins, when there is ground
+CAPTION_BAND = 0.19  # share of the height a caption banner takes
+SIZE_FACTOR = {"large": 1.45, "small": 0.6}
+_COLUMNS = {"left": (0.02, 0.36), "center": (0.33, 0.67), "right": (0.64, 0.98)}
+_ROWS = {"top": (0.03, 0.38), "middle": (0.31, 0.69), "bottom": (0.62, 0.97)}
+_GROUND_PLACES = {"beach", "forest", "meadow", "desert", "snow", "cyberpunk"}
+
+
+@dataclass(slots=True)
+class Placement:
+    """One drawn copy: `group` indexes `Scene.objects`, `box` is in pixels."""
+
+    kind: str
+    box: Box
+    group: int
+    copy: int
+    layer: int
+
+
+def geometry(obj: SceneObject, ground: bool = False) -> Geometry:
+    """Shape and zone of `obj`; on a picture with ground, unknown things stand on it."""
+    geo = GEOMETRY.get(obj.kind, GEOMETRY["unknown"])
+    if obj.kind == "mountain" and obj.h is None and obj.v is None:
+        return Geometry(geo.aspect, geo.height, "backdrop")
+    if obj.kind == "unknown" and ground:
+        return Geometry(geo.aspect, geo.height, "ground")
+    return geo
+
+
+def has_ground(scene: Scene) -> bool:
+    """Whether the picture has a horizon with ground (or sea) below it."""
+    zones = {geometry(obj).zone for obj in scene.objects}
+    return bool(zones & {"ground", "water", "backdrop"}) or scene.place in _GROUND_PLACES
+
+
+def layout(
+    scene: Scene,
+    width: int,
+    height: int,
+    rng: random.Random,
+    *,
+    vary: bool = False,
+    reserve: str | None = None,
+) -> list[Placement]:
+    """Boxes for every copy of every object, in drawing order (back to front).
+
+    `rng` jitters sizes and spots; `vary` also reorders the groups that share a band.
+    `reserve` ("top" or "bottom") keeps a band of the canvas free for a caption; the
+    backdrop (skyline, mountains) still stands on the horizon of the whole canvas.
+    """
+    if reserve is None:
+        return _Planner(scene, width, height, rng, shuffle=vary).run()
+    band = round(height * CAPTION_BAND)
+    full = _Planner(scene, width, height, rng, shuffle=vary).run()
+    placed = _Planner(scene, width, height - band, rng, shuffle=vary).run()
+    shift = band if reserve == "top" else 0
+    moved = [
+        Placement(
+            p.kind,
+            (p.box[0], p.box[1] + shift, p.box[2], p.box[3] + shift),
+            p.group,
+            p.copy,
+            p.layer,
+        )
+        for p in placed
+        if p.layer > 0
+    ]
+    return [p for p in full if p.layer == 0] + moved
+
+
+class _Planner:
+    def __init__(
+        self, scene: Scene, width: int, height: int, rng: random.Random, *, shuffle: bool
+    ) -> None:
+        self.scene, self.width, self.height, self.rng = scene, width, height, rng
+        self.shuffle = shuffle
+        self.ground = has_ground(scene)
+        self.unit = min(width, height)
+        self.regions: dict[int, Box] = {}
+        self.placed: dict[int, list[Placement]] = {}
+
+    def run(self) -> list[Placement]:
+        objects = self.scene.objects
+        related = {i for i, obj in enumerate(objects) if self._relation_ok(i, obj)}
+        normal = [i for i in range(len(objects)) if i not in related]
+        for i in normal:
+            self.regions[i] = self._base_region(objects[i])
+        self._share_columns([i for i in normal if objects[i].h is None])
+        self._split_shared_cells([i for i in normal if objects[i].h is not None])
+        self._carve_for_neighbours(related)
+        for i in normal:
+            self.placed[i] = self._fill(i, self.regions[i])
+        for i in self._relation_order(related):
+            self.placed[i] = self._fill(i, self._relation_region(i))
+        everything = [p for group in self.placed.values() for p in group]
+        return sorted(everything, key=lambda p: (p.layer, p.box[3]))
+
+    # -- regions -----------------------------------------------------------------------
+
+    def _geo(self, obj: SceneObject) -> Geometry:
+        return geometry(obj, self.ground)
+
+    def _relation_ok(self, i: int, obj: SceneObject) -> bool:
+        target = obj.target
+        if obj.relation is None or target is None or target == i or obj.h or obj.v:
+            return False
+        if self._geo(obj).zone == "backdrop":  # a skyline stays on the horizon
+            return False
+        if not 0 <= target < len(self.scene.objects):
+            return False
+        return self._geo(self.scene.objects[target]).zone != "backdrop"
+
+    def _zone_rows(self, zone: str) -> tuple[float, float]:
+        if zone == "sky":
+            return (0.03, HORIZON - 0.04 if self.ground else 0.40)
+        if zone == "ground":
+            return (0.22, 0.95)
+        if zone == "water":
+            return (0.30, HORIZON + 0.05)
+        if zone == "backdrop":
+            return (HORIZON - 0.45, HORIZON + 0.02)
+        return (0.20, 0.95) if self.ground else (0.06, 0.94)
+
+    def _base_region(self, obj: SceneObject) -> Box:
+        zone = self._geo(obj).zone
+        y0, y1 = _ROWS[obj.v] if obj.v else self._zone_rows(zone)
+        x0, x1 = _COLUMNS[obj.h] if obj.h else (0.02, 0.98)
+        if zone == "backdrop" and not obj.h:
+            x0, x1 = 0.0, 1.0
+        return (x0, y0, x1, y1)
+
+    def _share_columns(self, free: list[int]) -> None:
+        """Spread groups without a stated column over what the stated ones leave."""
+        objects = self.scene.objects
+        free = [i for i in free if self._geo(objects[i]).zone != "backdrop"]
+        bands: dict[tuple[float, float], list[int]] = {}
+        for i in free:
+            bands.setdefault(self.regions[i][1::2], []).append(i)
+        for (y0, y1), members in bands.items():
+            if self.shuffle:
+                self.rng.shuffle(members)
+            taken = [
+                self.regions[j][0::2]
+                for j, obj in enumerate(objects)
+                if obj.h and j in self.regions and _overlap((y0, y1), self.regions[j][1::2]) > 0.1
+            ]
+            spans = _subtract((0.02, 0.98), taken)
+            if sum(b - a for a, b in spans) < 0.25:
+                spans = [(0.02, 0.98)]
+            demand = [self._demand(objects[i]) for i in members]
+            for i, (x0, x1) in zip(members, _share(spans, demand), strict=True):
+                self.regions[i] = (x0, y0, x1, y1)
+
+    def _split_shared_cells(self, stated: list[int]) -> None:
+        cells: dict[Box, list[int]] = {}
+        for i in stated:
+            cells.setdefault(self.regions[i], []).append(i)
+        for (x0, y0, x1, y1), members in cells.items():
+            step = (x1 - x0) / len(members)
+            for k, i in enumerate(members):
+                self.regions[i] = (x0 + k * step, y0, x0 + (k + 1) * step, y1)
+
+    def _carve_for_neighbours(self, related: set[int]) -> None:
+        """Leave room beside a target for what stands next to it."""
+        objects = self.scene.objects
+        for i in related:
+            obj = objects[i]
+            target = obj.target
+            if obj.relation not in ("next_to", "left_of", "right_of") or target not in self.regions:
+                continue
+            x0, y0, x1, y1 = self.regions[target]
+            share = min(
+                0.5, self._demand(obj) / (self._demand(obj) + self._demand(objects[target]))
+            )
+            cut = (x1 - x0) * share
+            if obj.relation == "left_of":
+                self.regions[target], self.regions[i] = (
+                    (x0 + cut, y0, x1, y1),
+                    (x0, y0, x0 + cut, y1),
+                )
+            else:
+                self.regions[target], self.regions[i] = (
+                    (x0, y0, x1 - cut, y1),
+                    (x1 - cut, y0, x1, y1),
+                )
+
+    def _demand(self, obj: SceneObject) -> float:
+        """The width a group wants: one row on the ground, a square-ish block elsewhere."""
+        geo = self._geo(obj)
+        copies = min(obj.count, 6) if geo.zone in ("ground", "water") else math.sqrt(obj.count)
+        return geo.aspect * geo.height * SIZE_FACTOR.get(obj.size or "", 1.0) * copies
+
+    def _relation_order(self, related: set[int]) -> list[int]:
+        order: list[int] = []
+        pending = sorted(related)
+        while pending:
+            ready = [i for i in pending if self.scene.objects[i].target in self.placed or
+                     self.scene.objects[i].target in order]  # fmt: skip
+            if not ready:  # a cycle: place the rest as if unrelated
+                ready = pending[:1]
+                self.scene.objects[ready[0]].relation = None
+            order.append(ready[0])
+            pending.remove(ready[0])
+        return order
+
+    def _relation_region(self, i: int) -> Box:
+        obj = self.scene.objects[i]
+        if obj.relation is None or obj.target not in self.placed:
+            return self._base_region(obj)
+        if i in self.regions:  # carved beside the target
+            return self.regions[i]
+        boxes = [p.box for p in self.placed[obj.target]]
+        tx0, ty0 = min(b[0] for b in boxes) / self.width, min(b[1] for b in boxes) / self.height
+        tx1, ty1 = max(b[2] for b in boxes) / self.width, max(b[3] for b in boxes) / self.height
+        tall = (
+            self._geo(obj).height * SIZE_FACTOR.get(obj.size or "", 1.0) * self.unit / self.height
+        )
+        pad = 0.08
+        wide = self._geo(obj).aspect * tall * self.height / self.width * min(obj.count, 4) * 1.2
+        if obj.relation in ("next_to", "right_of") and (
+            tx1 + wide <= 1 or obj.relation != "next_to"
+        ):
+            return (tx1, ty1 - tall * 1.1, min(1.0, tx1 + wide), ty1)
+        if obj.relation in ("next_to", "left_of"):
+            return (max(0.0, tx0 - wide), ty1 - tall * 1.1, tx0, ty1)
+        if obj.relation == "on":
+            return (tx0, max(0.0, ty0 - tall * 0.75), tx1, ty0 + 0.01)
+        if obj.relation == "below":
+            return (tx0 - pad, ty1 + 0.01, tx1 + pad, min(1.0, ty1 + tall * 1.2))
+        return (tx0 - pad, max(0.0, ty0 - tall * 1.2), tx1 + pad, ty0 - 0.01)
+
+    # -- copies ------------------------------------------------------------------------
+
+    def _fill(self, i: int, region: Box) -> list[Placement]:
+        obj = self.scene.objects[i]
+        geo = self._geo(obj)
+        x0, x1 = sorted((max(0.0, region[0]), min(1.0, region[2])))
+        y0, y1 = sorted((max(0.0, region[1]), min(1.0, region[3])))
+        rx0, ry0, rx1, ry1 = x0 * self.width, y0 * self.height, x1 * self.width, y1 * self.height
+        layer = {"backdrop": 0, "sky": 1}.get(geo.zone, 2) + (obj.relation == "on")
+        if geo.zone == "backdrop":
+            return [Placement(obj.kind, (rx0, ry0, rx1, ry1), i, 0, layer)]
+        base_h = geo.height * self.unit * SIZE_FACTOR.get(obj.size or "", 1.0)
+        sits = geo.zone in ("ground", "water") or obj.relation == "on"
+        most_rows = (1 if obj.count <= 6 else 2) if sits else obj.count
+        if geo.zone == "sky":
+            most_rows = 2
+        size = (geo.aspect * base_h, base_h)
+        rows, cols, scale = _grid(obj.count, rx1 - rx0, ry1 - ry0, size, most_rows)
+        cell_w, cell_h = (rx1 - rx0) / cols, (ry1 - ry0) / rows
+        out = []
+        for k in range(obj.count):
+            row, col = divmod(k, cols)
+            in_row = min(cols, obj.count - row * cols)
+            cx = rx0 + (col + 0.5 + (cols - in_row) / 2) * cell_w
+            h = base_h * scale * self.rng.uniform(0.92, 1.0)
+            w = geo.aspect * h
+            slack_x, slack_y = max(0.0, cell_w - w) * 0.3, max(0.0, cell_h - h) * 0.3
+            cx += self.rng.uniform(-slack_x, slack_x)
+            if sits:
+                bottom = ry0 + (row + 1) * cell_h - self.rng.uniform(0, slack_y * 0.3 + 1)
+            else:
+                bottom = ry0 + (row + 0.5) * cell_h + h / 2 + self.rng.uniform(-slack_y, slack_y)
+            out.append(
+                Placement(obj.kind, (cx - w / 2, bottom - h, cx + w / 2, bottom), i, k, layer)
+            )
+        return out
+
+
+def _shifted(box: Box, dy: float) -> Box:
+    return (box[0], box[1] + dy, box[2], box[3] + dy)
+
+
+def _grid(
+    count: int, width: float, height: float, size: tuple[float, float], most_rows: int
+) -> tuple[int, int, float]:
+    """(rows, cols, scale) that fits `count` boxes of `size` into the region the largest."""
+    w, h = size
+    best = (1, count, 0.0)
+    for rows in range(1, min(count, most_rows) + 1):
+        cols = math.ceil(count / rows)
+        scale = min(1.0, width / (cols * w * 1.2), height / (rows * h * 1.15))
+        if scale > best[2] * 1.05:
+            best = (rows, cols, scale)
+    return best
+
+
+def _overlap(a: tuple[float, float], b: tuple[float, float]) -> float:
+    return max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
+
+
+def _subtract(
+    span: tuple[float, float], taken: list[tuple[float, float]]
+) -> list[tuple[float, float]]:
+    spans = [span]
+    for t0, t1 in taken:
+        spans = [
+            part
+            for a, b in spans
+            for part in ((a, min(b, t0)), (max(a, t1), b))
+            if part[1] - part[0] > 0.02
+        ]
+    return spans
+
+
+def _share(spans: list[tuple[float, float]], demand: list[float]) -> list[tuple[float, float]]:
+    """Cut the spans, laid end to end, into consecutive pieces proportional to `demand`."""
+    total_len = sum(b - a for a, b in spans)
+    total_demand = sum(demand) or 1.0
+    out, start = [], 0.0
+    for d in demand:
+        end = start + total_len * d / total_demand
+        out.append(_unroll(spans, start, end))
+        start = end
+    return out
+
+
+def _unroll(spans: list[tuple[float, float]], start: float, end: float) -> tuple[float, float]:
+    """Map [start, end] of the concatenated spans back to the span holding most of it."""
+    best, offset = (spans[0][0], spans[0][0]), 0.0
+    for a, b in spans:
+        lo, hi = max(start, offset), min(end, offset + b - a)
+        if hi - lo > best[1] - best[0]:
+            best = (a + lo - offset, a + hi - offset)
+        offset += b - a
+    return best

@@ -1,0 +1,105 @@
+"""SceneImageBackend as the API layer calls it: a validated body in, PNG bytes out."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from aiport.backends.base import Call, ImageSet
+from aiport.backends.local.images import MODEL_ID, SceneImageBackend
+from aiport.errors import InvalidRequest, Overloaded
+
+
+def call(**body: Any) -> Call:
+    body.setdefault("model", "dall-e-2")
+    return Call(body=body, model=MODEL_ID, public_model=body["model"], request_id="req_test")
+
+
+def size_of(png: bytes) -> tuple[int, int]:
+    with Image.open(io.BytesIO(png)) as image:
+        return image.size
+
+
+@pytest.fixture
+async def backend() -> Any:
+    backend = SceneImageBackend()
+    await backend.start()
+    yield backend
+    await backend.close()
+
+
+async def test_start_models_and_status(backend: SceneImageBackend) -> None:
+    (card,) = backend.models()
+    assert (card.id, card.owned_by, card.capabilities) == (MODEL_ID, "aiport-local", ("images",))
+    assert backend.status() == {"model": MODEL_ID, "loaded": True, "busy": 0}
+
+
+async def test_answers_with_n_pngs_and_usage(backend: SceneImageBackend) -> None:
+    result = await backend.images(call(prompt="two cats on a sofa", n=2, size="512x512"))
+    assert isinstance(result, ImageSet) and result.usage.images == 2
+    assert [size_of(image.png) for image in result.images] == [(512, 512)] * 2
+    assert result.images[0].png != result.images[1].png
+    revised = result.images[0].revised_prompt or ""
+    assert revised.startswith("A flat illustration of two cats")
+    assert "'sofa' is not in the renderer's vocabulary" in revised
+
+
+async def test_seed_defaults_dall_e_3_1024(backend: SceneImageBackend) -> None:
+    body = {"prompt": "Ein futuristischer Roboter in einer Cyberpunk-Stadt", "model": "dall-e-3"}
+    result = await backend.images(call(**body))
+    assert size_of(result.images[0].png) == (1024, 1024)
+    assert "robot" in (result.images[0].revised_prompt or "")
+
+
+async def test_quality_and_style_change_the_picture(backend: SceneImageBackend) -> None:
+    prompts = [
+        call(prompt="a red ball", quality=quality, style=style)
+        for quality, style in (("standard", None), ("hd", None), ("standard", "natural"))
+    ]
+    results = [await backend.images(c) for c in prompts]
+    assert len({r.images[0].png for r in results}) == 3
+    assert "detailed, shaded" in (results[1].images[0].revised_prompt or "")
+
+
+async def test_invalid_body_is_a_400(backend: SceneImageBackend) -> None:
+    with pytest.raises(InvalidRequest):
+        await backend.images(call(prompt=""))
+
+
+async def test_rendering_runs_off_the_event_loop() -> None:
+    backend = SceneImageBackend(load_at_start=False)
+    gaps: list[float] = []
+
+    async def tick() -> None:
+        last = time.perf_counter()
+        while True:
+            await asyncio.sleep(0.005)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    ticker = asyncio.create_task(tick())
+    began = time.perf_counter()
+    await backend.images(
+        call(prompt="a city at night with five cars", size="1792x1024", quality="hd", model="x")
+    )
+    spent = time.perf_counter() - began
+    ticker.cancel()
+    await backend.close()
+    assert max(gaps) < spent / 2  # the loop kept ticking while the picture was drawn
+
+
+async def test_a_full_queue_is_refused_at_once() -> None:
+    backend = SceneImageBackend(concurrency=1, queue_size=0)
+    body = {"prompt": "ten trees", "size": "1024x1024", "quality": "hd", "model": "x"}
+    first = asyncio.create_task(backend.images(call(**body)))
+    await asyncio.sleep(0)
+    with pytest.raises(Overloaded):
+        await backend.images(call(**body))
+    await first
+    await backend.close()
