@@ -6,6 +6,7 @@ transport and aiohttp's in-memory client buffer), so the server runs as a subpro
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -14,6 +15,8 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -155,3 +158,67 @@ def proxy(
     ).start()
     yield server
     server.stop()
+
+
+# -- raw HTTP, for tests that look at exact bytes, statuses and headers -------------------
+
+
+@dataclass
+class RawResponse:
+    status: int
+    headers: Message
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def raw_request(
+    url: str,
+    body: bytes | dict[str, Any] | list[Any] | None = None,
+    *,
+    method: str | None = None,
+    headers: dict[str, str] | None = None,
+    key: str | None = MASTER_KEY,
+    timeout: float = 15.0,
+) -> RawResponse:
+    """One HTTP exchange with urllib; error statuses are answers too, not exceptions.
+
+    A dict or list body is sent as JSON; bytes are sent as given (set the content type).
+    """
+    sent_headers = dict(headers or {})
+    data: bytes | None
+    if isinstance(body, dict | list):
+        data = json.dumps(body).encode()
+        sent_headers.setdefault("Content-Type", "application/json")
+    else:
+        data = body
+    if data is not None:
+        # urllib would otherwise claim form-urlencoded for any body.
+        sent_headers.setdefault("Content-Type", "application/octet-stream")
+    if key is not None:
+        sent_headers.setdefault("Authorization", f"Bearer {key}")
+    request = urllib.request.Request(url, data=data, headers=sent_headers, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return RawResponse(response.status, response.headers, response.read())
+    except urllib.error.HTTPError as error:
+        with error:
+            return RawResponse(error.code, error.headers, error.read())
+
+
+def sse_events(raw: bytes) -> list[bytes]:
+    """The `data:` payloads of an SSE body, in order (b"[DONE]" included)."""
+    return [event[len(b"data: ") :] for event in raw.split(b"\n\n") if event.startswith(b"data: ")]
+
+
+def assert_openai_error(response: RawResponse, status: int, param: str | None = None) -> Any:
+    """The answer is OpenAI's error shape with all four keys; returns the `error` object."""
+    assert response.status == status, (response.status, response.body[:300])
+    assert response.headers.get("content-type", "").startswith("application/json")
+    error = response.json()["error"]
+    assert set(error) >= {"message", "type", "param", "code"}, error
+    assert isinstance(error["message"], str) and error["message"]
+    if param is not None:
+        assert error["param"] == param, error
+    return error

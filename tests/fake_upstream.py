@@ -7,9 +7,11 @@ SDK while this server answers. The model name chooses the behaviour:
 - `slow-<ms>`: wait that long before the response headers
 - `error-<status>`: answer that status with an OpenAI error body (+ retry-after on 429)
 - `raw-error-<status>`: answer that status with a non-OpenAI body
-- `break-stream`: send two chunks, then drop the connection
-- `hang`: never answer
+- `string-error-<status>`: answer that status with `{"error": "<message>"}` (llama.cpp, Ollama)
+- `break-stream`: send two chunks (chat or speech), then drop the connection
+- `hang`: never answer (`hang_abandoned` in `stream_events` once the caller leaves)
 - `endless`: stream a chunk every 50 ms until the client goes away
+- `first-then-sleep-<ms>`: stream the first content chunk, wait that long, then the rest
 - anything else: a normal answer
 
 Every request is kept in `requests` (path, headers, body) for assertions, and the fate of
@@ -112,7 +114,11 @@ class FakeUpstream:
         if model.startswith("slow-"):
             await asyncio.sleep(int(model.split("-")[1]) / 1000)
         if model == "hang":
-            await asyncio.sleep(3600)
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                self.stream_events.append("hang_abandoned")
+                raise
         if model.startswith("error-"):
             status = int(model.split("-")[1])
             body = {
@@ -125,6 +131,9 @@ class FakeUpstream:
             }
             headers = {"retry-after": "7", "x-ratelimit-remaining-requests": "0"}
             return web.json_response(body, status=status, headers=headers)
+        if model.startswith("string-error-"):
+            status = int(model.rsplit("-", 1)[1])
+            return web.json_response({"error": f"fake plain {status}"}, status=status)
         if model.startswith("raw-error-"):
             return web.Response(status=int(model.split("-")[2]), text="<html>bad gateway</html>")
         return None
@@ -195,6 +204,8 @@ class FakeUpstream:
                     await asyncio.sleep(0.05)
             for word in ("Hello", " from", " the", " stream."):
                 await response.write(chunk({"content": word}))
+                if model.startswith("first-then-sleep-") and word == "Hello":
+                    await asyncio.sleep(int(model.rsplit("-", 1)[1]) / 1000)
                 if model == "break-stream" and word == " from":
                     request.transport.close()  # type: ignore[union-attr]
                     self.stream_events.append("broken")
@@ -256,8 +267,13 @@ class FakeUpstream:
             return fault
         response = web.StreamResponse(headers={"content-type": "audio/mpeg"})
         await response.prepare(request)
-        for _ in range(8):
+        for index in range(8):
             await response.write(b"\xff\xfb" + b"\x00" * 1022)
+            if body.get("model") == "break-stream" and index == 1:
+                await asyncio.sleep(0.05)  # let the proxy pass the first bytes on
+                request.transport.close()  # type: ignore[union-attr]
+                self.stream_events.append("broken")
+                return response
         await response.write_eof()
         return response
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from aiohttp import web
 
 from aiport.api.bodies import read_form, read_json, validate
@@ -9,13 +11,15 @@ from aiport.api.context import context, services
 from aiport.api.dispatch import build_call, route
 from aiport.api.responses import json_response, response_headers
 from aiport.backends.base import JSONBody, Upload
-from aiport.errors import InvalidRequest
+from aiport.errors import APIError, InvalidRequest
 from aiport.protocol.audio import (
     DEFAULT_SPEECH_MODEL,
     SpeechRequest,
     TranscriptionRequest,
     TranslationRequest,
 )
+
+log = logging.getLogger(__name__)
 
 # File signatures of common formats that are certainly not audio: refused before any
 # model or upstream sees them. Anything else is left to the decoder to judge.
@@ -47,11 +51,30 @@ async def create_speech(request: web.Request) -> web.StreamResponse:
     response = web.StreamResponse(headers=response_headers(request))
     response.content_type = audio.content_type.split(";")[0]
     await response.prepare(request)
-    await response.write(first)
-    async for chunk in chunks:
-        await response.write(chunk)
+    try:
+        await response.write(first)
+        async for chunk in chunks:
+            await response.write(chunk)
+    except (ConnectionError, OSError):
+        raise  # the client went away
+    except Exception as exc:
+        _cut_off(request, ctx.request_id, exc)
+        ctx.status = exc.status if isinstance(exc, APIError) else 500
+        return response
     await response.write_eof()
     return response
+
+
+def _cut_off(request: web.Request, request_id: str, exc: Exception) -> None:
+    """End a response whose status has been sent: audio has no in-band error, so the
+    connection is closed before the body's end, and the client sees a broken download
+    rather than a short file that looks complete (or a connection left hanging)."""
+    if isinstance(exc, APIError):
+        log.warning("speech %s failed after it began: %s", request_id, exc.message)
+    else:
+        log.error("speech %s failed after it began", request_id, exc_info=exc)
+    if request.transport is not None:
+        request.transport.close()
 
 
 async def create_transcription(request: web.Request) -> web.Response:
@@ -74,7 +97,7 @@ async def _audio_to_text(
         if upload is None:
             raise InvalidRequest("Missing required parameter: 'file'.", param="file")
         _refuse_non_audio(upload)
-        parsed = validate(wire, fields)
+        parsed = validate(wire, fields, strict=False)  # form fields are text
         target = await route(request, parsed.model)
         call = build_call(request, target, wire, fields, parsed.model, upload)
         backend = target.backend

@@ -61,9 +61,14 @@ async def _read_bounded(request: web.Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def validate(model: type[M], body: dict[str, Any]) -> M:
+def validate(model: type[M], body: dict[str, Any], *, strict: bool = True) -> M:
+    """The body as `model`, or a 400 naming the first bad field.
+
+    JSON bodies are checked strictly, as OpenAI does: `true` is not a number, `"0.7"` is not
+    a temperature. Form fields arrive as text, so uploads pass `strict=False`.
+    """
     try:
-        return model.model_validate(body)
+        return model.model_validate(body, strict=strict)
     except ValidationError as exc:
         raise _as_invalid_request(exc) from None
 

@@ -33,6 +33,8 @@ from aiport.settings import ProviderConfig
 
 log = logging.getLogger(__name__)
 
+MODEL_LIST_TIMEOUT = 10.0  # /models must not wait minutes on an upstream that hangs
+
 # Upstream response headers a client may act on; everything else stays behind the proxy.
 PASSED_ERROR_HEADERS = (
     "retry-after",
@@ -53,24 +55,29 @@ class UpstreamBackend(Backend):
         self.config = config
         self.base_url = config.base_url.rstrip("/")
         self._session: aiohttp.ClientSession | None = None
+        # Streams are bounded between reads only; a whole non-stream answer also in total.
+        self._answer_timeout = self._timeout(config.timeout)
+        self._list_timeout = self._timeout(min(config.timeout, MODEL_LIST_TIMEOUT))
         self._headers = {"user-agent": "aiport"}
         if config.api_key is not None and config.api_key.get_secret_value():
             self._headers["authorization"] = f"Bearer {config.api_key.get_secret_value()}"
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, keepalive_timeout=60)
-        timeout = aiohttp.ClientTimeout(
-            total=None,
-            connect=self.config.connect_timeout,
-            sock_read=self.config.first_byte_timeout,
-        )
         self._session = aiohttp.ClientSession(
             connector=connector,
-            timeout=timeout,
+            timeout=self._timeout(None),
             headers=self._headers,
             json_serialize=lambda obj: orjson.dumps(obj).decode(),
             auto_decompress=True,
             skip_auto_headers=("User-Agent",),
+        )
+
+    def _timeout(self, total: float | None) -> aiohttp.ClientTimeout:
+        return aiohttp.ClientTimeout(
+            total=total,
+            connect=self.config.connect_timeout,
+            sock_read=self.config.first_byte_timeout,
         )
 
     async def close(self) -> None:
@@ -111,7 +118,9 @@ class UpstreamBackend(Backend):
                 response.close()  # a body left unread (client gone): drop the connection
 
     async def _post_json(self, path: str, body: JSON) -> JSONBody:
-        async with self._request("POST", path, data=orjson.dumps(body), headers=_JSON) as resp:
+        sent = orjson.dumps(body)
+        timeout = self._answer_timeout
+        async with self._request("POST", path, data=sent, headers=_JSON, timeout=timeout) as resp:
             raw = await _read(resp, self.name)
         data = _parse(raw, self.name)
         return JSONBody(data, raw=raw, usage=Usage.from_openai(data.get("usage")))
@@ -129,10 +138,10 @@ class UpstreamBackend(Backend):
                     if payload == b"[DONE]":
                         return
                     yield StreamChunk(_parse(payload, self.name), raw=payload)
+            except TimeoutError as exc:  # first: aiohttp's read timeout is a ClientError too
+                raise GatewayTimeout(f"The upstream `{self.name}` stalled mid-stream.") from exc
             except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
                 raise BadGateway(f"The upstream `{self.name}` broke off the stream.") from exc
-            except TimeoutError as exc:
-                raise GatewayTimeout(f"The upstream `{self.name}` stalled mid-stream.") from exc
 
     async def embeddings(self, call: Call) -> JSONBody:
         return await self._post_json("/embeddings", call.body)
@@ -178,7 +187,7 @@ class UpstreamBackend(Backend):
                 filename=call.upload.filename,
                 content_type=call.upload.content_type,
             )
-            async with self._request("POST", path, data=form) as resp:
+            async with self._request("POST", path, data=form, timeout=self._answer_timeout) as resp:
                 raw = await _read(resp, self.name)
                 content_type = resp.headers.get("content-type", "")
         if content_type.startswith("application/json"):
@@ -188,7 +197,7 @@ class UpstreamBackend(Backend):
         return TextBody(raw.decode("utf-8", "replace"), content_type or "text/plain")
 
     async def list_models(self) -> list[JSON]:
-        async with self._request("GET", "/models") as resp:
+        async with self._request("GET", "/models", timeout=self._list_timeout) as resp:
             raw = await _read(resp, self.name)
         data = _parse(raw, self.name).get("data")
         return [m for m in data if isinstance(m, dict) and "id" in m] if data else []
@@ -238,6 +247,8 @@ def _openai_error_body(raw: bytes, status: int) -> bytes:
         fields = {"type": "upstream_error", "param": None, "code": None} | error
         return orjson.dumps({"error": fields})
     message = data.get("message") if isinstance(data, dict) else None
+    if isinstance(error, str):  # {"error": "..."}, as llama.cpp and Ollama answer
+        message = error
     if not isinstance(message, str):
         message = raw[:500].decode("utf-8", "replace").strip() or f"upstream status {status}"
     return orjson.dumps(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from aiport.protocol.common import WireModel
 
@@ -29,8 +29,10 @@ MAX_PROMPT = {"dall-e-2": 1000, "dall-e-3": 4000}
 
 
 class ImageRequest(WireModel):
-    prompt: str = Field(min_length=1, max_length=32000)
+    # `model` first: fields are validated in order, and the checks of prompt, n and size
+    # depend on the model (each check names its own field in a 400's `param`).
     model: str = Field(default=DEFAULT_MODEL, min_length=1)
+    prompt: str = Field(min_length=1, max_length=32000)
     n: int = Field(default=1, ge=1, le=10)
     quality: Literal["standard", "hd", "low", "medium", "high", "auto"] = "standard"
     response_format: Literal["url", "b64_json"] = "url"
@@ -42,19 +44,30 @@ class ImageRequest(WireModel):
     moderation: Literal["low", "auto"] | None = None
     user: str | None = None
 
-    @model_validator(mode="after")
-    def _size_fits_model(self) -> ImageRequest:
-        allowed = SIZES.get(self.model, ALL_SIZES)
-        if self.size not in allowed and self.size != "auto":
-            raise ValueError(
-                f"size must be one of {', '.join(allowed)} for {self.model}, not {self.size!r}"
-            )
-        if self.model == "dall-e-3" and self.n != 1:
+    @field_validator("prompt")
+    @classmethod
+    def _prompt_fits_model(cls, value: str, info: ValidationInfo) -> str:
+        model = info.data.get("model", DEFAULT_MODEL)
+        limit = MAX_PROMPT.get(model)
+        if limit and len(value) > limit:
+            raise ValueError(f"prompt may be at most {limit} characters for {model}")
+        return value
+
+    @field_validator("n")
+    @classmethod
+    def _n_fits_model(cls, value: int, info: ValidationInfo) -> int:
+        if info.data.get("model", DEFAULT_MODEL) == "dall-e-3" and value != 1:
             raise ValueError("dall-e-3 makes one image per request: n must be 1")
-        limit = MAX_PROMPT.get(self.model)
-        if limit and len(self.prompt) > limit:
-            raise ValueError(f"prompt may be at most {limit} characters for {self.model}")
-        return self
+        return value
+
+    @field_validator("size")
+    @classmethod
+    def _size_fits_model(cls, value: str, info: ValidationInfo) -> str:
+        model = info.data.get("model", DEFAULT_MODEL)
+        allowed = SIZES.get(model, ALL_SIZES)
+        if value not in allowed and value != "auto":
+            raise ValueError(f"size must be one of {', '.join(allowed)} for {model}, not {value!r}")
+        return value
 
     @property
     def pixels(self) -> tuple[int, int]:
