@@ -18,11 +18,16 @@ def load_or_create(data_dir: Path, configured: str | None) -> tuple[str, bool]:
         return path.read_text().strip(), False
     data_dir.mkdir(parents=True, exist_ok=True)
     key = "sk-aiport-master-" + secrets.token_urlsafe(32)
-    # O_EXCL: two workers starting at once must not both create (and print) a key.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip(), False
+    # Written whole under a temporary name, then linked into place: two processes starting
+    # at once never read a half-written file, and only the one whose link wins prints it.
+    temporary = data_dir / f".{FILE_NAME}.{os.getpid()}"
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as file:
         file.write(key + "\n")
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        return path.read_text().strip(), False
+    finally:
+        temporary.unlink(missing_ok=True)
     return key, True

@@ -9,7 +9,7 @@ from aiohttp import web
 from aiport.api.bodies import read_form, read_json, validate
 from aiport.api.context import context, services
 from aiport.api.dispatch import build_call, route
-from aiport.api.responses import json_response, response_headers
+from aiport.api.responses import json_response, response_headers, start_streaming
 from aiport.backends.base import JSONBody, Upload
 from aiport.errors import APIError, InvalidRequest
 from aiport.protocol.audio import (
@@ -50,7 +50,7 @@ async def create_speech(request: web.Request) -> web.StreamResponse:
     ctx.mark_first_token()
     response = web.StreamResponse(headers=response_headers(request))
     response.content_type = audio.content_type.split(";")[0]
-    await response.prepare(request)
+    await start_streaming(request, response)
     try:
         await response.write(first)
         async for chunk in chunks:

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from aiport.api.context import CONTEXT, RequestContext, services
-from aiport.api.responses import add_headers, error_response
+from aiport.api.responses import add_headers, error_response, started_response
 from aiport.errors import APIError, InternalError, MethodNotAllowed, NotFound, PayloadTooLarge
 from aiport.services import Services
 
@@ -51,7 +51,7 @@ async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
         response = await handler(request)
     except APIError as exc:
         ctx.error_type = exc.type
-        response = error_response(request, exc)
+        response = _after_failure(request, ctx, exc) or error_response(request, exc)
     except web.HTTPException as exc:
         response = error_response(request, _from_http_exception(exc))
     except asyncio.CancelledError:
@@ -62,12 +62,27 @@ async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
         raise
     except Exception:
         error_log.exception("unhandled error in %s (%s)", request.path, ctx.request_id)
-        response = error_response(request, InternalError("The server had an error."))
+        failure = InternalError("The server had an error.")
+        response = _after_failure(request, ctx, failure) or error_response(request, failure)
     finally:
         if response is not None and ctx.status == 200:
             ctx.status = response.status
         _finish(svc, request, ctx)
     return response
+
+
+def _after_failure(
+    request: web.Request, ctx: RequestContext, exc: APIError
+) -> web.StreamResponse | None:
+    """A failure after the status line went out cannot be answered with a second response:
+    drop the connection so the client sees a broken answer, never a hanging one."""
+    started = started_response(request)
+    if started is None:
+        return None
+    ctx.status = exc.status
+    if request.transport is not None:
+        request.transport.close()
+    return started
 
 
 def _finish(svc: Services, request: web.Request, ctx: RequestContext) -> None:

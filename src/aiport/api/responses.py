@@ -12,6 +12,7 @@ from aiport.backends.base import JSONBody
 from aiport.errors import APIError
 
 HEADERS_KEY = "aiport.headers"
+STARTED_KEY = "aiport.started"
 
 
 def add_headers(request: web.Request, headers: dict[str, str]) -> None:
@@ -27,6 +28,17 @@ def response_headers(request: web.Request, extra: dict[str, str] | None = None) 
     if extra:
         headers.update(extra)
     return headers
+
+
+async def start_streaming(request: web.Request, response: web.StreamResponse) -> None:
+    """Send the status and headers; from here on a failure cannot become an error answer."""
+    await response.prepare(request)
+    request[STARTED_KEY] = response
+
+
+def started_response(request: web.Request) -> web.StreamResponse | None:
+    response: web.StreamResponse | None = request.get(STARTED_KEY)
+    return response
 
 
 def json_response(request: web.Request, body: JSONBody | dict[str, Any]) -> web.Response:

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 import orjson
 from aiohttp import web
 
-from aiport.api.responses import response_headers
+from aiport.api.responses import response_headers, start_streaming
 from aiport.backends.base import StreamChunk
 from aiport.errors import APIError, InternalError
 
@@ -59,7 +59,7 @@ async def open_stream(
     response.charset = "utf-8"
     response.headers["cache-control"] = "no-cache"
     response.headers["x-accel-buffering"] = "no"
-    await response.prepare(request)
+    await start_streaming(request, response)
     return response
 
 
