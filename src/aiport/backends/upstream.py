@@ -8,12 +8,11 @@ and `retry-after`. Closing a stream iterator closes the upstream connection.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from typing import Any
 
-import aiohttp
 import orjson
 
 from aiport.backends.base import (
@@ -26,6 +25,13 @@ from aiport.backends.base import (
     TextBody,
     Usage,
 )
+from aiport.backends.http_client import (
+    Pool,
+    Response,
+    UpstreamConnectionError,
+    UpstreamTimeout,
+)
+from aiport.backends.multipart import MultipartForm
 from aiport.backends.sse_reader import sse_data
 from aiport.errors import BadGateway, GatewayTimeout, UpstreamError
 from aiport.protocol.audio import CONTENT_TYPES
@@ -54,74 +60,76 @@ class UpstreamBackend(Backend):
         self.name = name
         self.config = config
         self.base_url = config.base_url.rstrip("/")
-        self._session: aiohttp.ClientSession | None = None
-        # Streams are bounded between reads only; a whole non-stream answer also in total.
-        self._answer_timeout = self._timeout(config.timeout)
-        self._list_timeout = self._timeout(min(config.timeout, MODEL_LIST_TIMEOUT))
-        self._headers = {"user-agent": "aiport"}
+        self._pool: Pool | None = None
+        self._headers: list[tuple[str, str]] = [("user-agent", "aiport")]
         if config.api_key is not None and config.api_key.get_secret_value():
-            self._headers["authorization"] = f"Bearer {config.api_key.get_secret_value()}"
+            self._headers.append(("authorization", f"Bearer {config.api_key.get_secret_value()}"))
+        self._json_headers = [*self._headers, ("content-type", "application/json")]
 
     async def start(self) -> None:
-        connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, keepalive_timeout=60)
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            timeout=self._timeout(None),
-            headers=self._headers,
-            json_serialize=lambda obj: orjson.dumps(obj).decode(),
-            auto_decompress=True,
-            skip_auto_headers=("User-Agent",),
-        )
-
-    def _timeout(self, total: float | None) -> aiohttp.ClientTimeout:
-        return aiohttp.ClientTimeout(
-            total=total,
-            connect=self.config.connect_timeout,
-            sock_read=self.config.first_byte_timeout,
+        self._pool = Pool(
+            self.base_url,
+            connect_timeout=self.config.connect_timeout,
+            read_timeout=self.config.first_byte_timeout,
         )
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        if self._pool is not None:
+            self._pool.close()
 
     def status(self) -> JSON:
         return {"kind": "upstream"}
 
     @property
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None:
+    def pool(self) -> Pool:
+        if self._pool is None:
             raise RuntimeError("UpstreamBackend used before start()")
-        return self._session
+        return self._pool
 
     # -- the HTTP exchange -------------------------------------------------------------
 
     @asynccontextmanager
     async def _request(
-        self, method: str, path: str, **kwargs: Any
-    ) -> AsyncIterator[aiohttp.ClientResponse]:
-        """Open a request; raise our errors for transport failures and error statuses."""
+        self,
+        method: str,
+        path: str,
+        body: bytes | Iterable[bytes] = b"",
+        headers: list[tuple[str, str]] | None = None,
+        length: int | None = None,
+    ) -> AsyncIterator[Response]:
+        """Open a request; raise our errors for transport failures and error statuses.
+        Leaving the block gives the connection back, or drops it if the body was not read."""
         try:
-            response = await self.session.request(method, self.base_url + path, **kwargs)
-        except TimeoutError as exc:
+            response = await self.pool.request(
+                method, path, headers or self._headers, body, length=length
+            )
+        except UpstreamTimeout as exc:
             raise GatewayTimeout(f"The upstream `{self.name}` did not answer in time.") from exc
-        except aiohttp.ClientError as exc:
-            log.warning("upstream %s unreachable: %s", self.name, type(exc).__name__)
+        except UpstreamConnectionError as exc:
+            log.warning("upstream %s unreachable: %s", self.name, exc)
             raise BadGateway(f"The upstream `{self.name}` could not be reached.") from exc
         try:
             if response.status >= 400:
                 raise await _upstream_error(response)
             yield response
         finally:
-            if response.content.at_eof():
-                response.release()  # the connection goes back to the pool
-            else:
-                response.close()  # a body left unread (client gone): drop the connection
+            response.close()
+
+    @asynccontextmanager
+    async def _deadline(self, seconds: float) -> AsyncIterator[None]:
+        """Bound a whole non-stream exchange (streams are bounded between reads only)."""
+        try:
+            async with asyncio.timeout(seconds):
+                yield
+        except TimeoutError as exc:
+            raise GatewayTimeout(
+                f"The upstream `{self.name}` did not finish answering in {seconds:g} s."
+            ) from exc
 
     async def _post_json(self, path: str, body: JSON) -> JSONBody:
-        sent = orjson.dumps(body)
-        timeout = self._answer_timeout
-        async with self._request("POST", path, data=sent, headers=_JSON, timeout=timeout) as resp:
-            raw = await _read(resp, self.name)
+        async with self._deadline(self.config.timeout):
+            async with self._request("POST", path, orjson.dumps(body), self._json_headers) as resp:
+                raw = await _read(resp, self.name)
         data = _parse(raw, self.name)
         return JSONBody(data, raw=raw, usage=Usage.from_openai(data.get("usage")))
 
@@ -132,15 +140,15 @@ class UpstreamBackend(Backend):
 
     async def chat_stream(self, call: Call) -> AsyncIterator[StreamChunk]:
         body = orjson.dumps(call.body)
-        async with self._request("POST", "/chat/completions", data=body, headers=_JSON) as resp:
+        async with self._request("POST", "/chat/completions", body, self._json_headers) as resp:
             try:
-                async for payload in sse_data(resp.content.iter_any()):
+                async for payload in sse_data(resp.chunks()):
                     if payload == b"[DONE]":
                         return
                     yield StreamChunk(_parse(payload, self.name), raw=payload)
-            except TimeoutError as exc:  # first: aiohttp's read timeout is a ClientError too
+            except UpstreamTimeout as exc:
                 raise GatewayTimeout(f"The upstream `{self.name}` stalled mid-stream.") from exc
-            except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
+            except UpstreamConnectionError as exc:
                 raise BadGateway(f"The upstream `{self.name}` broke off the stream.") from exc
 
     async def embeddings(self, call: Call) -> JSONBody:
@@ -161,11 +169,11 @@ class UpstreamBackend(Backend):
 
     async def _speech_bytes(self, call: Call) -> AsyncIterator[bytes]:
         body = orjson.dumps(call.body)
-        async with self._request("POST", "/audio/speech", data=body, headers=_JSON) as resp:
+        async with self._request("POST", "/audio/speech", body, self._json_headers) as resp:
             try:
-                async for chunk in resp.content.iter_any():
+                async for chunk in resp.chunks():
                     yield chunk
-            except (TimeoutError, aiohttp.ClientError) as exc:
+            except (UpstreamTimeout, UpstreamConnectionError) as exc:
                 raise BadGateway(f"The upstream `{self.name}` broke off the audio.") from exc
 
     async def transcribe(self, call: Call) -> JSONBody | TextBody:
@@ -176,18 +184,10 @@ class UpstreamBackend(Backend):
 
     async def _audio_upload(self, path: str, call: Call) -> JSONBody | TextBody:
         assert call.upload is not None
-        form = aiohttp.FormData()
-        for key, value in call.body.items():
-            for item in value if isinstance(value, list) else [value]:
-                form.add_field(key, str(item))
-        with call.upload.path.open("rb") as file:
-            form.add_field(
-                "file",
-                file,
-                filename=call.upload.filename,
-                content_type=call.upload.content_type,
-            )
-            async with self._request("POST", path, data=form, timeout=self._answer_timeout) as resp:
+        form = MultipartForm(call.body, call.upload)
+        headers = [*self._headers, ("content-type", form.content_type)]
+        async with self._deadline(self.config.timeout):
+            async with self._request("POST", path, form.pieces(), headers, form.length) as resp:
                 raw = await _read(resp, self.name)
                 content_type = resp.headers.get("content-type", "")
         if content_type.startswith("application/json"):
@@ -197,21 +197,19 @@ class UpstreamBackend(Backend):
         return TextBody(raw.decode("utf-8", "replace"), content_type or "text/plain")
 
     async def list_models(self) -> list[JSON]:
-        async with self._request("GET", "/models", timeout=self._list_timeout) as resp:
-            raw = await _read(resp, self.name)
+        async with self._deadline(min(self.config.timeout, MODEL_LIST_TIMEOUT)):
+            async with self._request("GET", "/models") as resp:
+                raw = await _read(resp, self.name)
         data = _parse(raw, self.name).get("data")
         return [m for m in data if isinstance(m, dict) and "id" in m] if data else []
 
 
-_JSON = {"content-type": "application/json"}
-
-
-async def _read(resp: aiohttp.ClientResponse, name: str) -> bytes:
+async def _read(resp: Response, name: str) -> bytes:
     try:
         return await resp.read()
-    except TimeoutError as exc:
+    except UpstreamTimeout as exc:
         raise GatewayTimeout(f"The upstream `{name}` stalled while answering.") from exc
-    except aiohttp.ClientError as exc:
+    except UpstreamConnectionError as exc:
         raise BadGateway(f"The upstream `{name}` broke off its answer.") from exc
 
 
@@ -225,13 +223,14 @@ def _parse(raw: bytes, name: str) -> JSON:
     return data
 
 
-async def _upstream_error(resp: aiohttp.ClientResponse) -> UpstreamError:
+async def _upstream_error(resp: Response) -> UpstreamError:
     """The upstream's error, in OpenAI's shape, with the headers a client may act on."""
     try:
         raw = await resp.read()
-    except (TimeoutError, aiohttp.ClientError):
+    except (UpstreamTimeout, UpstreamConnectionError):
         raw = b""
-    headers = {h: resp.headers[h] for h in PASSED_ERROR_HEADERS if h in resp.headers}
+    received = resp.headers
+    headers = {h: received[h] for h in PASSED_ERROR_HEADERS if h in received}
     return UpstreamError(resp.status, _openai_error_body(raw, resp.status), headers)
 
 
