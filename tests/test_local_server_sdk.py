@@ -1,0 +1,179 @@
+"""The embedded models through the HTTP API, with the official SDK, as `make serve` runs them:
+no OpenAI key, the seed's model names as aliases of the local engines."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import urllib.request
+from collections.abc import Iterator
+
+import numpy as np
+import openai
+import pytest
+
+from tests.conftest import AiportProcess
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AiportProcess]:
+    server = AiportProcess(tmp_path_factory.mktemp("local")).start(timeout=180)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def client(local: AiportProcess) -> openai.OpenAI:
+    return local.client()
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower())
+
+
+def word_error_rate(reference: str, hypothesis: str) -> float:
+    ref, hyp = words(reference), words(hypothesis)
+    distance = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        previous, distance[0] = distance[0], i
+        for j, h in enumerate(hyp, 1):
+            previous, distance[j] = (
+                distance[j],
+                min(distance[j] + 1, distance[j - 1] + 1, previous + (r != h)),
+            )
+    return distance[len(hyp)] / max(1, len(ref))
+
+
+def test_chat_answers_a_trivial_question(client: openai.OpenAI) -> None:
+    reply = client.chat.completions.create(
+        model="gpt-4o",
+        messages=[{"role": "user", "content": "What is 2 + 2?"}],
+        max_tokens=30,
+        temperature=0,
+    )
+    assert "4" in (reply.choices[0].message.content or "")
+    assert reply.model == "gpt-4o"
+    assert reply.usage is not None and reply.usage.completion_tokens > 0
+
+
+def test_chat_streams_token_by_token(client: openai.OpenAI) -> None:
+    stream = client.chat.completions.create(
+        model="gpt-4o-mini",
+        messages=[{"role": "user", "content": "Say hello."}],
+        max_tokens=20,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = list(stream)
+    content = [c for c in chunks if c.choices and c.choices[0].delta.content]
+    assert len(content) > 2
+    assert len({c.id for c in chunks}) == 1
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert chunks[-1].choices == [] and chunks[-1].usage is not None
+
+
+def test_embeddings_rank_related_above_unrelated(client: openai.OpenAI) -> None:
+    texts = [
+        "Maschinelles Lernen ist ein Teilgebiet der KI",
+        "Machine learning is a branch of artificial intelligence.",
+        "The recipe needs two eggs and a cup of flour.",
+    ]
+    result = client.embeddings.create(model="text-embedding-3-small", input=texts)
+    vectors = np.array([item.embedding for item in result.data])
+    query = client.embeddings.create(
+        model="text-embedding-3-small", input="How do computers learn from data?"
+    )
+    q = np.array(query.data[0].embedding)
+    scores = vectors @ q
+    assert scores[1] > scores[2]
+    assert result.usage.prompt_tokens > 0
+
+
+def test_speech_round_trips_through_transcription(client: openai.OpenAI) -> None:
+    sentence = "The quick brown fox jumps over the lazy dog near the river bank."
+    audio = client.audio.speech.create(model="tts-1", voice="alloy", input=sentence)
+    mp3 = audio.read()
+    assert mp3[:3] == b"ID3" or mp3[0] == 0xFF
+    transcript = client.audio.transcriptions.create(
+        model="whisper-1", file=("speech.mp3", io.BytesIO(mp3), "audio/mpeg")
+    )
+    assert word_error_rate(sentence, transcript.text) <= 0.25, transcript.text
+
+
+def test_transcription_text_format_is_plain(client: openai.OpenAI, local: AiportProcess) -> None:
+    audio = client.audio.speech.create(
+        model="tts-1", voice="nova", input="Hello world.", response_format="wav"
+    )
+    srt = client.audio.transcriptions.create(
+        model="whisper-1",
+        file=("hello.wav", io.BytesIO(audio.read()), "audio/wav"),
+        response_format="srt",
+    )
+    assert isinstance(srt, str) and "-->" in srt
+
+
+def test_moderation_flags_harm_and_passes_everyday_text(client: openai.OpenAI) -> None:
+    result = client.moderations.create(
+        input=[
+            "I am going to kill you and your whole family tonight.",
+            "How do I kill the background process on Linux?",
+            "Ich werde dich umbringen, du Stück Dreck.",
+            "Dies ist ein Beispieltext zur Moderation",
+        ]
+    )
+    flagged = [r.flagged for r in result.results]
+    assert flagged == [True, False, True, False]
+    assert result.results[0].categories.violence
+    assert len(result.results[0].category_scores.to_dict()) == 13
+
+
+def test_image_url_shows_the_requested_colours(client: openai.OpenAI, local: AiportProcess) -> None:
+    from PIL import Image
+
+    result = client.images.generate(
+        model="dall-e-2",
+        prompt="a red circle on the left and a blue square on the right",
+        size="512x512",
+    )
+    url = result.data[0].url
+    assert url is not None and url.startswith(local.base_url + "/images/files/")
+    assert result.data[0].revised_prompt
+    with urllib.request.urlopen(url, timeout=10) as response:
+        picture = np.asarray(Image.open(io.BytesIO(response.read())).convert("RGB")).astype(int)
+    assert picture.shape == (512, 512, 3)
+    red = (picture[..., 0] > 180) & (picture[..., 1] < 90) & (picture[..., 2] < 90)
+    blue = (picture[..., 2] > 150) & (picture[..., 0] < 90) & (picture[..., 1] < 120)
+    assert red[:, :256].sum() > 10 * max(1, red[:, 256:].sum())
+    assert blue[:, 256:].sum() > 10 * max(1, blue[:, :256].sum())
+
+
+def test_image_b64_has_the_seed_default_size(client: openai.OpenAI) -> None:
+    from PIL import Image
+
+    result = client.images.generate(
+        prompt="Ein futuristischer Roboter in einer Cyberpunk-Stadt",
+        response_format="b64_json",
+        quality="hd",
+    )
+    png = base64.b64decode(result.data[0].b64_json or "")
+    assert Image.open(io.BytesIO(png)).size == (1024, 1024)
+    assert "robot" in (result.data[0].revised_prompt or "").lower()
+
+
+def test_models_lists_local_ids_and_aliases(client: openai.OpenAI) -> None:
+    models = {m.id: m.owned_by for m in client.models.list()}
+    for alias in ("gpt-4o", "dall-e-3", "tts-1", "whisper-1", "text-embedding-3-small"):
+        assert models[alias] == "aiport-local"
+    assert "smollm2-135m-instruct" in models
+
+
+def test_health_reports_loaded_models(local: AiportProcess) -> None:
+    import json
+
+    with urllib.request.urlopen(local.base_url + "/health", timeout=5) as response:
+        report = json.load(response)
+    loaded = {name: b.get("loaded") for name, b in report["backends"].items()}
+    assert loaded and all(loaded.values()), loaded
