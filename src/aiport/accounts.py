@@ -14,6 +14,7 @@ from typing import Any
 
 from aiport.api.context import RequestContext
 from aiport.auth import Caller
+from aiport.backends.base import Usage
 from aiport.errors import APIError
 from aiport.keycache import KeyCache
 from aiport.limits import Admission, Limiter, make_limiter
@@ -78,12 +79,15 @@ class Accounts:
     ) -> dict[str, str]:
         """Reserve this request's estimate against the caller's limits; the headers to send."""
         record = ctx.caller.record if ctx.caller is not None else None
-        if not isinstance(record, KeyRecord):
-            return {}
         prompt = ctx.usage.prompt_tokens
+        if not isinstance(record, KeyRecord):
+            ctx.estimated_tokens = prompt + output_tokens
+            return {}
         cost = self.prices.estimate(model, prompt, output_tokens, images=images)
         admission = await self.limiter.admit(record, prompt + output_tokens, cost)
         ctx.admission = admission
+        # Set only once admitted: `finish` records nothing used by a request refused before.
+        ctx.estimated_tokens = prompt + output_tokens
         return admission.headers
 
     # -- usage --------------------------------------------------------------------------
@@ -93,6 +97,10 @@ class Accounts:
         caller = ctx.caller
         if caller is None:
             return
+        if not ctx.usage_reported and not ctx.estimated_tokens:
+            # Refused before any model work (unknown model, limits, budget): the prompt
+            # estimate a handler noted for admission was never consumed, nor billed.
+            ctx.usage = Usage()
         usage = ctx.usage
         cost = self._cost(ctx)
         ttft = (ctx.first_token - ctx.started) * 1000 if ctx.first_token is not None else None

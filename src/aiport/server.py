@@ -17,6 +17,7 @@ from aiport.settings import Settings
 log = logging.getLogger(__name__)
 
 WORKER_ENV = "AIPORT_WORKER"
+MAX_HEADER_VALUE = 16 * 1024  # bytes in one header value
 
 
 def run(settings: Settings, master_key: str) -> None:
@@ -24,6 +25,7 @@ def run(settings: Settings, master_key: str) -> None:
         _supervise(settings, master_key)
         return
     _use_uvloop()
+    logging.getLogger("aiohttp.server").addFilter(_redact_malformed_requests)
     web.run_app(
         create_app(settings, master_key),
         host=settings.host,
@@ -33,7 +35,26 @@ def run(settings: Settings, master_key: str) -> None:
         handler_cancellation=True,
         print=None,
         shutdown_timeout=10.0,
+        # aiohttp's 8190 would refuse a long (bad) API key before authentication can.
+        max_field_size=MAX_HEADER_VALUE,
     )
+
+
+def _redact_malformed_requests(record: logging.LogRecord) -> bool:
+    """aiohttp logs a request it cannot parse with the offending header line, which may
+    hold an API key: log what went wrong, never the bytes (and as a warning: the client
+    erred, not the server)."""
+    from aiohttp.http_exceptions import HttpProcessingError
+
+    exc = record.exc_info[1] if record.exc_info else None
+    if isinstance(exc, HttpProcessingError):
+        remote = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+        record.msg = "refused a malformed HTTP request from %s: %s (%d)"
+        record.args = (remote, type(exc).__name__, exc.code)
+        record.exc_info = record.exc_text = None
+        if record.levelno > logging.WARNING:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+    return True
 
 
 def _use_uvloop() -> None:
@@ -46,6 +67,14 @@ def _use_uvloop() -> None:
 
 def _supervise(settings: Settings, master_key: str) -> None:
     """Start `workers` copies of this command; stop them all when told to stop."""
+    if not settings.redis_url:
+        log.warning(
+            "%d workers without AIPORT_REDIS_URL: each enforces rate limits and budgets on"
+            " its own, so a key may get up to %d times its limits; set AIPORT_REDIS_URL to"
+            " share them",
+            settings.workers,
+            settings.workers,
+        )
     env = {**os.environ, WORKER_ENV: "1", "AIPORT_MASTER_KEY": master_key}
     argv = [sys.executable, "-m", "aiport", *sys.argv[1:]]
     children = [subprocess.Popen(argv, env=env) for _ in range(settings.workers)]

@@ -9,6 +9,7 @@ failure leaves as OpenAI's error JSON; every authenticated request is metered on
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import secrets
 import time
@@ -25,6 +26,9 @@ log = logging.getLogger("aiport.access")
 error_log = logging.getLogger("aiport.errors")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# Unique, not secret: a random per-process prefix and a counter (no syscall per request).
+_ID_PREFIX = "req_" + secrets.token_hex(8)
+_request_ids = (f"{_ID_PREFIX}{n:016x}" for n in itertools.count())
 CLIENT_CLOSED = 499  # nginx's convention: the client went away before the answer
 
 
@@ -36,7 +40,7 @@ def public(handler: Handler) -> Handler:
 
 @web.middleware
 async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
-    ctx = RequestContext(request_id="req_" + secrets.token_hex(16), endpoint=request.path)
+    ctx = RequestContext(request_id=next(_request_ids), endpoint=request.path)
     request[CONTEXT] = ctx
     svc = services(request)
     cors = svc.cors.headers_for(request)
