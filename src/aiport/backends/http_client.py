@@ -91,7 +91,7 @@ class _Connection(asyncio.Protocol):
         response.headers_done = True
         names = {name for name, _ in response.raw_headers}
         response.framed = b"content-length" in names or b"transfer-encoding" in names
-        response.headers_ready.set()
+        response.wake()
 
     def on_body(self, body: bytes) -> None:
         assert self.response is not None
@@ -115,7 +115,6 @@ class Response:
         self.read_timeout = read_timeout
         self.status = 0
         self.raw_headers: list[tuple[bytes, bytes]] = []
-        self.headers_ready = asyncio.Event()
         self.headers_done = False
         self.framed = True
         self.received_any = False
@@ -123,7 +122,7 @@ class Response:
         self._pieces: deque[bytes] = deque()
         self._buffered = 0
         self.error: Exception | None = None
-        self._wakeup = asyncio.Event()
+        self._waiter: asyncio.Future[None] | None = None
         self._released = False
 
     @property
@@ -137,17 +136,33 @@ class Response:
         self._buffered += len(piece)
         if self._buffered > HIGH_WATER and self.connection.transport is not None:
             self.connection.transport.pause_reading()
-        self._wakeup.set()
+        self.wake()
 
     def finish(self) -> None:
         self.complete = True
-        self._wakeup.set()
-        self.headers_ready.set()
+        self.wake()
 
     def fail(self, error: Exception) -> None:
         self.error = error
-        self._wakeup.set()
-        self.headers_ready.set()
+        self.wake()
+
+    def wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def wait(self, message: str) -> None:
+        """Until the connection has news (headers, body, end, failure), or `read_timeout`.
+
+        A future and a timer rather than `asyncio.wait_for`, which makes a task per call;
+        this runs several times per proxied request."""
+        loop = asyncio.get_running_loop()
+        self._waiter = waiter = loop.create_future()
+        timer = loop.call_later(self.read_timeout, _expire, waiter, message)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._waiter = None
 
     # -- read by the backend -------------------------------------------------------------
 
@@ -164,11 +179,7 @@ class Response:
                 return
             if self.error is not None:
                 raise self.error
-            self._wakeup.clear()
-            try:
-                await asyncio.wait_for(self._wakeup.wait(), self.read_timeout)
-            except TimeoutError as exc:
-                raise UpstreamTimeout("upstream stalled mid-answer") from exc
+            await self.wait("upstream stalled mid-answer")
 
     async def read(self) -> bytes:
         return b"".join([piece async for piece in self.chunks()])
@@ -184,6 +195,11 @@ class Response:
             connection.pool.put_back(connection)
         else:
             connection.close()
+
+
+def _expire(waiter: asyncio.Future[None], message: str) -> None:
+    if not waiter.done():
+        waiter.set_exception(UpstreamTimeout(message))
 
 
 class Pool:
@@ -220,10 +236,8 @@ class Pool:
             connection.response = response
             try:
                 await self._send(connection, head, body)
-                await asyncio.wait_for(response.headers_ready.wait(), self.read_timeout)
-            except TimeoutError as exc:
-                connection.close()
-                raise UpstreamTimeout("upstream did not answer in time") from exc
+                while not (response.headers_done or response.complete or response.error):
+                    await response.wait("upstream did not answer in time")
             except BaseException:
                 connection.close()
                 raise
