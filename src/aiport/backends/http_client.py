@@ -99,6 +99,8 @@ class _Connection(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         assert self.response is not None
+        # Asked here: after the callback returns, httptools no longer answers it.
+        self.response.keep_alive = self.parser.should_keep_alive()
         self.response.finish()
 
     # -- use -----------------------------------------------------------------------------
@@ -119,6 +121,7 @@ class Response:
         self.framed = True
         self.received_any = False
         self.complete = False
+        self.keep_alive = False
         self._pieces: deque[bytes] = deque()
         self._buffered = 0
         self.error: Exception | None = None
@@ -191,7 +194,7 @@ class Response:
         self._released = True
         connection = self.connection
         connection.response = None
-        if self.complete and not self._pieces and connection.parser.should_keep_alive():
+        if self.complete and self.keep_alive and not self._pieces:
             connection.pool.put_back(connection)
         else:
             connection.close()

@@ -127,9 +127,12 @@ class UpstreamBackend(Backend):
             ) from exc
 
     async def _post_json(self, path: str, body: JSON) -> JSONBody:
-        async with self._deadline(self.config.timeout):
-            async with self._request("POST", path, orjson.dumps(body), self._json_headers) as resp:
-                raw = await _read(resp, self.name)
+        sent = orjson.dumps(body)
+        async with (
+            self._deadline(self.config.timeout),
+            self._request("POST", path, sent, self._json_headers) as resp,
+        ):
+            raw = await _read(resp, self.name)
         data = _parse(raw, self.name)
         return JSONBody(data, raw=raw, usage=Usage.from_openai(data.get("usage")))
 
@@ -186,10 +189,12 @@ class UpstreamBackend(Backend):
         assert call.upload is not None
         form = MultipartForm(call.body, call.upload)
         headers = [*self._headers, ("content-type", form.content_type)]
-        async with self._deadline(self.config.timeout):
-            async with self._request("POST", path, form.pieces(), headers, form.length) as resp:
-                raw = await _read(resp, self.name)
-                content_type = resp.headers.get("content-type", "")
+        async with (
+            self._deadline(self.config.timeout),
+            self._request("POST", path, form.pieces(), headers, form.length) as resp,
+        ):
+            raw = await _read(resp, self.name)
+            content_type = resp.headers.get("content-type", "")
         if content_type.startswith("application/json"):
             data = _parse(raw, self.name)
             seconds = (data.get("usage") or {}).get("seconds") or data.get("duration") or 0
@@ -197,9 +202,11 @@ class UpstreamBackend(Backend):
         return TextBody(raw.decode("utf-8", "replace"), content_type or "text/plain")
 
     async def list_models(self) -> list[JSON]:
-        async with self._deadline(min(self.config.timeout, MODEL_LIST_TIMEOUT)):
-            async with self._request("GET", "/models") as resp:
-                raw = await _read(resp, self.name)
+        async with (
+            self._deadline(min(self.config.timeout, MODEL_LIST_TIMEOUT)),
+            self._request("GET", "/models") as resp,
+        ):
+            raw = await _read(resp, self.name)
         data = _parse(raw, self.name).get("data")
         return [m for m in data if isinstance(m, dict) and "id" in m] if data else []
 
