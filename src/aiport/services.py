@@ -16,6 +16,7 @@ from aiport.backends.upstream import UpstreamBackend
 from aiport.cors import CorsPolicy
 from aiport.errors import APIError, Overloaded
 from aiport.imagestore import ImageStore
+from aiport.logs import AccessLog
 from aiport.routing import Router
 from aiport.settings import Settings
 
@@ -34,6 +35,7 @@ class Services:
     cors: CorsPolicy
     images: ImageStore
     accounts: Accounts
+    access_log: AccessLog | None = None
     failed: dict[str, str] = field(default_factory=dict)  # backend name → why it is down
     started_at: float = field(default_factory=time.time)
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
@@ -53,6 +55,7 @@ class Services:
             cors=CorsPolicy(settings.cors_origins),
             images=ImageStore(settings.data_dir / "images", settings.image_url_ttl),
             accounts=accounts,
+            access_log=AccessLog() if settings.access_log else None,
         )
 
     @property

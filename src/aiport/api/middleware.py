@@ -93,14 +93,10 @@ def _finish(svc: Services, request: web.Request, ctx: RequestContext) -> None:
     elapsed_ms = (time.perf_counter() - ctx.started) * 1000
     if ctx.caller is not None:
         svc.accounts.finish(ctx, elapsed_ms)
-    if svc.settings.access_log:
-        log.info(
-            "%s %s %d %.1fms",
-            request.method,
-            request.path,
-            ctx.status,
-            elapsed_ms,
-            extra={
+    if svc.access_log is not None:
+        svc.access_log.write(
+            f"{request.method} {request.path} {ctx.status} {elapsed_ms:.1f}ms",
+            {
                 "request_id": ctx.request_id,
                 "key_id": ctx.caller.key_id if ctx.caller else None,
                 "model": ctx.model,
