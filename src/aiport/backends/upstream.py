@@ -99,6 +99,21 @@ class UpstreamBackend(Backend):
     ) -> AsyncIterator[Response]:
         """Open a request; raise our errors for transport failures and error statuses.
         Leaving the block gives the connection back, or drops it if the body was not read."""
+        response = await self._open(method, path, body, headers, length)
+        try:
+            yield response
+        finally:
+            response.close()
+
+    async def _open(
+        self,
+        method: str,
+        path: str,
+        body: bytes | Iterable[bytes] = b"",
+        headers: list[tuple[str, str]] | None = None,
+        length: int | None = None,
+    ) -> Response:
+        """Send a request and return the answer's head; an error status is raised here."""
         try:
             response = await self.pool.request(
                 method, path, headers or self._headers, body, length=length
@@ -108,12 +123,12 @@ class UpstreamBackend(Backend):
         except UpstreamConnectionError as exc:
             log.warning("upstream %s unreachable: %s", self.name, exc)
             raise BadGateway(f"The upstream `{self.name}` could not be reached.") from exc
-        try:
-            if response.status >= 400:
+        if response.status >= 400:
+            try:
                 raise await _upstream_error(response)
-            yield response
-        finally:
-            response.close()
+            finally:
+                response.close()
+        return response
 
     @asynccontextmanager
     async def _deadline(self, seconds: float) -> AsyncIterator[None]:
@@ -127,12 +142,19 @@ class UpstreamBackend(Backend):
             ) from exc
 
     async def _post_json(self, path: str, body: JSON) -> JSONBody:
-        sent = orjson.dumps(body)
-        async with (
-            self._deadline(self.config.timeout),
-            self._request("POST", path, sent, self._json_headers) as resp,
-        ):
-            raw = await _read(resp, self.name)
+        # Written out rather than with `_deadline` and `_request`: this is the hot path,
+        # and generator-based context managers cost more than the rest of it.
+        try:
+            async with asyncio.timeout(self.config.timeout):
+                resp = await self._open("POST", path, orjson.dumps(body), self._json_headers)
+                try:
+                    raw = await _read(resp, self.name)
+                finally:
+                    resp.close()
+        except TimeoutError as exc:
+            raise GatewayTimeout(
+                f"The upstream `{self.name}` did not finish answering in {self.config.timeout:g} s."
+            ) from exc
         data = _parse(raw, self.name)
         return JSONBody(data, raw=raw, usage=Usage.from_openai(data.get("usage")))
 

@@ -61,22 +61,20 @@ _INSERT = (
 )
 
 
-def _clean(value: Any) -> Any:
-    # Strings come from clients (model names) or code; PostgreSQL refuses NUL in text and
-    # an unbounded name has no place in a report.
-    if isinstance(value, str):
-        return value.replace("\x00", "")[:200]
-    if isinstance(value, bool):
-        return int(value)
-    return value
-
-
 _FIELDS = attrgetter(*_COLUMNS)
+_TEXT = tuple(i for i, f in enumerate(fields(UsageRecord)) if "str" in str(f.type))
 
 
 def _row(rec: UsageRecord) -> tuple[Any, ...]:
     # Not dataclasses.astuple: it deep-copies every field, and this runs once per request.
-    return tuple(_clean(v) for v in _FIELDS(rec))
+    row = list(_FIELDS(rec))
+    for i in _TEXT:
+        # Strings come from clients (model names) or code; PostgreSQL refuses NUL in text
+        # and an unbounded name has no place in a report.
+        value = row[i]
+        if isinstance(value, str):
+            row[i] = value.replace("\x00", "")[:200]
+    return tuple(row)
 
 
 class UsageWriter:
