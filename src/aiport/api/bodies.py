@@ -6,11 +6,12 @@ Validation errors become a 400 naming the offending field in `param`, the way Op
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
-from aiohttp import BodyPartReader, web
+from aiohttp import BodyPartReader, HttpVersion11, web
 from pydantic import ValidationError
 
 from aiport.backends.base import Upload
@@ -32,6 +33,28 @@ def check_declared_size(request: web.Request, limit: int) -> None:
     length = request.content_length
     if length is not None and length > limit:
         raise PayloadTooLarge(f"Request body of {length} bytes is over the {limit}-byte limit.")
+
+
+def expect(limit: int) -> Callable[[web.Request], Awaitable[web.StreamResponse | None]]:
+    """An `Expect: 100-continue` handler that refuses a too-large body before the client
+    sends it (aiohttp's own says "continue" to anything)."""
+
+    async def handler(request: web.Request) -> web.StreamResponse | None:
+        try:
+            check_declared_size(request, limit)
+        except PayloadTooLarge as error:
+            response = web.Response(
+                status=error.status, body=error.body(), content_type="application/json"
+            )
+            response.force_close()  # the body, if sent anyway, is not read
+            return response
+        continuing = request.headers.get("Expect", "").lower() == "100-continue"
+        if continuing and request.version == HttpVersion11:
+            await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            request.writer.output_size = 0
+        return None
+
+    return handler
 
 
 async def read_json(request: web.Request, limit: int) -> dict[str, Any]:
