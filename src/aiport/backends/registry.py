@@ -41,16 +41,23 @@ def build_local_engines(settings: Settings) -> dict[str, Backend]:
         local.load == "auto" and settings.default_provider() is None
     )
     engines: dict[str, Backend] = {}
-    for kind, default_path in LOCAL_ENGINES.items():
-        options = dict(local.engines.get(kind, {}))
+    # The built-in kinds, plus any other name the config gives a `backend` (e.g. a second
+    # chat engine on another GGUF file).
+    for name in {**LOCAL_ENGINES, **local.engines}:
+        options = dict(local.engines.get(name, {}))
         if not options.pop("enabled", True):
             continue
-        path = options.pop("backend", default_path)
+        path = options.pop("backend", LOCAL_ENGINES.get(name))
+        if path is None:
+            raise ValueError(f"local engine `{name}` needs `backend: module:Class`")
         options.setdefault("load_at_start", load_at_start)
         try:
-            engines[kind] = load_object(path)(**options)
+            engine = load_object(path)(**options)
         except Exception as exc:  # a broken engine must not take the server down
-            log.error("local engine %s (%s) unavailable: %s", kind, path, exc)
+            log.error("local engine %s (%s) unavailable: %s", name, path, exc)
+            continue
+        engine.name = f"local-{name}"  # unique per engine, also for two of one class
+        engines[name] = engine
     return engines
 
 
