@@ -62,11 +62,23 @@ async def _stream(
 async def _frames(
     first: StreamChunk | None, rest: AsyncIterator[StreamChunk], keep_usage: bool
 ) -> AsyncIterator[bytes]:
-    if first is not None:
-        frame = chunk_frame(first, keep_usage)
-        if frame:
-            yield frame
-    async for chunk in rest:
+    """SSE frames; chunks that arrived together leave together (one write, not one each)."""
+    pending: list[bytes] = []
+    async for chunk in _prepend(first, rest):
         frame = chunk_frame(chunk, keep_usage)
         if frame:
-            yield frame
+            pending.append(frame)
+        if pending and not chunk.batched:
+            yield b"".join(pending)
+            pending.clear()
+    if pending:
+        yield b"".join(pending)
+
+
+async def _prepend(
+    first: StreamChunk | None, rest: AsyncIterator[StreamChunk]
+) -> AsyncIterator[StreamChunk]:
+    if first is not None:
+        yield first
+    async for chunk in rest:
+        yield chunk

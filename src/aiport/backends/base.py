@@ -86,6 +86,7 @@ class JSONBody:
 class StreamChunk:
     data: JSON
     raw: bytes | None = None
+    batched: bool = False  # more chunks are already at hand: they may be sent together
 
 
 @dataclass(slots=True)

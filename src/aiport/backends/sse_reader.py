@@ -9,25 +9,29 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, AsyncIterator
 
 
-async def sse_data(chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
-    """Yield each event's data (multi-line data joined with newlines), e.g. b'[DONE]'."""
+async def sse_data(chunks: AsyncIterable[bytes]) -> AsyncIterator[tuple[bytes, bool]]:
+    """Yield each event's data (multi-line data joined with newlines), e.g. b'[DONE]', and
+    whether more complete events are already at hand (arrived in the same read), so a
+    writer can send those together."""
     buffer = b""
     async for chunk in chunks:
         buffer += chunk
         if b"\r" in buffer:
             buffer = buffer.replace(b"\r\n", b"\n")
-        while True:
-            end = buffer.find(b"\n\n")
-            if end < 0:
-                break
-            event, buffer = buffer[:end], buffer[end + 2 :]
+        start = 0
+        end = buffer.find(b"\n\n")
+        while end >= 0:
+            event = buffer[start:end]
+            start = end + 2
+            end = buffer.find(b"\n\n", start)
             data = _event_data(event)
             if data is not None:
-                yield data
+                yield data, end >= 0
+        buffer = buffer[start:]
     if buffer.strip():
         data = _event_data(buffer)
         if data is not None:
-            yield data
+            yield data, False
 
 
 def _event_data(event: bytes) -> bytes | None:

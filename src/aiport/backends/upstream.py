@@ -167,10 +167,10 @@ class UpstreamBackend(Backend):
         body = orjson.dumps(call.body)
         async with self._request("POST", "/chat/completions", body, self._json_headers) as resp:
             try:
-                async for payload in sse_data(resp.chunks()):
+                async for payload, more in sse_data(resp.chunks()):
                     if payload == b"[DONE]":
                         return
-                    yield StreamChunk(_parse(payload, self.name), raw=payload)
+                    yield StreamChunk(_parse(payload, self.name), raw=payload, batched=more)
             except UpstreamTimeout as exc:
                 raise GatewayTimeout(f"The upstream `{self.name}` stalled mid-stream.") from exc
             except UpstreamConnectionError as exc:
