@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import io
-import re
 import urllib.request
 from collections.abc import Iterator
 
@@ -14,6 +13,7 @@ import openai
 import pytest
 
 from tests.conftest import AiportProcess
+from tests.speech_quality import word_error_rate
 
 pytestmark = pytest.mark.slow
 
@@ -28,23 +28,6 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AiportProcess]:
 @pytest.fixture(scope="module")
 def client(local: AiportProcess) -> openai.OpenAI:
     return local.client()
-
-
-def words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9']+", text.lower())
-
-
-def word_error_rate(reference: str, hypothesis: str) -> float:
-    ref, hyp = words(reference), words(hypothesis)
-    distance = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        previous, distance[0] = distance[0], i
-        for j, h in enumerate(hyp, 1):
-            previous, distance[j] = (
-                distance[j],
-                min(distance[j] + 1, distance[j - 1] + 1, previous + (r != h)),
-            )
-    return distance[len(hyp)] / max(1, len(ref))
 
 
 def test_chat_answers_a_trivial_question(client: openai.OpenAI) -> None:

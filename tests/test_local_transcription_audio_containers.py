@@ -7,7 +7,6 @@ ogg/opus, flac, m4a and webm, and each file is transcribed by the embedded Whisp
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -22,6 +21,7 @@ pytest.importorskip("piper")
 from aiport.backends.base import Call, JSONBody, Upload  # noqa: E402
 from aiport.backends.local.audio_decode import SAMPLE_RATE, decode_audio  # noqa: E402
 from aiport.backends.local.transcription import TINY_EN, WhisperBackend  # noqa: E402
+from tests.speech_quality import word_error_rate  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -38,18 +38,6 @@ CONTAINERS = {
     "speech.m4a": ("ipod", "aac", 22050),
     "speech.webm": ("webm", "libopus", 48000),
 }
-
-
-def word_error_rate(reference: str, hypothesis: str) -> float:
-    """Word-level Levenshtein distance over the reference's length, ignoring case and marks."""
-    ref = re.findall(r"[a-z0-9']+", reference.lower())
-    hyp = re.findall(r"[a-z0-9']+", hypothesis.lower())
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, start=1):
-        prev, row[0] = row[0], i
-        for j, h in enumerate(hyp, start=1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
-    return row[-1] / max(len(ref), 1)
 
 
 def synthesise(text: str) -> tuple[np.ndarray, int]:

@@ -28,6 +28,7 @@ from aiport.backends.local.transcription import (
     packaged_models,
 )
 from aiport.errors import InvalidRequest, ModelNotFound
+from tests.speech_quality import word_error_rate
 
 SENTENCE = (
     "The library opens at nine o'clock. Children may borrow three books every week, "
@@ -49,17 +50,6 @@ SRT_CUE = r"\d+\n\d\d:\d\d:\d\d,\d\d\d --> \d\d:\d\d:\d\d,\d\d\d\n[^\n]+\n\n"
 VTT_CUE = r"\d\d:\d\d:\d\d\.\d\d\d --> \d\d:\d\d:\d\d\.\d\d\d\n[^\n]+\n\n"
 needs_base = pytest.mark.skipif(BASE not in packaged_models(), reason="whisper-base absent")
 on_session_loop = pytest.mark.asyncio(loop_scope="session")
-
-
-def word_error_rate(reference: str, hypothesis: str) -> float:
-    ref = re.findall(r"[a-z0-9']+", reference.lower())
-    hyp = re.findall(r"[a-z0-9']+", hypothesis.lower())
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, start=1):
-        prev, row[0] = row[0], i
-        for j, h in enumerate(hyp, start=1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
-    return row[-1] / max(len(ref), 1)
 
 
 @pytest.fixture(scope="module")
