@@ -112,11 +112,6 @@ def test_health_with_a_wrong_key_is_still_fine(proxy: AiportProcess) -> None:
     assert raw_request(proxy.base_url + "/health", key="sk-wrong").status == 200
 
 
-@pytest.mark.skip(reason="image `url` answers from a local image backend: the lead's part")
-def test_image_url_from_local_backend() -> None:
-    raise AssertionError("not written yet")
-
-
 def test_unknown_image_file_is_404_in_openai_shape(proxy: AiportProcess) -> None:
     response = raw_request(proxy.base_url + "/images/files/nope.png", key=None)
     assert response.status == 404, response.body
