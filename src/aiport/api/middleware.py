@@ -19,10 +19,16 @@ from aiohttp import web
 
 from aiport.api.context import CONTEXT, RequestContext, services
 from aiport.api.responses import add_headers, error_response, started_response
-from aiport.errors import APIError, InternalError, MethodNotAllowed, NotFound, PayloadTooLarge
+from aiport.errors import (
+    APIError,
+    GatewayTimeout,
+    InternalError,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+)
 from aiport.services import Services
 
-log = logging.getLogger("aiport.access")
 error_log = logging.getLogger("aiport.errors")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -33,7 +39,7 @@ CLIENT_CLOSED = 499  # nginx's convention: the client went away before the answe
 
 
 def public(handler: Handler) -> Handler:
-    """Mark a handler that needs no API key (health checks, signed image URLs)."""
+    """Mark a handler that needs no API key (health checks, unguessable image URLs)."""
     handler.aiport_public = True  # type: ignore[attr-defined]
     return handler
 
@@ -61,6 +67,11 @@ async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
     except asyncio.CancelledError:
         ctx.status = CLIENT_CLOSED
         raise
+    except TimeoutError:  # an OSError too, but ours (a deadline inside), not the client's
+        error_log.warning("request %s timed out inside the server", ctx.request_id)
+        failure: APIError = GatewayTimeout("The request took too long.")
+        ctx.error_type = failure.type
+        response = _after_failure(request, ctx, failure) or error_response(request, failure)
     except (ConnectionError, OSError):
         ctx.status = CLIENT_CLOSED
         raise

@@ -1,0 +1,56 @@
+"""An engine that fails in an unexpected way still gets the client a proper OpenAI error
+(or, once streaming, an error frame), never a hang or a bare 500 page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import openai
+import pytest
+
+from tests.conftest import AiportProcess, raw_request, sse_events
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AiportProcess]:
+    off = {"enabled": False}
+    engines = {kind: off for kind in ("chat", "embeddings", "speech", "transcription")}
+    engines |= {"moderation": off, "images": off}
+    engines["faulty"] = {"backend": "tests.faulty_backend:FaultyBackend"}
+    process = AiportProcess(
+        tmp_path_factory.mktemp("faulty"),
+        config={"local": {"engines": engines}},
+        env={"PYTHONPATH": str(ROOT)},
+    ).start()
+    yield process
+    process.stop()
+
+
+def test_an_inner_timeout_is_a_504(server: AiportProcess) -> None:
+    with pytest.raises(openai.APIStatusError) as caught:
+        server.client().chat.completions.create(
+            model="times-out", messages=[{"role": "user", "content": "x"}]
+        )
+    assert caught.value.status_code == 504
+    assert caught.value.body["code"] == "upstream_timeout"  # type: ignore[index]
+
+
+def test_a_crash_is_a_500_in_openai_shape(server: AiportProcess) -> None:
+    with pytest.raises(openai.InternalServerError) as caught:
+        server.client().chat.completions.create(
+            model="crashes", messages=[{"role": "user", "content": "x"}]
+        )
+    assert caught.value.response.headers["x-request-id"].startswith("req_")
+    assert "crashed" not in caught.value.response.text  # internals stay in the log
+    assert "the engine crashed" in server.log()
+
+
+def test_a_crash_mid_stream_ends_with_one_error_frame(server: AiportProcess) -> None:
+    body = {"model": "crashes", "stream": True, "messages": [{"role": "user", "content": "x"}]}
+    response = raw_request(server.base_url + "/v1/chat/completions", body)
+    events = sse_events(response.body)
+    assert response.status == 200
+    assert b'"error"' in events[-1] and b"[DONE]" not in events
