@@ -62,9 +62,14 @@ async def _stream(
 async def _frames(
     first: StreamChunk | None, rest: AsyncIterator[StreamChunk], keep_usage: bool
 ) -> AsyncIterator[bytes]:
-    """SSE frames; chunks that arrived together leave together (one write, not one each)."""
+    """SSE frames: the first at once (time to first token), then chunks that arrived
+    together leave together (one write, not one each)."""
+    if first is not None:
+        frame = chunk_frame(first, keep_usage)
+        if frame:
+            yield frame
     pending: list[bytes] = []
-    async for chunk in _prepend(first, rest):
+    async for chunk in rest:
         frame = chunk_frame(chunk, keep_usage)
         if frame:
             pending.append(frame)
@@ -73,12 +78,3 @@ async def _frames(
             pending.clear()
     if pending:
         yield b"".join(pending)
-
-
-async def _prepend(
-    first: StreamChunk | None, rest: AsyncIterator[StreamChunk]
-) -> AsyncIterator[StreamChunk]:
-    if first is not None:
-        yield first
-    async for chunk in rest:
-        yield chunk

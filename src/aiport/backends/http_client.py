@@ -170,14 +170,17 @@ class Response:
     # -- read by the backend -------------------------------------------------------------
 
     async def chunks(self) -> AsyncIterator[bytes]:
-        """The body as it arrives (already de-chunked)."""
+        """The body as it arrives (already de-chunked): everything received so far in one
+        piece, so what came in one read (many HTTP chunks, often) is handled together."""
         while True:
-            while self._pieces:
-                piece = self._pieces.popleft()
-                self._buffered -= len(piece)
-                if self._buffered <= HIGH_WATER // 2 and self.connection.transport is not None:
+            if self._pieces:
+                piece = self._pieces[0] if len(self._pieces) == 1 else b"".join(self._pieces)
+                self._pieces.clear()
+                self._buffered = 0
+                if self.connection.transport is not None:
                     self.connection.transport.resume_reading()
                 yield piece
+                continue
             if self.complete:
                 return
             if self.error is not None:
