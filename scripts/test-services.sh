@@ -75,20 +75,27 @@ start_pg() {
                 exit 1
             }
         fi
-        # A stale pidfile from a killed cluster would make pg_ctl refuse to start.
-        if [ -f "$PG_DATA/postmaster.pid" ] && ! as_pg "$BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; then
-            rm -f "$PG_DATA/postmaster.pid"
-        fi
         touch "$DIR/pg.log"
         [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$DIR/pg.log"
         log "starting postgresql on 127.0.0.1:$PG_PORT"
-        as_pg "$BIN/pg_ctl" -D "$PG_DATA" -l "$DIR/pg.log" -w -t 60 start -o \
-            "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PG_DATA \
-             -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-             -c max_connections=200" >&2 || {
-            tail -20 "$DIR/pg.log" >&2
-            exit 1
-        }
+        # A cluster killed moments ago (a previous session's, say) can leave a pidfile and
+        # processes still exiting: retry for a while rather than fail the whole test run.
+        local attempt
+        for attempt in 1 2 3 4 5 6 7 8 9 10; do
+            if [ -f "$PG_DATA/postmaster.pid" ] && ! as_pg "$BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; then
+                rm -f "$PG_DATA/postmaster.pid"
+            fi
+            as_pg "$BIN/pg_ctl" -D "$PG_DATA" -l "$DIR/pg.log" -w -t 60 start -o \
+                "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PG_DATA \
+                 -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+                 -c max_connections=200" >&2 && break
+            if [ "$attempt" -eq 10 ]; then
+                tail -20 "$DIR/pg.log" >&2
+                exit 1
+            fi
+            log "postgresql did not start (attempt $attempt); retrying"
+            sleep 1
+        done
     fi
     local exists
     exists="$("$BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -tAc \
