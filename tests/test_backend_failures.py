@@ -9,7 +9,7 @@ from pathlib import Path
 import openai
 import pytest
 
-from tests.conftest import AiportProcess, raw_request, sse_events
+from tests.support.server import AiportProcess, raw_request, sse_events
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -19,7 +19,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AiportProcess]:
     off = {"enabled": False}
     engines = {kind: off for kind in ("chat", "embeddings", "speech", "transcription")}
     engines |= {"moderation": off, "images": off}
-    engines["faulty"] = {"backend": "tests.faulty_backend:FaultyBackend"}
+    engines["faulty"] = {"backend": "tests.support.faulty_backend:FaultyBackend"}
     process = AiportProcess(
         tmp_path_factory.mktemp("faulty"),
         config={"local": {"engines": engines}},

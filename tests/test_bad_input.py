@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import (
+from tests.support.fake_upstream import FakeUpstream
+from tests.support.server import (
     MASTER_KEY,
     UPSTREAM_KEY,
     AiportProcess,
@@ -23,7 +24,6 @@ from tests.conftest import (
     proxy_config,
     raw_request,
 )
-from tests.fake_upstream import FakeUpstream
 
 MESSAGES = [{"role": "user", "content": "Hallo!"}]
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import AiportProcess, raw_request
+from tests.support.server import AiportProcess, raw_request
 
 ORIGIN = "http://localhost:3000"
 MESSAGES = [{"role": "user", "content": "Hallo!"}]

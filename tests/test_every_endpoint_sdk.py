@@ -11,8 +11,8 @@ import openai
 import pytest
 import pytest_asyncio
 
-from tests.conftest import MASTER_KEY, AiportProcess, raw_request
-from tests.fake_upstream import FakeUpstream
+from tests.support.fake_upstream import FakeUpstream
+from tests.support.server import MASTER_KEY, AiportProcess, raw_request
 
 MESSAGES = [{"role": "user", "content": "Was ist maschinelles Lernen?"}]
 VECTOR = [0.25, -0.5, 1.0]  # what the fake upstream embeds everything as

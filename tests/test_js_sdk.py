@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import MASTER_KEY, AiportProcess
+from tests.support.server import MASTER_KEY, AiportProcess
 
 JS_DIR = Path(__file__).parent / "js"
 

@@ -14,7 +14,7 @@ from aiport.limits import open_redis
 from aiport.store.database import Database, open_database
 from aiport.store.keys import KeyRecord, KeyStore
 
-pytest_plugins = ["tests.store_fixtures"]
+pytest_plugins = ["tests.support.store_fixtures"]
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
@@ -196,7 +196,7 @@ async def test_cache_is_bounded(db: Database) -> None:
 async def test_revocation_channel_comes_back_after_a_redis_outage(
     db: Database, redis_url: str, namespace: str
 ) -> None:
-    from tests.tcp_relay import TcpProxy, host_port, with_port
+    from tests.support.tcp_relay import TcpProxy, host_port, with_port
 
     proxy = TcpProxy(*host_port(redis_url, 6379))
     relayed = open_redis(with_port(redis_url, await proxy.start()))

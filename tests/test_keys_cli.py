@@ -15,7 +15,7 @@ from aiport.store.database import open_database
 from aiport.store.keys import hash_key, looks_like_key
 from aiport.store.usage import UsageRecord, UsageWriter
 
-pytest_plugins = ["tests.store_fixtures"]
+pytest_plugins = ["tests.support.store_fixtures"]
 
 
 def cli(db_url: str, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

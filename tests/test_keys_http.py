@@ -21,7 +21,7 @@ import aiohttp
 import openai
 import pytest
 
-from tests.accounts_e2e import (
+from tests.support.accounts_e2e import (
     CHAT_PATH,
     MESSAGES,
     Deployment,
@@ -30,8 +30,8 @@ from tests.accounts_e2e import (
     open_deployment,
     raw_http,
 )
-from tests.conftest import MASTER_KEY, UPSTREAM_KEY, assert_openai_error, raw_request
-from tests.fake_upstream import FakeUpstream
+from tests.support.fake_upstream import FakeUpstream
+from tests.support.server import MASTER_KEY, UPSTREAM_KEY, assert_openai_error, raw_request
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -17,7 +17,7 @@ from aiport.store.keys import (
     looks_like_key,
 )
 
-pytest_plugins = ["tests.store_fixtures"]
+pytest_plugins = ["tests.support.store_fixtures"]
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 HOSTILE_NAMES = [

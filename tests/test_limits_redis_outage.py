@@ -13,9 +13,9 @@ import pytest
 from aiport.errors import Overloaded
 from aiport.limits import FallbackLimiter, LocalLimiter, RedisLimiter, open_redis
 from aiport.store.keys import KeyRecord
-from tests.tcp_relay import TcpProxy, host_port, with_port
+from tests.support.tcp_relay import TcpProxy, host_port, with_port
 
-pytest_plugins = ["tests.store_fixtures"]
+pytest_plugins = ["tests.support.store_fixtures"]
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 LIMITED = KeyRecord(id="key_" + "c" * 24, name="t", prefix="p", key_hash="h", rpm=100, tpm=10_000)

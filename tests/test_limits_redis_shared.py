@@ -14,7 +14,7 @@ from aiport.store.database import Database
 from aiport.store.keys import KeyRecord, KeyStore
 from aiport.store.usage import UsageRecord, UsageWriter
 
-pytest_plugins = ["tests.store_fixtures"]
+pytest_plugins = ["tests.support.store_fixtures"]
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from aiport.backends.local.chat import smollm2_gguf_path
-from tests.conftest import AiportProcess
+from tests.support.server import AiportProcess
 
 pytestmark = pytest.mark.slow
 

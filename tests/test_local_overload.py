@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.conftest import MASTER_KEY, AiportProcess
+from tests.support.server import MASTER_KEY, AiportProcess
 
 OFF = {"enabled": False}
 

@@ -12,8 +12,8 @@ import numpy as np
 import openai
 import pytest
 
-from tests.conftest import AiportProcess
-from tests.speech_quality import word_error_rate
+from tests.support.server import AiportProcess
+from tests.support.speech_quality import word_error_rate
 
 pytestmark = pytest.mark.slow
 

@@ -21,7 +21,7 @@ pytest.importorskip("piper")
 from aiport.backends.base import Call, JSONBody, Upload  # noqa: E402
 from aiport.backends.local.audio_decode import SAMPLE_RATE, decode_audio  # noqa: E402
 from aiport.backends.local.transcription import TINY_EN, WhisperBackend  # noqa: E402
-from tests.speech_quality import word_error_rate  # noqa: E402
+from tests.support.speech_quality import word_error_rate  # noqa: E402
 
 pytestmark = pytest.mark.slow
 

@@ -28,7 +28,7 @@ from aiport.backends.local.transcription import (
     packaged_models,
 )
 from aiport.errors import InvalidRequest, ModelNotFound
-from tests.speech_quality import word_error_rate
+from tests.support.speech_quality import word_error_rate
 
 SENTENCE = (
     "The library opens at nine o'clock. Children may borrow three books every week, "

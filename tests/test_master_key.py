@@ -6,7 +6,7 @@ import re
 import stat
 from pathlib import Path
 
-from tests.conftest import AiportProcess, raw_request
+from tests.support.server import AiportProcess, raw_request
 
 NO_BACKENDS = {"local": {"enabled": False}}
 

@@ -22,15 +22,15 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.accounts_e2e import (
+from tests.support.accounts_e2e import (
     CHAT_PATH,
     MESSAGES,
     Deployment,
     close_deployment,
     open_deployment,
 )
-from tests.conftest import AiportProcess, raw_request
-from tests.fake_upstream import FakeUpstream
+from tests.support.fake_upstream import FakeUpstream
+from tests.support.server import AiportProcess, raw_request
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.slow
 def test_every_endpoint_answers_without_network() -> None:
     assert shutil.which("unshare") and shutil.which("ip"), "needs util-linux and iproute2"
-    script = f"ip link set lo up && exec {sys.executable} -m tests.offline_smoke"
+    script = f"ip link set lo up && exec {sys.executable} -m tests.support.offline_smoke"
     result = subprocess.run(
         ["unshare", "--net", "bash", "-c", script],
         cwd=ROOT,

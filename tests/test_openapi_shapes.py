@@ -14,9 +14,9 @@ import jsonschema
 import orjson
 import pytest
 
-from tests.conftest import MASTER_KEY, AiportProcess, raw_request, sse_events
-from tests.fake_upstream import streams_dir
-from tests.openapi_spec import component_ref, response_schema_ref, validate
+from tests.support.fake_upstream import streams_dir
+from tests.support.openapi_spec import component_ref, response_schema_ref, validate
+from tests.support.server import MASTER_KEY, AiportProcess, raw_request, sse_events
 
 MESSAGES = [{"role": "user", "content": "Hallo!"}]
 AUDIO = b"ID3\x03\x00\x00\x00\x00\x00\x00" + os.urandom(4096)

@@ -18,8 +18,8 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.conftest import AiportProcess, raw_request, sse_events
-from tests.openapi_spec import component_ref, response_schema_ref, validate
+from tests.support.openapi_spec import component_ref, response_schema_ref, validate
+from tests.support.server import AiportProcess, raw_request, sse_events
 
 pytestmark = pytest.mark.slow
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import openai
 import pytest
 
-from tests.conftest import MASTER_KEY, UPSTREAM_KEY, AiportProcess
-from tests.fake_upstream import FakeUpstream
+from tests.support.fake_upstream import FakeUpstream
+from tests.support.server import MASTER_KEY, UPSTREAM_KEY, AiportProcess
 
 MESSAGES = [
     {"role": "system", "content": "Du bist ein hilfreicher Assistent."},

@@ -17,8 +17,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.conftest import MASTER_KEY, AiportProcess
-from tests.fake_upstream import FakeUpstream, streams_dir
+from tests.support.fake_upstream import FakeUpstream, streams_dir
+from tests.support.server import MASTER_KEY, AiportProcess
 
 SEED_MESSAGES = [
     {"role": "system", "content": "Du bist ein hilfreicher Assistent."},

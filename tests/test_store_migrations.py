@@ -9,7 +9,7 @@ import pytest
 from aiport.store.database import open_database
 from aiport.store.migrations import LATEST_VERSION, current_version, upgrade
 
-pytest_plugins = ["tests.store_fixtures"]
+pytest_plugins = ["tests.support.store_fixtures"]
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 

@@ -15,7 +15,8 @@ import openai
 import orjson
 import pytest
 
-from tests.conftest import (
+from tests.support.fake_upstream import FakeUpstream, wait_for
+from tests.support.server import (
     MASTER_KEY,
     UPSTREAM_KEY,
     AiportProcess,
@@ -24,7 +25,6 @@ from tests.conftest import (
     raw_request,
     sse_events,
 )
-from tests.fake_upstream import FakeUpstream, wait_for
 
 MESSAGES = [{"role": "user", "content": "Hallo!"}]
 FIRST_BYTE_TIMEOUT = 3.0

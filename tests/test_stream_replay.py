@@ -15,8 +15,8 @@ import aiohttp
 import orjson
 import pytest
 
-from tests.conftest import MASTER_KEY, AiportProcess, raw_request, sse_events
-from tests.fake_upstream import FakeUpstream, streams_dir
+from tests.support.fake_upstream import FakeUpstream, streams_dir
+from tests.support.server import MASTER_KEY, AiportProcess, raw_request, sse_events
 
 SHAS = sorted(path.stem for path in streams_dir().glob("*.bin"))
 MESSAGES = [{"role": "user", "content": "Replay, please."}]

@@ -13,9 +13,9 @@ import pytest
 from aiport.store.database import Database, SqliteDatabase, open_database
 from aiport.store.migrations import upgrade
 from aiport.store.usage import UsageRecord, UsageWriter, usage_report
-from tests.tcp_relay import TcpProxy, host_port, with_port
+from tests.support.tcp_relay import TcpProxy, host_port, with_port
 
-pytest_plugins = ["tests.store_fixtures"]
+pytest_plugins = ["tests.support.store_fixtures"]
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 

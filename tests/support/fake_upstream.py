@@ -31,18 +31,12 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-STREAMS_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference" / "openai-streams"
 CREATED = 1727346173
 
 
 def streams_dir() -> Path:
-    """The recorded streams: beside the repo in `shared/`, wherever the clone lives."""
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        candidate = parent / "shared" / "reference" / "openai-streams"
-        if candidate.is_dir():
-            return candidate
-    return STREAMS_DIR
+    """Real OpenAI SSE streams, recorded byte for byte, kept in `tests/data/openai/streams`."""
+    return Path(__file__).resolve().parents[1] / "data" / "openai" / "streams"
 
 
 class FakeUpstream:

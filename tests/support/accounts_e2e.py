@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from tests.conftest import (
+from tests.support.fake_upstream import FakeUpstream
+from tests.support.server import (
     MASTER_KEY,
     UPSTREAM_KEY,
     AiportProcess,
@@ -33,8 +34,7 @@ from tests.conftest import (
     proxy_config,
     raw_request,
 )
-from tests.fake_upstream import FakeUpstream
-from tests.store_fixtures import SERVICES_HINT
+from tests.support.store_fixtures import SERVICES_HINT
 
 CHAT_PATH = "/v1/chat/completions"
 MESSAGES = [{"role": "user", "content": "Hello there"}]

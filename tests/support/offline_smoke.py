@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.conftest import AiportProcess
+from tests.support.server import AiportProcess
 
 
 def main() -> None:

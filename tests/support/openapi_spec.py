@@ -17,15 +17,12 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 SPEC_URI = "urn:openai-openapi"
+DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "openai"
 
 
 def spec_path() -> Path:
-    """The spec in `shared/reference/` beside the repo, wherever the clone lives."""
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / "shared" / "reference" / "openai-openapi.yaml"
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError("shared/reference/openai-openapi.yaml not found beside the repo")
+    """OpenAI's spec, kept in the repository (MIT; its licence is beside it)."""
+    return DATA_DIR / "openapi.yaml"
 
 
 @cache

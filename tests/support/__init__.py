@@ -1,0 +1,1 @@
+"""Helpers the tests share: fake upstreams, server processes, fixtures, reference data."""
