@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from aiport.backends.local.scene import MAX_COUNT, Scene, SceneObject, parse_scene
-from aiport.backends.local.scene_describe import SIGNATURE, describe_scene
-from aiport.backends.local.scene_words import NOUNS
-from aiport.backends.local.sketch_paint import SHAPE_PAINTERS
-from aiport.backends.local.sketch_things import THING_PAINTERS
+from aiport.backends.local.sketch.describe import SIGNATURE, describe_scene
+from aiport.backends.local.sketch.paint import SHAPE_PAINTERS
+from aiport.backends.local.sketch.scene import MAX_COUNT, Scene, SceneObject, parse_scene
+from aiport.backends.local.sketch.things import THING_PAINTERS
+from aiport.backends.local.sketch.words import NOUNS
 
 
 def kinds(scene: Scene) -> list[str]:

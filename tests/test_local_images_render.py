@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from aiport.backends.local.images import RenderJob, render_image, render_set
-from aiport.backends.local.scene import parse_scene
+from aiport.backends.local.sketch.render import RenderJob, render_image, render_set
+from aiport.backends.local.sketch.scene import parse_scene
 from aiport.protocol.images import ALL_SIZES
 
 

@@ -1,159 +1,24 @@
-"""The embedded image backend: a procedural sketch renderer that follows the prompt.
+"""The embedded image backend: the sketch renderer (`sketch/`) behind the engine runner.
 
 No text-to-image weights ship in any Python package, so the offline default does not
-pretend to be a diffusion model. It reads the prompt (English or German) into a scene
-(`scene.parse_scene`), lays it out and paints it with Pillow: the objects, colours,
-counts, positions and quoted text the prompt names, at the requested size. Each image's
-`revised_prompt` says plainly what was drawn and by what. Quality `hd` (or `high`) adds
-shading and soft shadows and renders at twice the size before scaling down (antialiasing).
+pretend to be a diffusion model: it composes the prompt's scene as a flat illustration
+and its `revised_prompt` says so.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
 import logging
-import random
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from aiport.backends.base import JSON, Backend, Call, GeneratedImage, ImageSet, ModelCard, Usage
+from aiport.backends.base import JSON, Backend, Call, ImageSet, ModelCard, Usage
 from aiport.backends.local.runner import ModelRunner
-from aiport.backends.local.scene import Scene, parse_scene
-from aiport.backends.local.scene_describe import describe_scene
-from aiport.backends.local.sketch_backdrop import background, paint_mountain_range, paint_setting
-from aiport.backends.local.sketch_canvas import INK, Canvas, resolve_color, write
-from aiport.backends.local.sketch_layout import CAPTION_BAND, Placement, layout
-from aiport.backends.local.sketch_paint import SHAPE_PAINTERS, paint_unknown
-from aiport.backends.local.sketch_things import THING_PAINTERS, paint_city, paint_sign
+from aiport.backends.local.sketch.render import RenderJob, job_from_request, render_set
 from aiport.errors import InvalidRequest
 from aiport.protocol.images import ImageRequest
-
-if TYPE_CHECKING:
-    from PIL import Image
 
 log = logging.getLogger(__name__)
 
 MODEL_ID = "aiport-sketch-1"
-_HD = {"hd", "high"}
-
-
-@dataclass(frozen=True, slots=True)
-class RenderJob:
-    """Everything one request's pictures depend on."""
-
-    prompt: str
-    width: int
-    height: int
-    count: int = 1
-    detailed: bool = False
-    muted: bool = False
-    transparent: bool = False
-
-
-def job_from_request(request: ImageRequest) -> RenderJob:
-    width, height = request.pixels
-    return RenderJob(
-        prompt=request.prompt,
-        width=width,
-        height=height,
-        count=request.n,
-        detailed=request.quality in _HD,
-        muted=request.style == "natural",
-        transparent=request.background == "transparent",
-    )
-
-
-def render_set(job: RenderJob) -> list[GeneratedImage]:
-    """All of a job's pictures: same scene and description, a different layout each."""
-    scene = parse_scene(job.prompt)
-    revised = describe_scene(scene, detailed=job.detailed)
-    return [
-        GeneratedImage(png=render_png(scene, job, k), revised_prompt=revised)
-        for k in range(job.count)
-    ]
-
-
-def render_png(scene: Scene, job: RenderJob, index: int = 0) -> bytes:
-    """PNG bytes of picture number `index` of `job`, exactly `job.width` × `job.height`."""
-    image = render_image(scene, job, index)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=3)  # flat colours: 3 is small and fast
-    return buffer.getvalue()
-
-
-def render_image(scene: Scene, job: RenderJob, index: int = 0) -> Image.Image:
-    """The Pillow image itself (tests inspect its pixels)."""
-    from PIL import ImageDraw
-
-    scale = 2 if job.detailed else 1
-    size = (job.width * scale, job.height * scale)
-    rng = random.Random(_seed(job.prompt, index))
-    image = background(scene, size, job.transparent)
-    night = scene.time == "night" or scene.place in ("space", "cyberpunk")
-    canvas = Canvas(
-        image, ImageDraw.Draw(image, "RGBA"), job.detailed, rng, night, scene.place == "cyberpunk"
-    )
-    paint_setting(canvas, scene, job.transparent)
-    caption = _caption_side(scene)
-    for placement in layout(scene, size[0], size[1], rng, vary=index > 0, reserve=caption):
-        _paint(canvas, scene, placement, job.muted)
-    if caption is not None:
-        _paint_caption(canvas, " · ".join(scene.texts), caption)
-    if not scene.objects and not scene.texts:
-        _paint_nothing_found(canvas, job.prompt)
-    return image.reduce(scale) if scale > 1 else image
-
-
-def _seed(prompt: str, index: int) -> int:
-    digest = hashlib.sha256(f"{index}\x00{prompt}".encode()).digest()
-    return int.from_bytes(digest[:8], "big")
-
-
-def _paint(canvas: Canvas, scene: Scene, placement: Placement, muted: bool) -> None:
-    obj = scene.objects[placement.group]
-    color = resolve_color(obj.color, obj.kind, placement.copy, muted)
-    box = placement.box
-    if obj.kind == "unknown":
-        paint_unknown(canvas, box, color, obj.label or "?")
-    elif obj.kind == "sign":
-        paint_sign(canvas, box, color, obj.text)
-    elif obj.kind == "city":
-        paint_city(canvas, box, color, custom=obj.color is not None)
-    elif obj.kind == "mountain" and placement.layer == 0:
-        paint_mountain_range(canvas, box, color, obj.count)
-    else:
-        painter = SHAPE_PAINTERS.get(obj.kind) or THING_PAINTERS[obj.kind]
-        painter(canvas, box, color)
-
-
-def _caption_side(scene: Scene) -> str | None:
-    """Where free text (not on a sign) goes: the top, unless the prompt put things there."""
-    if not scene.texts:
-        return None
-    top_taken = any(obj.v == "top" for obj in scene.objects)
-    bottom_taken = any(obj.v == "bottom" for obj in scene.objects)
-    return "bottom" if top_taken and not bottom_taken else "top"
-
-
-def _paint_caption(canvas: Canvas, text: str, side: str) -> None:
-    width, height = canvas.image.size
-    band = height * CAPTION_BAND
-    y0 = height - band + height * 0.015 if side == "bottom" else height * 0.015
-    box = (width * 0.06, y0, width * 0.94, y0 + band - height * 0.03)
-    canvas.rounded(box, height * 0.03, fill=(255, 255, 255, 215))
-    write(canvas, text, box, INK, max_share=0.86)
-
-
-def _paint_nothing_found(canvas: Canvas, prompt: str) -> None:
-    width, height = canvas.image.size
-    words = " ".join(prompt.split()[:4])
-    side = min(width, height) * canvas.rng.uniform(0.36, 0.44)
-    cx, cy = width / 2 + canvas.rng.uniform(-0.1, 0.1) * width, height / 2
-    paint_unknown(
-        canvas, (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2), (170, 170, 190), words
-    )
 
 
 class SceneImageBackend(Backend):

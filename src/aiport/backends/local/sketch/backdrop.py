@@ -9,10 +9,10 @@ from __future__ import annotations
 import itertools
 from typing import TYPE_CHECKING
 
-from aiport.backends.local.scene import Scene
-from aiport.backends.local.sketch_canvas import RGB, Canvas, darker, lighter, mix, resolve_color
-from aiport.backends.local.sketch_layout import HORIZON, has_ground
-from aiport.backends.local.sketch_things import paint_mountain, paint_tree
+from aiport.backends.local.sketch.canvas import RGB, Canvas, darker, lighter, mix, resolve_color
+from aiport.backends.local.sketch.layout import HORIZON, has_ground
+from aiport.backends.local.sketch.scene import Scene
+from aiport.backends.local.sketch.things import paint_mountain, paint_tree
 
 if TYPE_CHECKING:
     from PIL import Image

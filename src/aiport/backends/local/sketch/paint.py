@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import math
 
-from aiport.backends.local.scene_words import COLOR_RGB
-from aiport.backends.local.sketch_canvas import (
+from aiport.backends.local.sketch.canvas import (
     INK,
     RAINBOW,
     RGB,
@@ -25,6 +24,7 @@ from aiport.backends.local.sketch_canvas import (
     square_in,
     write,
 )
+from aiport.backends.local.sketch.words import COLOR_RGB
 
 # -- shapes ------------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ import math
 import random
 from dataclasses import dataclass
 
-from aiport.backends.local.scene import Scene, SceneObject
+from aiport.backends.local.sketch.scene import Scene, SceneObject
 
 Box = tuple[float, float, float, float]
 

@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aiport.backends.local.scene_words import COLOR_RGB, MULTICOLOR
+from aiport.backends.local.sketch.words import COLOR_RGB, MULTICOLOR
 
 if TYPE_CHECKING:
     from PIL import Image, ImageDraw, ImageFont

@@ -1,13 +1,13 @@
 """Painters for things that stand on the ground: houses, trees, cars, robots, animals...
 
-Same contract as the shapes in `sketch_paint`: draw one object into a pixel box with a main colour
+Same contract as the shapes in `paint`: draw one object into a pixel box with a main colour
 (the body of a car or robot, the crown of a tree, the shirt of a person). Parts are
 placed with `at` / `pts`, in fractions of the box, so each painter reads as a drawing.
 """
 
 from __future__ import annotations
 
-from aiport.backends.local.sketch_canvas import (
+from aiport.backends.local.sketch.canvas import (
     INK,
     RGB,
     WHITE,

@@ -1,6 +1,6 @@
 """Turn an English or German prompt into a `Scene` the sketch renderer can draw.
 
-`parse_scene(prompt)` finds the drawable things (`scene_words.NOUNS`) with their counts,
+`parse_scene(prompt)` finds the drawable things (`words.NOUNS`) with their counts,
 colours, sizes and positions ("three red balls on the left", "oben rechts eine gelbe
 Sonne"), simple relations between them ("a cat on a car", "links vom Haus"), the setting
 ("at night", "am Strand", "in einer Cyberpunk-Stadt") and quoted text to write. A noun
@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from aiport.backends.local import scene_words as w
+from aiport.backends.local.sketch import words as w
 
 MAX_COUNT = 20
 MAX_OBJECTS = 12

@@ -7,9 +7,9 @@ mistakes the picture for a diffusion model's.
 
 from __future__ import annotations
 
-from aiport.backends.local import scene_words as w
-from aiport.backends.local.scene import MAX_COUNT, Scene, SceneObject
-from aiport.backends.local.sketch_layout import geometry
+from aiport.backends.local.sketch import words as w
+from aiport.backends.local.sketch.layout import geometry
+from aiport.backends.local.sketch.scene import MAX_COUNT, Scene, SceneObject
 
 SIGNATURE = "rendered by aiport's procedural sketch renderer, not a diffusion model"
 

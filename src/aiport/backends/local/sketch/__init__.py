@@ -1,0 +1,1 @@
+"""The sketch renderer: prompt → scene → layout → a flat illustration painted with Pillow."""
