@@ -87,7 +87,12 @@ class _Connection(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         response = self.response
         assert response is not None
-        response.status = self.parser.get_status_code()
+        status = self.parser.get_status_code()
+        if status < 200:  # 100 Continue, 103 Early Hints: the answer is still to come
+            response.raw_headers.clear()
+            response.interim = True
+            return
+        response.status = status
         response.headers_done = True
         names = {name for name, _ in response.raw_headers}
         response.framed = b"content-length" in names or b"transfer-encoding" in names
@@ -99,6 +104,9 @@ class _Connection(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         assert self.response is not None
+        if self.response.interim:
+            self.response.interim = False
+            return
         # Asked here: after the callback returns, httptools no longer answers it.
         self.response.keep_alive = self.parser.should_keep_alive()
         self.response.finish()
@@ -118,6 +126,7 @@ class Response:
         self.status = 0
         self.raw_headers: list[tuple[bytes, bytes]] = []
         self.headers_done = False
+        self.interim = False
         self.framed = True
         self.received_any = False
         self.complete = False
