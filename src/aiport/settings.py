@@ -35,6 +35,15 @@ class ProviderConfig(BaseModel):
         default_factory=list,
         description="Request fields outside OpenAI's spec to forward (e.g. vLLM's top_k)",
     )
+    max_connections: int = Field(
+        default=100, gt=0, description="Open connections to this upstream at most; more wait"
+    )
+    max_answer_bytes: int = Field(
+        default=128 << 20, gt=0, description="Largest answer body (decoded) taken from it"
+    )
+    max_event_bytes: int = Field(
+        default=16 << 20, gt=0, description="Largest single stream event taken from it"
+    )
 
 
 class RouteConfig(BaseModel):

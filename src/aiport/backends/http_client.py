@@ -2,15 +2,20 @@
 
 aiohttp's client spent over half of the proxy's CPU per request in profiles (request and
 response objects, tracing hooks, cookie handling: machinery a proxy to one base URL does not
-use). This one writes each request in one `write` and parses answers with httptools, the
-parser aiohttp and uvicorn use themselves.
+use); `benchmarks/upstream_client.py` measures it against aiohttp and httpx. This one writes
+each request in one `write` and parses answers with httptools, the parser aiohttp and
+uvicorn use themselves.
 
-Contract: `await pool.request(...)` returns once the status line and headers are in (or
-raises `UpstreamTimeout` / `UpstreamConnectionError`). The body is then read whole with
-`read()` or piece by piece with `chunks()`; `close()` gives the connection back to the pool
-when the body was read to the end, and drops it otherwise (a client that went away). A
-request on a reused connection that the upstream had closed meanwhile is sent once more on
-a fresh one, but only when not a byte of an answer arrived.
+Contract: `await pool.request(...)` returns once the final status line and headers are in
+(1xx interim heads are skipped), or raises `UpstreamTimeout` / `UpstreamConnectionError`.
+The body is then read whole with `read()` or piece by piece with `chunks()`, decoded if the
+upstream compressed it, and never more than `max_body_bytes` of it (`UpstreamBadAnswer`).
+`close()` gives the connection back to the pool when the body was read to the end, and drops
+it otherwise (a client that went away). A request on a reused connection that the upstream
+had closed meanwhile is sent once more on a fresh one, but only when not a byte of an answer
+arrived; a streamed body is given as a function that makes its pieces, so it can be resent.
+At most `max_connections` connections are open per upstream; more callers wait for one.
+`HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY` are honoured (`http_proxy.py`).
 """
 
 from __future__ import annotations
@@ -19,17 +24,29 @@ import asyncio
 import ssl
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from urllib.parse import urlsplit
 
 import httptools
 
+from aiport.backends.http_decoding import DecodeError, Decoder, decoder_for
+from aiport.backends.http_proxy import open_tunnel, proxy_for
+
 IDLE_SECONDS = 4.0  # under uvicorn's 5 s keep-alive, so idle connections are not raced
 HIGH_WATER = 1 << 20  # stop reading from the upstream while this much is unconsumed
+MAX_CONNECTIONS = 100
+MAX_BODY_BYTES = 128 << 20
+
+# A request body: bytes, or a function that makes its pieces anew for each attempt.
+Body = bytes | Callable[[], Iterable[bytes]]
 
 
 class UpstreamConnectionError(Exception):
     """The upstream could not be reached, or dropped the connection mid-answer."""
+
+
+class UpstreamBadAnswer(UpstreamConnectionError):
+    """The upstream's answer is refused: over the size cap, or undecodable."""
 
 
 class UpstreamTimeout(Exception):
@@ -42,6 +59,7 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
         self.closed = False
+        self.counted = False  # holds one of the pool's `max_connections` slots
         self.idle_since = 0.0
         self.reused = False
         self.response: Response | None = None
@@ -65,6 +83,9 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self.pool.release(self)
+        if self.drain is not None and not self.drain.done():
+            self.drain.set_result(None)  # a writer waiting to send more learns it is gone
         if self.response is not None and not self.response.complete:
             if self.response.headers_done and not self.response.framed:
                 self.response.finish()  # a body delimited by the connection's end
@@ -94,8 +115,13 @@ class _Connection(asyncio.Protocol):
             return
         response.status = status
         response.headers_done = True
-        names = {name for name, _ in response.raw_headers}
-        response.framed = b"content-length" in names or b"transfer-encoding" in names
+        framed = False
+        for name, value in response.raw_headers:
+            if name == b"content-length" or name == b"transfer-encoding":
+                framed = True
+            elif name == b"content-encoding":
+                response.decode_as(value)
+        response.framed = framed
         response.wake()
 
     def on_body(self, body: bytes) -> None:
@@ -115,14 +141,16 @@ class _Connection(asyncio.Protocol):
 
     def close(self) -> None:
         self.closed = True
+        self.pool.release(self)
         if self.transport is not None:
             self.transport.close()
 
 
 class Response:
-    def __init__(self, connection: _Connection, read_timeout: float) -> None:
+    def __init__(self, connection: _Connection, read_timeout: float, max_body: int) -> None:
         self.connection = connection
         self.read_timeout = read_timeout
+        self.max_body = max_body
         self.status = 0
         self.raw_headers: list[tuple[bytes, bytes]] = []
         self.headers_done = False
@@ -131,8 +159,10 @@ class Response:
         self.received_any = False
         self.complete = False
         self.keep_alive = False
+        self._decoder: Decoder | None = None
         self._pieces: deque[bytes] = deque()
         self._buffered = 0
+        self._body_size = 0
         self.error: Exception | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._released = False
@@ -143,12 +173,34 @@ class Response:
 
     # -- fed by the connection -----------------------------------------------------------
 
+    def decode_as(self, encoding: bytes) -> None:
+        try:
+            self._decoder = decoder_for(encoding.decode("latin-1"))
+        except DecodeError as exc:
+            self._refuse(exc)
+
     def feed(self, piece: bytes) -> None:
+        if self.error is not None:
+            return
+        if self._decoder is not None:
+            try:
+                piece = self._decoder.decode(piece, self.max_body - self._body_size)
+            except DecodeError as exc:
+                self._refuse(exc)
+                return
+        self._body_size += len(piece)
+        if self._body_size > self.max_body:
+            self._refuse(DecodeError(f"the answer is over the {self.max_body:,} byte limit"))
+            return
         self._pieces.append(piece)
         self._buffered += len(piece)
         if self._buffered > HIGH_WATER and self.connection.transport is not None:
             self.connection.transport.pause_reading()
         self.wake()
+
+    def _refuse(self, reason: Exception) -> None:
+        self.fail(UpstreamBadAnswer(str(reason)))
+        self.connection.close()
 
     def finish(self) -> None:
         self.complete = True
@@ -179,8 +231,9 @@ class Response:
     # -- read by the backend -------------------------------------------------------------
 
     async def chunks(self) -> AsyncIterator[bytes]:
-        """The body as it arrives (already de-chunked): everything received so far in one
-        piece, so what came in one read (many HTTP chunks, often) is handled together."""
+        """The body as it arrives (already de-chunked and decoded): everything received so
+        far in one piece, so what came in one read (many HTTP chunks, often) is handled
+        together."""
         while True:
             if self._pieces:
                 piece = self._pieces[0] if len(self._pieces) == 1 else b"".join(self._pieces)
@@ -190,10 +243,10 @@ class Response:
                     self.connection.transport.resume_reading()
                 yield piece
                 continue
-            if self.complete:
-                return
             if self.error is not None:
                 raise self.error
+            if self.complete:
+                return
             await self.wait("upstream stalled mid-answer")
 
     async def read(self) -> bytes:
@@ -206,7 +259,7 @@ class Response:
         self._released = True
         connection = self.connection
         connection.response = None
-        if self.complete and self.keep_alive and not self._pieces:
+        if self.complete and self.keep_alive and not self._pieces and self.error is None:
             connection.pool.put_back(connection)
         else:
             connection.close()
@@ -220,34 +273,54 @@ def _expire(waiter: asyncio.Future[None], message: str) -> None:
 class Pool:
     """Connections to one upstream origin (scheme, host, port)."""
 
-    def __init__(self, base_url: str, *, connect_timeout: float, read_timeout: float) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        connect_timeout: float,
+        read_timeout: float,
+        max_connections: int = MAX_CONNECTIONS,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"unsupported upstream URL: {base_url!r}")
         self.host = parts.hostname
         self.port = parts.port or (443 if parts.scheme == "https" else 80)
-        self.path_prefix = parts.path.rstrip("/")
-        default_port = (parts.scheme == "https" and self.port == 443) or self.port == 80
-        self.host_header = (self.host if default_port else f"{self.host}:{self.port}").encode()
-        self.ssl = ssl.create_default_context() if parts.scheme == "https" else None
+        host = f"[{self.host}]" if ":" in self.host else self.host  # IPv6 literal
+        default_port = self.port == (443 if parts.scheme == "https" else 80)
+        self.host_header = (host if default_port else f"{host}:{self.port}").encode()
+        self.authority = f"{host}:{self.port}".encode()
+        self.ssl = (
+            (ssl_context or ssl.create_default_context()) if parts.scheme == "https" else None
+        )
+        self.proxy = proxy_for(parts.scheme, self.host, self.port)
+        # Through a proxy, an http request names its whole URL (absolute form).
+        origin = f"http://{host}:{self.port}" if self.proxy and not self.ssl else ""
+        self.path_prefix = origin + parts.path.rstrip("/")
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
+        self.max_connections = max_connections
+        self.max_body_bytes = max_body_bytes
         self._idle: list[_Connection] = []
+        self._open = 0  # connections open or opening, idle ones included
+        self._waiters: deque[asyncio.Future[None]] = deque()
 
     async def request(
         self,
         method: str,
         path: str,
         headers: Iterable[tuple[str, str]],
-        body: bytes | Iterable[bytes] = b"",
+        body: Body = b"",
         *,
         length: int | None = None,
     ) -> Response:
-        """Send a request; `body` is bytes, or pieces with their total `length`."""
+        """Send a request; `body` is bytes, or a function giving pieces of total `length`."""
         head = self._head(method, path, headers, len(body) if isinstance(body, bytes) else length)
         for attempt in (1, 2):
             connection = await self._acquire(fresh=attempt == 2)
-            response = Response(connection, self.read_timeout)
+            response = Response(connection, self.read_timeout, self.max_body_bytes)
             connection.response = response
             try:
                 await self._send(connection, head, body)
@@ -256,7 +329,7 @@ class Pool:
             except BaseException:
                 connection.close()
                 raise
-            if response.headers_done:
+            if response.headers_done and response.error is None:
                 return response
             connection.close()
             if not (connection.reused and not response.received_any and attempt == 1):
@@ -269,15 +342,16 @@ class Pool:
         lines = [
             f"{method} {self.path_prefix}{path} HTTP/1.1".encode(),
             b"host: " + self.host_header,
+            b"accept-encoding: identity",
         ]
+        if self.proxy is not None and self.proxy.authorization and self.ssl is None:
+            lines.append(self.proxy.authorization)
         lines += [f"{name}: {value}".encode("latin-1") for name, value in headers]
         if length is not None and (length or method not in ("GET", "HEAD")):
             lines.append(b"content-length: %d" % length)
         return b"\r\n".join(lines) + b"\r\n\r\n"
 
-    async def _send(
-        self, connection: _Connection, head: bytes, body: bytes | Iterable[bytes]
-    ) -> None:
+    async def _send(self, connection: _Connection, head: bytes, body: Body) -> None:
         transport = connection.transport
         if transport is None or connection.closed:
             raise UpstreamConnectionError("connection closed")
@@ -285,7 +359,7 @@ class Pool:
             transport.write(head + body)  # one write: no partial requests waiting on Nagle
             return
         transport.write(head)
-        for piece in body:
+        for piece in body():
             transport.write(piece)
             if connection.drain is not None and not connection.drain.done():
                 await connection.drain
@@ -293,35 +367,94 @@ class Pool:
                 raise UpstreamConnectionError("upstream closed the connection mid-upload")
 
     async def _acquire(self, fresh: bool) -> _Connection:
-        now = time.monotonic()
-        while self._idle and not fresh:
-            connection = self._idle.pop()
-            if not connection.closed and now - connection.idle_since < IDLE_SECONDS:
-                connection.reused = True
-                return connection
-            connection.close()
-        loop = asyncio.get_running_loop()
+        while True:
+            now = time.monotonic()
+            while self._idle and not fresh:
+                connection = self._idle.pop()
+                if not connection.closed and now - connection.idle_since < IDLE_SECONDS:
+                    connection.reused = True
+                    return connection
+                connection.close()
+            if self._open < self.max_connections:
+                break
+            if self._idle:  # a fresh connection is wanted: make room
+                self._idle.pop(0).close()
+                continue
+            await self._wait_for_a_slot()
+        self._open += 1
         try:
-            _, connection = await asyncio.wait_for(
-                loop.create_connection(
-                    lambda: _Connection(self),
-                    self.host,
-                    self.port,
-                    ssl=self.ssl,
-                    server_hostname=self.host if self.ssl else None,
-                ),
-                self.connect_timeout,
+            connection = await asyncio.wait_for(self._connect(), self.connect_timeout)
+            connection.counted = True
+            return connection
+        except BaseException as exc:
+            self._open -= 1
+            self._wake_one()
+            if isinstance(exc, TimeoutError):
+                raise UpstreamTimeout("connecting to the upstream timed out") from exc
+            if isinstance(exc, OSError):
+                raise UpstreamConnectionError(f"cannot connect: {exc.strerror or exc}") from exc
+            raise
+
+    async def _connect(self) -> _Connection:
+        loop = asyncio.get_running_loop()
+        if self.proxy is None or self.ssl is None:
+            host, port = (
+                (self.proxy.host, self.proxy.port) if self.proxy else (self.host, self.port)
             )
-        except TimeoutError as exc:
-            raise UpstreamTimeout("connecting to the upstream timed out") from exc
-        except OSError as exc:
-            raise UpstreamConnectionError(f"cannot connect: {exc.strerror or exc}") from exc
+            _, connection = await loop.create_connection(
+                lambda: _Connection(self),
+                host,
+                port,
+                ssl=self.ssl,
+                server_hostname=self.host if self.ssl else None,
+            )
+            return connection
+        tunnel = await open_tunnel(self.proxy, self.authority)
+        connection = _Connection(self)
+        try:
+            tls = await loop.start_tls(tunnel, connection, self.ssl, server_hostname=self.host)
+        except BaseException:
+            tunnel.close()
+            raise
+        if tls is None:
+            raise UpstreamConnectionError("TLS through the proxy failed")
+        connection.connection_made(tls)
         return connection
+
+    async def _wait_for_a_slot(self) -> None:
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await asyncio.wait_for(waiter, self.read_timeout)
+        except TimeoutError:
+            raise UpstreamTimeout(
+                f"all {self.max_connections} connections to the upstream stayed busy"
+            ) from None
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self._wake_one()  # pass on the slot this waiter was given
+            raise
+
+    def _wake_one(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    def release(self, connection: _Connection) -> None:
+        """A connection closed: its slot is free."""
+        if connection.counted:
+            connection.counted = False
+            self._open -= 1
+            self._wake_one()
 
     def put_back(self, connection: _Connection) -> None:
         connection.idle_since = time.monotonic()
         connection.parser = httptools.HttpResponseParser(connection)
         self._idle.append(connection)
+        if self._waiters:
+            self._wake_one()
 
     def close(self) -> None:
         for connection in self._idle:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import orjson
@@ -26,13 +26,15 @@ from aiport.backends.base import (
     Usage,
 )
 from aiport.backends.http_client import (
+    Body,
     Pool,
     Response,
+    UpstreamBadAnswer,
     UpstreamConnectionError,
     UpstreamTimeout,
 )
 from aiport.backends.multipart import MultipartForm
-from aiport.backends.sse_reader import sse_data
+from aiport.backends.sse_reader import SSEEventTooLarge, sse_data
 from aiport.errors import BadGateway, GatewayTimeout, UpstreamError
 from aiport.protocol.audio import CONTENT_TYPES
 from aiport.settings import ProviderConfig
@@ -71,6 +73,8 @@ class UpstreamBackend(Backend):
             self.base_url,
             connect_timeout=self.config.connect_timeout,
             read_timeout=self.config.first_byte_timeout,
+            max_connections=self.config.max_connections,
+            max_body_bytes=self.config.max_answer_bytes,
         )
 
     async def close(self) -> None:
@@ -93,7 +97,7 @@ class UpstreamBackend(Backend):
         self,
         method: str,
         path: str,
-        body: bytes | Iterable[bytes] = b"",
+        body: Body = b"",
         headers: list[tuple[str, str]] | None = None,
         length: int | None = None,
     ) -> AsyncIterator[Response]:
@@ -109,7 +113,7 @@ class UpstreamBackend(Backend):
         self,
         method: str,
         path: str,
-        body: bytes | Iterable[bytes] = b"",
+        body: Body = b"",
         headers: list[tuple[str, str]] | None = None,
         length: int | None = None,
     ) -> Response:
@@ -120,6 +124,8 @@ class UpstreamBackend(Backend):
             )
         except UpstreamTimeout as exc:
             raise GatewayTimeout(f"The upstream `{self.name}` did not answer in time.") from exc
+        except UpstreamBadAnswer as exc:
+            raise _bad_answer(self.name, exc) from exc
         except UpstreamConnectionError as exc:
             log.warning("upstream %s unreachable: %s", self.name, exc)
             raise BadGateway(f"The upstream `{self.name}` could not be reached.") from exc
@@ -167,12 +173,15 @@ class UpstreamBackend(Backend):
         body = orjson.dumps(call.body)
         async with self._request("POST", "/chat/completions", body, self._json_headers) as resp:
             try:
-                async for payload, more in sse_data(resp.chunks()):
+                events = sse_data(resp.chunks(), self.config.max_event_bytes)
+                async for payload, more in events:
                     if payload == b"[DONE]":
                         return
                     yield StreamChunk(_parse(payload, self.name), raw=payload, batched=more)
             except UpstreamTimeout as exc:
                 raise GatewayTimeout(f"The upstream `{self.name}` stalled mid-stream.") from exc
+            except (UpstreamBadAnswer, SSEEventTooLarge) as exc:
+                raise _bad_answer(self.name, exc) from exc
             except UpstreamConnectionError as exc:
                 raise BadGateway(f"The upstream `{self.name}` broke off the stream.") from exc
 
@@ -198,6 +207,8 @@ class UpstreamBackend(Backend):
             try:
                 async for chunk in resp.chunks():
                     yield chunk
+            except UpstreamBadAnswer as exc:
+                raise _bad_answer(self.name, exc) from exc
             except (UpstreamTimeout, UpstreamConnectionError) as exc:
                 raise BadGateway(f"The upstream `{self.name}` broke off the audio.") from exc
 
@@ -213,7 +224,7 @@ class UpstreamBackend(Backend):
         headers = [*self._headers, ("content-type", form.content_type)]
         async with (
             self._deadline(self.config.timeout),
-            self._request("POST", path, form.pieces(), headers, form.length) as resp,
+            self._request("POST", path, form.pieces, headers, form.length) as resp,
         ):
             raw = await _read(resp, self.name)
             content_type = resp.headers.get("content-type", "")
@@ -238,8 +249,15 @@ async def _read(resp: Response, name: str) -> bytes:
         return await resp.read()
     except UpstreamTimeout as exc:
         raise GatewayTimeout(f"The upstream `{name}` stalled while answering.") from exc
+    except UpstreamBadAnswer as exc:
+        raise _bad_answer(name, exc) from exc
     except UpstreamConnectionError as exc:
         raise BadGateway(f"The upstream `{name}` broke off its answer.") from exc
+
+
+def _bad_answer(name: str, exc: Exception) -> BadGateway:
+    log.warning("upstream %s sent an answer we refuse: %s", name, exc)
+    return BadGateway(f"The upstream `{name}` sent an answer aiport refuses: {exc}.")
 
 
 def _parse(raw: bytes, name: str) -> JSON:
