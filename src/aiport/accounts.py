@@ -4,32 +4,80 @@ This joins the pieces in `store/`, `keycache.py` and `limits/` for a running ser
 database stays off the request path: keys come from the cache, limits from memory or
 Redis, usage rows are buffered and written in batches. Settling a request's reservation
 with its real usage happens in the background after the response.
+
+Pricing rules: a request is priced by the model that serves it — an embedded engine costs
+nothing, whatever public name it answers to; an upstream model costs what the price table
+says for the name the upstream knows it by. A model the table does not price is refused
+(400 `model_price_unknown`) for keys with a budget or a token limit, unless the operator
+set `unpriced_models: allow`; otherwise, and then, its rows are flagged `unpriced`. Only
+delivered output is billed: a request that failed before any output costs nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from typing import Any
 
-from aiport.api.context import RequestContext
 from aiport.auth import Caller
 from aiport.backends.base import Usage
-from aiport.errors import APIError
+from aiport.context import RequestContext
+from aiport.errors import APIError, InvalidRequest
 from aiport.keycache import KeyCache
 from aiport.limits import Admission, Limiter, make_limiter
 from aiport.limits.redis_limiter import open_redis
+from aiport.metering import Estimate
 from aiport.settings import Settings
 from aiport.store.database import Database, default_database_url, open_database
-from aiport.store.keys import KeyRecord, KeyStore
+from aiport.store.keys import KeyRecord, KeySpend, KeyStore
 from aiport.store.migrations import upgrade
+from aiport.store.price import Price
 from aiport.store.pricing import PriceTable
 from aiport.store.usage import UsageRecord, UsageWriter
 
 log = logging.getLogger(__name__)
 
-# Output tokens reserved against a token limit when a request names no max_tokens.
-DEFAULT_OUTPUT_ESTIMATE = 1024
+
+class ModelPriceUnknown(InvalidRequest):
+    code = "model_price_unknown"
+
+    def __init__(self, model: str, meter: str) -> None:
+        unit = "" if meter == "tokens" else f" for {meter}"
+        super().__init__(
+            f"The model `{model}` has no price{unit} in aiport's price table, and this key"
+            " has a budget or a token limit, so its cost could not be counted. Ask the"
+            f" operator to add it under `prices:` in aiport.yaml (e.g. `prices: {{{model}:"
+            " {input: 1.25, output: 10}}` in USD per 1M tokens) or to set"
+            " `unpriced_models: allow`.",
+            param="model",
+        )
+
+
+@dataclass(slots=True)
+class Charge:
+    """How an admitted request is billed: the model name its price was looked up by
+    (None: an embedded engine, free), that price (None: unpriced), its estimate, and the
+    limiter's reservation (None for the master key)."""
+
+    priced_as: str | None
+    price: Price | None
+    estimate: Estimate
+    admission: Admission | None = None
+
+    def cost(self, usage: Usage) -> float:
+        if self.price is None:
+            return 0.0
+        return self.price.cost(usage, self.estimate.image_variant)
+
+    def unpriced(self, usage: Usage) -> bool:
+        """Served without a price: an unpriced model, or a priced one whose answer
+        reported nothing its price could bill."""
+        if self.priced_as is None:
+            return False
+        if self.price is None:
+            return True
+        return not self.price.free and usage == Usage()
 
 
 class Accounts:
@@ -41,11 +89,14 @@ class Accounts:
         self.store = KeyStore(self.db)
         self.redis: Any = open_redis(settings.redis_url) if settings.redis_url else None
         self.cache = KeyCache(self.store, redis=self.redis)
-        self.limiter: Limiter = make_limiter(
-            self.redis, spend_loader=self.store.spend, fallback=settings.limits_fallback
-        )
         self.writer = UsageWriter(self.db)
+        self.limiter: Limiter = make_limiter(
+            self.redis,
+            spend_loader=self.spend,
+            fallback=settings.limits_fallback,
+        )
         self.prices = PriceTable(settings.file.prices)
+        self.allow_unpriced = settings.file.unpriced_models == "allow"
         self._settling: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> None:
@@ -72,23 +123,42 @@ class Accounts:
         models = frozenset(record.models) if record.models is not None else None
         return Caller(record.id, is_admin=False, models=models, record=record)
 
+    async def spend(self, key_id: str) -> KeySpend:
+        """A key's spend: its rows in the database and those still waiting to be written."""
+        # Pending first: a row written in between is then counted twice, never missed.
+        pending = self.writer.pending_spend(key_id)
+        stored = await self.store.spend(key_id)
+        return KeySpend(stored.tokens + pending.tokens, stored.cost_usd + pending.cost_usd)
+
     # -- limits -------------------------------------------------------------------------
 
     async def admit(
-        self, ctx: RequestContext, model: str, output_tokens: int, images: int = 0
+        self, ctx: RequestContext, estimate: Estimate, priced_as: str | None
     ) -> dict[str, str]:
-        """Reserve this request's estimate against the caller's limits; the headers to send."""
+        """Price the request by `priced_as` (the served model's name; None for an embedded
+        engine) and reserve `estimate` against the caller's limits; the headers to send."""
+        price = self.prices.price(priced_as) if priced_as is not None else None
         record = ctx.caller.record if ctx.caller is not None else None
-        prompt = ctx.usage.prompt_tokens
-        if not isinstance(record, KeyRecord):
-            ctx.estimated_tokens = prompt + output_tokens
-            return {}
-        cost = self.prices.estimate(model, prompt, output_tokens, images=images)
-        admission = await self.limiter.admit(record, prompt + output_tokens, cost)
-        ctx.admission = admission
-        # Set only once admitted: `finish` records nothing used by a request refused before.
-        ctx.estimated_tokens = prompt + output_tokens
-        return admission.headers
+        if priced_as is not None and (price is None or not price.meters(estimate.meter)):
+            if record is not None and _counts_cost(record) and not self.allow_unpriced:
+                raise ModelPriceUnknown(priced_as, estimate.meter)
+            price = None
+        charge = Charge(priced_as, price, estimate)
+        if record is not None:
+            cost = 0.0
+            if price is not None:
+                cost = price.estimate(
+                    estimate.prompt_tokens,
+                    estimate.output_tokens,
+                    images=estimate.images,
+                    image_variant=estimate.image_variant,
+                    characters=estimate.characters,
+                    audio_seconds=estimate.audio_seconds,
+                )
+            charge.admission = await self.limiter.admit(record, estimate.tokens, cost)
+        # Set only once admitted: a request refused before has nothing to settle.
+        ctx.charge = charge
+        return charge.admission.headers if charge.admission is not None else {}
 
     # -- usage --------------------------------------------------------------------------
 
@@ -97,12 +167,10 @@ class Accounts:
         caller = ctx.caller
         if caller is None:
             return
-        if not ctx.usage_reported and not ctx.estimated_tokens:
-            # Refused before any model work (unknown model, limits, budget): the prompt
-            # estimate a handler noted for admission was never consumed, nor billed.
-            ctx.usage = Usage()
-        usage = ctx.usage
-        cost = self._cost(ctx)
+        charge = ctx.charge
+        # Only delivered output is billed: a failure before any output costs nothing.
+        usage = ctx.usage if ctx.delivered else Usage()
+        cost = charge.cost(usage) if charge is not None else 0.0
         ttft = (ctx.first_token - ctx.started) * 1000 if ctx.first_token is not None else None
         self.writer.record(
             UsageRecord(
@@ -122,23 +190,14 @@ class Accounts:
                 latency_ms=round(elapsed_ms, 3),
                 ttft_ms=round(ttft, 3) if ttft is not None else None,
                 cost_usd=cost,
+                unpriced=charge is not None and ctx.delivered and charge.unpriced(usage),
             )
         )
-        if isinstance(ctx.admission, Admission):
+        if charge is not None and charge.admission is not None:
             tokens = usage.prompt_tokens + usage.completion_tokens
-            task = asyncio.create_task(self._settle(ctx.admission, tokens, cost))
+            task = asyncio.create_task(self._settle(charge.admission, tokens, cost))
             self._settling.add(task)
             task.add_done_callback(self._settling.discard)
-
-    def _cost(self, ctx: RequestContext) -> float:
-        """Priced by the model that served; a public name's price only for upstreams, so
-        an embedded model answering to `gpt-4o` costs nothing."""
-        served = ctx.served_model or ""
-        if self.prices.price(served) is not None:
-            return self.prices.cost(served, ctx.usage)
-        if ctx.model and not (ctx.backend or "").startswith("local-"):
-            return self.prices.cost(ctx.model, ctx.usage)
-        return 0.0
 
     async def _settle(self, admission: Admission, tokens: int, cost: float) -> None:
         try:
@@ -147,3 +206,8 @@ class Accounts:
             log.warning("could not settle a reservation of key %s: %s", admission.key.id, exc)
         except Exception:
             log.exception("could not settle a reservation of key %s", admission.key.id)
+
+
+def _counts_cost(record: KeyRecord) -> bool:
+    """Keys whose limits need every request's cost or tokens counted."""
+    return record.has_budget or record.tpm is not None

@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from aiport.errors import AuthenticationFailed
+from aiport.store.keys import KeyRecord
 
 MISSING_KEY = (
     "You didn't provide an API key. You need to provide your API key in an Authorization "
@@ -26,7 +27,7 @@ class Caller:
     key_id: str
     is_admin: bool = False
     models: frozenset[str] | None = None  # None: every model
-    record: Any = None  # the stored key record, for limits and budgets
+    record: KeyRecord | None = None  # the stored key, for limits and budgets (None: master)
 
     def may_use(self, model: str) -> bool:
         return self.models is None or model in self.models

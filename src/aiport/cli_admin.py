@@ -229,6 +229,9 @@ def run_usage(args: Namespace, database_url: str, redis_url: str | None = None) 
             return
         table = [("KEY", "PREFIX", "MODEL", "REQUESTS", "ERRORS", "PROMPT", "COMPLETION", "USD")]
         for r in rows:
+            usd = f"{r['cost_usd']:.6f}"
+            if r["unpriced_requests"]:
+                usd += f" +{r['unpriced_requests']} unpriced"
             table.append(
                 (
                     r["key_id"] or "-",
@@ -238,10 +241,16 @@ def run_usage(args: Namespace, database_url: str, redis_url: str | None = None) 
                     str(r["errors"]),
                     str(r["prompt_tokens"]),
                     str(r["completion_tokens"]),
-                    f"{r['cost_usd']:.6f}",
+                    usd,
                 )
             )
         _print_table(table)
+        unpriced = sum(r["unpriced_requests"] for r in rows)
+        if unpriced:
+            print(
+                f"{unpriced} served without a price (not in USD): give their models a price"
+                " under `prices:` in aiport.yaml"
+            )
 
     return _run(database_url, go)
 

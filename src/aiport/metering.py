@@ -1,53 +1,149 @@
-"""Measuring what a request consumed, for the usage record written when it ends.
+"""Measuring a request: what it may use (an `Estimate`, before it runs) and what it used.
 
-`observe_chat_stream` wraps a chat stream on its way to the client: it notes the time to
-first token, takes the usage the backend reports, and counts the content itself for a
-stream that was cut off before its usage arrived. The record is written by
-`Accounts.finish`, from the middleware's `finally`, so rejected, failed and abandoned
-requests are recorded too.
+Every metered endpoint does the same three things:
+1. estimate from the parsed body — `estimate_prompt_tokens(body)` for the prompt, the
+   output limit times `n` for the completion — and pass the `Estimate` to admission;
+2. for a stream, wrap the chunks in `observe_stream(ctx, chunks)` and iterate it inside
+   `contextlib.aclosing`, so the chain is closed (and the usage it counted is final) before
+   the request's usage row is written; for a complete answer, set `ctx.usage` from the
+   backend's result once it is there;
+3. nothing else: `Accounts.finish` writes the row from the context when the request ends,
+   rejected, failed and abandoned requests included, and bills only delivered output.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from aiport.api.context import RequestContext
 from aiport.backends.base import StreamChunk, Usage
+from aiport.context import RequestContext
 
 CHARS_PER_TOKEN = 4  # OpenAI's rule of thumb for English text
+MEDIA_PART_TOKENS = 1105  # an image part at high detail (OpenAI bills 85 + 170 per tile)
+MESSAGE_TOKENS = 4  # each message's framing (role, separators)
+DEFAULT_OUTPUT_TOKENS = 1024  # reserved for a completion when the request sets no limit
+# Keys whose values are settings, not prompt text.
+_NOT_PROMPT = frozenset(
+    {"model", "user", "stream", "n", "response_format", "stream_options", "metadata"}
+)
+_MEDIA_TYPES = frozenset({"image_url", "input_image", "image", "input_audio", "file"})
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """What a request may use, as far as can be told before it runs.
+
+    `meter` names the unit its endpoint is billed in (`tokens`, `images`, `characters` or
+    `audio`); `image_variant` is `"<quality> <size>"` for pictures.
+    """
+
+    prompt_tokens: int = 0
+    output_tokens: int = 0
+    images: int = 0
+    image_variant: str = ""
+    characters: int = 0
+    audio_seconds: float = 0.0
+    meter: str = "tokens"
+
+    @property
+    def tokens(self) -> int:
+        """What token limits reserve: prompt and the most the completion may take."""
+        return self.prompt_tokens + self.output_tokens
 
 
 def estimate_tokens(text_length: int) -> int:
     return (text_length + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
 
 
-async def observe_chat_stream(
-    ctx: RequestContext, chunks: AsyncIterator[StreamChunk]
-) -> AsyncIterator[StreamChunk]:
-    """Pass chunks through, keeping `ctx.usage` true even if the stream is cut off."""
-    generated_chars = 0
+def estimate_prompt_tokens(body: Mapping[str, Any]) -> int:
+    """The prompt tokens of a parsed request body, whatever its endpoint: characters / 4 of
+    every text in it (messages, input, prompt, instructions, tools), a message's framing,
+    a fixed allowance per image or audio part, and token arrays counted as they are."""
+    return sum(_tokens_in(value) for key, value in body.items() if key not in _NOT_PROMPT)
+
+
+def completion_estimate(limit: int | None, n: int | None = 1) -> int:
+    """Output tokens to reserve: the request's limit (or the default) for each of `n`."""
+    return (limit or DEFAULT_OUTPUT_TOKENS) * max(1, n or 1)
+
+
+def _tokens_in(value: Any) -> int:
+    if isinstance(value, str):
+        return estimate_tokens(len(value))
+    if isinstance(value, int | float | bool) or value is None:
+        return 0
+    if isinstance(value, list):
+        if value and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            return len(value)  # already tokens
+        return sum(_tokens_in(v) for v in value)
+    if isinstance(value, dict):
+        if value.get("type") in _MEDIA_TYPES:
+            return MEDIA_PART_TOKENS
+        framing = MESSAGE_TOKENS if "role" in value else 0
+        return framing + sum(_tokens_in(v) for v in value.values())
+    return 0
+
+
+def chat_text(chunk: StreamChunk) -> int:
+    """Characters of generated text (content, refusals, tool-call arguments) in a chat chunk."""
+    total = 0
+    for choice in chunk.data.get("choices") or ():
+        delta = choice.get("delta") if isinstance(choice, dict) else None
+        if not isinstance(delta, dict):
+            continue
+        for name in ("content", "refusal", "reasoning_content"):
+            text = delta.get(name)
+            if isinstance(text, str):
+                total += len(text)
+        for call in delta.get("tool_calls") or ():
+            function = call.get("function") if isinstance(call, dict) else None
+            if isinstance(function, dict):
+                total += len(str(function.get("name") or "")) + len(
+                    str(function.get("arguments") or "")
+                )
+    return total
+
+
+def chunk_usage(chunk: StreamChunk) -> Any:
+    """The usage object a chunk carries (chat's last chunk, a response's completed event)."""
+    usage = chunk.data.get("usage")
+    if usage is None and isinstance(chunk.data.get("response"), dict):
+        usage = chunk.data["response"].get("usage")
+    return usage
+
+
+async def observe_stream(
+    ctx: RequestContext,
+    chunks: AsyncIterator[StreamChunk],
+    text_length: Callable[[StreamChunk], int] = chat_text,
+) -> AsyncGenerator[StreamChunk, None]:
+    """Pass `chunks` through, keeping `ctx.usage` true to what was delivered.
+
+    The backend's own usage, when it arrives, is the truth. Until then (a stream cut short)
+    the request counts the prompt as estimated at admission and the text of every chunk the
+    consumer took — a chunk counts once the consumer asks for the next one, or when the
+    stream ends. Closing this generator closes `chunks` too.
+    """
+    ctx.usage = Usage()
+    taken = 0  # characters of text in the chunks the consumer took
     try:
         async for chunk in chunks:
-            choices = chunk.data.get("choices")
-            if choices:
-                ctx.mark_first_token()
-                generated_chars += _content_length(choices)
-            usage = chunk.data.get("usage")
+            usage = chunk_usage(chunk)
             if usage:
                 ctx.usage = Usage.from_openai(usage)
                 ctx.usage_reported = True
+            text = text_length(chunk)
+            if text:
+                ctx.mark_first_token()
             yield chunk
+            taken += text
     finally:
-        if not ctx.usage_reported:
-            ctx.usage.completion_tokens = estimate_tokens(generated_chars)
-
-
-def _content_length(choices: list[dict[str, Any]]) -> int:
-    total = 0
-    for choice in choices:
-        delta = choice.get("delta") or {}
-        content = delta.get("content")
-        if isinstance(content, str):
-            total += len(content)
-    return total
+        if not ctx.usage_reported and taken:
+            ctx.usage.completion_tokens = estimate_tokens(taken)
+            if ctx.charge is not None:
+                ctx.usage.prompt_tokens = ctx.charge.estimate.prompt_tokens
+        close = getattr(chunks, "aclose", None)
+        if close is not None:
+            await close()

@@ -87,7 +87,14 @@ class FileConfig(BaseModel):
         default=None, description="Provider for model names not otherwise configured"
     )
     local: LocalConfig = Field(default_factory=LocalConfig)
-    prices: dict[str, dict[str, float]] = Field(default_factory=dict)
+    prices: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="Prices to add or override (aiport.store.pricing)"
+    )
+    unpriced_models: Literal["refuse", "allow"] = Field(
+        default="refuse",
+        description="Models without a price: refused (400) for keys with a budget or a token "
+        "limit, or `allow`ed and recorded at no cost, flagged unpriced",
+    )
     cors_origins: list[str] | None = None
 
 

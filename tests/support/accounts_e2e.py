@@ -114,9 +114,16 @@ class Deployment:
     def sqlite_path(self) -> Path:
         return self.workdir / "shared-data" / "aiport.db"
 
-    def add_instance(self, args: tuple[str, ...] = (), start: bool = True) -> AiportProcess:
+    def add_instance(
+        self,
+        args: tuple[str, ...] = (),
+        start: bool = True,
+        config: dict[str, Any] | None = None,
+    ) -> AiportProcess:
+        """One more instance; `config` (default: `proxy_config`) is its aiport.yaml."""
         workdir = self.workdir / f"instance-{len(self.instances)}"
-        proc = AiportProcess(workdir, config=proxy_config(self.upstream), env=self.env, args=args)
+        config = config if config is not None else proxy_config(self.upstream)
+        proc = AiportProcess(workdir, config=config, env=self.env, args=args)
         self.instances.append(proc)
         return proc.start() if start else proc
 
@@ -193,8 +200,9 @@ class Deployment:
     async def usage_rows(self, key_id: str) -> list[dict[str, Any]]:
         """The usage rows of one key, straight from the database."""
         sql = (
-            "SELECT request_id, status, model_requested, prompt_tokens, completion_tokens,"
-            " cost_usd FROM usage_records WHERE key_id = $1"
+            "SELECT request_id, status, endpoint, model_requested, model_used, prompt_tokens,"
+            " completion_tokens, characters, images, cost_usd, unpriced"
+            " FROM usage_records WHERE key_id = $1"
         )
         if self.database_url is None:
             return await asyncio.to_thread(self._sqlite_fetch, sql.replace("$1", "?"), key_id)

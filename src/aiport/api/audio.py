@@ -12,6 +12,7 @@ from aiport.api.dispatch import build_call, route
 from aiport.api.responses import json_response, response_headers, start_streaming
 from aiport.backends.base import JSONBody, Upload
 from aiport.errors import APIError, InvalidRequest
+from aiport.metering import Estimate, estimate_prompt_tokens
 from aiport.protocol.audio import (
     DEFAULT_SPEECH_MODEL,
     SpeechRequest,
@@ -39,14 +40,16 @@ async def create_speech(request: web.Request) -> web.StreamResponse:
     ctx = context(request)
     body = await read_json(request, services(request).settings.max_json_bytes)
     speech = validate(SpeechRequest, body)
-    target = await route(request, speech.model)
+    estimate = Estimate(characters=len(speech.input), meter="characters")
+    target = await route(request, speech.model, estimate)
     call = build_call(request, target, SpeechRequest, body, speech.model)
     call.body.setdefault("model", DEFAULT_SPEECH_MODEL)
     audio = await target.backend.speech(call)
-    ctx.usage, ctx.usage_reported = audio.usage, True
     chunks = aiter(audio.chunks)
-    # Pull the first bytes before answering, so that a failure is still a proper error.
+    # Pull the first bytes before answering, so that a failure is still a proper error
+    # (and costs nothing: the usage counts once there is audio).
     first = await anext(chunks, b"")
+    ctx.usage, ctx.usage_reported = audio.usage, True
     ctx.mark_first_token()
     response = web.StreamResponse(headers=response_headers(request))
     response.content_type = audio.content_type.split(";")[0]
@@ -98,7 +101,9 @@ async def _audio_to_text(
             raise InvalidRequest("Missing required parameter: 'file'.", param="file")
         _refuse_non_audio(upload)
         parsed = validate(wire, fields, strict=False)  # form fields are text
-        target = await route(request, parsed.model)
+        # The audio's length is unknown until it is decoded: nothing to reserve ahead.
+        estimate = Estimate(prompt_tokens=estimate_prompt_tokens(fields), meter="audio")
+        target = await route(request, parsed.model, estimate)
         call = build_call(request, target, wire, fields, parsed.model, upload)
         backend = target.backend
         result = await (backend.translate(call) if translate else backend.transcribe(call))

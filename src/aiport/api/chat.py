@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 from aiohttp import web
 
-from aiport.accounts import DEFAULT_OUTPUT_ESTIMATE
 from aiport.api.bodies import read_json, validate
-from aiport.api.context import RequestContext, context, services
+from aiport.api.context import context, services
 from aiport.api.dispatch import build_call, route
 from aiport.api.responses import json_response
 from aiport.api.sse import chunk_frame, open_stream, write_frames
 from aiport.backends.base import Call, StreamChunk
-from aiport.metering import estimate_tokens, observe_chat_stream
+from aiport.context import RequestContext
+from aiport.metering import Estimate, completion_estimate, estimate_prompt_tokens, observe_stream
 from aiport.protocol.chat import DEFAULT_TEMPERATURE, ChatCompletionRequest
 from aiport.routing import Target
 
@@ -24,9 +25,11 @@ async def create_chat_completion(request: web.Request) -> web.StreamResponse:
     ctx = context(request)
     body = await read_json(request, svc.settings.max_json_bytes)
     chat = validate(ChatCompletionRequest, body)
-    # A first estimate for limits, replaced by the backend's count when it answers.
-    ctx.usage.prompt_tokens = estimate_tokens(request.content_length or 0)
-    target = await route(request, chat.model, chat.completion_limit or DEFAULT_OUTPUT_ESTIMATE)
+    estimate = Estimate(
+        prompt_tokens=estimate_prompt_tokens(body),
+        output_tokens=completion_estimate(chat.completion_limit, chat.n),
+    )
+    target = await route(request, chat.model, estimate)
     call = build_call(request, target, ChatCompletionRequest, body, chat.model)
     call.body.setdefault("temperature", DEFAULT_TEMPERATURE)
     if chat.stream:
@@ -47,21 +50,24 @@ def _stream_options(body: dict[str, Any]) -> dict[str, Any]:
 async def _stream(
     request: web.Request, ctx: RequestContext, target: Target, call: Call, keep_usage: bool
 ) -> web.StreamResponse:
-    chunks = observe_chat_stream(ctx, target.backend.chat_stream(call))
-    try:
-        # Errors before the first chunk (bad key upstream, unknown model there...) are
-        # still ordinary HTTP errors: the stream is only opened once there is content.
-        first = await anext(chunks)
-    except StopAsyncIteration:
-        first = None
-    response = await open_stream(request)
-    ctx.status = await write_frames(response, _frames(first, chunks, keep_usage), ctx.request_id)
+    # Closed here, whatever happens (a client gone, a broken upstream), so that the usage
+    # the chain counted is final before the middleware writes the request's row.
+    async with contextlib.aclosing(observe_stream(ctx, target.backend.chat_stream(call))) as chunks:
+        try:
+            # Errors before the first chunk (bad key upstream, unknown model there...) are
+            # still ordinary HTTP errors: the stream is only opened once there is content.
+            first = await anext(chunks)
+        except StopAsyncIteration:
+            first = None
+        response = await open_stream(request)
+        async with contextlib.aclosing(_frames(first, chunks, keep_usage)) as frames:
+            ctx.status = await write_frames(response, frames, ctx.request_id)
     return response
 
 
 async def _frames(
     first: StreamChunk | None, rest: AsyncIterator[StreamChunk], keep_usage: bool
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """SSE frames: the first at once (time to first token), then chunks that arrived
     together leave together (one write, not one each)."""
     if first is not None:

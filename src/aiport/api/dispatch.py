@@ -11,16 +11,16 @@ from aiport.api.responses import add_headers
 from aiport.backends.base import Call, Upload
 from aiport.backends.upstream import UpstreamBackend
 from aiport.errors import ModelNotFound
+from aiport.metering import Estimate
 from aiport.protocol.common import WireModel
 from aiport.routing import Target
 
 
-async def route(
-    request: web.Request, public_model: str, output_tokens: int = 0, images: int = 0
-) -> Target:
+async def route(request: web.Request, public_model: str, estimate: Estimate) -> Target:
     """The backend for `public_model`, if this caller may use it (else 404, as OpenAI does)
-    and its limits admit the request's estimate (prompt + `output_tokens`) — decided here,
-    before any model work."""
+    and its limits admit the request's `estimate` — decided here, before any model work.
+    The request is priced by the served model: an upstream's name for it, or nothing for
+    an embedded engine."""
     ctx = context(request)
     svc = services(request)
     ctx.model = public_model
@@ -30,7 +30,8 @@ async def route(
     svc.check_available(target.backend)
     ctx.served_model = target.model
     ctx.backend = target.backend.name
-    headers = await svc.accounts.admit(ctx, public_model, output_tokens, images)
+    priced_as = target.model if isinstance(target.backend, UpstreamBackend) else None
+    headers = await svc.accounts.admit(ctx, estimate, priced_as)
     if headers:
         add_headers(request, headers)
     return target

@@ -8,7 +8,7 @@ from aiport.api.bodies import read_json, validate
 from aiport.api.context import context, services
 from aiport.api.dispatch import build_call, route
 from aiport.api.responses import json_response
-from aiport.metering import estimate_tokens
+from aiport.metering import Estimate, estimate_prompt_tokens
 from aiport.protocol.embeddings import EmbeddingRequest
 
 
@@ -16,9 +16,8 @@ async def create_embedding(request: web.Request) -> web.Response:
     ctx = context(request)
     body = await read_json(request, services(request).settings.max_json_bytes)
     embedding = validate(EmbeddingRequest, body)
-    # A first estimate for limits, replaced by the backend's count when it answers.
-    ctx.usage.prompt_tokens = estimate_tokens(request.content_length or 0)
-    target = await route(request, embedding.model)
+    estimate = Estimate(prompt_tokens=estimate_prompt_tokens({"input": body.get("input")}))
+    target = await route(request, embedding.model, estimate)
     call = build_call(request, target, EmbeddingRequest, body, embedding.model)
     result = await target.backend.embeddings(call)
     ctx.usage, ctx.usage_reported = result.usage, True

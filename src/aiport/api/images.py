@@ -15,6 +15,7 @@ from aiport.api.responses import json_response
 from aiport.backends.base import ImageSet
 from aiport.errors import NotFound
 from aiport.imagestore import ROUTE_PREFIX
+from aiport.metering import Estimate, estimate_prompt_tokens
 from aiport.protocol.images import DEFAULT_QUALITY, DEFAULT_SIZE, ImageRequest
 
 
@@ -23,7 +24,13 @@ async def create_image(request: web.Request) -> web.Response:
     ctx = context(request)
     body = await read_json(request, svc.settings.max_json_bytes)
     image = validate(ImageRequest, body)
-    target = await route(request, image.model, images=image.n)
+    estimate = Estimate(
+        prompt_tokens=estimate_prompt_tokens({"prompt": image.prompt}),
+        images=image.n,
+        image_variant=f"{image.quality} {image.size}",
+        meter="images",
+    )
+    target = await route(request, image.model, estimate)
     call = build_call(request, target, ImageRequest, body, image.model)
     if image.model.startswith("dall-e"):
         # The seed's defaults; gpt-image models have other values, so only for DALL·E.

@@ -17,8 +17,9 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from aiport.api.context import CONTEXT, RequestContext, services
+from aiport.api.context import CONTEXT, services
 from aiport.api.responses import add_headers, error_response, started_response
+from aiport.context import RequestContext
 from aiport.errors import (
     APIError,
     GatewayTimeout,

@@ -8,6 +8,7 @@ from aiport.api.bodies import read_json, validate
 from aiport.api.context import context, services
 from aiport.api.dispatch import build_call, route
 from aiport.api.responses import json_response
+from aiport.metering import Estimate, estimate_prompt_tokens
 from aiport.protocol.moderations import ModerationRequest
 
 
@@ -15,7 +16,8 @@ async def create_moderation(request: web.Request) -> web.Response:
     ctx = context(request)
     body = await read_json(request, services(request).settings.max_json_bytes)
     moderation = validate(ModerationRequest, body)
-    target = await route(request, moderation.model)
+    estimate = Estimate(prompt_tokens=estimate_prompt_tokens({"input": body.get("input")}))
+    target = await route(request, moderation.model, estimate)
     call = build_call(request, target, ModerationRequest, body, moderation.model)
     call.body.setdefault("model", target.model)
     result = await target.backend.moderate(call)

@@ -29,24 +29,56 @@ JSON = dict[str, Any]
 
 @dataclass(slots=True)
 class Usage:
-    """What a request consumed, in whatever units its endpoint is priced in."""
+    """What a request consumed, in whatever units its endpoint is priced in.
+
+    `cached_tokens`, `cache_write_tokens`, `audio_tokens` and `image_tokens` are the parts
+    of `prompt_tokens` the upstream reported separately (they have prices of their own).
+    """
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
     audio_seconds: float = 0.0
     images: int = 0
     characters: int = 0
+    cached_tokens: int = 0
+    cache_write_tokens: int = 0
+    audio_tokens: int = 0
+    image_tokens: int = 0
 
     @classmethod
     def from_openai(cls, usage: Any) -> Usage:
+        """From OpenAI's `usage` object of any endpoint (chat, responses, images,
+        transcriptions by tokens or by duration); unknown shapes count nothing."""
         if not isinstance(usage, dict):
             return cls()
-        prompt = usage.get("prompt_tokens", usage.get("input_tokens", 0))
-        completion = usage.get("completion_tokens", usage.get("output_tokens", 0))
-        return cls(
-            prompt_tokens=prompt if isinstance(prompt, int) else 0,
-            completion_tokens=completion if isinstance(completion, int) else 0,
+        if usage.get("type") == "duration":
+            return cls(audio_seconds=_number(usage.get("seconds")))
+        prompt = usage.get("prompt_tokens", usage.get("input_tokens"))
+        completion = usage.get("completion_tokens", usage.get("output_tokens"))
+        details = (
+            usage.get("prompt_tokens_details")
+            or usage.get("input_tokens_details")
+            or usage.get("input_token_details")
         )
+        if not isinstance(details, dict):
+            details = {}
+        return cls(
+            prompt_tokens=_count(prompt),
+            completion_tokens=_count(completion),
+            cached_tokens=_count(details.get("cached_tokens")),
+            cache_write_tokens=_count(details.get("cache_write_tokens")),
+            audio_tokens=_count(details.get("audio_tokens")),
+            image_tokens=_count(details.get("image_tokens")),
+        )
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def _number(value: Any) -> float:
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    return float(value) if ok and 0 < value < 1e9 else 0.0
 
 
 @dataclass(slots=True)

@@ -190,7 +190,7 @@ class UpstreamBackend(Backend):
 
     async def images(self, call: Call) -> JSONBody:
         result = await self._post_json("/images/generations", call.body)
-        result.usage = Usage(images=len(result.data.get("data") or []))
+        result.usage.images = len(result.data.get("data") or [])  # tokens too, for GPT Image
         return result
 
     async def moderate(self, call: Call) -> JSONBody:
@@ -230,8 +230,12 @@ class UpstreamBackend(Backend):
             content_type = resp.headers.get("content-type", "")
         if content_type.startswith("application/json"):
             data = _parse(raw, self.name)
-            seconds = (data.get("usage") or {}).get("seconds") or data.get("duration") or 0
-            return JSONBody(data, raw=raw, usage=Usage(audio_seconds=float(seconds)))
+            usage = Usage.from_openai(data.get("usage"))  # by duration, or by tokens
+            if not (usage.audio_seconds or usage.prompt_tokens):
+                usage.audio_seconds = Usage.from_openai(
+                    {"type": "duration", "seconds": data.get("duration")}
+                ).audio_seconds
+            return JSONBody(data, raw=raw, usage=usage)
         return TextBody(raw.decode("utf-8", "replace"), content_type or "text/plain")
 
     async def list_models(self) -> list[JSON]:

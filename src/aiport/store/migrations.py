@@ -93,6 +93,14 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE INDEX usage_records_key_time ON usage_records (key_id, created_at)",
         "CREATE INDEX usage_records_time ON usage_records (created_at)",
     ),
+    _same(
+        2,
+        "unpriced usage, finite expiries",
+        # 1: the request was served by a model without a price (billed 0).
+        "ALTER TABLE usage_records ADD COLUMN unpriced SMALLINT NOT NULL DEFAULT 0",
+        # Earlier versions stored an unbounded `expires` (up to infinity); it meant "never".
+        "UPDATE api_keys SET expires_at = NULL WHERE expires_at >= 253402300800",
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -1,84 +1,52 @@
-"""What a request costs, from a price table in USD.
+"""The price table: which `Price` a model name has, with the config's overrides.
 
-Prices are per 1M input / output tokens, per image, per audio minute and per 1M characters
-(speech). The defaults are OpenAI's public list prices for the model names the seed uses;
-a config can override or add models with a mapping such as
-`{"gpt-4o": {"input": 2.5, "output": 10}, "my-model": {"input": 0.1}}` — fields left out
-keep the default's value. A dated snapshot (`gpt-4o-2024-08-06`) is priced as its family
-(`gpt-4o`); an unknown model costs 0 (embedded models are free to run).
+The defaults are OpenAI's list prices (`aiport.store.price_list`, with their sources). A
+name is priced when it is in the table, or when it is a dated snapshot of a name in the
+table (`gpt-4o-2024-08-06` and `gpt-4-0613` are priced as `gpt-4o` and `gpt-4`); never by
+a bare prefix, so `o1-pro` is not `o1` and `gpt-4o-mini-tts` is not `gpt-4o-mini`. Any
+other name has no price (`None`): the caller decides what that means.
+
+`prices:` in aiport.yaml overrides or adds models, e.g. `{"gpt-4o": {"output": 12},
+"my-model": {"input": 0.1, "output": 0.4}}` (USD per 1M tokens); fields left out keep the
+default's value. Fields: `input`, `output`, `cached_input`, `cache_write`, `audio_input`,
+`image_input` (per 1M tokens), `audio_minute`, `characters` (per 1M characters), `image`
+(per picture, any size) or `image <quality> <size>` (e.g. `image hd 1024x1792`). A new
+model given `{}` is free.
 """
 
 from __future__ import annotations
 
-import math
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
-from typing import Protocol
+from dataclasses import fields, replace
+from types import MappingProxyType
+from typing import Any
 
+from aiport.store.price import Price, UsageLike
+from aiport.store.price_list import OPENAI_PRICES
 
-class UsageLike(Protocol):
-    """`aiport.backends.base.Usage` or anything with the same fields."""
+# `-2024-08-06` (OpenAI's snapshots since 2024) or `-0613` (the older ones).
+_SNAPSHOT = re.compile(r"-(?:\d{4}-\d{2}-\d{2}|\d{4})$")
 
-    prompt_tokens: int
-    completion_tokens: int
-    audio_seconds: float
-    images: int
-    characters: int
-
-
-@dataclass(frozen=True, slots=True)
-class Price:
-    input_per_million: float = 0.0
-    output_per_million: float = 0.0
-    per_image: float = 0.0
-    per_audio_minute: float = 0.0
-    per_million_characters: float = 0.0
-
-
-DEFAULT_PRICES: Mapping[str, Price] = {
-    "gpt-4o": Price(2.50, 10.00),
-    "gpt-4o-mini": Price(0.15, 0.60),
-    "gpt-4.1": Price(2.00, 8.00),
-    "gpt-4.1-mini": Price(0.40, 1.60),
-    "gpt-4.1-nano": Price(0.10, 0.40),
-    "gpt-4-turbo": Price(10.00, 30.00),
-    "gpt-4": Price(30.00, 60.00),
-    "gpt-3.5-turbo": Price(0.50, 1.50),
-    "o1": Price(15.00, 60.00),
-    "o1-mini": Price(1.10, 4.40),
-    "o3-mini": Price(1.10, 4.40),
-    "text-embedding-3-small": Price(0.02),
-    "text-embedding-3-large": Price(0.13),
-    "text-embedding-ada-002": Price(0.10),
-    "whisper-1": Price(per_audio_minute=0.006),
-    "tts-1": Price(per_million_characters=15.00),
-    "tts-1-hd": Price(per_million_characters=30.00),
-    "dall-e-3": Price(per_image=0.040),
-    "dall-e-2": Price(per_image=0.020),
-    "text-moderation-latest": Price(),
-    "text-moderation-stable": Price(),
-    "omni-moderation-latest": Price(),
+# Config names (short, and the long ones of earlier versions) → `Price` fields.
+_NAMES = {
+    **{f.name: f.name for f in fields(Price) if f.name not in ("images", "long_context")},
+    "input_per_million": "input",
+    "output_per_million": "output",
+    "per_audio_minute": "audio_minute",
+    "per_million_characters": "characters",
 }
-
-# Short names accepted in config next to the field names.
-_ALIASES = {
-    "input": "input_per_million",
-    "output": "output_per_million",
-    "image": "per_image",
-    "audio_minute": "per_audio_minute",
-    "characters": "per_million_characters",
-}
-_FIELDS = {f.name for f in fields(Price)}
+_IMAGE_NAMES = ("image", "per_image")
 
 
 class PriceTable:
-    """Prices by model name; see the module docstring for the override format."""
+    """Prices by model name; see the module docstring."""
 
     def __init__(
         self,
         overrides: Mapping[str, Mapping[str, float] | Price] | None = None,
         *,
-        defaults: Mapping[str, Price] = DEFAULT_PRICES,
+        defaults: Mapping[str, Price] = OPENAI_PRICES,
     ) -> None:
         self._prices: dict[str, Price] = dict(defaults)
         for model, spec in (overrides or {}).items():
@@ -88,53 +56,18 @@ class PriceTable:
                 self._prices[model] = _merge(self._prices.get(model, Price()), model, spec)
 
     def price(self, model: str) -> Price | None:
-        """The model's price: exact name first, else the longest `family-…` match."""
-        if model in self._prices:
-            return self._prices[model]
-        best = max(
-            (name for name in self._prices if model.startswith(name + "-")),
-            key=len,
-            default=None,
-        )
-        return self._prices[best] if best is not None else None
+        """The model's price, by its exact name or as a dated snapshot of a priced name."""
+        found = self._prices.get(model)
+        if found is None:
+            family = _SNAPSHOT.sub("", model)
+            if family != model:
+                found = self._prices.get(family)
+        return found
 
-    def cost(self, model: str, usage: UsageLike) -> float:
-        """USD for what `usage` consumed on `model` (0.0 for an unpriced model)."""
-        p = self.price(model)
-        if p is None:
-            return 0.0
-        total = (
-            usage.prompt_tokens * p.input_per_million
-            + usage.completion_tokens * p.output_per_million
-            + usage.characters * p.per_million_characters
-        ) / 1e6
-        total += usage.images * p.per_image + usage.audio_seconds / 60.0 * p.per_audio_minute
-        return total if math.isfinite(total) and total > 0 else 0.0
-
-    def estimate(
-        self,
-        model: str,
-        prompt_tokens: int = 0,
-        max_output_tokens: int = 0,
-        *,
-        images: int = 0,
-        audio_seconds: float = 0.0,
-        characters: int = 0,
-    ) -> float:
-        """An upper-bound cost to reserve against a budget before the request runs."""
-        return self.cost(
-            model,
-            _Usage(prompt_tokens, max_output_tokens, audio_seconds, images, characters),
-        )
-
-
-@dataclass(slots=True)
-class _Usage:
-    prompt_tokens: int
-    completion_tokens: int
-    audio_seconds: float
-    images: int
-    characters: int
+    def cost(self, model: str, usage: UsageLike, image_variant: str = "") -> float:
+        """USD for `usage` on `model`; 0.0 for an unpriced model."""
+        price = self.price(model)
+        return price.cost(usage, image_variant) if price is not None else 0.0
 
 
 def cost(model: str, usage: UsageLike, table: PriceTable | None = None) -> float:
@@ -143,15 +76,20 @@ def cost(model: str, usage: UsageLike, table: PriceTable | None = None) -> float
 
 
 def _merge(base: Price, model: str, spec: Mapping[str, float]) -> Price:
-    changes: dict[str, float] = {}
+    changes: dict[str, Any] = {}
+    images = dict(base.images)
     for key, value in spec.items():
-        name = _ALIASES.get(key, key)
-        if name not in _FIELDS:
-            raise ValueError(f"unknown price field {key!r} for model {model!r}")
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1e9:
             raise ValueError(f"price {key!r} for model {model!r} must be a number ≥ 0")
-        changes[name] = float(value)
-    return replace(base, **changes)
+        if key in _IMAGE_NAMES:
+            images = {variant: float(value) for variant in images} or {"": float(value)}
+        elif key.startswith("image "):
+            images[key.removeprefix("image ")] = float(value)
+        elif key in _NAMES:
+            changes[_NAMES[key]] = float(value)
+        else:
+            raise ValueError(f"unknown price field {key!r} for model {model!r}")
+    return replace(base, images=MappingProxyType(images), **changes)
 
 
 _DEFAULT_TABLE = PriceTable()

@@ -21,6 +21,7 @@ from operator import attrgetter
 from typing import Any
 
 from aiport.store.database import Database
+from aiport.store.keys import KeySpend
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,8 @@ class UsageRecord:
 
     `status` is the HTTP status sent (or 499 for a client that went away); `error_type` the
     error's `type` when there was one. Token, audio, image and character counts are what was
-    consumed; `cost_usd` comes from the price table. Times are in milliseconds.
+    consumed; `cost_usd` comes from the price table, and `unpriced` marks a request served
+    without a price (billed 0). Times are in milliseconds.
     """
 
     request_id: str
@@ -50,6 +52,7 @@ class UsageRecord:
     latency_ms: float | None = None
     ttft_ms: float | None = None
     cost_usd: float = 0.0
+    unpriced: bool = False
     created_at: float = field(default_factory=time.time)
 
 
@@ -63,6 +66,7 @@ _INSERT = (
 
 _FIELDS = attrgetter(*_COLUMNS)
 _TEXT = tuple(i for i, f in enumerate(fields(UsageRecord)) if "str" in str(f.type))
+_BOOL = tuple(i for i, f in enumerate(fields(UsageRecord)) if f.type == "bool")
 
 
 def _row(rec: UsageRecord) -> tuple[Any, ...]:
@@ -74,6 +78,8 @@ def _row(rec: UsageRecord) -> tuple[Any, ...]:
         value = row[i]
         if isinstance(value, str):
             row[i] = value.replace("\x00", "")[:200]
+    for i in _BOOL:
+        row[i] = int(row[i])  # SMALLINT on both dialects
     return tuple(row)
 
 
@@ -111,6 +117,15 @@ class UsageWriter:
     @property
     def pending(self) -> int:
         return len(self._buffer)
+
+    def pending_spend(self, key_id: str) -> KeySpend:
+        """What the rows of `key_id` not yet written add to its spend."""
+        tokens, cost = 0, 0.0
+        for rec in self._buffer:
+            if rec.key_id == key_id:
+                tokens += rec.prompt_tokens + rec.completion_tokens
+                cost += rec.cost_usd
+        return KeySpend(tokens, cost)
 
     def start(self) -> None:
         """Start the background flusher (call from a running event loop)."""
@@ -206,7 +221,8 @@ class UsageWriter:
 async def usage_report(
     db: Database, key_id: str | None = None, since: float | None = None
 ) -> list[dict[str, Any]]:
-    """Totals per key and requested model, optionally for one key and from a Unix time."""
+    """Totals per key and requested model, optionally for one key and from a Unix time;
+    `unpriced_requests` counts those served without a price (their cost is not in `cost_usd`)."""
     where: list[str] = []
     args: list[Any] = []
     if key_id is not None:
@@ -222,14 +238,23 @@ async def usage_report(
         " SUM(u.prompt_tokens) AS prompt_tokens,"
         " SUM(u.completion_tokens) AS completion_tokens,"
         " SUM(u.audio_seconds) AS audio_seconds, SUM(u.images) AS images,"
-        " SUM(u.characters) AS characters, SUM(u.cost_usd) AS cost_usd"
+        " SUM(u.characters) AS characters, SUM(u.cost_usd) AS cost_usd,"
+        " SUM(u.unpriced) AS unpriced_requests"
         " FROM usage_records u LEFT JOIN api_keys k ON k.id = u.key_id"
         + (" WHERE " + " AND ".join(where) if where else "")
         + " GROUP BY u.key_id, k.name, k.prefix, u.model_requested"
         " ORDER BY u.key_id, u.model_requested",
         *args,
     )
-    ints = ("requests", "errors", "prompt_tokens", "completion_tokens", "images", "characters")
+    ints = (
+        "requests",
+        "errors",
+        "prompt_tokens",
+        "completion_tokens",
+        "images",
+        "characters",
+        "unpriced_requests",
+    )
     for row in rows:
         for name in ints:
             row[name] = int(row[name] or 0)

@@ -1,0 +1,44 @@
+"""What one request carries from authentication to its usage record.
+
+A plain object, filled in as the request goes (by the HTTP layer, the router and the
+accounting) and read once when it ends, to write its usage row. It knows nothing of HTTP.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from aiport.backends.base import Usage
+
+if TYPE_CHECKING:
+    from aiport.accounts import Charge
+    from aiport.auth import Caller
+
+
+@dataclass(slots=True)
+class RequestContext:
+    request_id: str
+    endpoint: str
+    started: float = field(default_factory=time.perf_counter)
+    caller: Caller | None = None
+    model: str | None = None  # as the client asked
+    served_model: str | None = None  # as the backend knows it
+    backend: str | None = None
+    usage: Usage = field(default_factory=Usage)  # what was consumed and delivered
+    usage_reported: bool = False  # True once the backend told us real usage
+    first_token: float | None = None  # when the first output went to the client
+    status: int = 200
+    error_type: str | None = None
+    charge: Charge | None = None  # set once admitted: price, estimate, reservation
+
+    def mark_first_token(self) -> None:
+        if self.first_token is None:
+            self.first_token = time.perf_counter()
+
+    @property
+    def delivered(self) -> bool:
+        """Whether any output reached the client: a success, or a stream cut after its
+        first chunk. A request that delivered nothing costs nothing."""
+        return self.status < 400 or self.first_token is not None
