@@ -17,6 +17,7 @@ JS_SDK := tests/js/node_modules/.package-lock.json
 install: $(STAMP)
 
 $(STAMP): pyproject.toml Makefile
+	ldconfig -p | grep -q libcairo.so.2 || (apt-get update -q && apt-get install -y -q libcairo2)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev,local]'

@@ -46,7 +46,7 @@ async def test_answers_with_n_pngs_and_usage(backend: SceneImageBackend) -> None
     assert result.images[0].png != result.images[1].png
     revised = result.images[0].revised_prompt or ""
     assert revised.startswith("A flat illustration of two cats")
-    assert "'sofa' is not in the renderer's vocabulary" in revised
+    assert "on top of a sofa in a room" in revised and "placeholder" not in revised
 
 
 async def test_seed_defaults_dall_e_3_1024(backend: SceneImageBackend) -> None:

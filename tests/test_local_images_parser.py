@@ -6,7 +6,8 @@ import pytest
 
 from aiport.backends.local.sketch.describe import SIGNATURE, describe_scene
 from aiport.backends.local.sketch.paint import SHAPE_PAINTERS
-from aiport.backends.local.sketch.scene import MAX_COUNT, Scene, SceneObject, parse_scene
+from aiport.backends.local.sketch.reader import parse_scene
+from aiport.backends.local.sketch.scene import MAX_COUNT, Scene, SceneObject
 from aiport.backends.local.sketch.things import THING_PAINTERS
 from aiport.backends.local.sketch.words import NOUNS
 
@@ -48,8 +49,8 @@ def test_counts_colours_and_positions(prompt: str) -> None:
 @pytest.mark.parametrize(
     ("prompt", "kind", "count", "color"),
     [
-        ("two blue cars", "car", 2, "blue"),
-        ("zwei blaue Autos", "car", 2, "blue"),
+        ("two blue cars", "automobile", 2, "blue"),
+        ("zwei blaue Autos", "automobile", 2, "blue"),
         ("fünf grüne Sterne", "star", 5, "green"),
         ("five green stars", "star", 5, "green"),
         ("a light blue house", "house", 1, "light blue"),
@@ -57,10 +58,11 @@ def test_counts_colours_and_positions(prompt: str) -> None:
         ("ein dunkelrotes Herz", "heart", 1, "dark red"),
         ("stars", "star", 3, None),  # a bare plural is a few
         ("ein paar weiße Wolken", "cloud", 3, "white"),
-        ("a couple of pink flowers", "flower", 2, "pink"),
+        ("a couple of pink flowers", "tulip", 2, "pink"),
         ("vor den Häusern", "house", 3, None),  # dative plural
         ("bunte Luftballons", "balloon", 3, "multicolored"),
-        ("ein Feuerwehrauto", "car", 1, None),  # German compound ending in a known noun
+        ("ein Feuerwehrauto", "fire-engine", 1, None),  # a CLDR name of its own
+        ("ein Spielzeugauto", "automobile", 1, None),  # a compound ending in a known noun
     ],
 )
 def test_one_group(prompt: str, kind: str, count: int, color: str | None) -> None:
@@ -75,7 +77,7 @@ def test_sizes() -> None:
     assert [(o.kind, o.size) for o in scene.objects] == [
         ("circle", "large"),
         ("square", "small"),
-        ("tree", "large"),
+        ("deciduous-tree", "large"),
         ("cat", "small"),
     ]
 
@@ -107,14 +109,14 @@ def test_positions(prompt: str, where: tuple[str | None, str | None]) -> None:
 @pytest.mark.parametrize(
     ("prompt", "subject", "relation", "target"),
     [
-        ("a cat on a car", "cat", "on", "car"),
+        ("a cat on a car", "cat", "on", "automobile"),
         ("a bird above the house", "bird", "above", "house"),
-        ("a ball under a table", "ball", "below", "unknown"),
-        ("a dog next to a tree", "dog", "next_to", "tree"),
+        ("a ball under a table", "ball", "below", "table"),
+        ("a dog next to a tree", "dog", "next_to", "deciduous-tree"),
         ("a ball to the left of a box", "ball", "left_of", "box"),
         ("eine Katze neben einem Hund", "cat", "next_to", "dog"),
         ("Neben einem Hund sitzt eine Katze", "cat", "next_to", "dog"),
-        ("Links vom Haus steht ein Baum", "tree", "left_of", "house"),
+        ("Links vom Haus steht ein Baum", "deciduous-tree", "left_of", "house"),
     ],
 )
 def test_relations(prompt: str, subject: str, relation: str, target: str) -> None:
@@ -165,18 +167,18 @@ def test_free_text(prompt: str, texts: list[str]) -> None:
 def test_text_goes_on_a_sign() -> None:
     scene = parse_scene("ein Schild mit der Aufschrift Willkommen zu Hause und ein Baum")
     assert only(scene, "sign").text == "Willkommen zu Hause"
-    assert "tree" in kinds(scene)
+    assert "deciduous-tree" in kinds(scene)
     scene = parse_scene('a sign saying "Hello" on the left')
     sign = only(scene, "sign")
     assert (sign.text, sign.h) == ("Hello", "left")
 
 
 def test_unknown_things_become_labelled_placeholders() -> None:
-    scene = parse_scene("a purple giraffe next to a big house")
-    giraffe = scene.objects[0]
-    assert (giraffe.kind, giraffe.label, giraffe.color) == ("unknown", "giraffe", "purple")
-    german = parse_scene("Eine Giraffe und zwei Elefanten im Wald")
-    assert [(o.label, o.count) for o in german.objects] == [("Giraffe", 1), ("Elefanten", 2)]
+    scene = parse_scene("a purple flibbet next to a big house")
+    flibbet = scene.objects[0]
+    assert (flibbet.kind, flibbet.label, flibbet.color) == ("unknown", "flibbet", "purple")
+    german = parse_scene("Ein Wolpertinger und zwei Gnurzel im Wald")
+    assert [(o.label, o.count) for o in german.objects] == [("Wolpertinger", 1), ("Gnurzel", 2)]
 
 
 @pytest.mark.parametrize(
@@ -213,6 +215,6 @@ def test_description_is_honest_english() -> None:
     assert "with the text 'Hallo'" in text and text.endswith(f"{SIGNATURE}.")
     text = describe_scene(parse_scene("a cat on a red car"), detailed=True)
     assert text.startswith("A detailed, shaded flat illustration of a cat on top of a red car")
-    assert "'giraffe' is not in the renderer's vocabulary" in describe_scene(
-        parse_scene("a giraffe")
+    assert "'flibbet' is not in the renderer's vocabulary" in describe_scene(
+        parse_scene("a flibbet")
     )

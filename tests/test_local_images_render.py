@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from aiport.backends.local.sketch.reader import parse_scene
 from aiport.backends.local.sketch.render import RenderJob, render_image, render_set
-from aiport.backends.local.sketch.scene import parse_scene
 from aiport.protocol.images import ALL_SIZES
 
 
@@ -144,9 +144,9 @@ def test_text_is_written() -> None:
 
 
 def test_unknown_object_is_a_labelled_placeholder() -> None:
-    (image,) = render_set(RenderJob(prompt="a giraffe", width=256, height=256))
-    assert "placeholder labelled 'giraffe'" in (image.revised_prompt or "")
-    rgb = pixels("a giraffe", 256)
+    (image,) = render_set(RenderJob(prompt="a flibbet", width=256, height=256))
+    assert "placeholder labelled 'flibbet'" in (image.revised_prompt or "")
+    rgb = pixels("a flibbet", 256)
     assert (rgb.sum(axis=2) < 150).sum() > 100  # the question mark and the label
 
 

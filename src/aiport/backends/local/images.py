@@ -47,7 +47,7 @@ class SceneImageBackend(Backend):
     def _warm_up(self) -> None:
         log.info("loading %s …", self.model_id)
         began = time.perf_counter()
-        render_set(RenderJob(prompt="a red ball and 'hi'", width=64, height=64))
+        render_set(RenderJob(prompt="a red ball, a cat and 'hi'", width=64, height=64))
         self._loaded = True
         log.info("loaded %s in %.1fs", self.model_id, time.perf_counter() - began)
 

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
 Stops = list[tuple[float, RGB]]
+LAMP: RGB = (255, 236, 170)
 
 _SKIES: dict[str, Stops] = {
     "plain": [(0.0, (247, 248, 251)), (1.0, (226, 231, 240))],
@@ -27,6 +28,8 @@ _SKIES: dict[str, Stops] = {
     "cyberpunk": [(0.0, (12, 4, 30)), (0.6, (70, 16, 90)), (1.0, (190, 40, 140))],
     "space": [(0.0, (2, 2, 10)), (1.0, (22, 12, 45))],
     "underwater": [(0.0, (40, 140, 200)), (1.0, (8, 40, 90))],
+    "room": [(0.0, (238, 226, 208)), (1.0, (224, 206, 182))],
+    "portrait": [(0.0, (64, 78, 104)), (0.6, (120, 132, 158)), (1.0, (150, 160, 182))],
 }
 _GROUNDS: dict[str, tuple[RGB, RGB]] = {
     "grass": ((110, 185, 85), (66, 138, 58)),
@@ -36,6 +39,8 @@ _GROUNDS: dict[str, tuple[RGB, RGB]] = {
     "street": ((96, 100, 110), (62, 64, 72)),
     "neon": ((30, 10, 45), (12, 4, 22)),
     "seabed": ((200, 180, 130), (160, 140, 95)),
+    "floor": ((178, 126, 82), (140, 94, 58)),
+    "road": ((78, 80, 88), (52, 54, 60)),
 }
 _SEA: tuple[RGB, RGB] = ((38, 110, 190), (70, 160, 220))
 
@@ -57,7 +62,9 @@ def _at(stops: Stops, t: float) -> RGB:
 
 
 def sky_name(scene: Scene) -> str:
-    if scene.place in ("space", "underwater", "cyberpunk"):
+    if scene.framing == "portrait":
+        return "portrait"
+    if scene.place in ("space", "underwater", "cyberpunk", "room"):
         return scene.place
     if scene.time in ("night", "sunset"):
         return scene.time
@@ -81,7 +88,10 @@ def paint_setting(c: Canvas, scene: Scene, transparent: bool) -> None:
     width, height = c.image.size
     if transparent:
         return
-    if scene.time == "night" or scene.place == "space":
+    if scene.framing == "portrait":
+        _spotlight(c, width, height)
+        return
+    if (scene.time == "night" or scene.place == "space") and scene.place != "room":
         _stars(c, width, height)
     if not has_ground(scene) or scene.place == "space":
         return
@@ -101,11 +111,16 @@ def paint_setting(c: Canvas, scene: Scene, transparent: bool) -> None:
         _neon_grid(c, width, height, top)
     if scene.place == "forest":
         _forest_edge(c, width, height, top)
+    if scene.place == "road":
+        _road(c, width, height, top, night=scene.time == "night")
+    if scene.place == "room":
+        _room(c, width, height, top, night=scene.time in ("night", "sunset"))
 
 
 def _ground_name(scene: Scene, kinds: set[str]) -> str:
     by_place = {"beach": "sand", "desert": "sand", "snow": "snow", "cyberpunk": "neon",
-                "forest": "forest", "underwater": "seabed"}  # fmt: skip
+                "forest": "forest", "underwater": "seabed", "room": "floor",
+                "road": "road"}  # fmt: skip
     if scene.place in by_place:
         return by_place[scene.place]
     return "street" if "city" in kinds and scene.place is None else "grass"
@@ -142,6 +157,60 @@ def _forest_edge(c: Canvas, width: int, height: int, top: int) -> None:
         tone = mix((40, 100, 50), (150, 190, 150), c.rng.uniform(0.25, 0.45))
         paint_tree(c, (x, top - tree_h * c.rng.uniform(0.7, 1.0), x + tree_h * 0.6, top + 2), tone)
         x += tree_h * c.rng.uniform(0.35, 0.55)
+
+
+def _road(c: Canvas, width: int, height: int, top: int, night: bool) -> None:
+    """A verge of grass, the road's edge lines, a dashed centre line; street lights at night."""
+    verge = round((height - top) * 0.12)
+    c.draw.rectangle((0, top, width, top + verge), fill=darker((96, 160, 80), 0.55 if night else 0))
+    line = max(2, height // 160)
+    for y in (top + verge + line, height - line * 2):
+        c.draw.rectangle((0, y, width, y + line), fill=(235, 235, 225))
+    middle, dash = (top + verge + height) / 2, width / 14
+    for k in range(15):
+        x = k * dash - dash * 0.25
+        c.draw.rectangle(
+            (x, middle - line / 2, x + dash / 2, middle + line / 2), fill=(250, 204, 21)
+        )
+    if night:
+        for k in range(4):
+            x = width * (0.12 + 0.26 * k)
+            pole = (x - line / 2, top - height * 0.3, x + line / 2, top + verge)
+            c.draw.rectangle(pole, fill=(40, 44, 56))
+            r = height * 0.05
+            c.draw.ellipse((x - r, pole[1] - r, x + r, pole[1] + r), fill=(255, 230, 140, 70))
+            c.draw.ellipse((x - r / 4, pole[1] - r / 4, x + r / 4, pole[1] + r / 4), fill=LAMP)
+
+
+def _room(c: Canvas, width: int, height: int, top: int, night: bool) -> None:
+    """Floor boards, a skirting board and a window on the wall."""
+    line = max(1, height // 300)
+    step = (height - top) / 6
+    for k in range(1, 6):
+        y = top + k * step
+        c.draw.line([(0, y), (width, y)], fill=(120, 80, 48), width=line)
+    c.draw.rectangle((0, top - height * 0.02, width, top), fill=(250, 246, 238))
+    frame = (width * 0.62, height * 0.1, width * 0.86, height * 0.42)
+    c.draw.rectangle(frame, fill=(30, 40, 80) if night else (170, 215, 240))
+    x0, y0, x1, y1 = frame
+    bar = max(2, height // 120)
+    c.draw.rectangle(frame, outline=(250, 246, 238), width=bar * 2)
+    c.draw.rectangle(
+        ((x0 + x1) / 2 - bar / 2, y0, (x0 + x1) / 2 + bar / 2, y1), fill=(250, 246, 238)
+    )
+    c.draw.rectangle(
+        (x0, (y0 + y1) / 2 - bar / 2, x1, (y0 + y1) / 2 + bar / 2), fill=(250, 246, 238)
+    )
+
+
+def _spotlight(c: Canvas, width: int, height: int) -> None:
+    """The studio light behind a portrait's subject."""
+    for k in range(6):
+        r = min(width, height) * (0.5 - k * 0.06)
+        c.draw.ellipse(
+            (width / 2 - r, height * 0.45 - r, width / 2 + r, height * 0.45 + r),
+            fill=(255, 250, 240, 14),
+        )
 
 
 def paint_mountain_range(

@@ -30,15 +30,11 @@ DEFAULT_COLORS: dict[str, RGB] = {
     "circle": COLOR_RGB["blue"], "ball": COLOR_RGB["red"], "square": COLOR_RGB["orange"],
     "rectangle": COLOR_RGB["purple"], "box": (196, 140, 80), "triangle": COLOR_RGB["green"],
     "star": COLOR_RGB["yellow"], "heart": (225, 29, 72), "sun": COLOR_RGB["yellow"],
-    "moon": (245, 236, 190), "cloud": (252, 252, 255), "bird": (45, 45, 58),
-    "balloon": COLOR_RGB["red"], "planet": (214, 160, 90), "rocket": (236, 236, 242),
-    "house": (240, 220, 180), "building": (120, 135, 160), "tree": (46, 150, 70),
-    "car": COLOR_RGB["red"], "robot": (150, 162, 178), "cat": (235, 145, 60),
-    "dog": (160, 105, 60), "person": COLOR_RGB["blue"], "flower": COLOR_RGB["pink"],
-    "mountain": (110, 120, 140), "sign": (250, 245, 228), "boat": (150, 90, 50),
-    "fish": COLOR_RGB["orange"], "unknown": (170, 170, 190), "city": (95, 105, 125),
+    "moon": (245, 236, 190), "cloud": (252, 252, 255), "building": (120, 135, 160),
+    "tree": (46, 150, 70), "robot": (150, 162, 178), "mountain": (110, 120, 140),
+    "sign": (250, 245, 228), "unknown": (170, 170, 190), "city": (95, 105, 125),
+    "sofa": (58, 120, 160), "table": (166, 112, 62),
 }  # fmt: skip
-_SHIRTS: list[RGB] = [COLOR_RGB[c] for c in ("blue", "red", "green", "orange", "purple", "cyan")]
 RAINBOW: list[RGB] = [COLOR_RGB[c] for c in ("red", "orange", "yellow", "green", "blue", "purple")]
 
 
@@ -61,9 +57,7 @@ def lighter(color: RGB, t: float = 0.4) -> RGB:
 
 def resolve_color(name: str | None, kind: str, copy: int, muted: bool = False) -> RGB:
     """The RGB for a colour name such as `light blue`, or the kind's own colour."""
-    if name is None and kind == "person":  # people in a crowd wear different shirts
-        color = _SHIRTS[copy % len(_SHIRTS)]
-    elif name is None:
+    if name is None:
         color = DEFAULT_COLORS.get(kind, DEFAULT_COLORS["unknown"])
     elif name == MULTICOLOR:
         color = RAINBOW[copy % len(RAINBOW)]

@@ -8,10 +8,14 @@ mistakes the picture for a diffusion model's.
 from __future__ import annotations
 
 from aiport.backends.local.sketch import words as w
+from aiport.backends.local.sketch.art import art_set
 from aiport.backends.local.sketch.layout import geometry
 from aiport.backends.local.sketch.scene import MAX_COUNT, Scene, SceneObject
 
-SIGNATURE = "rendered by aiport's procedural sketch renderer, not a diffusion model"
+SIGNATURE = (
+    "a composed illustration: aiport's sketch renderer placed Fluent Emoji art and"
+    " hand-drawn shapes, it is not a diffusion model's picture"
+)
 
 _NUMBERS = [
     "zero",
@@ -40,6 +44,7 @@ _SPOTS = {
 _RELATIONS = {
     "above": "above",
     "on": "on top of",
+    "in": "in",
     "below": "below",
     "next_to": "next to",
     "left_of": "to the left of",
@@ -54,6 +59,8 @@ _PLACES = {
     "space": "in outer space",
     "underwater": "under water",
     "cyberpunk": "in a neon cyberpunk setting",
+    "room": "in a room",
+    "road": "on a road",
 }
 _TIMES = {"night": "at night", "sunset": "at sunset", "day": "on a sunny day"}
 
@@ -61,6 +68,8 @@ _TIMES = {"night": "at night", "sunset": "at sunset", "day": "on a sunny day"}
 def describe_scene(scene: Scene, *, detailed: bool = False) -> str:
     """One English sentence for the picture drawn from `scene`."""
     style = "A detailed, shaded flat illustration" if detailed else "A flat illustration"
+    if scene.framing == "portrait":
+        style += ", framed as a portrait,"
     if not scene.objects and not scene.texts:
         return (
             f"{style} of a placeholder card showing the prompt's first words, because no "
@@ -100,8 +109,10 @@ def _described_with_subject(scene: Scene) -> set[int]:
 
 def _object_phrase(scene: Scene, index: int, inside: set[int]) -> str:
     obj = scene.objects[index]
-    words = [w for w in (_size_word(obj), obj.color) if w]
-    phrase = " ".join([*words, _noun(obj, scene, plural=obj.count > 1)])
+    noun = _noun(obj, scene, plural=obj.count > 1)
+    color = obj.color if obj.color and obj.color.split()[-1] not in noun.split() else None
+    words = [w for w in (_size_word(obj), color) if w]
+    phrase = " ".join([*words, noun])
     phrase = f"{_count_word(obj.count, phrase)} {phrase}"
     if obj.kind == "sign" and obj.text:
         phrase += f" reading '{obj.text}'"
@@ -115,9 +126,37 @@ def _noun(obj: SceneObject, scene: Scene, *, plural: bool) -> str:
     if obj.kind == "city":
         noun = "city skyline" + ("s" if plural else "")
         return f"neon cyberpunk {noun}" if scene.place == "cyberpunk" else noun
-    if not plural:
-        return obj.kind
-    return w.PLURALS.get(obj.kind, obj.kind + "s")
+    if obj.variants:
+        drawn = list(dict.fromkeys(obj.kind_of(k) for k in range(obj.count)))
+        return f"{w.COLLECTIVE_NAMES[obj.variants]} ({_join([thing_name(k) for k in drawn])})"
+    name = thing_name(obj.kind)
+    return plural_of(name) if plural else name
+
+
+def thing_name(kind: str) -> str:
+    """The English name of a hand-drawn kind or of an art-set picture ("red apple")."""
+    art = art_set().get(kind)
+    if art is None:
+        return kind
+    label = w.DISPLAY_NAMES.get(kind, art.label)
+    return label.replace(": ", " with ") if ": " in label else label
+
+
+def plural_of(name: str) -> str:
+    """English plural of a name: its head word ("women with red hair", "red apples")."""
+    head, joiner, rest = name.partition(" with ")
+    *before, last = head.split(" ")
+    if last in w.PLURALS:
+        last = w.PLURALS[last]
+    elif last.endswith("s"):
+        pass  # "grapes", "blueberries": the name is plural already
+    elif last.endswith("y") and last[-2:-1] not in "aeiou":
+        last = last[:-1] + "ies"
+    elif last.endswith(("x", "ch", "sh")):
+        last += "es"
+    else:
+        last += "s"
+    return " ".join([*before, last]) + joiner + rest
 
 
 def _size_word(obj: SceneObject) -> str | None:

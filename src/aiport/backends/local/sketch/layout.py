@@ -14,7 +14,10 @@ import math
 import random
 from dataclasses import dataclass
 
+from aiport.backends.local.sketch.art import art_set
 from aiport.backends.local.sketch.scene import Scene, SceneObject
+from aiport.backends.local.sketch.sizes import size_and_zone
+from aiport.backends.local.sketch.words import SURFACES
 
 Box = tuple[float, float, float, float]
 
@@ -35,27 +38,16 @@ GEOMETRY: dict[str, Geometry] = {
     "triangle": Geometry(1.1, 0.32, "free"),
     "star": Geometry(1.0, 0.30, "free"),
     "heart": Geometry(1.1, 0.28, "free"),
-    "fish": Geometry(1.7, 0.14, "free"),
     "unknown": Geometry(1.0, 0.30, "free"),
     "sun": Geometry(1.0, 0.28, "sky"),
     "moon": Geometry(1.0, 0.22, "sky"),
     "cloud": Geometry(1.9, 0.15, "sky"),
-    "bird": Geometry(1.6, 0.07, "sky"),
-    "balloon": Geometry(0.6, 0.24, "sky"),
-    "planet": Geometry(1.5, 0.20, "sky"),
-    "rocket": Geometry(0.45, 0.42, "sky"),
-    "house": Geometry(1.0, 0.42, "ground"),
     "building": Geometry(0.45, 0.62, "ground"),
-    "tree": Geometry(0.7, 0.50, "ground"),
-    "car": Geometry(2.1, 0.19, "ground"),
     "robot": Geometry(0.62, 0.52, "ground"),
-    "cat": Geometry(1.05, 0.22, "ground"),
-    "dog": Geometry(1.3, 0.25, "ground"),
-    "person": Geometry(0.42, 0.48, "ground"),
-    "flower": Geometry(0.5, 0.24, "ground"),
     "mountain": Geometry(1.6, 0.45, "ground"),
     "sign": Geometry(1.5, 0.36, "ground"),
-    "boat": Geometry(1.5, 0.28, "water"),
+    "sofa": Geometry(2.0, 0.30, "ground"),
+    "table": Geometry(2.2, 0.32, "ground"),
     "city": Geometry(1.0, 1.0, "backdrop"),
     "rainbow": Geometry(1.0, 1.0, "backdrop"),
 }
@@ -64,7 +56,7 @@ CAPTION_BAND = 0.19  # share of the height a caption banner takes
 SIZE_FACTOR = {"large": 1.45, "small": 0.6}
 _COLUMNS = {"left": (0.02, 0.36), "center": (0.33, 0.67), "right": (0.64, 0.98)}
 _ROWS = {"top": (0.03, 0.38), "middle": (0.31, 0.69), "bottom": (0.62, 0.97)}
-_GROUND_PLACES = {"beach", "forest", "meadow", "desert", "snow", "cyberpunk"}
+_GROUND_PLACES = {"beach", "forest", "meadow", "desert", "snow", "cyberpunk", "room", "road"}
 
 
 @dataclass(slots=True)
@@ -75,21 +67,33 @@ class Placement:
     box: Box
     group: int
     copy: int
-    layer: int
+    layer: float
 
 
 def geometry(obj: SceneObject, ground: bool = False) -> Geometry:
     """Shape and zone of `obj`; on a picture with ground, unknown things stand on it."""
-    geo = GEOMETRY.get(obj.kind, GEOMETRY["unknown"])
+    geo = GEOMETRY.get(obj.kind) or _art_geometry(obj.kind)
     if obj.kind == "mountain" and obj.h is None and obj.v is None:
         return Geometry(geo.aspect, geo.height, "backdrop")
+    if geo.zone == "free" and ground and obj.kind not in GEOMETRY:
+        return Geometry(geo.aspect, geo.height, "ground")  # a thing lies on the ground
     if obj.kind == "unknown" and ground:
         return Geometry(geo.aspect, geo.height, "ground")
     return geo
 
 
+def _art_geometry(kind: str) -> Geometry:
+    art = art_set().get(kind)
+    if art is None:
+        return GEOMETRY["unknown"]
+    height, zone = size_and_zone(kind, art.group)
+    return Geometry(art.aspect, height, zone)
+
+
 def has_ground(scene: Scene) -> bool:
     """Whether the picture has a horizon with ground (or sea) below it."""
+    if scene.framing == "portrait":
+        return False
     zones = {geometry(obj).zone for obj in scene.objects}
     return bool(zones & {"ground", "water", "backdrop"}) or scene.place in _GROUND_PLACES
 
@@ -139,6 +143,7 @@ class _Planner:
         self.unit = min(width, height)
         self.regions: dict[int, Box] = {}
         self.placed: dict[int, list[Placement]] = {}
+        self.portrait = _portrait_subject(scene)
 
     def run(self) -> list[Placement]:
         objects = self.scene.objects
@@ -146,7 +151,11 @@ class _Planner:
         normal = [i for i in range(len(objects)) if i not in related]
         for i in normal:
             self.regions[i] = self._base_region(objects[i])
-        self._share_columns([i for i in normal if objects[i].h is None])
+        if self.portrait is not None:
+            self.regions[self.portrait] = (0.1, 0.14, 0.9, 1.0)
+            normal.remove(self.portrait)
+            normal.insert(0, self.portrait)
+        self._share_columns([i for i in normal if objects[i].h is None and i != self.portrait])
         self._split_shared_cells([i for i in normal if objects[i].h is not None])
         self._carve_for_neighbours(related)
         for i in normal:
@@ -284,11 +293,28 @@ class _Planner:
             return (tx1, ty1 - tall * 1.1, min(1.0, tx1 + wide), ty1)
         if obj.relation in ("next_to", "left_of"):
             return (max(0.0, tx0 - wide), ty1 - tall * 1.1, tx0, ty1)
-        if obj.relation == "on":
-            return (tx0, max(0.0, ty0 - tall * 0.75), tx1, ty0 + 0.01)
+        if obj.relation in ("on", "in"):
+            return self._on_region(i, (tx0, ty0, tx1, ty1), tall)
         if obj.relation == "below":
             return (tx0 - pad, ty1 + 0.01, tx1 + pad, min(1.0, ty1 + tall * 1.2))
         return (tx0 - pad, max(0.0, ty0 - tall * 1.2), tx1 + pad, ty0 - 0.01)
+
+    def _on_region(self, i: int, target: Box, tall: float) -> Box:
+        """On a surface (its seat or top) or in a container; several groups share it."""
+        obj = self.scene.objects[i]
+        tx0, ty0, tx1, ty1 = target
+        sharing = [
+            j for j, other in enumerate(self.scene.objects)
+            if other.target == obj.target and other.relation in ("on", "in")
+        ]  # fmt: skip
+        step = (tx1 - tx0) / len(sharing)
+        x0 = tx0 + step * sharing.index(i)
+        target_kind = self.scene.objects[obj.target or 0].kind
+        if obj.relation == "in":  # heaped up: the container's rim hides the lower part
+            rim = ty0 + (ty1 - ty0) * 0.3
+            return (x0 + step * 0.08, rim - (ty1 - ty0) * 0.75, x0 + step * 0.92, rim)
+        seat = ty0 + (ty1 - ty0) * SURFACES.get(target_kind, 0.0) + 0.01
+        return (x0, max(0.0, seat - tall * 0.75), x0 + step, seat)
 
     # -- copies ------------------------------------------------------------------------
 
@@ -298,16 +324,21 @@ class _Planner:
         x0, x1 = sorted((max(0.0, region[0]), min(1.0, region[2])))
         y0, y1 = sorted((max(0.0, region[1]), min(1.0, region[3])))
         rx0, ry0, rx1, ry1 = x0 * self.width, y0 * self.height, x1 * self.width, y1 * self.height
-        layer = {"backdrop": 0, "sky": 1}.get(geo.zone, 2) + (obj.relation == "on")
+        layer: float = {"backdrop": 0, "sky": 1}.get(geo.zone, 2) + (obj.relation == "on")
+        if obj.relation == "in" and obj.target in self.placed:
+            layer = self.placed[obj.target][0].layer - 0.5  # drawn behind the container's rim
         if geo.zone == "backdrop":
             return [Placement(obj.kind, (rx0, ry0, rx1, ry1), i, 0, layer)]
         base_h = geo.height * self.unit * SIZE_FACTOR.get(obj.size or "", 1.0)
-        sits = geo.zone in ("ground", "water") or obj.relation == "on"
+        if i == self.portrait:
+            base_h, geo = 0.84 * self.height, Geometry(geo.aspect, 0.84, "ground")
+        sits = geo.zone in ("ground", "water") or obj.relation in ("on", "in")
         most_rows = (1 if obj.count <= 6 else 2) if sits else obj.count
         if geo.zone == "sky":
             most_rows = 2
         size = (geo.aspect * base_h, base_h)
-        rows, cols, scale = _grid(obj.count, rx1 - rx0, ry1 - ry0, size, most_rows)
+        gap = 0.8 if obj.relation == "in" else 1.2  # heaped in a bowl, apart elsewhere
+        rows, cols, scale = _grid(obj.count, rx1 - rx0, ry1 - ry0, size, most_rows, gap)
         cell_w, cell_h = (rx1 - rx0) / cols, (ry1 - ry0) / rows
         out = []
         for k in range(obj.count):
@@ -317,6 +348,8 @@ class _Planner:
             h = base_h * scale * self.rng.uniform(0.92, 1.0)
             w = geo.aspect * h
             slack_x, slack_y = max(0.0, cell_w - w) * 0.3, max(0.0, cell_h - h) * 0.3
+            if i == self.portrait:
+                slack_x = slack_y = 0.0
             cx += self.rng.uniform(-slack_x, slack_x)
             if sits:
                 bottom = ry0 + (row + 1) * cell_h - self.rng.uniform(0, slack_y * 0.3 + 1)
@@ -328,19 +361,34 @@ class _Planner:
         return out
 
 
+def _portrait_subject(scene: Scene) -> int | None:
+    """The group a portrait shows: the first single thing without a stated place."""
+    if scene.framing != "portrait":
+        return None
+    for i, obj in enumerate(scene.objects):
+        if obj.count == 1 and obj.relation is None and obj.kind != "unknown":
+            return i
+    return None
+
+
 def _shifted(box: Box, dy: float) -> Box:
     return (box[0], box[1] + dy, box[2], box[3] + dy)
 
 
 def _grid(
-    count: int, width: float, height: float, size: tuple[float, float], most_rows: int
+    count: int,
+    width: float,
+    height: float,
+    size: tuple[float, float],
+    most_rows: int,
+    gap: float = 1.2,
 ) -> tuple[int, int, float]:
     """(rows, cols, scale) that fits `count` boxes of `size` into the region the largest."""
     w, h = size
     best = (1, count, 0.0)
     for rows in range(1, min(count, most_rows) + 1):
         cols = math.ceil(count / rows)
-        scale = min(1.0, width / (cols * w * 1.2), height / (rows * h * 1.15))
+        scale = min(1.0, width / (cols * w * gap), height / (rows * h * 1.15))
         if scale > best[2] * 1.05:
             best = (rows, cols, scale)
     return best

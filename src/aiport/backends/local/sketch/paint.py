@@ -1,4 +1,4 @@
-"""Painters for simple shapes and sky objects: circles, stars, hearts, suns, clouds...
+"""Painters for simple shapes and sky objects: circles, stars, hearts, suns, clouds, rainbows
 
 Every painter draws one object into a pixel box with a main colour; with
 `Canvas.detail` (quality "hd") it adds highlights, facets and drop shadows.
@@ -16,7 +16,6 @@ from aiport.backends.local.sketch.canvas import (
     Box,
     Canvas,
     Painter,
-    at,
     darker,
     lighter,
     polygon,
@@ -24,7 +23,6 @@ from aiport.backends.local.sketch.canvas import (
     square_in,
     write,
 )
-from aiport.backends.local.sketch.words import COLOR_RGB
 
 # -- shapes ------------------------------------------------------------------------------
 
@@ -166,102 +164,6 @@ def paint_cloud(c: Canvas, box: Box, color: RGB) -> None:
         c.draw.ellipse(p, fill=color)
 
 
-def paint_bird(c: Canvas, box: Box, color: RGB) -> None:
-    x0, y0, x1, y1 = box
-    w, h = x1 - x0, y1 - y0
-    cx = (x0 + x1) / 2
-    wing = [
-        (x0, y0 + h * 0.25),
-        (cx - w * 0.2, y0),
-        (cx, y0 + h * 0.7),
-        (cx + w * 0.2, y0),
-        (x1, y0 + h * 0.25),
-    ]
-    c.draw.line(wing, fill=color, width=max(2, round(h * 0.22)), joint="curve")
-
-
-def paint_balloon(c: Canvas, box: Box, color: RGB) -> None:
-    x0, y0, x1, y1 = box
-    w, h = x1 - x0, y1 - y0
-    cx, bottom = (x0 + x1) / 2, y0 + h * 0.72
-    c.draw.line(
-        [(cx, bottom), (cx - w * 0.08, y0 + h * 0.86), (cx + w * 0.04, y1)],
-        fill=(90, 90, 100),
-        width=max(1, round(w * 0.03)),
-    )
-    c.draw.polygon(
-        [
-            (cx, bottom - h * 0.01),
-            (cx - w * 0.08, bottom + h * 0.05),
-            (cx + w * 0.08, bottom + h * 0.05),
-        ],
-        fill=darker(color, 0.2),
-    )
-    c.draw.ellipse(
-        (x0, y0, x1, bottom), fill=color, outline=darker(color), width=c.line_width(box, 0.025)
-    )
-    if c.detail:
-        c.draw.ellipse(
-            (x0 + w * 0.2, y0 + h * 0.1, x0 + w * 0.42, y0 + h * 0.3), fill=(*WHITE, 110)
-        )
-
-
-def paint_planet(c: Canvas, box: Box, color: RGB) -> None:
-    x0, y0, x1, y1 = box
-    w, h = x1 - x0, y1 - y0
-    cx, cy, r = (x0 + x1) / 2, (y0 + y1) / 2, h * 0.42
-    ring = (x0, cy - h * 0.14, x1, cy + h * 0.14)
-    ring_color, width = lighter(color, 0.45), max(2, round(h * 0.06))
-    c.draw.ellipse(ring, outline=ring_color, width=width)
-    c.draw.ellipse(
-        (cx - r, cy - r, cx + r, cy + r),
-        fill=color,
-        outline=darker(color),
-        width=c.line_width(box, 0.02),
-    )
-    if c.detail:
-        for k in (-0.4, 0.1, 0.5):
-            c.draw.line(
-                [(cx - r * 0.85, cy + r * k), (cx + r * 0.85, cy + r * k)],
-                fill=(*darker(color, 0.2), 120),
-                width=max(1, round(r * 0.08)),
-            )
-    c.draw.arc(ring, 0, 180, fill=ring_color, width=width)
-    _ = w
-
-
-def paint_rocket(c: Canvas, box: Box, color: RGB) -> None:
-    trim = COLOR_RGB["red"] if color != COLOR_RGB["red"] else INK
-    c.draw.polygon(pts(box, 0.34, 0.8, 0.5, 1.0, 0.66, 0.8), fill=COLOR_RGB["orange"])
-    c.draw.polygon(pts(box, 0.42, 0.8, 0.5, 0.93, 0.58, 0.8), fill=COLOR_RGB["yellow"])
-    polygon(c, pts(box, 0.3, 0.55, 0.0, 0.8, 0.3, 0.78), trim)
-    polygon(c, pts(box, 0.7, 0.55, 1.0, 0.8, 0.7, 0.78), trim)
-    body, edge = at(box, 0.2, 0.15, 0.8, 0.82), darker(color)
-    radius = (box[2] - box[0]) * 0.25
-    c.rounded(body, radius, fill=color, outline=edge, width=c.line_width(box))
-    polygon(c, pts(box, 0.5, 0.0, 0.24, 0.24, 0.76, 0.24), trim)
-    window = square_in(at(box, 0.36, 0.29, 0.64, 0.43))
-    c.draw.ellipse(window, fill=(170, 215, 240), outline=edge, width=c.line_width(box))
-
-
-def paint_fish(c: Canvas, box: Box, color: RGB) -> None:
-    x0, y0, x1, y1 = box
-    w, h = x1 - x0, y1 - y0
-    polygon(
-        c,
-        [(x0, y0 + h * 0.1), (x0 + w * 0.32, (y0 + y1) / 2), (x0, y1 - h * 0.1)],
-        darker(color, 0.15),
-    )
-    c.draw.ellipse(
-        (x0 + w * 0.22, y0, x1, y1),
-        fill=color,
-        outline=darker(color),
-        width=c.line_width(box, 0.03),
-    )
-    ex, ey, er = x0 + w * 0.8, y0 + h * 0.4, h * 0.09
-    c.draw.ellipse((ex - er, ey - er, ex + er, ey + er), fill=INK)
-
-
 def paint_rainbow(c: Canvas, box: Box, color: RGB) -> None:
     x0, y0, x1, y1 = box
     cx, radius = (x0 + x1) / 2, min((x1 - x0) * 0.42, (y1 - y0) * 0.95)
@@ -314,6 +216,5 @@ SHAPE_PAINTERS: dict[str, Painter] = {
     "circle": paint_circle, "ball": paint_ball, "square": paint_square,
     "rectangle": paint_rectangle, "box": paint_box, "triangle": paint_triangle,
     "star": paint_star, "heart": paint_heart, "sun": paint_sun, "moon": paint_moon,
-    "cloud": paint_cloud, "bird": paint_bird, "balloon": paint_balloon,
-    "planet": paint_planet, "rocket": paint_rocket, "fish": paint_fish, "rainbow": paint_rainbow,
+    "cloud": paint_cloud, "rainbow": paint_rainbow,
 }  # fmt: skip

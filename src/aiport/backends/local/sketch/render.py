@@ -16,12 +16,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aiport.backends.base import GeneratedImage
+from aiport.backends.local.sketch.art import art_set, raster
 from aiport.backends.local.sketch.backdrop import background, paint_mountain_range, paint_setting
-from aiport.backends.local.sketch.canvas import INK, Canvas, resolve_color, write
+from aiport.backends.local.sketch.canvas import INK, RGB, Box, Canvas, resolve_color, write
 from aiport.backends.local.sketch.describe import describe_scene
 from aiport.backends.local.sketch.layout import CAPTION_BAND, Placement, layout
 from aiport.backends.local.sketch.paint import SHAPE_PAINTERS, paint_unknown
-from aiport.backends.local.sketch.scene import Scene, parse_scene
+from aiport.backends.local.sketch.reader import parse_scene
+from aiport.backends.local.sketch.scene import Scene
 from aiport.backends.local.sketch.things import THING_PAINTERS, paint_city, paint_sign
 from aiport.protocol.images import ImageRequest
 
@@ -105,19 +107,54 @@ def _seed(prompt: str, index: int) -> int:
 
 def _paint(canvas: Canvas, scene: Scene, placement: Placement, muted: bool) -> None:
     obj = scene.objects[placement.group]
-    color = resolve_color(obj.color, obj.kind, placement.copy, muted)
+    kind = obj.kind_of(placement.copy)
+    color = resolve_color(obj.color, kind, placement.copy, muted)
     box = placement.box
-    if obj.kind == "unknown":
+    if kind == "unknown":
         paint_unknown(canvas, box, color, obj.label or "?")
-    elif obj.kind == "sign":
+    elif kind == "sign":
         paint_sign(canvas, box, color, obj.text)
-    elif obj.kind == "city":
+    elif kind == "city":
         paint_city(canvas, box, color, custom=obj.color is not None)
-    elif obj.kind == "mountain" and placement.layer == 0:
+    elif kind == "mountain" and placement.layer == 0:
         paint_mountain_range(canvas, box, color, obj.count)
-    else:
-        painter = SHAPE_PAINTERS.get(obj.kind) or THING_PAINTERS[obj.kind]
+    elif kind in SHAPE_PAINTERS or kind in THING_PAINTERS:
+        painter = SHAPE_PAINTERS.get(kind) or THING_PAINTERS[kind]
         painter(canvas, box, color)
+    else:
+        tint = color if obj.color and not _named_in(obj.color, kind) else None
+        paint_art(canvas, box, kind, tint)
+
+
+def _named_in(color: str, kind: str) -> bool:
+    """Whether the picture is of that colour already ("green apple", "blue book")."""
+    return color.rpartition(" ")[2] in art_set()[kind].label.split()
+
+
+def paint_art(canvas: Canvas, box: Box, name: str, tint: RGB | None = None) -> None:
+    """The art-set picture `name` as large as fits in `box`, standing on its bottom edge."""
+    aspect = art_set()[name].aspect
+    x0, y0, x1, y1 = box
+    width, height = x1 - x0, y1 - y0
+    if width / max(height, 1e-6) > aspect:
+        width = height * aspect
+    else:
+        height = width / aspect
+    left, top = round((x0 + x1 - width) / 2), round(y1 - height)
+    canvas.shadow((left, top, left + width, top + height))
+    picture = raster(name, round(width), round(height), tint)
+    if canvas.image.mode == "RGBA":
+        _composite(canvas.image, picture, left, top)
+    else:
+        canvas.image.paste(picture, (left, top), picture)
+
+
+def _composite(image: Image.Image, picture: Image.Image, left: int, top: int) -> None:
+    """Alpha-composite `picture` at (left, top), cut to the image (which paste() can't)."""
+    crop = (max(0, -left), max(0, -top), picture.width, picture.height)
+    if crop[0] >= crop[2] or crop[1] >= crop[3]:
+        return
+    image.alpha_composite(picture.crop(crop), (max(0, left), max(0, top)))
 
 
 def _caption_side(scene: Scene) -> str | None:

@@ -1,7 +1,7 @@
-"""Painters for things that stand on the ground: houses, trees, cars, robots, animals...
+"""Painters for hand-drawn things: buildings, robots, mountains, sofas, tables, signs...
 
 Same contract as the shapes in `paint`: draw one object into a pixel box with a main colour
-(the body of a car or robot, the crown of a tree, the shirt of a person). Parts are
+(the body of a robot, the crown of a tree, the cover of a sofa). Parts are
 placed with `at` / `pts`, in fractions of the box, so each painter reads as a drawing.
 """
 
@@ -53,17 +53,6 @@ def _oval(c: Canvas, box: Box, color: RGB, edge: bool = True) -> None:
     c.draw.ellipse(box, fill=color, outline=outline, width=c.line_width(box, 0.03) if edge else 0)
 
 
-def paint_house(c: Canvas, box: Box, color: RGB) -> None:
-    c.shadow(box)
-    _part(c, at(box, 0.1, 0.42, 0.9, 1.0), color)
-    roof = (160, 58, 48) if color != (160, 58, 48) else (90, 60, 50)
-    polygon(c, pts(box, 0.0, 0.46, 0.5, 0.0, 1.0, 0.46), roof)
-    c.draw.rectangle(at(box, 0.42, 0.68, 0.58, 1.0), fill=WOOD)
-    for wx in (0.18, 0.66):
-        pane = at(box, wx, 0.55, wx + 0.16, 0.72)
-        c.draw.rectangle(pane, fill=_window(c), outline=WHITE, width=c.line_width(box, 0.015))
-
-
 def paint_building(c: Canvas, box: Box, color: RGB) -> None:
     c.shadow(box)
     _part(c, box, color)
@@ -91,19 +80,6 @@ def paint_tree(c: Canvas, box: Box, color: RGB) -> None:
         c.draw.ellipse(at(box, 0.25, 0.08, 0.55, 0.28), fill=(*lighter(color, 0.3), 120))
 
 
-def paint_car(c: Canvas, box: Box, color: RGB) -> None:
-    c.shadow(box)
-    polygon(c, pts(box, 0.2, 0.45, 0.32, 0.0, 0.68, 0.0, 0.82, 0.45), color)
-    _part(c, at(box, 0.0, 0.4, 1.0, 0.82), color, round_=0.35)
-    c.draw.polygon(pts(box, 0.28, 0.42, 0.35, 0.1, 0.48, 0.1, 0.48, 0.42), fill=GLASS)
-    c.draw.polygon(pts(box, 0.52, 0.42, 0.52, 0.1, 0.66, 0.1, 0.76, 0.42), fill=GLASS)
-    c.draw.ellipse(at(box, 0.94, 0.5, 0.99, 0.62), fill=LIT)
-    for fx in (0.23, 0.77):
-        wheel = square_in(at(box, fx - 0.1, 0.6, fx + 0.1, 1.0))
-        c.draw.ellipse(wheel, fill=DARK_GREY)
-        c.draw.ellipse(square_in(at(box, fx - 0.04, 0.72, fx + 0.04, 0.88)), fill=(170, 170, 180))
-
-
 def paint_robot(c: Canvas, box: Box, color: RGB) -> None:
     limb, eye = darker(color, 0.25), (40, 240, 255) if c.neon or c.night else INK
     c.shadow(box)
@@ -126,78 +102,12 @@ def paint_robot(c: Canvas, box: Box, color: RGB) -> None:
     c.draw.rectangle(at(box, 0.37, 0.23, 0.63, 0.255), fill=darker(color, 0.5))
 
 
-def paint_cat(c: Canvas, box: Box, color: RGB) -> None:
-    c.shadow(box)
-    tail = pts(box, 0.7, 0.9, 0.95, 0.75, 1.0, 0.4)
-    c.draw.line(tail, fill=color, width=c.line_width(box, 0.07), joint="curve")
-    _oval(c, at(box, 0.18, 0.42, 0.82, 1.0), color)
-    polygon(c, pts(box, 0.2, 0.2, 0.26, 0.0, 0.4, 0.2), color)
-    polygon(c, pts(box, 0.6, 0.2, 0.74, 0.0, 0.8, 0.2), color)
-    _oval(c, at(box, 0.22, 0.08, 0.78, 0.56), color)
-    for fx in (0.39, 0.61):
-        c.draw.ellipse(at(box, fx - 0.05, 0.24, fx + 0.05, 0.34), fill=(120, 200, 90))
-        c.draw.ellipse(at(box, fx - 0.015, 0.25, fx + 0.015, 0.33), fill=INK)
-    for a, b in ((0.44, 0.2), (0.56, 0.8)):
-        c.draw.line(pts(box, a, 0.42, b, 0.38), fill=INK, width=1)
-    c.draw.polygon(pts(box, 0.47, 0.38, 0.53, 0.38, 0.5, 0.42), fill=(240, 120, 150))
-
-
-def paint_dog(c: Canvas, box: Box, color: RGB) -> None:
-    edge = darker(color, 0.3)
-    c.shadow(box)
-    c.draw.line(pts(box, 0.2, 0.45, 0.05, 0.2), fill=color, width=c.line_width(box, 0.07))
-    for fx in (0.2, 0.32, 0.58, 0.7):
-        c.draw.rectangle(at(box, fx, 0.6, fx + 0.08, 1.0), fill=edge)
-    _oval(c, at(box, 0.12, 0.35, 0.82, 0.75), color)
-    _oval(c, at(box, 0.6, 0.05, 0.94, 0.5), color)
-    c.draw.ellipse(at(box, 0.86, 0.22, 1.0, 0.42), fill=lighter(color, 0.3))
-    c.draw.ellipse(at(box, 0.95, 0.22, 1.01, 0.3), fill=INK)
-    c.draw.ellipse(at(box, 0.6, 0.08, 0.7, 0.42), fill=edge)
-    c.draw.ellipse(at(box, 0.8, 0.15, 0.84, 0.21), fill=INK)
-
-
-def paint_person(c: Canvas, box: Box, color: RGB) -> None:
-    c.shadow(box)
-    for side in (-1, 1):
-        inner, outer, hand = 0.5 + side * 0.02, 0.5 + side * 0.2, 0.5 + side * 0.42
-        c.draw.rectangle(at(box, inner, 0.62, outer, 0.97), fill=(50, 60, 95))
-        _part(c, at(box, inner, 0.96, outer + side * 0.05, 1.0), INK, edge=False)
-        arm = pts(box, 0.5 + side * 0.3, 0.28, hand, 0.56)
-        c.draw.line(arm, fill=color, width=c.line_width(box, 0.12))
-        c.draw.ellipse(at(box, hand - 0.07, 0.54, hand + 0.07, 0.6), fill=SKIN)
-    _part(c, at(box, 0.2, 0.24, 0.8, 0.64), color, round_=0.2)
-    head = square_in(at(box, 0.3, 0.02, 0.7, 0.2))
-    c.draw.ellipse(head, fill=SKIN)
-    hair = (head[0], head[1] - 1, head[2], head[3] - (head[3] - head[1]) * 0.25)
-    c.draw.chord(hair, 180, 360, fill=(90, 60, 40))
-
-
-def paint_flower(c: Canvas, box: Box, color: RGB) -> None:
-    green = (60, 150, 70)
-    head = square_in(at(box, 0.0, 0.0, 1.0, 0.5))
-    cx, cy, r = (head[0] + head[2]) / 2, (head[1] + head[3]) / 2, (head[2] - head[0]) * 0.2
-    c.draw.line([(cx, cy), (cx, box[3])], fill=green, width=c.line_width(box, 0.08))
-    c.draw.ellipse(at(box, 0.5, 0.6, 0.9, 0.72), fill=green)
-    for dx, dy in ((0, -1), (0.87, -0.5), (0.87, 0.5), (0, 1), (-0.87, 0.5), (-0.87, -0.5)):
-        px, py = cx + dx * r * 1.2, cy + dy * r * 1.2
-        c.draw.ellipse((px - r, py - r, px + r, py + r), fill=color, outline=darker(color, 0.2))
-    core = (120, 70, 30) if color[0] > 200 and color[1] > 180 else (250, 204, 21)
-    c.draw.ellipse((cx - r * 0.8, cy - r * 0.8, cx + r * 0.8, cy + r * 0.8), fill=core)
-
-
 def paint_mountain(c: Canvas, box: Box, color: RGB) -> None:
     polygon(c, pts(box, 0.0, 1.0, 0.5, 0.0, 1.0, 1.0), color)
     if c.detail:
         c.draw.polygon(pts(box, 0.5, 0.0, 1.0, 1.0, 0.6, 1.0), fill=(*darker(color, 0.25), 140))
     cap = pts(box, 0.5, 0.0, 0.66, 0.3, 0.56, 0.25, 0.5, 0.33, 0.43, 0.24, 0.34, 0.3)
     c.draw.polygon(cap, fill=(248, 250, 255))
-
-
-def paint_boat(c: Canvas, box: Box, color: RGB) -> None:
-    c.draw.line(pts(box, 0.5, 0.0, 0.5, 0.65), fill=WOOD, width=c.line_width(box, 0.025))
-    c.draw.polygon(pts(box, 0.52, 0.04, 0.52, 0.58, 0.88, 0.58), fill=(250, 250, 245))
-    c.draw.polygon(pts(box, 0.48, 0.12, 0.48, 0.58, 0.18, 0.58), fill=(235, 235, 230))
-    polygon(c, pts(box, 0.0, 0.62, 1.0, 0.62, 0.86, 1.0, 0.14, 1.0), color)
 
 
 def paint_sign(c: Canvas, box: Box, color: RGB, text: str | None = None) -> None:
@@ -250,8 +160,30 @@ def _windows(c: Canvas, tower: Box, width: float) -> None:
         y += size * 2.2
 
 
+def paint_sofa(c: Canvas, box: Box, color: RGB) -> None:
+    """A sofa seen from the front: back, two seat cushions and arms; its seat is at 50%."""
+    c.shadow(box)
+    _part(c, at(box, 0.06, 0.0, 0.94, 0.62), darker(color, 0.12), round_=0.25)
+    for fx in (0.12, 0.5):
+        _part(c, at(box, fx, 0.46, fx + 0.38, 0.7), lighter(color, 0.08), round_=0.3)
+    _part(c, at(box, 0.04, 0.62, 0.96, 0.9), color, round_=0.2)
+    for fx in (0.0, 0.86):
+        _part(c, at(box, fx, 0.32, fx + 0.14, 0.9), darker(color, 0.05), round_=0.45)
+    for fx in (0.1, 0.84):
+        c.draw.rectangle(at(box, fx, 0.9, fx + 0.06, 1.0), fill=WOOD)
+
+
+def paint_table(c: Canvas, box: Box, color: RGB) -> None:
+    """A table seen from the front: a thick top and four legs; things stand on its top."""
+    c.shadow(box)
+    for fx in (0.08, 0.24, 0.7, 0.86):
+        leg = darker(color, 0.25) if fx in (0.24, 0.7) else darker(color, 0.1)
+        c.draw.rectangle(at(box, fx, 0.08, fx + 0.06, 1.0), fill=leg)
+    _part(c, at(box, 0.0, 0.0, 1.0, 0.1), color, round_=0.3)
+    c.draw.rectangle(at(box, 0.04, 0.1, 0.96, 0.17), fill=darker(color, 0.2))
+
+
 THING_PAINTERS: dict[str, Painter] = {
-    "house": paint_house, "building": paint_building, "tree": paint_tree, "car": paint_car,
-    "robot": paint_robot, "cat": paint_cat, "dog": paint_dog, "person": paint_person,
-    "flower": paint_flower, "mountain": paint_mountain, "boat": paint_boat,
+    "building": paint_building, "robot": paint_robot, "mountain": paint_mountain,
+    "sofa": paint_sofa, "table": paint_table,
 }  # fmt: skip

@@ -1,13 +1,28 @@
 """The words the sketch renderer understands, in English and German.
 
-Pure data, the function that folds spelling (`fold`) and two word look-ups. Each table
-maps a canonical English name to the words that mean it; German adjectives get their
-inflected forms (`rot` → `rote`, `roter`, `rotes`, `roten`, `rotem`) generated at import.
+Pure data, the function that folds spelling (`fold`) and a word look-up. Each table maps a
+canonical English name to the words that mean it; German adjectives get their inflected
+forms (`rot` → `rote`, `roter`, `rotes`, `roten`, `rotem`) generated at import. The
+thousands of things the art set knows by its CLDR names are in `lexicon`; the tables here
+are the hand-kept part: hand-drawn kinds, scene words and where the CLDR names fall short.
 """
 
 from __future__ import annotations
 
-# kind: (singular forms, plural forms). A form in both lists counts as singular.
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+
+
+def fold(word: str) -> str:
+    """Lower-case and spell umlauts out, so `Bälle`, `baelle` and `BÄLLE` look alike."""
+    return word.lower().translate(_UMLAUTS)
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Hand-drawn kinds: (singular forms, plural forms). A form in both lists counts as singular.
+# Everything else is drawn from the art set (`ART_WORDS` below, then the CLDR names).
 NOUNS: dict[str, tuple[str, str]] = {
     "circle": ("circle disc disk kreis scheibe", "circles discs disks kreise scheiben"),
     "ball": ("ball sphere orb kugel", "balls spheres orbs kugeln bälle"),
@@ -19,43 +34,126 @@ NOUNS: dict[str, tuple[str, str]] = {
     "triangle": ("triangle pyramid dreieck pyramide", "triangles pyramids dreiecke pyramiden"),
     "star": ("star stern", "stars sterne"),
     "heart": ("heart herz", "hearts herzen"),
-    "house": ("house home cottage cabin haus hütte villa", "houses homes cottages häuser hütten"),
     "building": (
         "building skyscraper tower gebäude hochhaus wolkenkratzer turm",
         "buildings skyscrapers towers hochhäuser türme",
     ),
-    "tree": ("tree palm pine baum palme tanne", "trees palms pines bäume palmen tannen"),
-    "car": ("car taxi truck bus vehicle auto wagen fahrzeug", "cars taxis trucks buses autos"),
     "robot": ("robot android droid cyborg mech roboter", "robots androids droids cyborgs"),
-    "cat": ("cat kitten katze kater kätzchen", "cats kittens katzen"),
-    "dog": ("dog puppy hund welpe", "dogs puppies hunde welpen"),
-    "person": (
-        "person man woman boy girl child kid human mensch mann frau junge mädchen",
-        "persons people men women boys girls children kids humans menschen männer frauen"
-        " kinder leute personen",
-    ),
-    "flower": (
-        "flower rose tulip sunflower blume tulpe sonnenblume",
-        "flowers roses tulips sunflowers blumen rosen tulpen sonnenblumen",
-    ),
-    "mountain": ("mountain hill peak volcano berg hügel gipfel vulkan", "mountains hills berge"),
+    "mountain": ("mountain hill peak berg hügel gipfel", "mountains hills berge"),
     "cloud": ("cloud wolke", "clouds wolken"),
     "city": ("city town skyline downtown metropolis stadt großstadt metropole", "cities städte"),
-    "boat": ("boat ship sailboat yacht boot schiff segelboot", "boats ships boote schiffe"),
     "sign": (
         "sign signboard billboard banner poster placard schild plakat tafel",
         "signs billboards banners posters schilder plakate",
     ),
-    "bird": ("bird seagull gull vogel möwe", "birds seagulls gulls vögel möwen"),
-    "fish": ("fish goldfish fisch", "fishes fische"),
     "rainbow": ("rainbow regenbogen", "rainbows"),
-    "rocket": ("rocket spaceship spacecraft ufo rakete raumschiff", "rockets spaceships raketen"),
-    "balloon": ("balloon ballon luftballon", "balloons ballons luftballons"),
-    "planet": ("planet saturn jupiter", "planets planeten"),
+    "sofa": ("sofa couch settee canapé", "sofas couches"),
+    "table": (
+        "table desk tisch schreibtisch esstisch couchtisch küchentisch",
+        "tables desks tische",
+    ),
 }
 
+# Hand-kept words → art names, where the CLDR names pick another picture or none.
+ART_WORDS: dict[str, str] = {
+    fold(word): name
+    for name, text in {
+        "house": "house home haus zuhause eigenheim",
+        "hut": "cottage cabin hut hütte",
+        "deciduous-tree": "tree baum laubbaum",
+        "evergreen-tree": "pine fir spruce tanne fichte tannenbaum nadelbaum",
+        "palm-tree": "palm palme",
+        "automobile": "car auto wagen pkw vehicle fahrzeug",
+        "delivery-truck": "truck lorry lkw lastwagen laster",
+        "cat": "cat kitten katze kater kätzchen mieze",
+        "dog": "dog puppy hund welpe hündchen",
+        "person-standing": "person human mensch leute personen",
+        "man-standing": "man mann herr",
+        "woman-standing": "woman frau dame lady",
+        "boy": "boy junge knabe",
+        "girl": "girl mädchen",
+        "child": "child kid kind",
+        "bird": "bird vogel",
+        "fish": "fish fisch",
+        "sailboat": "boat boot sailboat segelboot yacht jacht",
+        "ship": "ship schiff",
+        "balloon": "balloon ballon luftballon",
+        "rocket": "rocket rakete spaceship raumschiff ufo",
+        "ringed-planet": "planet saturn",
+        "bowl-with-spoon": "bowl schale schüssel",
+        "hot-beverage": "cup mug tasse becher coffee kaffee tea tee",
+        "basket": "basket korb",
+        "fork-and-knife-with-plate": "plate teller",
+        "light-bulb": "lamp lampe bulb glühbirne",
+        "tumbler-glass": "glass glas",
+        "bicycle": "bike bicycle fahrrad rad velo",
+        "motorcycle": "motorbike motorrad",
+        "volcano": "volcano vulkan",
+    }.items()
+    for word in text.split()
+}
+
+# Collective nouns: a mix of things, one picture per copy ("a bowl of fruit").
+_COLLECTIVES: dict[str, tuple[str, ...]] = {
+        "fruit fruits obst frucht früchte": (
+            "red-apple", "banana", "grapes", "tangerine", "pear", "strawberry",
+        ),
+        "vegetable vegetables veggies gemüse": (
+            "carrot", "broccoli", "tomato", "ear-of-corn", "eggplant", "bell-pepper",
+        ),
+        "berry berries beere beeren": ("strawberry", "blueberries", "cherries"),
+        "flower flowers blume blumen blüte blüten": (
+            "tulip", "rose", "sunflower", "blossom", "hibiscus",
+        ),
+        "toy toys spielzeug spielsachen": ("teddy-bear", "kite", "yo-yo"),
+        "animal animals tier tiere": ("dog", "cat", "rabbit", "horse", "cow", "pig"),
+        "food essen lebensmittel": ("pizza", "hamburger", "bread", "cheese-wedge"),
+        "sweets candy candies süßigkeiten": ("candy", "lollipop", "chocolate-bar", "doughnut"),
+        "drinks beverages getränke": ("hot-beverage", "cup-with-straw", "tumbler-glass"),
+        "furniture möbel": ("chair", "bed", "couch-and-lamp"),
+        "leaves laub blätter": ("fallen-leaf", "maple-leaf", "leaf-fluttering-in-wind"),
+        "cookies kekse plätzchen": ("cookie",),
+}  # fmt: skip
+COLLECTIVES = {fold(word): names for text, names in _COLLECTIVES.items() for word in text.split()}
+COLLECTIVE_NAMES = {names: text.split()[0] for text, names in _COLLECTIVES.items()}
+
+# Hair, told with a colour ("a woman with red hair"), picks that picture of the person.
+HAIR_WORDS = frozenset({"hair", "haar", "haare", "haaren", "frisur", "locken", "curls"})
+HAIR_STYLES = {
+    "red": "red-hair", "orange": "red-hair", "yellow": "blonde-hair", "gold": "blonde-hair",
+    "white": "white-hair", "grey": "white-hair", "silver": "white-hair", "curly": "curly-hair",
+}  # fmt: skip
+# Standing people drawn as a bust when the prompt asks for a portrait or a hair colour.
+BUSTS = {"person-standing": "person", "man-standing": "man", "woman-standing": "woman"}
+# Containers and surfaces: "a bowl of fruit", "ein Korb mit Äpfeln" put the things in them.
+CONTAINERS = frozenset(
+    {"bowl-with-spoon", "basket", "fork-and-knife-with-plate", "table", "box", "amphora"}
+)
+CONTENT_LINKS = frozenset({"of", "with", "mit", "voller", "voll", "full", "filled"})
+# Where a thing standing on another one rests, as a fraction of the other's height.
+SURFACES = {"table": 0.03, "sofa": 0.5, "bed": 0.42, "chair": 0.44, "box": 0.02}
+INDOOR_KINDS = frozenset({"sofa", "table", "bed", "chair", "couch-and-lamp"})
+# Materials: the first part of a compound that is not a thing of its own ("Holztisch").
+MATERIALS = _words(
+    "holz glas stein metall plastik leder papier stahl eisen gold silber kupfer marmor"
+    " porzellan beton kristall wolle stoff"
+)
+FRAMINGS = {"portrait": "portrait headshot closeup porträt bildnis nahaufnahme"}
+
 # English display names whose plural is not noun + "s".
-PLURALS = {"box": "boxes", "person": "people", "city": "cities", "fish": "fish"}
+PLURALS = {
+    "box": "boxes", "city": "cities", "man": "men", "woman": "women", "person": "people",
+    "child": "children", "mouse": "mice", "fish": "fish", "sheep": "sheep", "deer": "deer",
+    "knife": "knives", "leaf": "leaves", "goose": "geese", "tooth": "teeth", "foot": "feet",
+}  # fmt: skip
+# Names for art-set pictures whose CLDR name says more (or less) than what is seen.
+DISPLAY_NAMES = {
+    "automobile": "car", "person-standing": "person", "man-standing": "man",
+    "woman-standing": "woman", "bowl-with-spoon": "bowl", "hot-beverage": "cup of coffee",
+    "fork-and-knife-with-plate": "plate", "tumbler-glass": "glass", "deciduous-tree": "tree",
+    "evergreen-tree": "fir tree", "ringed-planet": "planet", "couch-and-lamp": "couch",
+    "light-bulb": "light bulb", "sailboat": "sailboat", "delivery-truck": "truck",
+}  # fmt: skip
 
 COLOR_RGB: dict[str, tuple[int, int, int]] = {
     "red": (220, 38, 38),
@@ -75,6 +173,7 @@ COLOR_RGB: dict[str, tuple[int, int, int]] = {
     "magenta": (217, 70, 239),
     "navy": (30, 41, 110),
     "beige": (225, 205, 165),
+    "wooden": (166, 112, 62),
 }
 MULTICOLOR = "multicolored"
 
@@ -96,6 +195,7 @@ COLORS: dict[str, str] = {
     "magenta": "magenta fuchsia",
     "navy": "navy marineblau",
     "beige": "beige tan",
+    "wooden": "wooden hölzern",
     MULTICOLOR: "colorful colourful multicolored multicoloured bunt farbig",
 }
 SHADES = {"light": "light pale pastel hell", "dark": "dark deep dunkel dunkl"}
@@ -113,10 +213,6 @@ COUNTS: dict[str, int] = {
     "einige": 3, "mehrere": 4, "viele": 6, "zahlreiche": 6, "paar": 3, "dozen": 12,
     "a couple of": 2, "a pair of": 2, "a few": 3, "a lot of": 6, "lots of": 6, "ein paar": 3,
 }  # fmt: skip
-
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
 
 
 DETERMINERS = _words(
@@ -171,6 +267,9 @@ PLACES = {
     "space": "space galaxy universe cosmos weltraum weltall galaxie universum kosmos",
     "underwater": "underwater unterwasser",
     "cyberpunk": "cyberpunk neon synthwave retrowave",
+    "room": "room indoors inside interior livingroom kitchen bedroom office classroom zimmer"
+    " wohnzimmer küche schlafzimmer büro raum drinnen stube kinderzimmer esszimmer",
+    "road": "highway road street motorway freeway autobahn straße landstraße fahrbahn",
 }
 # Setting words that describe a noun rather than being one ("a cyberpunk city").
 SETTING_ADJECTIVES = _words(
@@ -202,13 +301,7 @@ GERMAN_HINTS = _words(
 )
 ENGLISH_HINTS = _words("a an the and with on in of is are two three left right above below")
 
-_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 _GERMAN_ENDINGS = ("", "e", "er", "es", "en", "em")
-
-
-def fold(word: str) -> str:
-    """Lower-case and spell umlauts out, so `Bälle`, `baelle` and `BÄLLE` look alike."""
-    return word.lower().translate(_UMLAUTS)
 
 
 def _forms(words: str) -> set[str]:
@@ -240,6 +333,7 @@ SHADE_INDEX = _index(SHADES, inflect=True)
 SIZE_INDEX = _index(SIZES, inflect=True)
 TIME_INDEX = _index(TIMES, inflect=False)
 PLACE_INDEX = _index(PLACES, inflect=False)
+FRAMING_INDEX = _index(FRAMINGS, inflect=False)
 COUNT_INDEX = {fold(k): v for k, v in COUNTS.items()}
 RELATION_INDEX = {fold(k): v for k, v in RELATIONS.items()}
 POSITION_INDEX = {fold(k): v for k, v in POSITIONS.items()}
@@ -259,18 +353,6 @@ FOLDED_SETS = {
 }
 
 
-def lookup_noun(word: str) -> tuple[str, bool] | None:
-    """(kind, plural) for a noun, also through German case endings (`Häusern`, `Baumes`)."""
-    if word in NOUN_INDEX:
-        return NOUN_INDEX[word]
-    for ending in ("n", "en", "s", "es", "e"):
-        stem = word[: -len(ending)]
-        if word.endswith(ending) and len(stem) >= 3 and stem in NOUN_INDEX:
-            kind, plural = NOUN_INDEX[stem]
-            return kind, plural or ending in ("n", "en", "s")
-    return None
-
-
 def known_modifier(head: str) -> str | None:
     """The colour, size or setting word `head` starts with (`hell`, `cyberpunk`, `riesen`)."""
     for candidate in (head, head[:-1], head[:-2]):
@@ -279,3 +361,13 @@ def known_modifier(head: str) -> str | None:
         if candidate in TIME_INDEX or candidate in PLACE_INDEX:
             return candidate
     return None
+
+
+def reserved(word: str) -> bool:
+    """Whether a folded word has a meaning of its own here, so it never names a thing."""
+    tables = (COLOR_INDEX, SHADE_INDEX, SIZE_INDEX, TIME_INDEX, PLACE_INDEX, FRAMING_INDEX,
+              COUNT_INDEX, RELATION_INDEX, POSITION_INDEX, HAIR_WORDS)  # fmt: skip
+    return any(word in table for table in tables) or any(
+        word in FOLDED_SETS[name]
+        for name in ("meta", "stopwords", "fillers", "boundaries", "determiners")
+    )

@@ -1,0 +1,430 @@
+"""Turn an English or German prompt into a `Scene` the sketch renderer can draw.
+
+`parse_scene(prompt)` finds the drawable things (`lexicon.lookup`: hand-drawn kinds and
+the art set's thousands of names) with their counts, colours, sizes and positions ("three
+red balls on the left", "oben rechts eine gelbe Sonne"), simple relations between them
+("a cat on a car", "links vom Haus", "a bowl of fruit"), the setting ("at night", "am
+Strand", "in einer Cyberpunk-Stadt", "on a sofa" → a room), a portrait framing and quoted
+text to write. A noun phrase whose noun is not known becomes an object of kind `unknown`
+carrying the prompt's word as `label`, so the renderer can draw a labelled placeholder and
+say so. It is a small rule-based reader, not a language model.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from aiport.backends.local.sketch import lexicon
+from aiport.backends.local.sketch import words as w
+from aiport.backends.local.sketch.art import art_set
+from aiport.backends.local.sketch.scene import MAX_COUNT, Scene, SceneObject
+from aiport.backends.local.sketch.texts import extract_texts
+
+MAX_OBJECTS = 12
+
+_TOKEN = re.compile(r"[^\W_]+|[,;.!?]")
+_NOT_HEAD_SUFFIXES = ("ing", "ed", "ly", "ous", "ful", "ive", "ic", "ical", "ish", "less")
+
+
+@dataclass(slots=True)
+class _Phrase:
+    """A noun phrase being read: what has been said about the noun still to come."""
+
+    started: bool = False
+    count: int | None = None
+    color: str | None = None
+    shade: str | None = None
+    size: str | None = None
+    words: list[tuple[str, str]] = field(default_factory=list)
+
+
+def parse_scene(prompt: str) -> Scene:
+    """Read `prompt` (English or German) into a `Scene`; never raises on odd input."""
+    text, texts = extract_texts(prompt)
+    found = [(w.fold(t), t) for t in _TOKEN.findall(text)]
+    tokens = [(f, t) for f, t in found if len(f) > 1 or f.isdigit() or f in "a,;.!?"]
+    scene = Reader(tokens, _looks_german(tokens)).read()
+    scene.texts = texts
+    for obj in scene.objects:
+        if obj.kind == "sign" and scene.texts:
+            obj.text = scene.texts.pop(0)
+        if scene.framing == "portrait" and obj.kind in w.BUSTS:
+            obj.kind = w.BUSTS[obj.kind]
+    if scene.place is None and any(obj.kind in w.INDOOR_KINDS for obj in scene.objects):
+        scene.place = "room"
+    return scene
+
+
+def _looks_german(tokens: list[tuple[str, str]]) -> bool:
+    german = sum(t in w.FOLDED_SETS["german"] for t, _ in tokens)
+    english = sum(t in w.FOLDED_SETS["english"] for t, _ in tokens)
+    return german > english
+
+
+class Reader:
+    """A left-to-right reader with a pending noun phrase, position and relation."""
+
+    def __init__(self, tokens: list[tuple[str, str]], german: bool) -> None:
+        self.tokens = tokens
+        self.german = german
+        self.scene = Scene()
+        self.phrase = _Phrase()
+        self.segment = 0  # index of the first object in the current clause
+        self.pending_position: tuple[str | None, str | None] | None = None
+        self.pending_relation: tuple[str, int] | None = None
+        # "Neben einem Hund sitzt eine Katze": relation first, then target, then subject.
+        self.reversed_relation: tuple[str, int | None] | None = None
+        self.capitalised = any(o[:1].isupper() for _, o in tokens[1:])
+        self.position = 0  # the token being read
+        self.skip = 0  # tokens after it that its reading used up
+
+    @property
+    def objects(self) -> list[SceneObject]:
+        return self.scene.objects
+
+    def read(self) -> Scene:
+        i = 0
+        while i < len(self.tokens):
+            i = self._step(i)
+        self._end_phrase()
+        return self.scene
+
+    def _step(self, i: int) -> int:
+        phrase = self._multiword(i)
+        if phrase is not None:
+            kind, value, end = phrase
+            if kind == "count":
+                self._count(int(value))
+            elif kind == "relation":
+                self._relation(str(value))
+            elif kind == "thing":
+                thing = lexicon.lookup_phrase(str(value))
+                if thing is not None:
+                    self._add_thing(thing, " ".join(o for _, o in self.tokens[i:end]))
+            else:
+                self._position(None, "top", end)
+            return end
+        position = self._position_at(i)
+        if position is not None:
+            h, v, end = position
+            if end < len(self.tokens) and self.tokens[end][0] in w.RELATION_LINKS:
+                if self.objects[self.segment :]:
+                    self._position(h, v, end)  # stands if no object follows
+                self._relation(_RELATION_OF.get(h or v or "", "next_to"))
+                return end + 1
+            self._position(h, v, end)
+            return end
+        self.position, self.skip = i, 0
+        self._word(*self.tokens[i])
+        return i + 1 + self.skip
+
+    def _multiword(self, i: int) -> tuple[str, int | str, int] | None:
+        for size in (4, 3, 2):
+            words = " ".join(t for t, _ in self.tokens[i : i + size])
+            if words in w.COUNT_INDEX:
+                return "count", w.COUNT_INDEX[words], i + size
+            if words in w.RELATION_INDEX and " " in words:
+                return "relation", w.RELATION_INDEX[words], i + size
+            if words in _SKY_PHRASES:
+                return "sky", 0, i + size
+        for size in (3, 2):
+            words = " ".join(t for t, _ in self.tokens[i : i + size])
+            if lexicon.lookup_phrase(words) is not None:
+                return "thing", words, i + size
+        return None
+
+    def _position_at(self, i: int) -> tuple[str | None, str | None, int] | None:
+        """A run like "in the top right corner" / "oben rechts" starting at token `i`."""
+        h = v = None
+        j, found = i, False
+        while j < len(self.tokens) and j - i < 8:
+            word = self.tokens[j][0]
+            if word in w.POSITION_INDEX:
+                dh, dv = w.POSITION_INDEX[word]
+                h, v, found = dh or h, dv or v, True
+            elif word not in w.FOLDED_SETS["fillers"] or (found and word == "of"):
+                break
+            j += 1
+        if not found:
+            return None
+        while j > i and self.tokens[j - 1][0] not in w.POSITION_INDEX:
+            j -= 1  # give trailing fillers ("the", "of") back to the next reading
+        if h == "center" and v not in (None, "middle"):
+            h = None  # "top middle" means the top, centred: keep h free for the layout
+        return h, v, j
+
+    def _word(self, word: str, original: str) -> None:
+        sets = w.FOLDED_SETS
+        if word in w.CONTENT_LINKS and self._opens_container():
+            return
+        if word in sets["boundaries"]:
+            self._end_phrase()
+            self.segment = len(self.objects)
+            self.pending_relation = None
+        elif word.isdigit():
+            self._count(int(word))
+        elif word in w.COUNT_INDEX and not (self.german and word == "an"):
+            self._count(w.COUNT_INDEX[word])
+        elif word in sets["determiners"]:
+            self._start_phrase()
+        elif word in w.RELATION_INDEX:
+            self._relation(w.RELATION_INDEX[word])
+        elif not self._describe(word):
+            self._noun_or_other(word, original)
+
+    def _describe(self, word: str) -> bool:
+        """Adjectives of the coming noun; True when `word` was one."""
+        known = (w.COLOR_INDEX, w.SHADE_INDEX, w.SIZE_INDEX, w.FOLDED_SETS["setting_adjectives"])
+        if not any(word in table for table in known):
+            return False
+        self._start_phrase()
+        phrase = self.phrase
+        if word in w.COLOR_INDEX:
+            phrase.color = w.COLOR_INDEX[word]
+        elif word in w.SHADE_INDEX:
+            phrase.shade = w.SHADE_INDEX[word]
+        elif word in w.SIZE_INDEX:
+            phrase.size = w.SIZE_INDEX[word]
+        else:
+            self._setting(word)
+        return True
+
+    def _noun_or_other(self, word: str, original: str) -> None:
+        if word in w.TIME_INDEX or word in w.PLACE_INDEX or word in w.FRAMING_INDEX:
+            self._setting(word)
+            self.scene.setting_words.append(original)
+            self._drop_phrase()
+        elif word in w.HAIR_WORDS and self._hair(original):
+            self._drop_phrase()
+        elif word in w.FOLDED_SETS["meta"]:
+            if word in w.FOLDED_SETS["background"] and self.phrase.color:
+                self.scene.background = _color_name(self.phrase)
+            self._drop_phrase()
+        elif word in w.FOLDED_SETS["stopwords"] or word in w.FOLDED_SETS["fillers"]:
+            self._end_phrase()
+        elif (thing := self._lookup(word, original)) is not None:
+            self._noun(thing, original)
+        elif not self._compound(word, original) and self.phrase.started:
+            self.phrase.words.append((word, original))
+            if len(self.phrase.words) > 4:
+                self._end_phrase()
+
+    def _lookup(self, word: str, original: str) -> lexicon.Thing | None:
+        if len(word) < 3:
+            return None
+        thing = lexicon.lookup(word, _color_name(self.phrase))
+        if thing is None or thing.strong or self._may_be_noun(original):
+            return thing
+        return None
+
+    def _may_be_noun(self, original: str) -> bool:
+        """A keyword match counts in German only when capitalised (German nouns are)."""
+        return not (self.german and self.capitalised) or original[:1].isupper()
+
+    def _noun(self, thing: lexicon.Thing, original: str) -> None:
+        """A noun: drawn, unless it only qualifies the noun after it ("fruit bowl")."""
+        following = self.next_thing()
+        if following is not None and following.kind in w.CONTAINERS:
+            self._add_thing(following, self.tokens[self.position + 1][1])
+            self.reversed_relation = (_content_relation(following.kind), len(self.objects) - 1)
+            self._add_thing(thing, original)
+            self.skip = 1
+        elif following is None or not thing.strong:
+            self._add_thing(thing, original)
+        # else: a modifier of the noun that follows ("apple tree"): that noun is drawn
+
+    def next_thing(self) -> lexicon.Thing | None:
+        at = self.position + 1
+        if at >= len(self.tokens) or w.reserved(self.tokens[at][0]):
+            return None
+        thing = self._lookup(*self.tokens[at])
+        return thing if thing is not None and thing.strong else None
+
+    def _carries_things(self, index: int) -> bool:
+        """A table (or sofa...) that something was just put on."""
+        if self.objects[index].kind not in w.SURFACES:
+            return False
+        return any(o.relation == "on" and o.target == index for o in self.objects)
+
+    def _add_thing(self, thing: lexicon.Thing, original: str) -> None:
+        obj = self._add(thing.kind, thing.plural)
+        if obj is not None:
+            obj.variants = thing.variants
+            obj.words.append(original)
+
+    def _opens_container(self) -> bool:
+        """ "a bowl of", "ein Korb mit": what follows goes into the thing just named."""
+        if not self.objects or self.position == 0 or self.phrase.words:
+            return False
+        last = self.objects[-1]
+        named_last = self.tokens[self.position - 1][1] in last.words
+        if last.kind not in w.CONTAINERS or not named_last:
+            return False
+        self._end_phrase()
+        self.reversed_relation = (_content_relation(last.kind), len(self.objects) - 1)
+        return True
+
+    def _hair(self, original: str) -> bool:
+        """ "with red hair": the last person is drawn with that hair, as a bust."""
+        people = [o for o in self.objects if o.kind in w.BUSTS or o.kind in w.BUSTS.values()]
+        if not people:
+            return False
+        person = people[-1]
+        bust = w.BUSTS.get(person.kind, person.kind)
+        color = (self.phrase.color or "").rpartition(" ")[2]
+        curly = any(
+            word in ("curly", "lockig", "lockige", "lockigen") for word, _ in self.phrase.words
+        )
+        style = w.HAIR_STYLES.get("curly" if curly else color)
+        styled = f"{bust}-{style}" if style else bust
+        person.kind = styled if styled in art_set() else bust
+        person.words.append(original)
+        return True
+
+    def _compound(self, word: str, original: str) -> bool:
+        """German compounds: `Obstschale` → bowl of fruit, `hellblaue` → hell + blaue."""
+        for cut in range(3, len(word) - 2):
+            known_head, tail = w.known_modifier(word[:cut]), word[cut:]
+            known_tail = tail in w.COLOR_INDEX or tail in w.TIME_INDEX or tail in w.PLACE_INDEX
+            if known_head and (known_tail or lexicon.lookup(tail) is not None):
+                self._word(known_head, known_head)
+                self._word(tail, tail.capitalize())
+                return True
+        split = lexicon.split_compound(word) if self._may_be_noun(original) else None
+        if split is None:
+            return False
+        modifier, thing = split
+        self._add_thing(thing, original)
+        content = lexicon.lookup(modifier) if modifier else None
+        if content is not None and content.kind != thing.kind:
+            self.reversed_relation = (_content_relation(thing.kind), len(self.objects) - 1)
+            if thing.kind not in w.CONTAINERS:
+                self.reversed_relation = ("next_to", len(self.objects) - 1)
+            self._add_thing(content, original)
+        return True
+
+    def _start_phrase(self) -> None:
+        if self.phrase.words:
+            self._end_phrase()
+        self.phrase.started = True
+
+    def _count(self, count: int) -> None:
+        if self.phrase.words or self.phrase.count is not None:
+            self._end_phrase()
+        self._start_phrase()
+        self.phrase.count = count
+
+    def _drop_phrase(self) -> None:
+        self.phrase = _Phrase()
+        self.pending_relation = None
+
+    def _end_phrase(self) -> None:
+        """Close the phrase: a phrase without a known noun names an unknown thing."""
+        head = self._head(self.phrase.words)
+        if head is not None:
+            self._add("unknown", plural=False, label=head)
+        self.phrase = _Phrase()
+
+    def _head(self, words: list[tuple[str, str]]) -> str | None:
+        for word, original in reversed(words):
+            if len(word) < 3 or not word.isalpha() or word in w.FOLDED_SETS["meta"]:
+                continue
+            if self.german and self.capitalised:
+                if original[:1].isupper():
+                    return original
+            elif not word.endswith(_NOT_HEAD_SUFFIXES):
+                return original.lower()
+        return None
+
+    def _add(self, kind: str, plural: bool, label: str | None = None) -> SceneObject | None:
+        if len(self.objects) >= MAX_OBJECTS:
+            self.phrase = _Phrase()
+            return None
+        phrase = self.phrase
+        requested = phrase.count if phrase.count is not None else (3 if plural else 1)
+        obj = SceneObject(
+            kind=kind,
+            count=max(1, min(requested, MAX_COUNT)),
+            requested_count=requested,
+            color=_color_name(phrase),
+            size=phrase.size,
+            label=label,
+        )
+        if self.pending_position is not None:
+            obj.h, obj.v = self.pending_position
+            self.pending_position = None
+        self._relate(obj)
+        self.objects.append(obj)
+        self.phrase = _Phrase()
+        return obj
+
+    def _relate(self, obj: SceneObject) -> None:
+        """Complete a pending relation with `obj`, about to be appended."""
+        index = len(self.objects)
+        if self.pending_relation is not None:
+            rel, subject = self.pending_relation
+            self.objects[subject].relation, self.objects[subject].target = rel, index
+            self.objects[subject].h = self.objects[subject].v = None
+            self.pending_relation = None
+        elif self.reversed_relation is not None:
+            rel, target = self.reversed_relation
+            if target is None:
+                self.reversed_relation = (rel, index)
+            else:
+                obj.relation, obj.target = rel, target
+                self.reversed_relation = None
+
+    def _position(self, h: str | None, v: str | None, end: int) -> None:
+        self._end_phrase()
+        self.pending_relation = None
+        in_clause = self.objects[self.segment :]
+        trailing = end >= len(self.tokens) or self.tokens[end][0] in w.FOLDED_SETS["boundaries"]
+        subject = (
+            in_clause[-1]
+            if in_clause
+            else (self.objects[-1] if trailing and self.objects else None)
+        )
+        if subject is not None and subject.h is None and subject.v is None:
+            subject.h, subject.v = h, v
+        else:
+            self.pending_position = (h, v)
+
+    def _relation(self, relation: str) -> None:
+        self._end_phrase()
+        last = len(self.objects) - 1
+        while last >= 0 and self.objects[last].relation == "in":
+            last = self.objects[last].target or 0  # "a bowl of fruit on a table": the bowl
+        beside = relation in ("next_to", "left_of", "right_of")
+        if self.objects[self.segment :] and beside and self._carries_things(last):
+            self.reversed_relation = ("on", last)  # "apples on a table next to a cup"
+        elif self.objects[self.segment :]:
+            self.pending_relation = (relation, last)
+        else:
+            self.reversed_relation = (relation, None)
+
+    def _setting(self, word: str) -> None:
+        scene = self.scene
+        if word in w.FRAMING_INDEX:
+            scene.framing = w.FRAMING_INDEX[word]
+        if word in w.TIME_INDEX and scene.time in (None, "day"):
+            scene.time = w.TIME_INDEX[word]
+        if word in w.PLACE_INDEX and scene.place in (None, "meadow"):
+            scene.place = w.PLACE_INDEX[word]
+
+
+_RELATION_OF = {"left": "left_of", "right": "right_of", "top": "above", "bottom": "below"}
+_SKY_PHRASES = {w.fold(p) for p in w.SKY_PHRASES}
+
+
+def _content_relation(container: str) -> str:
+    """Things go "in" a bowl or basket but "on" a table or plate."""
+    return "on" if container in w.SURFACES or "plate" in container else "in"
+
+
+def _color_name(phrase: _Phrase) -> str | None:
+    if phrase.color is None:
+        return None
+    if phrase.shade and phrase.color != w.MULTICOLOR:
+        return f"{phrase.shade} {phrase.color}"
+    return phrase.color
