@@ -42,18 +42,21 @@ class Thing:
     strong: bool = True  # False: found only among another thing's keywords
 
 
-def lookup(word: str, color: str | None = None) -> Thing | None:
+def lookup(word: str, color: str | None = None, german: bool = False) -> Thing | None:
     """The thing a folded noun (any number or case) names; `color` picks a coloured variant.
 
     The hand-kept tables answer first, for every reading of the word, then the CLDR names.
     """
     readings = lemmas(word)
+    if german and word in w.GERMAN_WORDS:
+        return Thing(w.GERMAN_WORDS[word])
     for lemma, plural in readings:
         thing = _hand_kept(lemma, plural, color)
         if thing is not None:
             return thing
-    for lemma, plural in readings:
-        thing = _annotated(lemma, plural, color)
+    ranked = [(index()[lemma][0], k) for k, (lemma, _) in enumerate(readings) if lemma in index()]
+    for _, k in sorted(ranked):  # "Kerzen": the name "Kerze" beats the keyword "kerzen"
+        thing = _annotated(*readings[k], color)
         if thing is not None:
             return thing
     return None
@@ -130,7 +133,8 @@ def _annotated(lemma: str, plural: bool, color: str | None) -> Thing | None:
     if not names:
         return None
     weak = rank >= _KEYWORD
-    if weak and lemma.endswith(_NOT_NOUN_ENDINGS):
+    verb_like = rank > 0 and len(lemma) > 5 and lemma.endswith(("ing", "ed"))  # "standing"
+    if (weak or verb_like) and lemma.endswith(_NOT_NOUN_ENDINGS):
         return None  # "running", "sweetly": a keyword, but not a noun
     return Thing(_coloured(names[0], lemma, color), plural, strong=not weak)
 

@@ -98,6 +98,10 @@ class Reader:
                 self._count(int(value))
             elif kind == "relation":
                 self._relation(str(value))
+            elif kind == "place":
+                self._end_phrase()
+                self.scene.place = str(value)
+                self.scene.setting_words.append(" ".join(o for _, o in self.tokens[i:end]))
             elif kind == "thing":
                 thing = lexicon.lookup_phrase(str(value))
                 if thing is not None:
@@ -128,6 +132,8 @@ class Reader:
                 return "relation", w.RELATION_INDEX[words], i + size
             if words in _SKY_PHRASES:
                 return "sky", 0, i + size
+            if words in w.PLACE_PHRASES:
+                return "place", w.PLACE_PHRASES[words], i + size
         for size in (3, 2):
             words = " ".join(t for t, _ in self.tokens[i : i + size])
             if lexicon.lookup_phrase(words) is not None:
@@ -211,9 +217,9 @@ class Reader:
                 self._end_phrase()
 
     def _lookup(self, word: str, original: str) -> lexicon.Thing | None:
-        if len(word) < 3:
+        if len(word) < 3 and word not in w.ART_WORDS:
             return None
-        thing = lexicon.lookup(word, _color_name(self.phrase))
+        thing = lexicon.lookup(word, _color_name(self.phrase), self.german)
         if thing is None or thing.strong or self._may_be_noun(original):
             return thing
         return None
@@ -225,7 +231,14 @@ class Reader:
     def _noun(self, thing: lexicon.Thing, original: str) -> None:
         """A noun: drawn, unless it only qualifies the noun after it ("fruit bowl")."""
         following = self.next_thing()
-        if following is not None and following.kind in w.CONTAINERS:
+        if following is not None and thing.kind in w.CONTAINERS:  # "eine Tasse Kaffee"
+            self._add_thing(thing, original)
+            if following.kind != thing.kind:
+                self.reversed_relation = (_content_relation(thing.kind), len(self.objects) - 1)
+            else:  # "Tasse Kaffee": the cup is the coffee
+                self.objects[-1].words.append(self.tokens[self.position + 1][1])
+                self.skip = 1
+        elif following is not None and following.kind in w.CONTAINERS:
             self._add_thing(following, self.tokens[self.position + 1][1])
             self.reversed_relation = (_content_relation(following.kind), len(self.objects) - 1)
             self._add_thing(thing, original)
@@ -286,12 +299,17 @@ class Reader:
         """German compounds: `Obstschale` → bowl of fruit, `hellblaue` → hell + blaue."""
         for cut in range(3, len(word) - 2):
             known_head, tail = w.known_modifier(word[:cut]), word[cut:]
+            if tail in w.PLACE_INDEX and len(tail) >= 4 and self.german:  # Klassenzimmer
+                self._setting(tail)
+                self.scene.setting_words.append(original)
+                return True
             known_tail = tail in w.COLOR_INDEX or tail in w.TIME_INDEX or tail in w.PLACE_INDEX
             if known_head and (known_tail or lexicon.lookup(tail) is not None):
                 self._word(known_head, known_head)
                 self._word(tail, tail.capitalize())
                 return True
-        split = lexicon.split_compound(word) if self._may_be_noun(original) else None
+        german_noun = self.german and self._may_be_noun(original)
+        split = lexicon.split_compound(word) if german_noun else None
         if split is None:
             return False
         modifier, thing = split

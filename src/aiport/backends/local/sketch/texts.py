@@ -11,7 +11,7 @@ _QUOTED = re.compile(
     r"|(?<!\w)'([^']+)'(?!\w)"
 )
 _UNQUOTED = re.compile(
-    r"\b(?:saying|that says|which says|reading|that reads|with the (?:text|words)|labell?ed"
+    r"\b(?:saying|that says|which says|that reads|with the (?:text|words)|labell?ed"
     r"|titled|captioned|mit der aufschrift|mit dem text|mit den worten|beschriftet mit)"
     r"\s*:?\s+(?!\s*QTEXT)([^,.;!?]+)",
     re.IGNORECASE,

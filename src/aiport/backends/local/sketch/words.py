@@ -65,6 +65,7 @@ ART_WORDS: dict[str, str] = {
         "palm-tree": "palm palme",
         "automobile": "car auto wagen pkw vehicle fahrzeug",
         "delivery-truck": "truck lorry lkw lastwagen laster",
+        "top-hat": "zylinder",
         "cat": "cat kitten katze kater kätzchen mieze",
         "dog": "dog puppy hund welpe hündchen",
         "person-standing": "person human mensch leute personen",
@@ -89,9 +90,26 @@ ART_WORDS: dict[str, str] = {
         "bicycle": "bike bicycle fahrrad rad velo",
         "motorcycle": "motorbike motorrad",
         "volcano": "volcano vulkan",
+        "fire-engine": "firetruck löschfahrzeug",
+        "police-car": "polizeiauto streifenwagen",
+        "houses": "village dorf",
+        "badminton": "racket racquet schläger",
+        "deer": "deer reh hirsch",
+        "chipmunk": "squirrel eichhörnchen",
+        "chestnut": "nut nuss",
+        "bread": "loaf laib",
+        "egg": "ei",
+        "wine-glass": "wine wein",
+        "envelope": "letter brief",
+        "fire": "campfire lagerfeuer",
+        "cloud-with-rain": "rain regen",
+        "potted-plant": "plant pflanze",
     }.items()
     for word in text.split()
 }
+
+# German words that mean something else in English ("Hut" is a hat, "hut" a Hütte).
+GERMAN_WORDS = {"hut": "top-hat", "eis": "ice-cream", "see": "water-wave"}
 
 # Collective nouns: a mix of things, one picture per copy ("a bowl of fruit").
 _COLLECTIVES: dict[str, tuple[str, ...]] = {
@@ -127,7 +145,19 @@ HAIR_STYLES = {
 BUSTS = {"person-standing": "person", "man-standing": "man", "woman-standing": "woman"}
 # Containers and surfaces: "a bowl of fruit", "ein Korb mit Äpfeln" put the things in them.
 CONTAINERS = frozenset(
-    {"bowl-with-spoon", "basket", "fork-and-knife-with-plate", "table", "box", "amphora"}
+    {
+        "bowl-with-spoon",
+        "basket",
+        "fork-and-knife-with-plate",
+        "table",
+        "box",
+        "amphora",
+        "hot-beverage",
+        "tumbler-glass",
+        "baby-bottle",
+        "bottle-with-popping-cork",
+        "bucket",
+    }
 )
 CONTENT_LINKS = frozenset({"of", "with", "mit", "voller", "voll", "full", "filled"})
 # Where a thing standing on another one rests, as a fraction of the other's height.
@@ -238,6 +268,9 @@ POSITION_FILLERS = _words(
     " hälfte teil rand bildes image picture"
 )
 SKY_PHRASES = ("in the sky", "up in the sky", "am himmel", "im himmel", "in den himmel")
+# Settings said in two words: "unter Wasser" is under water, not "below a water".
+PLACE_PHRASES = {"unter wasser": "underwater", "under water": "underwater",
+                 "under the sea": "underwater", "living room": "room"}  # fmt: skip
 
 RELATIONS: dict[str, str] = {
     "above": "above", "over": "above", "über": "above", "oberhalb": "above",
@@ -259,15 +292,17 @@ TIMES = {
     "day": "day daytime sunny noon tag tagsüber sonnig mittag",
 }
 PLACES = {
-    "beach": "beach seaside ocean sea coast shore lake strand meer ozean küste",
+    "beach": "beach seaside ocean sea coast shore lake pond strand meer ozean küste teich",
     "forest": "forest woods jungle wald dschungel urwald",
-    "meadow": "meadow field garden park grass lawn countryside wiese feld garten rasen landschaft",
+    "meadow": "meadow field fields garden park grass lawn countryside farm wiese feld felder"
+    " feldern garten rasen landschaft acker bauernhof",
     "desert": "desert dunes wüste",
     "snow": "snow snowy winter wintry schnee verschneit winterlich",
     "space": "space galaxy universe cosmos weltraum weltall galaxie universum kosmos",
-    "underwater": "underwater unterwasser",
+    "underwater": "underwater unterwasser unterwasserwelt",
     "cyberpunk": "cyberpunk neon synthwave retrowave",
-    "room": "room indoors inside interior livingroom kitchen bedroom office classroom zimmer"
+    "room": "room indoors inside interior livingroom kitchen bedroom office classroom wall wand"
+    " zimmer"
     " wohnzimmer küche schlafzimmer büro raum drinnen stube kinderzimmer esszimmer",
     "road": "highway road street motorway freeway autobahn straße landstraße fahrbahn",
 }
@@ -282,7 +317,7 @@ BOUNDARIES = _words("and und , ; . ! ? with mit while plus sowie but aber or ode
 META = _words(
     "picture image illustration drawing painting photo photograph render rendering sketch scene"
     " view style background foreground landscape scenery lot lots bunch group number pair couple"
-    " kind sort type row line text words letters caption title sky bild foto zeichnung gemälde"
+    " sort type row line text words letters caption title sky bild foto zeichnung gemälde"
     " szene ansicht stil hintergrund vordergrund gruppe menge haufen reihe schrift aufschrift"
     " worte wörter titel himmel qtext"
 )
