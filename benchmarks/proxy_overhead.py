@@ -3,7 +3,7 @@
 Runs, in one go and on this machine: the mock upstream alone ("direct"), then aiport in
 front of it with auth, validation, request ids and logging on. The load generator is wrk
 when installed (Debian's `wrk`), else a Python client; aiport is pinned to CPU 0 and the
-mock and the load to CPU 1 when `taskset` exists, as `shared/bench/compare.sh` does.
+mock and the load to CPU 1 when `taskset` exists, as `benchmarks/compare/compare.sh` does.
 
     .venv/bin/python benchmarks/proxy_overhead.py [--seconds 5]
 
