@@ -43,8 +43,10 @@ class AiportProcess:
         config: dict[str, Any] | None = None,
         env: dict[str, str] | None = None,
         args: tuple[str, ...] = (),
+        command: tuple[str, ...] = (sys.executable, "-m", "aiport"),
     ) -> None:
         self.workdir = workdir
+        self.command = command
         self.port = free_port()
         self.config = config
         self.env = env or {}
@@ -58,7 +60,7 @@ class AiportProcess:
 
     def start(self, timeout: float = 90.0) -> AiportProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        command = [sys.executable, "-m", "aiport", "serve", "--port", str(self.port)]
+        command = [*self.command, "serve", "--port", str(self.port)]
         if self.config is not None:
             config_path = self.workdir / f"aiport-{self.port}.yaml"
             config_path.write_text(yaml.safe_dump(self.config))
