@@ -5,13 +5,16 @@ Validation errors become a 400 naming the offending field in `param`, the way Op
 
 from __future__ import annotations
 
+import base64
+import binascii
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
-from aiohttp import BodyPartReader, HttpVersion11, web
+from aiohttp import BodyPartReader, HttpVersion11, MultipartReader, web
+from aiohttp.hdrs import CONTENT_TRANSFER_ENCODING
 from pydantic import ValidationError
 
 from aiport.backends.base import Upload
@@ -25,6 +28,11 @@ NOT_JSON = (
     "and the Content-Type application/json."
 )
 _UPLOAD_CHUNK = 256 * 1024
+# Deeper bodies are refused as they are read: orjson writes at most 254 levels, so a body
+# that parsed could otherwise fail later, when it is passed on. Real requests (JSON schemas,
+# tool parameters) stay far below this.
+MAX_JSON_DEPTH = 128
+TOO_DEEP = f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep."
 _UNION_MEMBERS = frozenset({"str", "int", "float", "bool", "dict"})
 
 
@@ -68,7 +76,24 @@ async def read_json(request: web.Request, limit: int) -> dict[str, Any]:
         raise InvalidRequest(NOT_JSON) from exc
     if not isinstance(body, dict):
         raise InvalidRequest(NOT_JSON)
+    # Only a body with that many brackets can be that deep (a count at C speed).
+    if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH and _too_deep(body):
+        raise InvalidRequest(TOO_DEEP)
     return body
+
+
+def _too_deep(value: Any) -> bool:
+    level: list[Any] = [value]
+    for _ in range(MAX_JSON_DEPTH):
+        level = [
+            child
+            for node in level
+            for child in (node.values() if isinstance(node, dict) else node)
+            if isinstance(child, dict | list)
+        ]
+        if not level:
+            return False
+    return True
 
 
 async def _read_bounded(request: web.Request, limit: int) -> bytes:
@@ -130,7 +155,10 @@ async def read_form(
     request: web.Request, limit: int, spool_dir: Path
 ) -> tuple[dict[str, Any], Upload | None]:
     """Read a multipart form: text fields into a dict (repeated `x[]` fields as lists), the
-    `file` part streamed to a temporary file under `spool_dir` (the caller deletes it)."""
+    `file` part streamed to a temporary file under `spool_dir`.
+
+    On success the caller owns (and deletes) the file; on any failure it is already gone.
+    """
     check_declared_size(request, limit)
     if not request.content_type.startswith("multipart/form-data"):
         raise InvalidRequest(
@@ -142,34 +170,75 @@ async def read_form(
         raise InvalidRequest("The multipart body could not be read.", param="file") from exc
     fields: dict[str, Any] = {}
     upload: Upload | None = None
-    total = 0
-    while True:
-        try:
-            part = await reader.next()
-        except ValueError as exc:
-            raise InvalidRequest("The multipart body is malformed.", param="file") from exc
-        if part is None:
-            break
-        if not isinstance(part, BodyPartReader) or not part.name:
-            continue
-        if part.name == "file":
-            if upload is not None:
-                _discard(upload)
-            upload = await _spool(part, limit - total, spool_dir)
-            total += upload.size
-            continue
-        value = (await part.read(decode=True)).decode("utf-8", "replace")
-        total += len(value)
-        if total > limit:
-            raise PayloadTooLarge(f"Request body is over the {limit}-byte limit.")
-        if part.name.endswith("[]"):
-            fields.setdefault(part.name, []).append(value)
-        else:
-            fields[part.name] = value
+    try:
+        total = 0
+        while (part := await _next_part(reader)) is not None:
+            if not isinstance(part, BodyPartReader) or not part.name:
+                continue
+            if part.name == "file":
+                if upload is not None:
+                    _discard(upload)
+                    upload = None
+                upload = await _spool(part, limit - total, spool_dir)
+                total += upload.size
+                continue
+            value = (await _read_field(part)).decode("utf-8", "replace")
+            total += len(value)
+            if total > limit:
+                raise PayloadTooLarge(f"Request body is over the {limit}-byte limit.")
+            if part.name.endswith("[]"):
+                fields.setdefault(part.name, []).append(value)
+            else:
+                fields[part.name] = value
+    except BaseException:
+        if upload is not None:
+            _discard(upload)
+        raise
     return fields, upload
 
 
+async def _next_part(reader: MultipartReader) -> Any:
+    try:
+        return await reader.next()
+    except ValueError as exc:
+        raise InvalidRequest("The multipart body is malformed.", param="file") from exc
+
+
+# Content-Transfer-Encoding is deprecated in forms (RFC 7578) but allowed; these we decode.
+_IDENTITY_ENCODINGS = frozenset({"", "7bit", "8bit", "binary"})
+_FIELD_ENCODINGS = _IDENTITY_ENCODINGS | {"base64", "quoted-printable"}
+# A file is decoded chunk by chunk, which aiohttp keeps aligned for base64 only.
+_FILE_ENCODINGS = _IDENTITY_ENCODINGS | {"base64"}
+
+
+def _transfer_encoding(part: BodyPartReader, allowed: frozenset[str]) -> str:
+    encoding = part.headers.get(CONTENT_TRANSFER_ENCODING, "").strip().lower()
+    if encoding not in allowed:
+        raise InvalidRequest(
+            f"The part `{part.name}` has a Content-Transfer-Encoding this server cannot decode"
+            f" ({_short(encoding)}); send it unencoded or as base64.",
+            param=part.name,
+        )
+    return encoding
+
+
+def _undecodable(part: BodyPartReader) -> InvalidRequest:
+    return InvalidRequest(
+        f"The part `{part.name}` could not be decoded as its Content-Transfer-Encoding says.",
+        param=part.name,
+    )
+
+
+async def _read_field(part: BodyPartReader) -> bytes:
+    _transfer_encoding(part, _FIELD_ENCODINGS)
+    try:
+        return bytes(await part.read(decode=True))
+    except (binascii.Error, ValueError) as exc:
+        raise _undecodable(part) from exc
+
+
 async def _spool(part: BodyPartReader, limit: int, spool_dir: Path) -> Upload:
+    encoding = _transfer_encoding(part, _FILE_ENCODINGS)
     spool_dir.mkdir(parents=True, exist_ok=True)
     # Not a `with` block: the file must outlive this function (the backend reads it).
     handle = tempfile.NamedTemporaryFile(dir=spool_dir, prefix="upload-", delete=False)  # noqa: SIM115
@@ -178,6 +247,8 @@ async def _spool(part: BodyPartReader, limit: int, spool_dir: Path) -> Upload:
     try:
         with handle:
             while chunk := await part.read_chunk(_UPLOAD_CHUNK):
+                if encoding == "base64":
+                    chunk = _b64decode(part, chunk)
                 size += len(chunk)
                 if size > limit:
                     raise PayloadTooLarge(f"Upload is over the {limit}-byte limit.")
@@ -191,6 +262,13 @@ async def _spool(part: BodyPartReader, limit: int, spool_dir: Path) -> Upload:
         content_type=part.headers.get("content-type", "application/octet-stream"),
         size=size,
     )
+
+
+def _b64decode(part: BodyPartReader, chunk: bytes) -> bytes:
+    try:
+        return base64.b64decode(chunk)
+    except (binascii.Error, ValueError) as exc:
+        raise _undecodable(part) from exc
 
 
 def _discard(upload: Upload) -> None:
