@@ -187,7 +187,7 @@ def main() -> None:
     )
     try:
         wait_http(f"http://127.0.0.1:{mock_port}/v1/models")
-        wait_http(f"http://127.0.0.1:{gateway_port}/health")
+        wait_http(f"http://127.0.0.1:{gateway_port}/health/ready")
         idle_rss = rss_mb(gateway.pid)
         direct = measure(f"http://127.0.0.1:{mock_port}/v1", args.seconds)
         through = measure(f"http://127.0.0.1:{gateway_port}/v1", args.seconds)

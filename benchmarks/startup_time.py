@@ -1,7 +1,7 @@
 """Start-up time of `aiport serve` with every embedded model loaded at start.
 
-Measures, over a few runs: the time until the port answers /health, and until /health
-reports every local engine loaded (the same moment, since models load before serving).
+Measures, over a few runs: the time until /health/ready answers 200, which is when every
+local engine has loaded (the port itself opens at once).
 The baseline in the same run is a bare `python -c "import aiport.app"`: the interpreter
 and import cost that any start pays.
 
@@ -11,7 +11,6 @@ and import cost that any start pays.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import socket
 import statistics
@@ -42,9 +41,7 @@ def ready_seconds() -> float:
     try:
         while True:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
-                    report = json.load(r)
-                if all(b.get("loaded", True) for b in report["backends"].values()):
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=1):
                     return time.perf_counter() - started
             except OSError:
                 pass

@@ -104,7 +104,7 @@ def test_health_needs_no_key_and_shows_no_secret(proxy: AiportProcess) -> None:
     assert response.headers["x-request-id"].startswith("req_")
     health = response.json()
     assert health["status"] == "ok"
-    assert health["backends"]["openai"]["ready"] is True
+    assert health["backends"]["openai"] == "up"
     assert b"sk-" not in response.body
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from aiport.backends.local.chat import smollm2_gguf_path
-from tests.support.server import AiportProcess
+from tests.support.server import AiportProcess, raw_request
 
 pytestmark = pytest.mark.slow
 
@@ -52,9 +52,5 @@ def test_the_configured_gguf_answers_under_its_names(server: AiportProcess) -> N
 
 
 def test_each_engine_reports_under_its_own_name(server: AiportProcess) -> None:
-    import json
-    import urllib.request
-
-    with urllib.request.urlopen(server.base_url + "/health", timeout=5) as response:
-        backends = json.load(response)["backends"]
+    backends = raw_request(server.base_url + "/health").json()["backends"]  # master key
     assert backends["local-mine"]["loaded"] and backends["local-chat"]["loaded"]

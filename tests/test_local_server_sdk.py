@@ -12,7 +12,7 @@ import numpy as np
 import openai
 import pytest
 
-from tests.support.server import AiportProcess
+from tests.support.server import AiportProcess, raw_request
 from tests.support.speech_quality import word_error_rate
 
 pytestmark = pytest.mark.slow
@@ -154,9 +154,6 @@ def test_models_lists_local_ids_and_aliases(client: openai.OpenAI) -> None:
 
 
 def test_health_reports_loaded_models(local: AiportProcess) -> None:
-    import json
-
-    with urllib.request.urlopen(local.base_url + "/health", timeout=5) as response:
-        report = json.load(response)
+    report = raw_request(local.base_url + "/health").json()  # details: master key
     loaded = {name: b.get("loaded") for name, b in report["backends"].items()}
     assert loaded and all(loaded.values()), loaded

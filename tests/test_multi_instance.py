@@ -22,6 +22,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from aiport.api.middleware import SHUTTING_DOWN, STARTING
 from tests.support.accounts_e2e import (
     CHAT_PATH,
     MESSAGES,
@@ -220,6 +221,12 @@ class Shot:
         )
 
 
+async def not_serving(response: aiohttp.ClientResponse) -> bool:
+    """A 503 from an instance that is starting or draining (it authenticates no one)."""
+    error = (await response.json())["error"]
+    return error["message"] in (STARTING, SHUTTING_DOWN)
+
+
 class UpstreamSightings:
     """The model names the fake upstream has received: a request there passed auth."""
 
@@ -329,6 +336,10 @@ class Burst:
                 shot.request_id = response.headers.get("x-request-id")
                 shot.status = response.status
                 shot.outcome = "answered"
+                if response.status == 503 and await not_serving(response):
+                    # Refused before authentication (starting or draining): as a socket would.
+                    shot.outcome, shot.request_id = "refused", None
+                    return
                 if shot.kind == "endless":
                     await response.content.readuntil(b"\n\n")
                     await asyncio.sleep(self.rng.uniform(0, 0.15))

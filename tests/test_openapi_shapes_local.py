@@ -37,7 +37,7 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AiportProcess]:
 
 @pytest.fixture(scope="module")
 def engines(local: AiportProcess) -> set[str]:
-    health = raw_request(local.base_url + "/health", key=None).json()
+    health = raw_request(local.base_url + "/health").json()  # details: master key
     return {name for name, report in health["backends"].items() if report.get("ready")}
 
 

@@ -45,6 +45,8 @@ def create_app(settings: Settings, master_key: str) -> web.Application:
             app.router.add_route(method, prefix + path, handler, expect_handler=expect(limit))
             app.router.add_route("OPTIONS", prefix + path, _preflight)
     app.router.add_get("/health", health.health)
+    app.router.add_get("/health/live", health.live)
+    app.router.add_get("/health/ready", health.ready)
     app.router.add_get("/admin/keys", admin.list_keys)
     app.router.add_post("/admin/keys", admin.create_key)
     app.router.add_delete("/admin/keys/{id}", admin.revoke_key)
@@ -57,7 +59,7 @@ def create_app(settings: Settings, master_key: str) -> web.Application:
 
 async def _lifespan(app: web.Application) -> AsyncIterator[None]:
     services = app[SERVICES]
-    await services.start()
+    services.begin_start()
     yield
     await services.close()
 

@@ -46,6 +46,13 @@ class Authenticator:
         self._master_digest = _digest(master_key)
         self.resolver = resolver
 
+    def is_master(self, authorization: str | None) -> bool:
+        """Whether the header carries the master key (never looks up other keys)."""
+        presented = _bearer(authorization)
+        return presented is not None and hmac.compare_digest(
+            _digest(presented), self._master_digest
+        )
+
     async def authenticate(self, authorization: str | None) -> Caller:
         presented = _bearer(authorization)
         if presented is None:

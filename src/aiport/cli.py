@@ -69,7 +69,7 @@ def _serve(args: argparse.Namespace) -> None:
     print(f"aiport: serving on http://{settings.host}:{settings.port}", flush=True)
     from aiport.server import run
 
-    run(settings, key)
+    sys.exit(run(settings, key))
 
 
 def _models(args: argparse.Namespace) -> None:

@@ -150,6 +150,15 @@ class Overloaded(APIError):
     code = "server_is_overloaded"
 
 
+class Unavailable(APIError):
+    """This server cannot serve now: starting, shutting down, or a service it depends on
+    (the database, Redis) is unreachable. Another instance, or a retry, may succeed."""
+
+    status = 503
+    type = "server_error"
+    code = "service_unavailable"
+
+
 class GatewayTimeout(APIError):
     status = 504
     type = "server_error"

@@ -27,7 +27,12 @@ class ImageStore:
         """Store a PNG; return its file name (the secret part of its URL)."""
         self.directory.mkdir(parents=True, exist_ok=True)
         name = secrets.token_urlsafe(32) + ".png"
-        (self.directory / name).write_bytes(png)
+        path = self.directory / name
+        try:
+            path.write_bytes(png)
+        except OSError:
+            path.unlink(missing_ok=True)  # never serve half a picture (the disk may be full)
+            raise
         return name
 
     def path_of(self, name: str) -> Path | None:

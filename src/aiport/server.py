@@ -1,4 +1,11 @@
-"""Running the server: one process, or N processes sharing the port (SO_REUSEPORT)."""
+"""Running the server: one process, or N worker processes sharing the port (SO_REUSEPORT).
+
+A process listens at once and starts its services behind it (see `aiport.lifecycle`). On
+SIGTERM or SIGINT it drains once: `/health/ready` turns 503, new requests are refused, the
+requests in flight get `shutdown_grace` seconds, the rest are cut with an error in their
+own protocol, the listener and services close (usage rows flushed), and it exits 0. A
+repeated signal only logs: nothing can interrupt the final flush.
+"""
 
 from __future__ import annotations
 
@@ -6,55 +13,87 @@ import asyncio
 import logging
 import os
 import signal
-import subprocess
-import sys
 
 from aiohttp import web
 
+from aiport.api.context import SERVICES
+from aiport.api.malformed import OpenAIErrorServer
 from aiport.app import create_app
+from aiport.lifecycle import Lifecycle
 from aiport.settings import Settings
+from aiport.workers import WORKER_ENV, supervise
 
 log = logging.getLogger(__name__)
 
-WORKER_ENV = "AIPORT_WORKER"
 MAX_HEADER_VALUE = 16 * 1024  # bytes in one header value
+CLOSE_TIMEOUT = 5.0  # seconds for connections to close once drained
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
-def run(settings: Settings, master_key: str) -> None:
+def run(settings: Settings, master_key: str) -> int:
+    """Serve until stopped; the exit code (0 after a clean shutdown)."""
     if settings.workers > 1 and not os.environ.get(WORKER_ENV):
-        _supervise(settings, master_key)
-        return
+        return supervise(settings, master_key)
     _use_uvloop()
-    logging.getLogger("aiohttp.server").addFilter(_redact_malformed_requests)
-    web.run_app(
-        create_app(settings, master_key),
-        host=settings.host,
-        port=settings.port,
-        reuse_port=settings.workers > 1,
+    return asyncio.run(serve(settings, master_key))
+
+
+async def serve(settings: Settings, master_key: str) -> int:
+    app = create_app(settings, master_key)
+    lifecycle = app[SERVICES].lifecycle
+    loop = asyncio.get_running_loop()
+    for signum in STOP_SIGNALS:
+        loop.add_signal_handler(signum, lifecycle.request_stop, signal.Signals(signum).name)
+    _stop_with_supervisor(loop, lifecycle)
+    runner = _Runner(
+        app,
         access_log=None,
         handler_cancellation=True,
-        print=None,
-        shutdown_timeout=10.0,
+        shutdown_timeout=CLOSE_TIMEOUT,
         # aiohttp's 8190 would refuse a long (bad) API key before authentication can.
         max_field_size=MAX_HEADER_VALUE,
     )
+    await runner.setup()  # starts the services in the background
+    try:
+        site = web.TCPSite(runner, settings.host, settings.port, reuse_port=settings.workers > 1)
+        try:
+            await site.start()
+        except OSError as exc:
+            log.critical("cannot listen on %s:%d: %s", settings.host, settings.port, exc)
+            lifecycle.request_stop("no listener", exit_code=1)
+        await lifecycle.wait_for_stop()
+        await lifecycle.drain(settings.shutdown_grace)
+    finally:
+        await runner.cleanup()  # closes the listener, then the services (usage flushed)
+    _ignore_stop_signals(loop)
+    log.info("stopped")
+    return lifecycle.exit_code
 
 
-def _redact_malformed_requests(record: logging.LogRecord) -> bool:
-    """aiohttp logs a request it cannot parse with the offending header line, which may
-    hold an API key: log what went wrong, never the bytes (and as a warning: the client
-    erred, not the server)."""
-    from aiohttp.http_exceptions import HttpProcessingError
+class _Runner(web.AppRunner):
+    async def _make_server(self) -> web.Server:
+        return OpenAIErrorServer.adopt(await super()._make_server())
 
-    exc = record.exc_info[1] if record.exc_info else None
-    if isinstance(exc, HttpProcessingError):
-        remote = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
-        record.msg = "refused a malformed HTTP request from %s: %s (%d)"
-        record.args = (remote, type(exc).__name__, exc.code)
-        record.exc_info = record.exc_text = None
-        if record.levelno > logging.WARNING:
-            record.levelno, record.levelname = logging.WARNING, "WARNING"
-    return True
+
+def _stop_with_supervisor(loop: asyncio.AbstractEventLoop, lifecycle: Lifecycle) -> None:
+    """A worker reads a pipe its supervisor holds open: end of file means the supervisor is
+    gone (even by SIGKILL), and the worker drains instead of serving on orphaned."""
+    fd = os.environ.get(WORKER_ENV)
+    if not fd or not fd.isdigit():
+        return
+
+    def supervisor_gone() -> None:
+        loop.remove_reader(int(fd))
+        lifecycle.request_stop("the supervising process is gone")
+
+    loop.add_reader(int(fd), supervisor_gone)
+
+
+def _ignore_stop_signals(loop: asyncio.AbstractEventLoop) -> None:
+    # Everything is flushed; closing the loop would restore the default (fatal) action.
+    for signum in STOP_SIGNALS:
+        loop.remove_signal_handler(signum)
+        signal.signal(signum, signal.SIG_IGN)
 
 
 def _use_uvloop() -> None:
@@ -63,29 +102,3 @@ def _use_uvloop() -> None:
     except ImportError:
         return
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-
-
-def _supervise(settings: Settings, master_key: str) -> None:
-    """Start `workers` copies of this command; stop them all when told to stop."""
-    if not settings.redis_url:
-        log.warning(
-            "%d workers without AIPORT_REDIS_URL: each enforces rate limits and budgets on"
-            " its own, so a key may get up to %d times its limits; set AIPORT_REDIS_URL to"
-            " share them",
-            settings.workers,
-            settings.workers,
-        )
-    env = {**os.environ, WORKER_ENV: "1", "AIPORT_MASTER_KEY": master_key}
-    argv = [sys.executable, "-m", "aiport", *sys.argv[1:]]
-    children = [subprocess.Popen(argv, env=env) for _ in range(settings.workers)]
-    log.info("started %d workers on %s:%d", len(children), settings.host, settings.port)
-
-    def stop(signum: int, _frame: object) -> None:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    for child in children:
-        child.wait()

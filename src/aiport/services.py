@@ -16,6 +16,7 @@ from aiport.backends.upstream import UpstreamBackend
 from aiport.cors import CorsPolicy
 from aiport.errors import APIError, Overloaded
 from aiport.imagestore import ImageStore
+from aiport.lifecycle import Lifecycle
 from aiport.logs import AccessLog
 from aiport.routing import Router
 from aiport.settings import Settings
@@ -36,6 +37,7 @@ class Services:
     images: ImageStore
     accounts: Accounts
     access_log: AccessLog | None = None
+    lifecycle: Lifecycle = field(default_factory=Lifecycle)
     failed: dict[str, str] = field(default_factory=dict)  # backend name → why it is down
     started_at: float = field(default_factory=time.time)
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
@@ -61,6 +63,19 @@ class Services:
     @property
     def backends(self) -> list[Backend]:
         return [*self.upstreams.values(), *self.engines.values()]
+
+    def begin_start(self) -> None:
+        """Start in the background: the server listens meanwhile (ready once started)."""
+        self._tasks.append(asyncio.create_task(self._start_or_stop()))
+
+    async def _start_or_stop(self) -> None:
+        try:
+            await self.start()
+        except Exception:
+            log.critical("start-up failed", exc_info=True)
+            self.lifecycle.request_stop("start-up failed", exit_code=1)
+            return
+        self.lifecycle.started()
 
     async def start(self) -> None:
         """Start every backend at once (model loading overlaps); a failure is reported in

@@ -122,6 +122,12 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         default=None, description="Base URL clients reach this server by (for image URLs)"
     )
+    shutdown_grace: float = Field(
+        default=30.0,
+        ge=0,
+        description="Seconds requests in flight get to finish after SIGTERM/SIGINT; then they"
+        " are cut (a 503, or an error frame in a stream)",
+    )
     access_log: bool = Field(default=True, description="One log line per request")
     log_level: str = Field(default="INFO")
 

@@ -1,8 +1,12 @@
 """A local engine that fails in the ways real engines can, loaded by dotted path from
-aiport.yaml like any user-supplied engine (see test_backend_failures.py)."""
+aiport.yaml like any user-supplied engine (see test_backend_failures.py).
+
+Options: `start_delay` (seconds its start takes), `start_error` (start fails with this).
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from aiport.backends.base import Backend, Call, JSONBody, ModelCard, StreamChunk
@@ -11,6 +15,11 @@ from aiport.backends.base import Backend, Call, JSONBody, ModelCard, StreamChunk
 class FaultyBackend(Backend):
     def __init__(self, **options: object) -> None:
         self.options = options
+
+    async def start(self) -> None:
+        await asyncio.sleep(float(self.options.get("start_delay", 0)))  # type: ignore[arg-type]
+        if "start_error" in self.options:
+            raise RuntimeError(str(self.options["start_error"]))
 
     def models(self) -> list[ModelCard]:
         return [

@@ -44,9 +44,11 @@ class AiportProcess:
         env: dict[str, str] | None = None,
         args: tuple[str, ...] = (),
         command: tuple[str, ...] = (sys.executable, "-m", "aiport"),
+        own_session: bool = False,  # a process group of its own, for signals to the group
     ) -> None:
         self.workdir = workdir
         self.command = command
+        self.own_session = own_session
         self.port = free_port()
         self.config = config
         self.env = env or {}
@@ -58,7 +60,8 @@ class AiportProcess:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 90.0) -> AiportProcess:
+    def start(self, timeout: float = 90.0, until: str = "/health/ready") -> AiportProcess:
+        """Start, and wait until `until` answers 200 (`/health/live`: just listening)."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         command = [*self.command, "serve", "--port", str(self.port)]
         if self.config is not None:
@@ -84,19 +87,20 @@ class AiportProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=self.workdir,
+                start_new_session=self.own_session,
             )
-        self._wait_ready(timeout)
+        self._wait_until(until, timeout)
         return self
 
-    def _wait_ready(self, timeout: float) -> None:
+    def _wait_until(self, path: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"aiport exited early:\n{self.log()}")
             try:
-                with urllib.request.urlopen(self.base_url + "/health", timeout=1) as response:
-                    if response.status == 200:
-                        return
+                # /health/ready: 503 (an HTTPError) until every service has started.
+                with urllib.request.urlopen(self.base_url + path, timeout=1):
+                    return
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass
             time.sleep(0.1)

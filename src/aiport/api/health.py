@@ -1,30 +1,66 @@
-"""GET /health: for load balancers; no key needed, no secrets shown."""
+"""Health for load balancers and operators.
+
+- `/health/live`: the process is up and its event loop answers (200, no key).
+- `/health/ready`: it can serve (no key): 503 while starting, while draining for a
+  shutdown, or when no backend is up. Load balancers and Kubernetes route by this.
+- `/health`: up/down per backend for anyone; with the master key also the details (load
+  state, error texts, paths), which are not for the public.
+"""
 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from aiohttp import web
 
 from aiport.api.context import services
 from aiport.api.middleware import public
 from aiport.api.responses import json_response
+from aiport.backends.base import Backend
+from aiport.services import Services
+
+
+@public
+async def live(request: web.Request) -> web.Response:
+    return json_response(request, {"status": "live"})
+
+
+@public
+async def ready(request: web.Request) -> web.Response:
+    reason = not_ready_reason(services(request))
+    response = json_response(request, {"status": reason or "ready"})
+    if reason is not None:
+        response.set_status(503)
+    return response
+
+
+def not_ready_reason(svc: Services) -> str | None:
+    """Why this instance should get no traffic now, or None when it can serve."""
+    if not svc.lifecycle.serving:
+        return svc.lifecycle.phase.value  # "starting" or "draining"
+    if svc.backends and all(backend.name in svc.failed for backend in svc.backends):
+        return "no_backend_up"  # (an instance with none configured serves the admin API)
+    return None
 
 
 @public
 async def health(request: web.Request) -> web.Response:
     svc = services(request)
-    backends = {}
-    for backend in svc.backends:
-        report = {"ready": backend.name not in svc.failed, **backend.status()}
-        if backend.name in svc.failed:
-            report["error"] = svc.failed[backend.name]
-        backends[backend.name] = report
-    return json_response(
-        request,
-        {
-            "status": "ok",
-            "uptime_seconds": round(time.time() - svc.started_at, 1),
-            "backends": backends,
-        },
-    )
+    report: dict[str, Any] = {
+        "status": not_ready_reason(svc) or "ok",
+        "backends": {b.name: "down" if b.name in svc.failed else "up" for b in svc.backends},
+    }
+    if svc.auth.is_master(request.headers.get("Authorization")):
+        report["uptime_seconds"] = round(time.time() - svc.started_at, 1)
+        report["backends"] = {backend.name: _details(svc, backend) for backend in svc.backends}
+    return json_response(request, report)
+
+
+def _details(svc: Services, backend: Backend) -> dict[str, Any]:
+    error = svc.failed.get(backend.name)
+    details: dict[str, Any] = {"status": "up" if error is None else "down", "ready": not error}
+    details |= backend.status()
+    if error is not None:
+        details["error"] = error
+    return details

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import os
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -27,7 +28,9 @@ from aiport.errors import (
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
+    Unavailable,
 )
+from aiport.lifecycle import Phase, absorb_cut, is_shutdown_cut
 from aiport.services import Services
 
 error_log = logging.getLogger("aiport.errors")
@@ -37,12 +40,18 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _ID_PREFIX = "req_" + secrets.token_hex(8)
 _request_ids = (f"{_ID_PREFIX}{n:016x}" for n in itertools.count())
 CLIENT_CLOSED = 499  # nginx's convention: the client went away before the answer
+SHUTTING_DOWN = "The server is shutting down; please retry."
+STARTING = "The server is starting."
 
 
 def public(handler: Handler) -> Handler:
     """Mark a handler that needs no API key (health checks, unguessable image URLs)."""
     handler.aiport_public = True  # type: ignore[attr-defined]
     return handler
+
+
+def next_request_id() -> str:
+    return next(_request_ids)
 
 
 @web.middleware
@@ -55,9 +64,14 @@ async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.method == "OPTIONS":
             return web.Response(status=204, headers={**cors, "x-request-id": ctx.request_id})
         add_headers(request, cors)
+    public_handler = getattr(handler, "aiport_public", False)
+    lifecycle = svc.lifecycle
+    if not lifecycle.serving and not public_handler:
+        return _not_serving(request, lifecycle.phase)
+    task = lifecycle.enter()
     response: web.StreamResponse | None = None
     try:
-        if not getattr(handler, "aiport_public", False):
+        if not public_handler:
             ctx.caller = await svc.auth.authenticate(request.headers.get("Authorization"))
         response = await handler(request)
     except APIError as exc:
@@ -65,25 +79,61 @@ async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
         response = _after_failure(request, ctx, exc) or error_response(request, exc)
     except web.HTTPException as exc:
         response = error_response(request, _from_http_exception(exc))
-    except asyncio.CancelledError:
-        ctx.status = CLIENT_CLOSED
-        raise
-    except TimeoutError:  # an OSError too, but ours (a deadline inside), not the client's
-        error_log.warning("request %s timed out inside the server", ctx.request_id)
-        failure: APIError = GatewayTimeout("The request took too long.")
+    except asyncio.CancelledError as exc:
+        if not is_shutdown_cut(exc):
+            ctx.status = CLIENT_CLOSED
+            raise
+        absorb_cut()
+        failure: APIError = Unavailable(SHUTTING_DOWN, headers={"retry-after": "1"})
         ctx.error_type = failure.type
         response = _after_failure(request, ctx, failure) or error_response(request, failure)
-    except (ConnectionError, OSError):
-        ctx.status = CLIENT_CLOSED
-        raise
+    except TimeoutError:  # an OSError too, but ours (a deadline inside), not the client's
+        error_log.warning("request %s timed out inside the server", ctx.request_id)
+        failure = GatewayTimeout("The request took too long.")
+        ctx.error_type = failure.type
+        response = _after_failure(request, ctx, failure) or error_response(request, failure)
+    except OSError as exc:
+        if client_gone(request):
+            ctx.status = CLIENT_CLOSED
+            raise
+        failure = _own_os_error(ctx, exc)
+        ctx.error_type = failure.type
+        response = _after_failure(request, ctx, failure) or error_response(request, failure)
     except Exception:
         error_log.exception("unhandled error in %s (%s)", request.path, ctx.request_id)
         failure = InternalError("The server had an error.")
+        ctx.error_type = failure.type
         response = _after_failure(request, ctx, failure) or error_response(request, failure)
     finally:
         if response is not None and ctx.status == 200:
             ctx.status = response.status
         _finish(svc, request, ctx)
+        lifecycle.leave(task)
+    return response
+
+
+def client_gone(request: web.Request) -> bool:
+    """Whether the client's connection is closed: then an OSError was its leaving (499),
+    otherwise one of ours (disk, database...)."""
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
+def _own_os_error(ctx: RequestContext, exc: OSError) -> APIError:
+    error_log.error("request %s failed inside the server: %r", ctx.request_id, exc, exc_info=exc)
+    if isinstance(exc, ConnectionError):  # refused or reset: a database, Redis...
+        return Unavailable(
+            "A service this server depends on is unreachable; please retry shortly.",
+            headers={"retry-after": "1"},
+        )
+    reason = os.strerror(exc.errno) if exc.errno else type(exc).__name__
+    return InternalError(f"The server could not complete the request: {reason}.")
+
+
+def _not_serving(request: web.Request, phase: Phase) -> web.StreamResponse:
+    message = SHUTTING_DOWN if phase is Phase.DRAINING else STARTING
+    response = error_response(request, Unavailable(message, headers={"retry-after": "1"}))
+    response.force_close()  # a client with a kept-alive connection reconnects elsewhere
     return response
 
 

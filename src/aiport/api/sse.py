@@ -7,6 +7,7 @@ without `[DONE]`, so clients see an error rather than a silently short answer.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -16,7 +17,8 @@ from aiohttp import web
 
 from aiport.api.responses import response_headers, start_streaming
 from aiport.backends.base import StreamChunk
-from aiport.errors import APIError, InternalError
+from aiport.errors import APIError, InternalError, Unavailable
+from aiport.lifecycle import absorb_cut, is_shutdown_cut
 
 log = logging.getLogger(__name__)
 
@@ -69,21 +71,31 @@ async def write_frames(
     """Write every frame, then `[DONE]`; on a failure mid-way, an error frame instead.
 
     Returns the status the request ended with, for metering: 200, or the failure's.
-    A client that went away raises out of here (its task is being cancelled anyway).
+    A client that went away raises out of here (its task is being cancelled anyway):
+    errors from writing are the client's, errors from producing frames are ours.
     """
-    try:
-        async for data in frames:
-            await response.write(data)
-    except APIError as exc:
-        log.warning("stream %s failed after it began: %s", request_id, exc.message)
-        await _write_error(response, exc)
-        return exc.status
-    except (ConnectionError, OSError):
-        raise
-    except Exception:
-        log.exception("stream %s failed", request_id)
-        await _write_error(response, InternalError("The stream failed on the server."))
-        return 500
+    frames = aiter(frames)
+    while True:
+        try:
+            data = await anext(frames)
+        except StopAsyncIteration:
+            break
+        except APIError as exc:
+            log.warning("stream %s failed after it began: %s", request_id, exc.message)
+            await _write_error(response, exc)
+            return exc.status
+        except asyncio.CancelledError as exc:
+            if not is_shutdown_cut(exc):
+                raise
+            absorb_cut()
+            log.info("stream %s cut: the server is shutting down", request_id)
+            await _write_error(response, Unavailable("The server is shutting down."))
+            return Unavailable.status
+        except Exception:
+            log.exception("stream %s failed", request_id)
+            await _write_error(response, InternalError("The stream failed on the server."))
+            return 500
+        await response.write(data)
     await response.write(DONE)
     return 200
 

@@ -1,0 +1,66 @@
+"""`--workers N`: a supervisor process and N copies of the server sharing the port.
+
+Each worker runs in a process group of its own, so a Ctrl-C at the terminal (SIGINT to the
+foreground group) reaches the supervisor only, and it tells each worker once, with SIGTERM.
+Where every process is signalled anyway (systemd's default KillMode=control-group), a
+worker's repeated signal is ignored (`aiport.lifecycle`). Each worker holds the read end of
+a pipe whose write end only the supervisor has: if the supervisor dies, even by SIGKILL,
+the workers see end-of-file and shut down instead of serving on orphaned.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+from types import FrameType
+
+from aiport.settings import Settings
+
+log = logging.getLogger(__name__)
+
+WORKER_ENV = "AIPORT_WORKER"  # in a worker: the file descriptor of the supervisor's pipe
+
+
+def supervise(settings: Settings, master_key: str) -> int:
+    """Start `workers` copies of this command and wait for them; 0 if all stopped cleanly."""
+    if not settings.redis_url:
+        log.warning(
+            "%d workers without AIPORT_REDIS_URL: each enforces rate limits and budgets on"
+            " its own, so a key may get up to %d times its limits; set AIPORT_REDIS_URL to"
+            " share them",
+            settings.workers,
+            settings.workers,
+        )
+    lifeline, keep_open = os.pipe()
+    env = {**os.environ, WORKER_ENV: str(lifeline), "AIPORT_MASTER_KEY": master_key}
+    argv = [sys.executable, "-m", "aiport", *sys.argv[1:]]
+    workers = [
+        subprocess.Popen(argv, env=env, pass_fds=(lifeline,), process_group=0)
+        for _ in range(settings.workers)
+    ]
+    os.close(lifeline)
+    log.info("started %d workers on %s:%d", len(workers), settings.host, settings.port)
+    stopping = False
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        name = signal.Signals(signum).name
+        if stopping:
+            log.info("%s: the workers are already shutting down", name)
+            return
+        stopping = True
+        log.info("%s: shutting down %d workers", name, len(workers))
+        for worker in workers:
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    codes = [worker.wait() for worker in workers]
+    os.close(keep_open)
+    if any(codes):
+        log.error("workers exited with %s", codes)
+    return 1 if any(codes) else 0
