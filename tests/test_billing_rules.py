@@ -1,11 +1,17 @@
 """What a key is charged, through a real server in front of the fake upstream: unpriced
 models are refused for keys that count cost (or allowed and flagged), requests are priced
-by the model that serves them, reservations cover the whole body and every choice, and a
-request that failed before any output costs nothing."""
+by the model that serves them, reservations cover the whole body and every choice, a
+request that failed before any output costs nothing, and a stream the client cut short
+costs what it delivered."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import math
+import socket
+import time
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,7 +19,7 @@ import aiohttp
 import pytest
 
 from tests.support.accounts_e2e import CHAT_PATH, Deployment, close_deployment, open_deployment
-from tests.support.fake_upstream import FakeUpstream
+from tests.support.fake_upstream import FakeUpstream, wait_for
 from tests.support.server import AiportProcess, assert_openai_error, proxy_config, raw_request
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -25,11 +31,13 @@ UNRELEASED = "gpt-9-unreleased"  # a name the fake upstream serves and no price 
 def billing_config(upstream: FakeUpstream, **extra: Any) -> dict[str, Any]:
     config = proxy_config(upstream)
     config["models"]["cheap"] = {"provider": "openai", "model": "gpt-4"}
-    # The fake upstream fails on these names; priced like gpt-4, so budget keys reach it.
+    # Names the fake upstream fails on or streams forever, priced so budget keys reach them.
     config["prices"] = {
         "error-400": {"input": 30, "output": 60},
         "error-502": {"input": 30, "output": 60},
         "error-500": {"characters": 30},
+        "endless": {"input": 1, "output": 2},
+        "flood": {"input": 1, "output": 2},
     }
     return config | extra
 
@@ -175,3 +183,95 @@ async def test_a_request_that_fails_before_any_output_costs_nothing(
     await asyncio.sleep(0.2)  # the reservations are settled in the background
     info = billing.key_info(created["id"])
     assert info["spend_usd"] == 0.0 and info["tokens_used"] == 0
+
+
+# -- streams cut by the client ------------------------------------------------------------
+
+
+def open_raw_stream(proc: AiportProcess, key: str, model: str, tag: str) -> socket.socket:
+    """A streaming chat request on a raw socket with a small receive buffer, so that the
+    test decides when (and whether) the answer is read."""
+    body = json.dumps(
+        {
+            "model": model,
+            "stream": True,
+            "user": tag,
+            "messages": [{"role": "user", "content": "Hello there"}],
+        }
+    ).encode()
+    head = (
+        f"POST {CHAT_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 * 1024)
+    sock.settimeout(10)
+    sock.connect(("127.0.0.1", proc.port))
+    sock.sendall(head + body)
+    return sock
+
+
+def read_events(sock: socket.socket, count: int) -> bytes:
+    """Read until `count` SSE events have arrived; everything read, headers included."""
+    data = b""
+    while data.count(b"\n\n") < count:
+        chunk = sock.recv(65536)
+        assert chunk, data[-300:]
+        data += chunk
+    return data
+
+
+def tokens_of(chars: int) -> int:
+    return math.ceil(chars / 4)
+
+
+async def cut_stream_row(billing: Deployment, key_id: str) -> dict[str, Any]:
+    [row] = await billing.wait_for_rows(key_id, 1)
+    assert row["status"] == 499, row
+    return row
+
+
+async def test_a_stream_cut_after_some_chunks_costs_what_was_delivered(
+    billing: Deployment, upstream: FakeUpstream
+) -> None:
+    created = billing.create_key(max_budget=10.0)
+    tag = uuid.uuid4().hex
+    sock = open_raw_stream(billing.first, created["key"], "endless", tag)
+    read = await asyncio.to_thread(read_events, sock, 4)  # the role, then 3 of "tick "
+    sock.close()
+    row = await cut_stream_row(billing, created["id"])
+
+    seen = read.count(b'"content":"tick "')
+    sent = upstream.sent_chunks[tag]
+    assert seen >= 3
+    assert tokens_of(5 * seen) <= row["completion_tokens"] <= tokens_of(5 * sent), (row, sent)
+    assert row["prompt_tokens"] > 0  # the prompt was processed: billed as estimated
+    assert row["cost_usd"] > 0
+
+
+async def test_a_stream_the_client_stopped_reading_then_closed_costs_what_was_delivered(
+    billing: Deployment, upstream: FakeUpstream
+) -> None:
+    created = billing.create_key(max_budget=10.0)
+    tag = uuid.uuid4().hex
+    sock = open_raw_stream(billing.first, created["key"], "flood", tag)
+    read = await asyncio.to_thread(read_events, sock, 2)  # the role and the first text
+
+    def stalled() -> bool:
+        """aiport stopped taking chunks: its writes to this client are blocked."""
+        before = upstream.sent_chunks.get(tag, 0)
+        time.sleep(0.3)
+        return before > 0 and upstream.sent_chunks.get(tag, 0) == before
+
+    assert await asyncio.to_thread(wait_for, stalled, 20)
+    sock.close()
+    row = await cut_stream_row(billing, created["id"])
+
+    seen = read.count(b'"content":"' + b"x" * 4000)
+    sent = upstream.sent_chunks[tag]
+    assert seen >= 1
+    assert tokens_of(4000 * seen) <= row["completion_tokens"] <= tokens_of(4000 * sent), (
+        row,
+        sent,
+    )
+    assert await asyncio.to_thread(wait_for, lambda: "client_gone" in upstream.stream_events)

@@ -11,11 +11,13 @@ SDK while this server answers. The model name chooses the behaviour:
 - `break-stream`: send two chunks (chat or speech), then drop the connection
 - `hang`: never answer (`hang_abandoned` in `stream_events` once the caller leaves)
 - `endless`: stream a chunk every 50 ms until the client goes away
+- `flood`: stream 4000-character chunks as fast as the reader takes them, until it goes away
 - `first-then-sleep-<ms>`: stream the first content chunk, wait that long, then the rest
 - anything else: a normal answer
 
-Every request is kept in `requests` (path, headers, body) for assertions, and the fate of
-each stream in `stream_events` (finished / client gone).
+Every request is kept in `requests` (path, headers, body) for assertions, the fate of
+each stream in `stream_events` (finished / client gone), and the content chunks written
+to each stream in `sent_chunks`, by the request's `user` field.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class FakeUpstream:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self.stream_events: list[str] = []
+        self.sent_chunks: dict[str, int] = {}
         self.port = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
@@ -190,12 +193,15 @@ class FakeUpstream:
                 data["usage"] = None
             return b"data: " + orjson.dumps(data) + b"\n\n"
 
+        tag = str(body.get("user"))
         try:
             await response.write(chunk({"role": "assistant", "content": ""}))
-            if model == "endless":
+            if model in ("endless", "flood"):
+                text, pause = ("tick ", 0.05) if model == "endless" else ("x" * 4000, 0)
                 while True:
-                    await response.write(chunk({"content": "tick "}))
-                    await asyncio.sleep(0.05)
+                    await response.write(chunk({"content": text}))
+                    self.sent_chunks[tag] = self.sent_chunks.get(tag, 0) + 1
+                    await asyncio.sleep(pause)
             for word in ("Hello", " from", " the", " stream."):
                 await response.write(chunk({"content": word}))
                 if model.startswith("first-then-sleep-") and word == "Hello":
