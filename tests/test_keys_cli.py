@@ -9,8 +9,9 @@ import time
 
 import pytest
 
-from aiport.cli_admin import add_cli_commands, parse_time
+from aiport.cli_admin import add_cli_commands
 from aiport.errors import InvalidRequest
+from aiport.keyservice import parse_time
 from aiport.store.database import open_database
 from aiport.store.keys import hash_key, looks_like_key
 from aiport.store.usage import UsageRecord, UsageWriter

@@ -103,7 +103,7 @@ async def test_admin_api_creates_a_key_shown_once(dep: Deployment) -> None:
     assert_openai_error(dep.admin("POST", "/admin/keys", {"name": "x", "rpm": 0}), 400, "rpm")
     past = time.time() - 60
     assert_openai_error(
-        dep.admin("POST", "/admin/keys", {"name": "x", "expires": past}), 400, "expires_at"
+        dep.admin("POST", "/admin/keys", {"name": "x", "expires": past}), 400, "expires"
     )
     assert len(dep.admin("GET", "/admin/keys").json()["data"]) == before
     unknown = dep.admin("POST", "/admin/keys/key_000000000000000000000000/revoke")
@@ -115,6 +115,46 @@ async def test_admin_api_creates_a_key_shown_once(dep: Deployment) -> None:
     # Expiry as a duration, the CLI's way.
     month = dep.create_key(expires="30d")
     assert abs(month["expires_at"] - (time.time() + 30 * 86400)) < 60
+
+
+OUT_OF_RANGE = [
+    ("expires", "9" * 400 + "d"),  # once stored as infinity: listing keys was a 500
+    ("expires", 1e300),
+    ("expires", "10000-01-01"),
+    ("expires", "7" * 10_000),
+    ("expires", 2**64),
+    ("rpm", 0),
+    ("rpm", 2**31),
+    ("tpm", 2**63),
+    ("max_tokens_total", 2**60),
+    ("max_budget", 0),
+    ("max_budget", 1e300),
+    ("name", "n" * 201),
+    ("name", "a\x00b"),
+    ("models", []),
+    ("models", ["m" * 201]),
+    ("models", [f"model-{i}" for i in range(1001)]),
+]
+
+
+async def test_every_admin_field_is_range_checked_and_nothing_is_stored(
+    dep: Deployment,
+) -> None:
+    before = dep.admin("GET", "/admin/keys").json()["data"]
+    for field, value in OUT_OF_RANGE:
+        response = dep.admin("POST", "/admin/keys", {"name": "ranges", field: value})
+        assert_openai_error(response, 400, field)
+    after = dep.admin("GET", "/admin/keys")
+    assert after.status == 200 and after.json()["data"] == before
+    # The same through the CLI: a message naming the option's field, exit status 1.
+    refused = dep.cli("keys", "create", "--name", "ranges", "--expires", "9" * 400 + "d")
+    assert refused.returncode == 1 and "expires" in refused.stderr, refused
+    assert "sk-aiport-" not in refused.stdout
+    listing = dep.cli("keys", "list", "--json")
+    assert listing.returncode == 0, listing.stderr
+    assert len(json.loads(listing.stdout)) == len(before)
+    # And the usage report's time.
+    assert_openai_error(dep.admin("GET", "/admin/usage?since=" + "9" * 400 + "d"), 400, "since")
 
 
 async def test_the_usage_report_filters_by_key_and_time(dep: Deployment) -> None:

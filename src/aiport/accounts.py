@@ -25,6 +25,7 @@ from aiport.backends.base import Usage
 from aiport.context import RequestContext
 from aiport.errors import APIError, InvalidRequest
 from aiport.keycache import KeyCache
+from aiport.keyservice import KeyService
 from aiport.limits import Admission, Limiter, make_limiter
 from aiport.limits.redis_limiter import open_redis
 from aiport.metering import Estimate
@@ -89,6 +90,7 @@ class Accounts:
         self.store = KeyStore(self.db)
         self.redis: Any = open_redis(settings.redis_url) if settings.redis_url else None
         self.cache = KeyCache(self.store, redis=self.redis)
+        self.keys = KeyService(self.store, revoker=self.cache)
         self.writer = UsageWriter(self.db)
         self.limiter: Limiter = make_limiter(
             self.redis,

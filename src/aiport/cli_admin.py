@@ -1,121 +1,31 @@
-"""Key and usage administration, shared by the `aiport` CLI and the `/admin/` API.
+"""The `aiport keys|usage|db` commands: argument parsing and printing around `KeyService`.
 
-The async functions (`create_key`, `list_keys`, `revoke_key`, `usage_totals`) are what an
-admin HTTP handler calls; `add_cli_commands()` registers `keys create|list|revoke`, `usage`
-and `db upgrade`, whose handlers take `(args, database_url, redis_url=None)` and return an
-exit status. A new key is printed once, as the last line of `keys create`, and never again.
+`add_cli_commands()` registers `keys create|list|revoke`, `usage` and `db upgrade`, whose
+handlers take `(args, database_url, redis_url=None)` and return an exit status. A new key
+is printed once, as the last line of `keys create`, and never again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import re
 import sys
-import time
 from argparse import Namespace
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from aiport.errors import APIError, InvalidRequest
-from aiport.store.database import Database, default_database_url, open_database
-from aiport.store.keys import KeyRecord, KeyStore
+from aiport.errors import APIError
+from aiport.keyservice import KeyService
+from aiport.store.database import default_database_url, open_database
+from aiport.store.keys import KeyStore
 from aiport.store.migrations import upgrade
-from aiport.store.usage import usage_report
-
-
-class Revoker(Protocol):
-    """`KeyCache` (which also tells the other instances), or anything revoking by id."""
-
-    async def revoke(self, key_id: str) -> KeyRecord | None: ...
 
 
 def database_url_for(database_url: str | None, data_dir: str | Path = ".aiport") -> str:
     """`AIPORT_DATABASE_URL` when set, else the SQLite file in the data directory."""
     return database_url or default_database_url(data_dir)
-
-
-_RELATIVE = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
-_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_time(text: str, *, now: float | None = None, future: bool = False) -> float:
-    """A Unix time from ISO 8601 (`2027-01-01`, `2027-01-01T12:00:00+02:00`; naive = UTC)
-    or a duration (`90s`, `15m`, `1h`, `7d`, `2w`) before now, or after now if `future`."""
-    now = time.time() if now is None else now
-    text = text.strip()
-    relative = _RELATIVE.fullmatch(text)
-    if relative:
-        seconds = float(relative[1]) * _UNIT[relative[2]]
-        return now + seconds if future else now - seconds
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidRequest(
-            f"not a date or duration: {text[:40]!r} (use e.g. 2027-01-01 or 7d)"
-        ) from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.timestamp()
-
-
-async def create_key(
-    store: KeyStore,
-    name: str,
-    models: Sequence[str] | None = None,
-    rpm: int | None = None,
-    tpm: int | None = None,
-    max_tokens_total: int | None = None,
-    max_budget: float | None = None,
-    expires: float | str | None = None,
-) -> tuple[KeyRecord, str]:
-    """A new key and its secret. `expires` is a Unix time, an ISO date or e.g. `30d`."""
-    expires_at = parse_time(expires, future=True) if isinstance(expires, str) else expires
-    return await store.create(
-        name,
-        models=models,
-        rpm=rpm,
-        tpm=tpm,
-        max_tokens_total=max_tokens_total,
-        max_budget_usd=max_budget,
-        expires_at=expires_at,
-    )
-
-
-async def list_keys(store: KeyStore) -> list[dict[str, Any]]:
-    """Every key's public fields plus its spend so far; never a key or a hash."""
-    spend = await store.spend_by_key()
-    rows = []
-    for record in await store.list():
-        row = record.public()
-        used = spend.get(record.id)
-        row["tokens_used"] = used.tokens if used else 0
-        row["spend_usd"] = round(used.cost_usd, 9) if used else 0.0
-        rows.append(row)
-    return rows
-
-
-async def revoke_key(store: KeyStore, revoker: Revoker | None, key_id: str) -> dict[str, Any]:
-    """Revoke `key_id` (through `revoker` so that every instance hears of it).
-
-    Raises `NotFound` (404) for an unknown id; revoking twice is not an error.
-    """
-    from aiport.errors import NotFound
-
-    record = await (revoker.revoke(key_id) if revoker is not None else store.revoke(key_id))
-    if record is None:
-        raise NotFound("No API key with that id.", param="id")
-    return record.public()
-
-
-async def usage_totals(
-    db: Database, key_id: str | None = None, since: float | str | None = None
-) -> list[dict[str, Any]]:
-    """Totals per key and model (see `usage_report`); `since` may be ISO or e.g. `7d`."""
-    since_at = parse_time(since) if isinstance(since, str) else since
-    return await usage_report(db, key_id=key_id, since=since_at)
 
 
 def add_cli_commands(commands: Any) -> None:
@@ -156,9 +66,10 @@ def add_cli_commands(commands: Any) -> None:
 
 def run_keys_create(args: Namespace, database_url: str, redis_url: str | None = None) -> int:
     async def go(store: KeyStore) -> None:
-        models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
-        record, key = await create_key(
-            store,
+        models = None
+        if args.models is not None:
+            models = [m.strip() for m in args.models.split(",") if m.strip()]
+        record, key = await KeyService(store).create(
             args.name,
             models=models,
             rpm=args.rpm,
@@ -180,7 +91,7 @@ def run_keys_create(args: Namespace, database_url: str, redis_url: str | None = 
 
 def run_keys_list(args: Namespace, database_url: str, redis_url: str | None = None) -> int:
     async def go(store: KeyStore) -> None:
-        rows = await list_keys(store)
+        rows = await KeyService(store).list_keys()
         if args.json:
             print(json.dumps(rows, indent=2, ensure_ascii=False))
             return
@@ -212,7 +123,7 @@ def run_keys_revoke(args: Namespace, database_url: str, redis_url: str | None = 
         # Redis they notice the version bump in the database within a second.
         redis = open_redis(redis_url) if redis_url else None
         try:
-            info = await revoke_key(store, KeyCache(store, redis=redis), args.id)
+            info = await KeyService(store, KeyCache(store, redis=redis)).revoke(args.id)
         finally:
             if redis is not None:
                 await redis.aclose()
@@ -223,7 +134,7 @@ def run_keys_revoke(args: Namespace, database_url: str, redis_url: str | None = 
 
 def run_usage(args: Namespace, database_url: str, redis_url: str | None = None) -> int:
     async def go(store: KeyStore) -> None:
-        rows = await usage_totals(store.db, key_id=args.key, since=args.since)
+        rows = await KeyService(store).usage(key_id=args.key, since=args.since)
         if args.json:
             print(json.dumps(rows, indent=2, ensure_ascii=False))
             return

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from aiport import cli_admin
 from aiport.api.bodies import read_json, validate
 from aiport.api.context import context, services
 from aiport.api.responses import json_response, response_headers
@@ -23,15 +22,14 @@ def _require_admin(request: web.Request) -> None:
 
 async def list_keys(request: web.Request) -> web.Response:
     _require_admin(request)
-    keys = await cli_admin.list_keys(services(request).accounts.store)
+    keys = await services(request).accounts.keys.list_keys()
     return json_response(request, {"object": "list", "data": keys})
 
 
 async def create_key(request: web.Request) -> web.Response:
     _require_admin(request)
     body = validate(KeyCreateRequest, await read_json(request, 64 * 1024))
-    record, key = await cli_admin.create_key(
-        services(request).accounts.store,
+    record, key = await services(request).accounts.keys.create(
         body.name,
         models=body.models,
         rpm=body.rpm,
@@ -48,15 +46,13 @@ async def create_key(request: web.Request) -> web.Response:
 
 async def revoke_key(request: web.Request) -> web.Response:
     _require_admin(request)
-    accounts = services(request).accounts
-    revoked = await cli_admin.revoke_key(accounts.store, accounts.cache, request.match_info["id"])
+    revoked = await services(request).accounts.keys.revoke(request.match_info["id"])
     return json_response(request, revoked)
 
 
 async def usage(request: web.Request) -> web.Response:
     _require_admin(request)
-    totals = await cli_admin.usage_totals(
-        services(request).accounts.db,
+    totals = await services(request).accounts.keys.usage(
         key_id=request.query.get("key"),
         since=request.query.get("since"),
     )

@@ -24,8 +24,11 @@ PREFIX_LENGTH = len(KEY_PREFIX) + 4  # what list/usage output shows: "sk-aiport-
 MAX_PRESENTED_KEY_LENGTH = 256
 _KEY_BODY = re.compile(r"[A-Za-z0-9_-]{20,200}")
 _KEY_ID = re.compile(r"key_[0-9a-f]{24}")
-_INT32_MAX = 2**31 - 1
-_INT53_MAX = 2**53
+INT32_MAX = 2**31 - 1
+INT53_MAX = 2**53
+MAX_BUDGET_USD = 1e9
+MAX_MODELS = 1000
+MAX_TIME = 253_402_300_799.0  # 9999-12-31T23:59:59Z: later expiries are refused
 
 
 def generate_key() -> str:
@@ -160,15 +163,15 @@ class KeyStore:
         key = generate_key()
         record = KeyRecord(
             id="key_" + secrets.token_hex(12),
-            name=_check_text(name, "name"),
+            name=check_text(name, "name"),
             prefix=key[:PREFIX_LENGTH],
             key_hash=hash_key(key),
-            models=_check_models(models),
-            rpm=_check_int(rpm, "rpm", 1, _INT32_MAX),
-            tpm=_check_int(tpm, "tpm", 1, _INT32_MAX),
-            max_tokens_total=_check_int(max_tokens_total, "max_tokens_total", 0, _INT53_MAX),
-            max_budget_usd=_check_budget(max_budget_usd),
-            expires_at=_check_expiry(expires_at, now),
+            models=check_models(models),
+            rpm=check_int(rpm, "rpm", 1, INT32_MAX),
+            tpm=check_int(tpm, "tpm", 1, INT32_MAX),
+            max_tokens_total=check_int(max_tokens_total, "max_tokens_total", 0, INT53_MAX),
+            max_budget_usd=check_budget(max_budget_usd, "max_budget_usd"),
+            expires_at=check_expiry(expires_at, now, "expires_at"),
             created_at=now,
             is_admin=is_admin,
         )
@@ -273,7 +276,8 @@ def _int_or_none(value: float | None) -> int | None:
     return int(value) if value is not None else None
 
 
-def _check_text(value: object, param: str, max_length: int = 200) -> str:
+def check_text(value: object, param: str, max_length: int = 200) -> str:
+    """A name: non-empty, at most `max_length` characters, no control characters."""
     # NUL cannot be stored in PostgreSQL text; other control characters only cause harm.
     if not isinstance(value, str) or not value.strip():
         raise InvalidRequest(f"`{param}` must be a non-empty string.", param=param)
@@ -284,18 +288,21 @@ def _check_text(value: object, param: str, max_length: int = 200) -> str:
     return value
 
 
-def _check_models(models: Iterable[str] | None) -> tuple[str, ...] | None:
+def check_models(models: object, param: str = "models") -> tuple[str, ...] | None:
+    """None (every model) or 1 to `MAX_MODELS` distinct model names."""
     if models is None:
         return None
-    if isinstance(models, str):
-        raise InvalidRequest("`models` must be a list of model names.", param="models")
-    names = tuple(dict.fromkeys(_check_text(m, "models") for m in models))
+    if isinstance(models, str) or not isinstance(models, Iterable):
+        raise InvalidRequest(f"`{param}` must be a list of model names.", param=param)
+    names = tuple(dict.fromkeys(check_text(m, param) for m in models))
     if not names:
-        raise InvalidRequest("`models` must name at least one model.", param="models")
+        raise InvalidRequest(f"`{param}` must name at least one model.", param=param)
+    if len(names) > MAX_MODELS:
+        raise InvalidRequest(f"`{param}` may name at most {MAX_MODELS} models.", param=param)
     return names
 
 
-def _check_int(value: object, param: str, low: int, high: int) -> int | None:
+def check_int(value: object, param: str, low: int, high: int) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
@@ -303,21 +310,29 @@ def _check_int(value: object, param: str, low: int, high: int) -> int | None:
     return value
 
 
-def _check_budget(value: object) -> float | None:
+def check_budget(value: object, param: str, *, allow_zero: bool = True) -> float | None:
+    """USD: a finite number from 0 (or above 0) to `MAX_BUDGET_USD`."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidRequest("`max_budget_usd` must be a number.", param="max_budget_usd")
-    if not 0 <= value < 1e12:
-        raise InvalidRequest("`max_budget_usd` must be ≥ 0.", param="max_budget_usd")
+        raise InvalidRequest(f"`{param}` must be a number.", param=param)
+    lowest_ok = value >= 0 if allow_zero else value > 0
+    if not (lowest_ok and value <= MAX_BUDGET_USD):  # also refuses NaN and infinity
+        low = "from 0" if allow_zero else "above 0"
+        raise InvalidRequest(
+            f"`{param}` must be {low} up to {MAX_BUDGET_USD:.0f} (USD).", param=param
+        )
     return float(value)
 
 
-def _check_expiry(value: object, now: float) -> float | None:
+def check_expiry(value: object, now: float, param: str) -> float | None:
+    """A Unix time after `now` and no later than the end of the year 9999."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidRequest("`expires_at` must be a Unix time.", param="expires_at")
+        raise InvalidRequest(f"`{param}` must be a Unix time.", param=param)
+    if not value <= MAX_TIME:  # also refuses NaN and infinity
+        raise InvalidRequest(f"`{param}` must be no later than 9999-12-31.", param=param)
     if value <= now:
-        raise InvalidRequest("`expires_at` must be in the future.", param="expires_at")
+        raise InvalidRequest(f"`{param}` must be in the future.", param=param)
     return float(value)
