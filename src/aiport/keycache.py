@@ -1,9 +1,16 @@
 """Resolve a presented API key to its `KeyRecord` without the database on the hot path.
 
-Look-ups are cached by the key's hash: found keys for `positive_ttl` (30 s), unknown ones
-for `negative_ttl` (5 s), at most `max_entries` of them. Input that cannot be a key (too
-long, NUL or other non-ASCII bytes, wrong prefix or alphabet) is refused before any cache
-or query. Concurrent misses for one key share one query.
+Look-ups are cached by the key's hash: found keys (at most `max_entries`) are fresh for
+`positive_ttl` (30 s), unknown ones for `negative_ttl` (5 s), at most `max_unknown` of
+them in a cache of their own, so a flood of made-up keys can neither evict a real one
+nor query the database twice for the same string. Input that cannot be a key (too long,
+NUL or other non-ASCII bytes, wrong prefix or alphabet) is refused before any cache or
+query. Concurrent misses for one key share one query.
+
+A known key whose entry is no longer fresh is served from the cache at once while one
+background refresh (one at a time for the whole cache, and after a failure not again for
+`retry_interval`) reads it again: a slow or unreachable database never stalls a request
+for a key it already knows. Expiry is checked on every request, from the cached record.
 
 Revocation reaches every instance quickly:
 - with Redis, `revoke()` publishes the key id on `channel` and each instance drops it at
@@ -13,8 +20,8 @@ Revocation reaches every instance quickly:
   revocation by the CLI, and pub/sub messages lost while an instance was reconnecting.
 A look-up that began before an invalidation does not cache its (possibly stale) answer.
 
-If the database cannot be reached on a miss, an expired entry is served rather than
-failing (logged); with no entry at all the request fails with 503.
+A key the cache does not know needs the database: if it cannot be reached, the request
+fails with 503.
 """
 
 from __future__ import annotations
@@ -39,7 +46,7 @@ REVOCATION_CHANNEL = "aiport:keys:revoked"
 
 @dataclass(slots=True)
 class _Entry:
-    record: KeyRecord | None
+    record: KeyRecord
     fresh_until: float
 
 
@@ -55,7 +62,9 @@ class KeyCache:
         positive_ttl: float = 30.0,
         negative_ttl: float = 5.0,
         poll_interval: float = 1.0,
+        retry_interval: float = 1.0,
         max_entries: int = 100_000,
+        max_unknown: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
@@ -64,11 +73,16 @@ class KeyCache:
         self.positive_ttl = positive_ttl
         self.negative_ttl = negative_ttl
         self.poll_interval = poll_interval
+        self.retry_interval = retry_interval
         self.max_entries = max_entries
+        self.max_unknown = max_unknown
         self._clock = clock
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._unknown: OrderedDict[str, float] = OrderedDict()  # key hash → fresh until
         self._hash_by_id: dict[str, str] = {}
         self._inflight: dict[str, asyncio.Task[KeyRecord | None]] = {}
+        self._refresh: asyncio.Task[None] | None = None
+        self._next_refresh = 0.0  # no background refresh before (after a failed one)
         self._generation = 0
         self._version: int | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -85,6 +99,8 @@ class KeyCache:
             self._tasks.append(asyncio.create_task(self._listen(), name="keycache-listen"))
 
     async def close(self) -> None:
+        if self._refresh is not None:
+            self._tasks.append(self._refresh)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -99,13 +115,19 @@ class KeyCache:
             return None
         assert isinstance(presented, str)
         key_hash = hash_key(presented)
+        now = self._clock()
         entry = self._entries.get(key_hash)
-        if entry is not None and entry.fresh_until > self._clock():
+        if entry is not None:
+            if entry.fresh_until <= now:
+                self._refresh_later(key_hash)
             return entry.record
+        unknown_until = self._unknown.get(key_hash)
+        if unknown_until is not None and unknown_until > now:
+            return None
         task = self._inflight.get(key_hash)
         if task is None:
             # Its own task, so that a caller who goes away does not cancel the others' look-up.
-            task = asyncio.create_task(self._load(key_hash, entry))
+            task = asyncio.create_task(self._load(key_hash))
             self._inflight[key_hash] = task
             task.add_done_callback(lambda t: self._settled(key_hash, t))
         return await asyncio.shield(task)
@@ -148,36 +170,64 @@ class KeyCache:
         self._generation += 1
         if key_id is None:
             self._entries.clear()
+            self._unknown.clear()
             self._hash_by_id.clear()
             return
         key_hash = self._hash_by_id.pop(key_id, None)
         if key_hash is not None:
             self._entries.pop(key_hash, None)
 
-    async def _load(self, key_hash: str, stale: _Entry | None) -> KeyRecord | None:
+    async def _load(self, key_hash: str) -> KeyRecord | None:
         generation = self._generation
         try:
             record = await self.store.lookup_by_hash(key_hash)
         except Exception as exc:
-            if stale is not None:
-                log.warning("key look-up failed (%s); serving a cached entry", exc)
-                return stale.record
             log.error("key look-up failed: %s", exc)
             raise Overloaded("The key store is unavailable; please retry shortly.") from exc
         if generation == self._generation:
             self._remember(key_hash, record)
         return record
 
+    def _refresh_later(self, key_hash: str) -> None:
+        """Read a known key again in the background, if no refresh runs or just failed."""
+        if self._refresh is not None or self._clock() < self._next_refresh:
+            return
+        self._refresh = asyncio.create_task(self._refresh_one(key_hash), name="keycache-refresh")
+
+    async def _refresh_one(self, key_hash: str) -> None:
+        generation = self._generation
+        try:
+            record = await self.store.lookup_by_hash(key_hash)
+        except Exception as exc:
+            self._next_refresh = self._clock() + self.retry_interval
+            log.warning("key refresh failed (%s); serving cached keys meanwhile", exc)
+            return
+        finally:
+            self._refresh = None
+        if generation == self._generation:
+            self._remember(key_hash, record)
+
     def _remember(self, key_hash: str, record: KeyRecord | None) -> None:
-        ttl = self.positive_ttl if record is not None else self.negative_ttl
-        self._entries[key_hash] = _Entry(record, self._clock() + ttl)
+        now = self._clock()
+        if record is None:
+            self._forget_hash(key_hash)
+            self._unknown[key_hash] = now + self.negative_ttl
+            self._unknown.move_to_end(key_hash)
+            while len(self._unknown) > self.max_unknown:
+                self._unknown.popitem(last=False)
+            return
+        self._unknown.pop(key_hash, None)
+        self._entries[key_hash] = _Entry(record, now + self.positive_ttl)
         self._entries.move_to_end(key_hash)
-        if record is not None:
-            self._hash_by_id[record.id] = key_hash
+        self._hash_by_id[record.id] = key_hash
         while len(self._entries) > self.max_entries:
             _, old = self._entries.popitem(last=False)
-            if old.record is not None:
-                self._hash_by_id.pop(old.record.id, None)
+            self._hash_by_id.pop(old.record.id, None)
+
+    def _forget_hash(self, key_hash: str) -> None:
+        old = self._entries.pop(key_hash, None)
+        if old is not None:
+            self._hash_by_id.pop(old.record.id, None)
 
     async def _poll(self) -> None:
         failing = False

@@ -45,7 +45,7 @@ def namespace() -> str:
     return f"aiport-test-{uuid.uuid4().hex[:12]}"
 
 
-async def _pg_schema_url(pg_url: str) -> tuple[str, str]:
+async def pg_schema_url(pg_url: str) -> tuple[str, str]:
     import asyncpg
 
     schema = f"t_{uuid.uuid4().hex[:16]}"
@@ -58,7 +58,7 @@ async def _pg_schema_url(pg_url: str) -> tuple[str, str]:
     return f"{pg_url}{sep}search_path={schema}", schema
 
 
-async def _drop_schema(pg_url: str, schema: str) -> None:
+async def drop_schema(pg_url: str, schema: str) -> None:
     import asyncpg
 
     conn = await asyncpg.connect(pg_url)
@@ -75,9 +75,9 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> AsyncIterator
         yield sqlite_url(tmp_path / "aiport.db")
         return
     base = request.getfixturevalue("pg_url")
-    url, schema = await _pg_schema_url(base)
+    url, schema = await pg_schema_url(base)
     yield url
-    await _drop_schema(base, schema)
+    await drop_schema(base, schema)
 
 
 @pytest.fixture

@@ -10,7 +10,9 @@ class TcpProxy:
     """A loopback TCP relay that a test can cut and restore, to make a real outage.
 
     `cut()` closes the listener and every relayed connection (clients see resets and then
-    refused connections); `restore()` listens on the same port again.
+    refused connections); `restore()` listens on the same port again. `stall()` keeps
+    every connection open but carries no more bytes, and new connections reach nothing (a
+    server that stopped answering); `flow()` ends it.
     """
 
     def __init__(self, target_host: str, target_port: int) -> None:
@@ -19,6 +21,8 @@ class TcpProxy:
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._flowing = asyncio.Event()
+        self._flowing.set()
 
     async def start(self) -> int:
         self._server = await asyncio.start_server(
@@ -35,6 +39,7 @@ class TcpProxy:
         for writer in list(self._writers):
             writer.transport.abort()
         self._writers.clear()
+        self._flowing.set()  # connections held by a stall end too
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -42,7 +47,15 @@ class TcpProxy:
     async def restore(self) -> None:
         await self.start()
 
+    def stall(self) -> None:
+        self._flowing.clear()
+
+    def flow(self) -> None:
+        self._flowing.set()
+
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
+        await self._flowing.wait()
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)
         except OSError:
@@ -64,10 +77,10 @@ class TcpProxy:
             self._writers.discard(w)
             w.transport.abort()
 
-    @staticmethod
-    async def _pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+    async def _pump(self, src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
         with contextlib.suppress(OSError, ConnectionError):
             while data := await src.read(65536):
+                await self._flowing.wait()
                 dst.write(data)
                 await dst.drain()
 
