@@ -94,8 +94,9 @@ async def constrained(
 
 
 def data_files(server: AiportProcess, folder: str) -> list[Path]:
+    """Files under the data dir's `folder` (an upload spool's lock file aside)."""
     directory = server.workdir / "data" / folder
-    return sorted(directory.iterdir()) if directory.exists() else []
+    return [p for p in directory.rglob("*") if p.is_file() and p.suffix != ".lock"]
 
 
 async def test_a_full_disk_while_saving_an_image_is_a_500(constrained: Constrained) -> None:

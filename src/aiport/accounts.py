@@ -139,17 +139,12 @@ class Accounts:
     ) -> dict[str, str]:
         """Price the request by `priced_as` (the served model's name; None for an embedded
         engine) and reserve `estimate` against the caller's limits; the headers to send."""
-        price = self.prices.price(priced_as) if priced_as is not None else None
+        charge = self._charge(ctx, estimate, priced_as)
         record = ctx.caller.record if ctx.caller is not None else None
-        if priced_as is not None and (price is None or not price.meters(estimate.meter)):
-            if record is not None and _counts_cost(record) and not self.allow_unpriced:
-                raise ModelPriceUnknown(priced_as, estimate.meter)
-            price = None
-        charge = Charge(priced_as, price, estimate)
         if record is not None:
             cost = 0.0
-            if price is not None:
-                cost = price.estimate(
+            if charge.price is not None:
+                cost = charge.price.estimate(
                     estimate.prompt_tokens,
                     estimate.output_tokens,
                     images=estimate.images,
@@ -161,6 +156,24 @@ class Accounts:
         # Set only once admitted: a request refused before has nothing to settle.
         ctx.charge = charge
         return charge.admission.headers if charge.admission is not None else {}
+
+    def reprice(self, ctx: RequestContext, estimate: Estimate, priced_as: str | None) -> None:
+        """Price a request admitted before its model was known — an upload, whose limits
+        are checked before its body is read — as `admit` would have, keeping the
+        reservation made then."""
+        admitted = ctx.charge.admission if ctx.charge is not None else None
+        charge = self._charge(ctx, estimate, priced_as)
+        charge.admission = admitted
+        ctx.charge = charge
+
+    def _charge(self, ctx: RequestContext, estimate: Estimate, priced_as: str | None) -> Charge:
+        price = self.prices.price(priced_as) if priced_as is not None else None
+        record = ctx.caller.record if ctx.caller is not None else None
+        if priced_as is not None and (price is None or not price.meters(estimate.meter)):
+            if record is not None and _counts_cost(record) and not self.allow_unpriced:
+                raise ModelPriceUnknown(priced_as, estimate.meter)
+            price = None
+        return Charge(priced_as, price, estimate)
 
     # -- usage --------------------------------------------------------------------------
 

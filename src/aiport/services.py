@@ -20,6 +20,7 @@ from aiport.lifecycle import Lifecycle
 from aiport.logs import AccessLog
 from aiport.routing import Router
 from aiport.settings import Settings
+from aiport.uploads import UploadSpool
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ class Services:
     upstreams: dict[str, UpstreamBackend]
     cors: CorsPolicy
     images: ImageStore
+    uploads: UploadSpool
     accounts: Accounts
     access_log: AccessLog | None = None
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
@@ -56,6 +58,7 @@ class Services:
             upstreams=upstreams,
             cors=CorsPolicy(settings.cors_origins),
             images=ImageStore(settings.data_dir / "images", settings.image_url_ttl),
+            uploads=UploadSpool(settings.data_dir / "uploads"),
             accounts=accounts,
             access_log=AccessLog() if settings.access_log else None,
         )
@@ -80,6 +83,7 @@ class Services:
     async def start(self) -> None:
         """Start every backend at once (model loading overlaps); a failure is reported in
         /health and answers 503 for that backend's models, the others serve on."""
+        await asyncio.to_thread(self.uploads.open)  # and sweep what dead processes left
         await self.accounts.start()
         started = time.perf_counter()
         await asyncio.gather(*(self._start_one(backend) for backend in self.backends))
@@ -102,6 +106,7 @@ class Services:
                 await backend.close()
             except Exception:
                 log.exception("backend %s failed to close", backend.name)
+        self.uploads.close()
         # Last: requests that were still finishing above have written their usage rows.
         await self.accounts.close()
 

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from aiport.api.bodies import read_form, read_json, validate
 from aiport.api.context import context, services
-from aiport.api.dispatch import build_call, route
+from aiport.api.dispatch import admit_before_body, build_call, route
 from aiport.api.responses import json_response, response_headers, start_streaming
 from aiport.backends.base import JSONBody, Upload
 from aiport.errors import APIError, InvalidRequest
@@ -93,9 +93,8 @@ async def _audio_to_text(
 ) -> web.Response:
     svc = services(request)
     ctx = context(request)
-    fields, upload = await read_form(
-        request, svc.settings.max_body_bytes, svc.settings.data_dir / "uploads"
-    )
+    await admit_before_body(request)
+    fields, upload = await read_form(request, svc.settings.max_body_bytes, svc.uploads.directory)
     try:
         if upload is None:
             raise InvalidRequest("Missing required parameter: 'file'.", param="file")
@@ -103,7 +102,7 @@ async def _audio_to_text(
         parsed = validate(wire, fields, strict=False)  # form fields are text
         # The audio's length is unknown until it is decoded: nothing to reserve ahead.
         estimate = Estimate(prompt_tokens=estimate_prompt_tokens(fields), meter="audio")
-        target = await route(request, parsed.model, estimate)
+        target = await route(request, parsed.model, estimate, admitted=True)
         call = build_call(request, target, wire, fields, parsed.model, upload)
         backend = target.backend
         result = await (backend.translate(call) if translate else backend.transcribe(call))

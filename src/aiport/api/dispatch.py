@@ -16,11 +16,25 @@ from aiport.protocol.common import WireModel
 from aiport.routing import Target
 
 
-async def route(request: web.Request, public_model: str, estimate: Estimate) -> Target:
+async def admit_before_body(request: web.Request) -> None:
+    """Uploads: the caller's limits are checked (and the request counted) before its body is
+    read, so a key over its limits cannot make the server spool files. The model is not
+    known yet (a form may send it after the file): `route(..., admitted=True)` prices the
+    request once it is."""
+    headers = await services(request).accounts.admit(
+        context(request), Estimate(meter="audio"), priced_as=None
+    )
+    if headers:
+        add_headers(request, headers)
+
+
+async def route(
+    request: web.Request, public_model: str, estimate: Estimate, *, admitted: bool = False
+) -> Target:
     """The backend for `public_model`, if this caller may use it (else 404, as OpenAI does)
-    and its limits admit the request's `estimate` — decided here, before any model work.
-    The request is priced by the served model: an upstream's name for it, or nothing for
-    an embedded engine."""
+    and its limits admit the request's `estimate` — decided here, before any model work
+    (or, `admitted`, already before the body was read). The request is priced by the
+    served model: an upstream's name for it, or nothing for an embedded engine."""
     ctx = context(request)
     svc = services(request)
     ctx.model = public_model
@@ -31,6 +45,9 @@ async def route(request: web.Request, public_model: str, estimate: Estimate) -> 
     ctx.served_model = target.model
     ctx.backend = target.backend.name
     priced_as = target.model if isinstance(target.backend, UpstreamBackend) else None
+    if admitted:
+        svc.accounts.reprice(ctx, estimate, priced_as)
+        return target
     headers = await svc.accounts.admit(ctx, estimate, priced_as)
     if headers:
         add_headers(request, headers)
