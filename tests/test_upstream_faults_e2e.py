@@ -18,9 +18,15 @@ from tests.support.faulty_upstream import (
     compressed,
     gzip_bomb,
     gzip_bomb_stream,
+    hang_before_headers,
     huge_sse_line,
     interim_then,
+    invalid_json,
     length_mismatch,
+    rate_limited,
+    reset_mid_stream,
+    slow_first_byte,
+    status,
 )
 from tests.support.server import AiportProcess, assert_openai_error, raw_request, sse_events
 
@@ -44,7 +50,7 @@ def aiport(
             "openai": {
                 "base_url": faulty.url,
                 "api_key": "sk-upstream",
-                "first_byte_timeout": 3,
+                "first_byte_timeout": 1.5,
                 "max_answer_bytes": MAX_ANSWER,
                 "max_event_bytes": MAX_EVENT,
             }
@@ -114,3 +120,37 @@ def test_a_bad_stream_after_its_first_chunk_ends_with_an_error_frame(
 def test_a_huge_first_line_is_a_502(aiport: AiportProcess, faulty: FaultyUpstream) -> None:
     faulty.script("huge-first", huge_sse_line(4 * MAX_EVENT))
     assert_openai_error(chat(aiport, "huge-first", stream=True), 502)
+
+
+def test_upstream_errors_keep_their_status_and_retry_headers(
+    aiport: AiportProcess, faulty: FaultyUpstream
+) -> None:
+    faulty.script("limited", rate_limited(retry_after="7", retry_after_ms="6500"))
+    faulty.script("down", status(503, "overloaded"))
+    limited = chat(aiport, "limited")
+    assert_openai_error(limited, 429)
+    assert (limited.headers["retry-after"], limited.headers["retry-after-ms"]) == ("7", "6500")
+    assert assert_openai_error(chat(aiport, "down"), 503)["message"] == "overloaded"
+
+
+def test_invalid_json_is_a_502(aiport: AiportProcess, faulty: FaultyUpstream) -> None:
+    faulty.script("garbled", invalid_json())
+    assert_openai_error(chat(aiport, "garbled"), 502)
+
+
+def test_a_reset_mid_stream_ends_with_an_error_frame(
+    aiport: AiportProcess, faulty: FaultyUpstream
+) -> None:
+    faulty.script("reset", reset_mid_stream(chat_chunk("Hello", "reset")))
+    events = sse_events(chat(aiport, "reset", stream=True).body)
+    assert [list(orjson.loads(event)) for event in events][-1] == ["error"]
+    assert len(events) == 2
+
+
+def test_a_slow_first_byte_waits_and_a_hang_times_out(
+    aiport: AiportProcess, faulty: FaultyUpstream
+) -> None:
+    faulty.script("slow", slow_first_byte(0.2, answer(chat_completion("late", "slow"))))
+    faulty.script("hang", hang_before_headers())
+    assert chat(aiport, "slow").json()["choices"][0]["message"]["content"] == "late"
+    assert_openai_error(chat(aiport, "hang"), 504)
