@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 
 import pytest
 
@@ -71,3 +72,28 @@ def test_the_log_names_the_error_not_the_bytes(proxy: AiportProcess) -> None:
     log = proxy.log()
     assert "refused a malformed HTTP request" in log
     assert MASTER_KEY not in log
+
+
+@pytest.mark.parametrize(
+    "broken", [b"zz\r\n{}\r\n0\r\n\r\n", b"2\r\n{}XX0\r\n\r\n"], ids=["bad-size", "bad-ending"]
+)
+def test_a_body_whose_chunks_break_off_while_read_is_a_400(
+    proxy: AiportProcess, broken: bytes
+) -> None:
+    """The first chunk arrives with the head (the handler starts reading), the broken one
+    later: the handler must not wait for the rest of the body for ever."""
+    with socket.create_connection(("127.0.0.1", proxy.port), timeout=5) as sock:
+        sock.sendall(
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+            + KEY_LINE
+            + b"\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + b"1\r\n{\r\n"
+        )
+        time.sleep(0.2)  # nothing to wait on from outside: the handler is reading by now
+        sock.sendall(broken)
+        answer = b""
+        while piece := sock.recv(65536):
+            answer += piece
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
+    assert answer.count(b"HTTP/1.") == 1, answer  # one answer, then the connection closes
+    assert b'"code":"invalid_http_request"' in answer

@@ -8,9 +8,13 @@ runner's server hand out connections of a subclass that answers in our shape. ai
 text also quotes the offending bytes, which may be an `Authorization` header; ours names
 only what kind of error it was, and the log the same.
 
-What stays out of reach: a connection that sends bytes that are not HTTP at all before
-closing (nothing can be answered), and errors after a response has begun (the connection
-is closed, as for any broken response).
+A body whose framing breaks off while its handler reads it (a bad chunk size) would leave
+the handler waiting for ever, since aiohttp only queues an answer for after it: the
+connection fails that body instead, so the handler answers 400.
+
+What stays out of reach: a connection that closes before its request is complete (nothing
+can be answered), and errors after a response has begun (the connection is closed, as for
+any broken response).
 """
 
 from __future__ import annotations
@@ -20,12 +24,16 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMethod, HttpProcessingError, LineTooLong
-from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_protocol import RequestHandler, _ErrInfo
 
 from aiport.api.middleware import next_request_id
 from aiport.errors import APIError, InternalError, InvalidRequest
 
 log = logging.getLogger("aiport.errors")
+
+
+class BrokenBody(InvalidRequest):
+    code = "invalid_http_request"
 
 
 class HeadersTooLarge(InvalidRequest):
@@ -35,6 +43,29 @@ class HeadersTooLarge(InvalidRequest):
 
 class _Connection(RequestHandler):
     __slots__ = ()  # the same layout as aiohttp's class, so a connection can be adopted
+
+    def data_received(self, data: bytes) -> None:
+        reading = self._current_request
+        queued = len(self._messages)
+        super().data_received(data)
+        if reading is None or len(self._messages) == queued:
+            return
+        if not isinstance(self._messages[-1][0], _ErrInfo):
+            return
+        # The body of the request being handled broke off mid-way (a bad chunk size, say).
+        # aiohttp queues an error answer for after it, while the handler would wait for the
+        # rest of the body for ever: fail the body instead, and close after its answer.
+        self._messages.pop()
+        reading.content.set_exception(
+            BrokenBody("The request body's framing is malformed (e.g. a bad chunk size).")
+        )
+        self.close()
+
+    def log_exception(self, *args: Any, **kwargs: Any) -> None:
+        # aiohttp reads what is left of a body after the answer, meets the broken body
+        # again, and closes the connection: expected, and already answered.
+        if not isinstance(kwargs.get("exc_info"), BrokenBody):
+            super().log_exception(*args, **kwargs)
 
     def handle_error(
         self,
