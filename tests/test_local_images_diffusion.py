@@ -139,8 +139,10 @@ def test_engine_kwargs_map_the_request() -> None:
     assert engine_kwargs(standard, options, seed=1)["sample_steps"] == 8
 
 
-def test_unknown_options_pass_through_to_the_engine(model_file: Path) -> None:
-    backend = DiffusionBackend(model_path=str(model_file), flash_attn=True, threads=2)
+def test_engine_args_pass_through_to_the_engine(model_file: Path) -> None:
+    backend = DiffusionBackend(
+        model_path=str(model_file), engine_args={"flash_attn": True}, threads=2
+    )
     init = backend.options.engine_init()
     assert init["flash_attn"] is True and init["n_threads"] == 2
     assert init["model_path"] == str(model_file) and init["verbose"] is False

@@ -40,7 +40,7 @@ async def backend() -> AsyncIterator[PiperSpeechBackend]:
 @pytest.fixture
 def pieces_rendered(backend: PiperSpeechBackend, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Counts the pieces the engine synthesises (one entry per call)."""
-    voice = backend._voice
+    voice = backend.model
     real = voice.phoneme_ids_to_audio
     calls: list[int] = []
 

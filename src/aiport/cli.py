@@ -67,9 +67,13 @@ def _serve(args: argparse.Namespace) -> None:
         print(f"aiport: generated a master key, stored in {path} (mode 0600).")
         print(f"aiport: it is shown this once: {key}", flush=True)
     print(f"aiport: serving on http://{settings.host}:{settings.port}", flush=True)
+    from aiport.backends.local.engine import EngineConfigError
     from aiport.server import run
 
-    sys.exit(run(settings, key))
+    try:
+        sys.exit(run(settings, key))
+    except EngineConfigError as exc:
+        sys.exit(f"aiport: {exc}")
 
 
 def _models(args: argparse.Namespace) -> None:

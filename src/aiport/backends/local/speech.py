@@ -15,17 +15,18 @@ chunk iterator or is cancelled), the worker stops before the next sentence.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from aiport.backends.base import JSON, Backend, BinaryBody, Call, ModelCard, Usage
+from pydantic import Field
+
+from aiport.backends.base import BinaryBody, Call, Usage
 from aiport.backends.local.audio_encode import PcmResampler, StreamEncoder
-from aiport.backends.local.runner import Emitter, ModelRunner
+from aiport.backends.local.engine import EngineOptions, LocalEngine
+from aiport.backends.local.runner import Emitter
 from aiport.errors import InvalidRequest
 from aiport.protocol.audio import CONTENT_TYPES, SpeechRequest
 
@@ -193,58 +194,27 @@ class _PrimedChunks:
         await self._rest.aclose()
 
 
-class PiperSpeechBackend(Backend):
+class SpeechOptions(EngineOptions):
+    model_id: str = Field(default=DEFAULT_MODEL_ID, description="The id the voice is served as")
+    model_path: str | None = Field(default=None, description="A Piper `.onnx` voice")
+    config_path: str | None = Field(default=None, description="Its `.onnx.json` config")
+    threads: int = Field(default=0, ge=0, description="onnxruntime threads (0: its default)")
+
+
+class PiperSpeechBackend(LocalEngine[Any]):
     """`/audio/speech` from an embedded Piper voice, streamed as it is synthesised."""
 
     name = "local-speech"
+    Options = SpeechOptions
+    capabilities = ("speech",)
+    options: SpeechOptions
 
-    def __init__(
-        self,
-        *,
-        model_id: str = DEFAULT_MODEL_ID,
-        model_path: str | None = None,
-        config_path: str | None = None,
-        concurrency: int = 1,
-        queue_size: int = 16,
-        load_at_start: bool = True,
-        threads: int = 0,
-    ) -> None:
-        self.model_id = model_id
-        self._model_path = Path(model_path) if model_path else None
-        self._config_path = Path(config_path) if config_path else None
-        self.load_at_start = load_at_start
-        self.threads = threads
-        self.runner = ModelRunner(model_id, concurrency=concurrency, queue_size=queue_size)
-        self._voice: Any = None
-        self._load_lock = asyncio.Lock()
-
-    def models(self) -> list[ModelCard]:
-        return [ModelCard(id=self.model_id, owned_by="aiport-local", capabilities=("speech",))]
-
-    def status(self) -> JSON:
-        return {"model": self.model_id, "loaded": self._voice is not None, "busy": self.runner.busy}
-
-    async def start(self) -> None:
-        if self.load_at_start:
-            await self._ensure_loaded()
-
-    async def close(self) -> None:
-        self.runner.close()
-        self._voice = None
-
-    async def _ensure_loaded(self) -> Any:
-        async with self._load_lock:
-            if self._voice is None:
-                model, config = bundled_voice_files()
-                model = self._model_path or model
-                config = self._config_path or (
-                    Path(f"{model}.json") if self._model_path else config
-                )
-                log.info("loading %s …", self.model_id)
-                started = time.perf_counter()
-                self._voice = await asyncio.to_thread(load_voice, model, config, self.threads)
-                log.info("loaded %s in %.1fs", self.model_id, time.perf_counter() - started)
-            return self._voice
+    def load(self) -> Any:
+        model, config = bundled_voice_files()
+        if self.options.model_path:
+            model = Path(self.options.model_path)
+            config = Path(self.options.config_path or f"{model}.json")
+        return load_voice(model, config, self.options.threads)
 
     async def speech(self, call: Call) -> BinaryBody:
         """Audio for `call.body["input"]`, streamed; errors surface before the first byte.
@@ -259,7 +229,7 @@ class PiperSpeechBackend(Backend):
             speed=request.speed,
             fmt=request.response_format,
         )
-        voice = await self._ensure_loaded()
+        voice = await self.loaded()
         # `ModelRunner.stream` is an async generator function, so this can be closed.
         stream = cast(AsyncGenerator[bytes, None], self.runner.stream(_synthesize, voice, job))
         try:

