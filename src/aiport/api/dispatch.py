@@ -76,4 +76,5 @@ def build_call(
         public_model=public_model,
         request_id=context(request).request_id,
         upload=upload,
+        key_id=caller.key_id if (caller := context(request).caller) else "",
     )

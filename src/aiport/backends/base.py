@@ -105,6 +105,7 @@ class Call:
     public_model: str
     request_id: str
     upload: Upload | None = None
+    key_id: str = ""  # the caller's key: local engines serve waiting keys in turn
 
 
 @dataclass(slots=True)

@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MODEL_ID = "smollm2-135m-instruct"
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+SLOT_CONTEXT_BUDGET = 16384  # tokens of KV cache the automatic slots may hold together
 
 
 def smollm2_gguf_path() -> Path:
@@ -303,6 +304,15 @@ def _head(call: Call, kind: str) -> JSON:
     }
 
 
+def auto_slots(threads: int, n_ctx: int) -> int:
+    """How many requests llama.cpp decodes together by default (continuous batching).
+
+    One batched decoding step costs little more than a single one on CPU, so each
+    inference thread serves four slots; each slot holds `n_ctx` tokens of KV cache, so
+    together they stay within `SLOT_CONTEXT_BUDGET` tokens; 1 to 8 slots."""
+    return max(1, min(4 * threads, SLOT_CONTEXT_BUDGET // n_ctx, 8))
+
+
 class ChatOptions(EngineOptions):
     model_id: str = Field(default=DEFAULT_MODEL_ID, description="The id the model is served as")
     gguf_path: str | None = Field(default=None, description="A GGUF file (default: SmolLM2)")
@@ -329,13 +339,16 @@ class LlamaChatBackend(LocalEngine[LlamaEngine]):
         self.gguf_path = (
             Path(self.options.gguf_path).expanduser() if self.options.gguf_path else None
         )
+
+    @property
+    def threads(self) -> int:
         # llama.cpp's threads spin-wait on each other: on a busy host 2 threads fall to a
         # tenth of the speed of 1 (measured), so one core is left to everything else.
-        self.threads = self.options.threads or min(2, max(1, (os.cpu_count() or 2) - 1))
+        return self.options.threads or min(2, max(1, (os.cpu_count() or 2) - 1))
 
     @property
     def slots(self) -> int:
-        return self.options.concurrency or 1
+        return self.options.concurrency or auto_slots(self.threads, self.options.n_ctx)
 
     def make_runner(self) -> ModelRunner:
         return ModelRunner(
@@ -368,7 +381,8 @@ class LlamaChatBackend(LocalEngine[LlamaEngine]):
         engine = await self.loaded()
         tools = _tool_fields(req, engine.supports_tools, call.public_model)
         requests = engine_requests(req, call.body["messages"], tools)
-        stream = cast(AsyncGenerator[Any], self.runner.stream(engine.generate, requests))
+        stream = self.runner.stream(engine.generate, requests, key=call.key_id)
+        stream = cast(AsyncGenerator[Any], stream)
         async with aclosing(stream) as items:
             async for index, chunk in items:
                 if "error" in chunk:

@@ -25,6 +25,8 @@ import os
 import random
 import signal
 import struct
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,6 +34,7 @@ from pydantic import Field, model_validator
 
 from aiport.backends.base import JSON, Call, GeneratedImage, ImageSet, Usage
 from aiport.backends.local.engine import EngineOptions, LocalEngine
+from aiport.backends.local.runner import Emitter
 from aiport.errors import InternalError, InvalidRequest
 from aiport.protocol.images import ImageRequest
 
@@ -44,6 +47,7 @@ Scheduler = Literal["default", "discrete", "karras", "exponential", "ays", "gits
                     "simple", "smoothstep", "lcm"]  # fmt: skip
 _MODEL_FILES = (".safetensors", ".gguf", ".ckpt", ".pt", ".pth", ".sft")
 _HD = {"hd", "high"}
+ABANDON_CHECK_S = 0.1  # how often a generation looks whether its caller is still there
 
 
 class DiffusionSetupError(RuntimeError):
@@ -218,8 +222,23 @@ class EngineProcess:
             self.close()
             raise
 
-    def generate(self, kwargs: dict[str, Any], timeout: float) -> list[bytes]:
-        result: list[bytes] = self._ask(("generate", kwargs), timeout, what="generating")
+    def generate(
+        self, kwargs: dict[str, Any], timeout: float, abandoned: Callable[[], bool]
+    ) -> list[bytes] | None:
+        """The pictures, or None when `abandoned()` turned true first: the engine cannot
+        be interrupted, so its process is killed (the next request starts a new one)."""
+        self._conn.send(("generate", kwargs))
+        deadline = time.monotonic() + timeout
+        while not self._conn.poll(ABANDON_CHECK_S):
+            if abandoned():
+                self.kill()
+                return None
+            if time.monotonic() > deadline:
+                self.close()
+                raise DiffusionSetupError(
+                    f"stable-diffusion.cpp took over {timeout:.0f}s generating"
+                )
+        result: list[bytes] = self._ask(None, 0, what="generating")
         return result
 
     @property
@@ -244,6 +263,11 @@ class EngineProcess:
         if status == "error":
             raise DiffusionSetupError(f"stable-diffusion.cpp failed while {what}: {payload}")
         return payload
+
+    def kill(self) -> None:
+        self._process.kill()
+        self._process.join(5)
+        self._conn.close()
 
     def close(self) -> None:
         if self._conn.closed:
@@ -312,7 +336,10 @@ class DiffusionBackend(LocalEngine[EngineProcess]):
         kwargs = engine_kwargs(request, self.options, seed)
         try:
             engine = await self.loaded()
-            pngs = await self.runner.run(self._generate, engine, kwargs, request.pixels)
+            work = self.runner.stream(
+                self._generate, engine, kwargs, request.pixels, key=call.key_id
+            )
+            pngs = [png async for png in work]
         except DiffusionSetupError as exc:
             # the details name server paths and engine internals: log them, tell less
             log.error("%s: %s", self.model_id, exc)
@@ -323,11 +350,12 @@ class DiffusionBackend(LocalEngine[EngineProcess]):
         return ImageSet(images=images, usage=Usage(images=len(images)))
 
     def _generate(
-        self, engine: EngineProcess, kwargs: dict[str, Any], size: tuple[int, int]
-    ) -> list[bytes]:
-        return [
-            resized(png, size) for png in engine.generate(kwargs, self.options.generate_timeout)
-        ]
+        self, emitter: Emitter, engine: EngineProcess, kwargs: dict[str, Any], size: tuple[int, int]
+    ) -> None:
+        """Worker: generate, stopping the engine if the caller leaves; emit each picture."""
+        pngs = engine.generate(kwargs, self.options.generate_timeout, emitter.cancelled)
+        for png in pngs or ():
+            emitter.emit(resized(png, size))
 
 
 def resized(png: bytes, size: tuple[int, int]) -> bytes:

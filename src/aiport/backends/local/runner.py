@@ -1,16 +1,25 @@
-"""Serving discipline for blocking inference: off the event loop, bounded, cancellable.
+"""Serving discipline for blocking inference: off the event loop, bounded, fair, cancellable.
 
 Each embedded model owns one `ModelRunner`. At most `concurrency` calls run at once on
 their own threads; at most `queue_size` more wait. One more is refused at once with 503
 `server_is_overloaded` and a `retry-after`, rather than queueing without bound.
-Streaming work runs in a thread that hands items to the event loop as they are made and
-checks `cancelled()` between items, so a client that goes away stops the generation.
+
+Waiting calls are served per key in turn (`FairSlots`): when a slot frees, the waiting
+key that was served least recently goes next, so one key's fifty requests cannot make
+another key's single request wait behind all fifty: it waits for one slot to free.
+
+A slot is only free again once its thread is: a caller that is cancelled while its work
+runs leaves at once, and the slot follows when the work stops. Streaming work runs in a
+thread that hands items to the event loop as they are made and checks `cancelled()`
+between items, so a client that goes away stops the generation; work given to `run` is one
+bounded unit (a batch, a picture) that cannot be interrupted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -20,6 +29,76 @@ from aiport.errors import Overloaded
 T = TypeVar("T")
 
 _DONE = object()
+ANONYMOUS = ""
+MAX_REMEMBERED_KEYS = 4096
+
+
+class FairSlots:
+    """A semaphore whose waiters are served by key: the waiting key that was granted a
+    slot least recently goes first (a key never served before goes before all others),
+    and one key's waiters go in arrival order."""
+
+    def __init__(self, slots: int) -> None:
+        self._free = slots
+        self._waiting: dict[str, deque[asyncio.Future[None]]] = {}
+        self._granted: dict[str, int] = {}  # key -> number of the grant it last had
+        self._grants = 0
+
+    @property
+    def waiting(self) -> int:
+        return sum(len(queue) for queue in self._waiting.values())
+
+    async def acquire(self, key: str) -> None:
+        if self._free > 0 and not self._waiting:
+            self._free -= 1
+            self._grant(key)
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(key, deque()).append(future)
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self.release()  # the slot was handed over just as the caller left
+            else:
+                self._forget(key, future)
+            raise
+
+    def release(self) -> None:
+        """Hand the slot to the waiting key served least recently, else free it."""
+        while self._waiting:
+            key = min(self._waiting, key=lambda k: self._granted.get(k, -1))
+            queue = self._waiting[key]
+            future = queue.popleft()
+            if not queue:
+                del self._waiting[key]
+            if not future.done():
+                self._grant(key)
+                future.set_result(None)
+                return
+        self._free += 1
+
+    def _grant(self, key: str) -> None:
+        self._grants += 1
+        self._granted[key] = self._grants
+        if len(self._granted) > MAX_REMEMBERED_KEYS:  # forget keys that wait for nothing
+            self._granted = {k: v for k, v in self._granted.items() if k in self._waiting}
+
+    def _forget(self, key: str, future: asyncio.Future[None]) -> None:
+        queue = self._waiting.get(key)
+        if queue is not None and future in queue:
+            queue.remove(future)
+            if not queue:
+                del self._waiting[key]
+
+
+def refuse_when_full(runner: ModelRunner, admitted: int) -> None:
+    """503 `server_is_overloaded` with `retry-after` once `admitted` fills the runner."""
+    if admitted >= runner.concurrency + runner.queue_size:
+        raise Overloaded(
+            f"The model `{runner.name}` is busy; try again shortly.",
+            headers={"retry-after": "1"},
+        )
 
 
 class Emitter:
@@ -45,7 +124,7 @@ class ModelRunner:
         self.name = name
         self.concurrency = concurrency
         self.queue_size = queue_size
-        self._slots = asyncio.Semaphore(concurrency)
+        self._slots = FairSlots(concurrency)
         self._admitted = 0
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=name)
 
@@ -54,59 +133,84 @@ class ModelRunner:
         """Calls admitted: running plus waiting."""
         return self._admitted
 
-    def _admit(self) -> None:
-        if self._admitted >= self.concurrency + self.queue_size:
-            raise Overloaded(
-                f"The model `{self.name}` is busy; try again shortly.",
-                headers={"retry-after": "1"},
-            )
+    def admit(self) -> None:
+        """Count one more call, or refuse it at once when running plus waiting is full."""
+        refuse_when_full(self, self._admitted)
         self._admitted += 1
 
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run `fn(*args)` on the model's thread; admission is decided before waiting."""
-        self._admit()
-        try:
-            async with self._slots:
-                loop = asyncio.get_running_loop()
-                return await loop.run_in_executor(self._pool, fn, *args)
-        finally:
-            self._admitted -= 1
+    def _leave(self) -> None:
+        self._admitted -= 1
 
-    async def stream(self, fn: Callable[..., None], *args: Any) -> AsyncIterator[Any]:
+    async def _enter(self, key: str) -> Callable[..., None]:
+        """Admit and wait for a slot in turn; returns the (idempotent) release."""
+        self.admit()
+        try:
+            await self._slots.acquire(key)
+        except BaseException:
+            self._leave()
+            raise
+        released = False
+
+        def release(*_: object) -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self._slots.release()
+                self._leave()
+
+        return release
+
+    async def run(self, fn: Callable[..., T], *args: Any, key: str = ANONYMOUS) -> T:
+        """Run `fn(*args)` on the model's thread; admission is decided before waiting.
+
+        A caller cancelled meanwhile leaves at once; the slot is freed when `fn` returns."""
+        release = await self._enter(key)
+        future = asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+        future.add_done_callback(release)
+        try:
+            return await asyncio.shield(future)
+        finally:
+            if future.done():
+                release()
+
+    async def stream(
+        self, fn: Callable[..., None], *args: Any, key: str = ANONYMOUS
+    ) -> AsyncIterator[Any]:
         """Run `fn(emitter, *args)`; yield what it emits until it returns or raises.
 
         Closing the iterator early (the consumer was cancelled) tells the worker to stop
-        and waits for it, so the model is free again before the slot is released.
+        and waits for it (it checks between items), so the slot is free again after.
         """
-        self._admit()
+        release = await self._enter(key)
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        emitter = Emitter(loop, queue)
+
+        def work() -> None:
+            try:
+                fn(emitter, *args)
+            except BaseException as exc:
+                emitter.emit(exc)
+            finally:
+                emitter.emit(_DONE)
+
+        future = loop.run_in_executor(self._pool, work)
+        future.add_done_callback(release)
         try:
-            async with self._slots:
-                loop = asyncio.get_running_loop()
-                queue: asyncio.Queue[Any] = asyncio.Queue()
-                emitter = Emitter(loop, queue)
-
-                def work() -> None:
-                    try:
-                        fn(emitter, *args)
-                    except BaseException as exc:
-                        emitter.emit(exc)
-                    finally:
-                        emitter.emit(_DONE)
-
-                future = loop.run_in_executor(self._pool, work)
-                try:
-                    while True:
-                        item = await queue.get()
-                        if item is _DONE:
-                            break
-                        if isinstance(item, BaseException):
-                            raise item
-                        yield item
-                finally:
-                    emitter.cancel()
-                    await asyncio.shield(future)
+            while True:
+                item = await queue.get()
+                if item is _DONE:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
         finally:
-            self._admitted -= 1
+            emitter.cancel()
+            try:
+                await asyncio.shield(future)
+            finally:
+                if future.done():
+                    release()
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -231,7 +231,10 @@ class PiperSpeechBackend(LocalEngine[Any]):
         )
         voice = await self.loaded()
         # `ModelRunner.stream` is an async generator function, so this can be closed.
-        stream = cast(AsyncGenerator[bytes, None], self.runner.stream(_synthesize, voice, job))
+        stream = cast(
+            AsyncGenerator[bytes, None],
+            self.runner.stream(_synthesize, voice, job, key=call.key_id),
+        )
         try:
             first = await stream.__anext__()
         except StopAsyncIteration:

@@ -204,18 +204,18 @@ class WhisperBackend(LocalEngine[WhisperModels]):
             temperature=req.temperature,
             word_timestamps=verbose and "word" in granularities,
         )
-        transcript = await self._run(call.model, job)
+        transcript = await self._run(call.model, job, call.key_id)
         usage = Usage(audio_seconds=transcript.duration)
         if req.response_format in ("json", "verbose_json"):
             data = render_json(transcript, task, verbose, granularities)
             return JSONBody(data, usage=usage)
         return TextBody(render_text(transcript, req.response_format), usage=usage)
 
-    async def _run(self, model_id: str, job: _Job) -> Transcript:
+    async def _run(self, model_id: str, job: _Job, key: str) -> Transcript:
         """Run the job on the worker. Through `stream`, not `run`, so that a client who
         leaves stops the work at the next 30-second window instead of hours later."""
         models = await self.loaded()
-        stream = self.runner.stream(self._work, models, model_id, job)
+        stream = self.runner.stream(self._work, models, model_id, job, key=key)
         transcripts = [t async for t in stream]
         if not transcripts:
             raise RuntimeError("the transcription worker ended without a result")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -61,12 +62,15 @@ def job_from_request(request: ImageRequest) -> RenderJob:
 
 def render_set(job: RenderJob) -> list[GeneratedImage]:
     """All of a job's pictures: same scene and description, a different layout each."""
+    return list(render_each(job))
+
+
+def render_each(job: RenderJob) -> Iterator[GeneratedImage]:
+    """A job's pictures one by one (a caller may stop between two)."""
     scene = parse_scene(job.prompt)
     revised = describe_scene(scene, detailed=job.detailed)
-    return [
-        GeneratedImage(png=render_png(scene, job, k), revised_prompt=revised)
-        for k in range(job.count)
-    ]
+    for k in range(job.count):
+        yield GeneratedImage(png=render_png(scene, job, k), revised_prompt=revised)
 
 
 def render_png(scene: Scene, job: RenderJob, index: int = 0) -> bytes:

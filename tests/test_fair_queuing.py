@@ -1,0 +1,136 @@
+"""Several keys waiting for one engine are served in turn; requests that arrive together
+share one model call (micro-batching), still in turn by key."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from aiport.backends.local.batcher import MicroBatcher
+from aiport.backends.local.runner import FairSlots, ModelRunner
+from aiport.errors import Overloaded
+
+
+async def test_a_second_key_goes_before_the_rest_of_a_flood() -> None:
+    slots = FairSlots(1)
+    await slots.acquire("a")  # busy
+    order: list[str] = []
+
+    async def one(key: str, index: int) -> None:
+        await slots.acquire(key)
+        order.append(f"{key}{index}")
+        slots.release()
+
+    flood = [asyncio.create_task(one("a", i)) for i in range(5)]
+    await asyncio.sleep(0)
+    late = asyncio.create_task(one("b", 0))
+    await asyncio.sleep(0)
+    slots.release()
+    await asyncio.gather(*flood, late)
+    assert order == ["b0", "a0", "a1", "a2", "a3", "a4"]  # a holds the slot: b is next
+
+
+async def test_two_flooding_keys_take_turns() -> None:
+    slots = FairSlots(1)
+    await slots.acquire("x")
+    order: list[str] = []
+
+    async def one(key: str) -> None:
+        await slots.acquire(key)
+        order.append(key)
+        slots.release()
+
+    tasks = [asyncio.create_task(one(key)) for key in "aaaabbbb"]
+    await asyncio.sleep(0)
+    slots.release()
+    await asyncio.gather(*tasks)
+    assert order == list("abababab")
+
+
+async def test_a_waiter_that_leaves_gives_up_its_place() -> None:
+    slots = FairSlots(1)
+    await slots.acquire("a")
+    leaving = asyncio.create_task(slots.acquire("a"))
+    staying = asyncio.create_task(slots.acquire("b"))
+    await asyncio.sleep(0)
+    leaving.cancel()
+    await asyncio.sleep(0)
+    assert slots.waiting == 1
+    slots.release()
+    await staying  # served, not lost to the cancelled waiter
+
+
+async def test_the_runner_serves_keys_in_turn() -> None:
+    runner = ModelRunner("m", concurrency=1, queue_size=16)
+    gate = threading.Event()
+    order: list[str] = []
+    first = asyncio.create_task(runner.run(gate.wait, key="a"))
+    await asyncio.sleep(0.01)
+    tasks = [asyncio.create_task(runner.run(order.append, f"a{i}", key="a")) for i in range(4)]
+    await asyncio.sleep(0)
+    tasks.append(asyncio.create_task(runner.run(order.append, "b", key="b")))
+    await asyncio.sleep(0)
+    gate.set()
+    await asyncio.gather(first, *tasks)
+    assert order == ["b", "a0", "a1", "a2", "a3"]
+    runner.close()
+
+
+def doubled(items: list[int]) -> list[int]:
+    return [2 * item for item in items]
+
+
+async def test_jobs_that_arrive_together_share_one_call() -> None:
+    batcher: MicroBatcher[int, int] = MicroBatcher(
+        ModelRunner("m"), doubled, max_items=16, max_weight=16, weight=lambda _: 1
+    )
+    results = await asyncio.gather(*(batcher.submit([i]) for i in range(16)))
+    assert results == [[2 * i] for i in range(16)]
+    assert batcher.batches <= 2  # the first may leave alone, before the rest arrived
+
+
+async def test_a_flooding_key_holds_another_key_up_by_one_batch_at_most() -> None:
+    calls: list[list[int]] = []
+
+    def record(items: list[int]) -> list[int]:
+        calls.append(items)
+        return items
+
+    batcher: MicroBatcher[int, int] = MicroBatcher(
+        ModelRunner("m", queue_size=64), record, max_items=4, max_weight=100, weight=lambda _: 1
+    )
+    flood = [asyncio.create_task(batcher.submit([i], key="a")) for i in range(40)]
+    await asyncio.sleep(0)
+    late = asyncio.create_task(batcher.submit([1000], key="b"))
+    await asyncio.gather(*flood, late)
+    batch_of_b = next(i for i, items in enumerate(calls) if 1000 in items)
+    assert batch_of_b <= 1, calls
+
+
+async def test_a_full_batcher_refuses_at_once_and_a_left_job_is_dropped() -> None:
+    gate = threading.Event()
+    seen: list[int] = []
+
+    def slow(items: list[int]) -> list[int]:
+        gate.wait()
+        seen.extend(items)
+        return items
+
+    batcher: MicroBatcher[int, int] = MicroBatcher(
+        ModelRunner("m", queue_size=1), slow, max_items=1, max_weight=1, weight=lambda _: 1
+    )
+    running = asyncio.create_task(batcher.submit([1]))
+    await asyncio.sleep(0.05)  # in the model now
+    waiting = asyncio.create_task(batcher.submit([2]))
+    await asyncio.sleep(0)
+    with pytest.raises(Overloaded):
+        await batcher.submit([3])
+    waiting.cancel()
+    await asyncio.sleep(0)
+    follow_up = asyncio.create_task(batcher.submit([4]))  # its place is free again
+    gate.set()
+    assert await running == [1] and await follow_up == [4]
+    assert seen == [1, 4]  # the job whose caller left never reached the model
+    assert batcher.busy == 0
