@@ -173,3 +173,18 @@ async def test_a_runtime_refusal_is_a_400_not_a_crash(backend: LlamaChatBackend)
     # Text parts are fine: the runtime joins them.
     words = [{"role": "user", "content": [{"type": "text", "text": "Say hi."}]}]
     assert text(await complete(backend, messages=words, max_tokens=3))
+
+
+async def test_a_shared_system_prompt_is_computed_once(backend: LlamaChatBackend) -> None:
+    """Prompt-prefix reuse: the second request finds the shared prefix in a slot's cache."""
+    system = {
+        "role": "system",
+        "content": " ".join(f"Rule {i}: be brief and kind about topic {i}." for i in range(30)),
+    }
+    first, second = [
+        await complete(backend, max_tokens=2, messages=[system, {"role": "user", "content": q}])
+        for q in ("Name a colour.", "Name an animal.")
+    ]
+    assert backend.slots > 1  # several slots by default, and still the cache is found
+    cached = second["usage"]["prompt_tokens_details"]["cached_tokens"]
+    assert cached > 0.8 * first["usage"]["prompt_tokens"]
