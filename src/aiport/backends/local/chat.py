@@ -332,6 +332,7 @@ class LlamaChatBackend(LocalEngine[LlamaEngine]):
     name = "local-chat"
     Options = ChatOptions
     capabilities = ("chat",)
+    imports = ("xllamacpp",)
     options: ChatOptions
 
     def __init__(self, **options: Any) -> None:

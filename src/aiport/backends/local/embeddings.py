@@ -80,6 +80,7 @@ class MiniLMEmbeddingsBackend(LocalEngine["MiniLM"]):
     name = "local-embeddings"
     Options = EmbeddingsOptions
     capabilities = ("embeddings",)
+    imports = ("numpy", "onnxruntime", "tokenizers")
     options: EmbeddingsOptions
 
     def __init__(self, **options: Any) -> None:

@@ -15,7 +15,9 @@ base owns the lifecycle the engines share:
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
+import threading
 import time
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -28,6 +30,10 @@ from aiport.backends.local.runner import ModelRunner
 log = logging.getLogger(__name__)
 
 LOCAL_OWNER = "aiport-local"
+# Engines load on threads at once; their native modules are imported one engine at a time:
+# numpy's C API initialised from two threads at once makes onnxruntime fail with
+# "import numpy failed" (seen when every engine loaded together at start).
+_IMPORTS = threading.Lock()
 ModelT = TypeVar("ModelT")
 
 
@@ -71,6 +77,7 @@ class LocalEngine(Backend, Generic[ModelT]):
 
     Options: ClassVar[type[EngineOptions]] = EngineOptions
     capabilities: ClassVar[tuple[str, ...]] = ()
+    imports: ClassVar[tuple[str, ...]] = ()  # native modules `load` needs, imported first
 
     def __init__(self, **options: Any) -> None:
         self.options = check_options(self.Options, options)
@@ -100,9 +107,15 @@ class LocalEngine(Backend, Generic[ModelT]):
             if self.model is None:
                 log.info("loading %s …", self.model_id)
                 began = time.perf_counter()
-                self.model = await asyncio.to_thread(self.load)
+                self.model = await asyncio.to_thread(self._import_and_load)
                 log.info("loaded %s in %.1fs", self.model_id, time.perf_counter() - began)
             return self.model
+
+    def _import_and_load(self) -> ModelT:
+        with _IMPORTS:
+            for name in self.imports:
+                importlib.import_module(name)
+        return self.load()
 
     async def start(self) -> None:
         if self.options.load_at_start:

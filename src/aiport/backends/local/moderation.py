@@ -251,6 +251,7 @@ class ModerationBackend(LocalEngine[ModerationClassifier]):
     name = "local-moderation"
     Options = ModerationOptions
     capabilities = ("moderations",)
+    imports = ("numpy",)
     options: ModerationOptions
 
     def __init__(self, **options: Any) -> None:

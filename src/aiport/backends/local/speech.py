@@ -207,6 +207,7 @@ class PiperSpeechBackend(LocalEngine[Any]):
     name = "local-speech"
     Options = SpeechOptions
     capabilities = ("speech",)
+    imports = ("numpy", "onnxruntime", "piper")
     options: SpeechOptions
 
     def load(self) -> Any:

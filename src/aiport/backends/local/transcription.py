@@ -141,6 +141,7 @@ class WhisperBackend(LocalEngine[WhisperModels]):
     name = "local-transcription"
     Options = TranscriptionOptions
     capabilities = ("transcriptions", "translations")
+    imports = ("numpy", "faster_whisper")
     options: TranscriptionOptions
 
     def __init__(self, **options: Any) -> None:
