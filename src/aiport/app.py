@@ -10,7 +10,18 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from aiport.api import admin, audio, chat, embeddings, health, images, models, moderations
+from aiport.api import (
+    admin,
+    audio,
+    chat,
+    console,
+    embeddings,
+    health,
+    images,
+    me,
+    models,
+    moderations,
+)
 from aiport.api.bodies import expect
 from aiport.api.context import SERVICES
 from aiport.api.middleware import gateway, public
@@ -51,7 +62,12 @@ def create_app(settings: Settings, master_key: str) -> web.Application:
     app.router.add_post("/admin/keys", admin.create_key)
     app.router.add_delete("/admin/keys/{id}", admin.revoke_key)
     app.router.add_post("/admin/keys/{id}/revoke", admin.revoke_key)
+    app.router.add_patch("/admin/keys/{id}", admin.update_key)
     app.router.add_get("/admin/usage", admin.usage)
+    app.router.add_get("/admin/usage/series", admin.usage_series)
+    app.router.add_get("/me", me.me)
+    app.router.add_get("/me/usage", me.my_usage)
+    console.add_routes(app)
     app.router.add_get(ROUTE_PREFIX + "{name}", images.get_image_file)
     app.cleanup_ctx.append(_lifespan)
     return app

@@ -156,14 +156,18 @@ class KeyCache:
         record = await self.store.revoke(key_id)
         if record is None:
             return None
+        await self.forget(key_id)
+        log.info("revoked key %s (%s)", record.id, record.prefix)
+        return record
+
+    async def forget(self, key_id: str) -> None:
+        """Drop a changed key here and tell the other instances to drop it too."""
         self.invalidate(key_id)
         if self.redis is not None:
             try:
                 await self.redis.publish(self.channel, key_id)
             except Exception as exc:  # the version poll still carries it within a second
-                log.warning("could not publish revocation of %s: %s", key_id, exc)
-        log.info("revoked key %s (%s)", record.id, record.prefix)
-        return record
+                log.warning("could not publish the change of %s: %s", key_id, exc)
 
     def invalidate(self, key_id: str | None = None) -> None:
         """Forget one key (by id), or everything when `key_id` is None."""

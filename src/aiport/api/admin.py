@@ -5,13 +5,16 @@ A per-caller key is refused with 403 whatever it asks, so no key can widen its o
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from aiport.api.bodies import read_json, validate
 from aiport.api.context import context, services
 from aiport.api.responses import json_response, response_headers
-from aiport.errors import PermissionDenied
-from aiport.protocol.admin import KeyCreateRequest
+from aiport.errors import InvalidRequest, PermissionDenied
+from aiport.protocol.admin import KeyCreateRequest, KeyUpdateRequest
+from aiport.store.usage_series import usage_series as read_usage_series
 
 
 def _require_admin(request: web.Request) -> None:
@@ -50,6 +53,17 @@ async def revoke_key(request: web.Request) -> web.Response:
     return json_response(request, revoked)
 
 
+async def update_key(request: web.Request) -> web.Response:
+    """`PATCH /admin/keys/{id}`: change a key's name, models, limits or expiry."""
+    _require_admin(request)
+    body = validate(KeyUpdateRequest, await read_json(request, 64 * 1024))
+    accounts = services(request).accounts
+    updated = await cli_admin.update_key(
+        accounts.store, accounts.cache, request.match_info["id"], body.changes()
+    )
+    return json_response(request, updated)
+
+
 async def usage(request: web.Request) -> web.Response:
     _require_admin(request)
     totals = await services(request).accounts.keys.usage(
@@ -57,3 +71,31 @@ async def usage(request: web.Request) -> web.Response:
         since=request.query.get("since"),
     )
     return json_response(request, {"object": "list", "data": totals})
+
+
+async def usage_series(request: web.Request) -> web.Response:
+    """`GET /admin/usage/series?since=24h&until=&bucket=SECONDS&key=&admin=1`: usage over
+    time (`admin=1` counts admin-API requests too)."""
+    _require_admin(request)
+    return json_response(request, await series_for(request, request.query.get("key")))
+
+
+async def series_for(request: web.Request, key_id: str | None) -> dict[str, Any]:
+    """The usage series the query asks for (`since` defaults to 24h ago), for one key or
+    all (`key_id` None)."""
+    query = request.query
+    since = cli_admin.parse_time(query.get("since") or "24h")
+    until = cli_admin.parse_time(query["until"]) if query.get("until") else None
+    bucket = query.get("bucket")
+    try:
+        width = float(bucket) if bucket else None
+    except ValueError:
+        raise InvalidRequest("`bucket` must be a number of seconds.", param="bucket") from None
+    return await read_usage_series(
+        services(request).accounts.db,
+        since,
+        until=until,
+        bucket=width,
+        key_id=key_id,
+        include_admin=query.get("admin") in ("1", "true"),
+    )

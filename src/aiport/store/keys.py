@@ -129,6 +129,7 @@ class KeySpend:
 
     tokens: int = 0
     cost_usd: float = 0.0
+    last_used_at: float | None = None  # the newest usage row's time (spend_by_key only)
 
 
 _COLUMNS = (
@@ -231,6 +232,34 @@ class KeyStore:
                 await s.execute("UPDATE key_changes SET version = version + 1 WHERE id = 1")
         return await self.get(key_id) if changed else None
 
+    async def update(self, key_id: str, changes: dict[str, Any]) -> KeyRecord | None:
+        """Change some of a key's `EDITABLE` fields (None clears a limit); None when no such
+        key exists. Validated like `create`; bumps `key_changes.version` like `revoke`."""
+        if not is_key_id(key_id):
+            return None
+        unknown = set(changes) - set(EDITABLE)
+        if unknown:
+            name = sorted(unknown)[0]
+            raise InvalidRequest(f"`{name}` cannot be changed.", param=name)
+        now = time.time()
+        values = {name: EDITABLE[name](value, now) for name, value in changes.items()}
+        if "models" in values and values["models"] is not None:
+            values["models"] = json.dumps(list(values["models"]))
+        if not values:
+            return await self.get(key_id)
+        # Column names come from EDITABLE only; every value is a bound parameter.
+        sets = ", ".join(f"{name} = ${i}" for i, name in enumerate(values, start=3))
+        async with self.db.transaction() as s:
+            changed = await s.execute(
+                f"UPDATE api_keys SET updated_at = $2, {sets} WHERE id = $1",
+                key_id,
+                now,
+                *values.values(),
+            )
+            if changed:
+                await s.execute("UPDATE key_changes SET version = version + 1 WHERE id = 1")
+        return await self.get(key_id) if changed else None
+
     async def keys_version(self) -> int:
         """A number that changes whenever a key is revoked (or otherwise changed)."""
         return int(await self.db.fetchval("SELECT version FROM key_changes WHERE id = 1") or 0)
@@ -247,10 +276,13 @@ class KeyStore:
     async def spend_by_key(self) -> dict[str, KeySpend]:
         rows = await self.db.fetch(
             "SELECT key_id, COALESCE(SUM(prompt_tokens + completion_tokens), 0) AS tokens,"
-            " COALESCE(SUM(cost_usd), 0) AS cost FROM usage_records"
-            " WHERE key_id IS NOT NULL GROUP BY key_id"
+            " COALESCE(SUM(cost_usd), 0) AS cost, MAX(created_at) AS last_used_at"
+            " FROM usage_records WHERE key_id IS NOT NULL GROUP BY key_id"
         )
-        return {r["key_id"]: KeySpend(int(r["tokens"]), float(r["cost"])) for r in rows}
+        return {
+            r["key_id"]: KeySpend(int(r["tokens"]), float(r["cost"]), r["last_used_at"])
+            for r in rows
+        }
 
 
 def _record(row: Row) -> KeyRecord:
@@ -336,3 +368,15 @@ def check_expiry(value: object, now: float, param: str) -> float | None:
     if value <= now:
         raise InvalidRequest(f"`{param}` must be in the future.", param=param)
     return float(value)
+
+
+# What `KeyStore.update` may change, with each field's check (value, now) -> stored value.
+EDITABLE: dict[str, Any] = {
+    "name": lambda v, now: _check_text(v, "name"),
+    "models": lambda v, now: _check_models(v),
+    "rpm": lambda v, now: _check_int(v, "rpm", 1, _INT32_MAX),
+    "tpm": lambda v, now: _check_int(v, "tpm", 1, _INT32_MAX),
+    "max_tokens_total": lambda v, now: _check_int(v, "max_tokens_total", 0, _INT53_MAX),
+    "max_budget_usd": lambda v, now: _check_budget(v),
+    "expires_at": _check_expiry,
+}

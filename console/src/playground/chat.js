@@ -1,0 +1,137 @@
+// Chat with streaming: the answer appears as it is generated; Stop aborts the request,
+// which closes the connection, and aiport stops the generation.
+
+import { html } from 'htm/preact';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { call, events, models } from '../api.js';
+import { ErrorMessage, Field, Select, Snippets } from '../ui.js';
+
+export function useModels(preferred) {
+  const [list, setList] = useState([preferred]);
+  const [error, setError] = useState(null);
+  useEffect(() => {
+    models().then((ids) => setList(ids.length ? ids : [preferred]), setError);
+  }, []);
+  return [list, error];
+}
+
+export function ChatTab() {
+  const [modelIds, modelError] = useModels('gpt-4o');
+  const [model, setModel] = useState('gpt-4o');
+  const [system, setSystem] = useState('Du bist ein hilfreicher Assistent.');
+  const [temperature, setTemperature] = useState(0.7);
+  const [maxTokens, setMaxTokens] = useState(256);
+  const [input, setInput] = useState('Was ist maschinelles Lernen?');
+  const [history, setHistory] = useState([]);
+  const [answer, setAnswer] = useState(null); // the message being streamed
+  const [stats, setStats] = useState(null);
+  const [error, setError] = useState(null);
+  const [request, setRequest] = useState(null);
+  const abort = useRef(null);
+  const streaming = answer !== null;
+
+  useEffect(() => {
+    if (!modelIds.includes(model)) setModel(modelIds.includes('gpt-4o') ? 'gpt-4o' : modelIds[0]);
+  }, [modelIds]);
+
+  const send = async (event) => {
+    event.preventDefault();
+    if (!input.trim() || streaming) return;
+    const asked = [...history, { role: 'user', content: input }];
+    const body = {
+      model,
+      messages: [...(system.trim() ? [{ role: 'system', content: system }] : []), ...asked],
+      temperature: Number(temperature),
+      max_tokens: Number(maxTokens),
+      stream: true,
+      stream_options: { include_usage: true },
+    };
+    setHistory(asked);
+    setInput('');
+    setError(null);
+    setStats(null);
+    setRequest({ kind: 'chat', body });
+    const controller = new AbortController();
+    abort.current = controller;
+    const started = performance.now();
+    let text = '';
+    let firstToken = null;
+    let finish = null;
+    let usage = null;
+    setAnswer('');
+    try {
+      const response = await call('/v1/chat/completions', { method: 'POST', json: body, signal: controller.signal, raw: true });
+      for await (const chunk of events(response)) {
+        const choice = chunk.choices?.[0];
+        if (choice?.delta?.content) {
+          firstToken ??= performance.now();
+          text += choice.delta.content;
+          setAnswer(text);
+        }
+        if (choice?.finish_reason) finish = choice.finish_reason;
+        if (chunk.usage) usage = chunk.usage;
+      }
+    } catch (e) {
+      if (e.name === 'AbortError') finish = 'stopped';
+      else setError(e);
+    } finally {
+      abort.current = null;
+      setAnswer(null);
+      if (text || finish) setHistory((h) => [...h, { role: 'assistant', content: text, finish }]);
+      setStats({
+        finish,
+        usage,
+        firstTokenMs: firstToken && Math.round(firstToken - started),
+        totalMs: Math.round(performance.now() - started),
+      });
+    }
+  };
+
+  return html`<div class="split">
+    <form class="panel settings" onSubmit=${send} aria-label="Chat settings">
+      <${Field} label="Model"><${Select} value=${model} onChange=${setModel} options=${modelIds} name="model" /><//>
+      ${modelError && html`<${ErrorMessage} error=${modelError} />`}
+      <${Field} label="System prompt">
+        <textarea rows="3" name="system" value=${system} onInput=${(e) => setSystem(e.currentTarget.value)} />
+      <//>
+      <${Field} label=${`Temperature: ${Number(temperature).toFixed(1)}`}>
+        <input type="range" min="0" max="2" step="0.1" name="temperature" value=${temperature}
+          onInput=${(e) => setTemperature(e.currentTarget.value)} />
+      <//>
+      <${Field} label="Max tokens">
+        <input type="number" min="1" max="32768" name="max_tokens" value=${maxTokens}
+          onInput=${(e) => setMaxTokens(e.currentTarget.value)} />
+      <//>
+      <button type="button" class="secondary" disabled=${streaming || !history.length}
+        onClick=${() => { setHistory([]); setStats(null); }}>New conversation</button>
+    </form>
+    <section class="panel conversation" aria-label="Conversation">
+      <ol class="messages" aria-live="polite" aria-busy=${streaming}>
+        ${history.map((m) => html`<li class=${`message ${m.role}`}>
+          <span class="role">${m.role === 'user' ? 'You' : 'Assistant'}</span>
+          <div class="content">${m.content}${m.finish === 'stopped' && html` <em class="stopped">(stopped)</em>`}</div>
+        </li>`)}
+        ${streaming && html`<li class="message assistant streaming">
+          <span class="role">Assistant</span><div class="content" data-testid="streaming">${answer || '…'}</div>
+        </li>`}
+      </ol>
+      <${ErrorMessage} error=${error} />
+      ${stats && html`<p class="stats" role="status">
+        ${stats.finish === 'stopped' ? 'Stopped by you' : `Finished: ${stats.finish ?? 'unknown'}`}
+        ${stats.usage && ` · ${stats.usage.prompt_tokens} prompt + ${stats.usage.completion_tokens} completion tokens`}
+        ${stats.firstTokenMs != null && ` · first token after ${stats.firstTokenMs} ms`} · ${stats.totalMs} ms in all
+      </p>`}
+      <form class="compose" onSubmit=${send}>
+        <label class="field grow"><span class="label">Message</span>
+          <textarea rows="2" name="message" value=${input} onInput=${(e) => setInput(e.currentTarget.value)}
+            onKeyDown=${(e) => { if (e.key === 'Enter' && !e.shiftKey) send(e); }} />
+        </label>
+        <div class="actions">
+          <button type="submit" disabled=${streaming}>Send</button>
+          <button type="button" class="danger" disabled=${!streaming} onClick=${() => abort.current?.abort()}>Stop</button>
+        </div>
+      </form>
+    </section>
+  </div>
+  <${Snippets} request=${request} />`;
+}

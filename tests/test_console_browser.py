@@ -1,0 +1,382 @@
+"""The web console in a real browser (Debian's Chromium driven by Playwright) against a real
+`aiport serve` with the embedded models: sign in, every playground tab, keys, usage, health.
+
+Every page's screenshot goes to tests/artifacts/console/ (not committed). Every page is also
+watched for what must never happen: a request to another origin (a CDN, a font), a
+Content-Security-Policy violation, a script error, or the key in a URL.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+
+from tests.support.server import MASTER_KEY, AiportProcess, raw_request
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Debian's Chromium, as root, offline: no sandbox (root), nothing fetched on its own.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).parent / "artifacts" / "console"
+
+
+@dataclass
+class Watched:
+    """A page and what it did: requests, console messages, uncaught errors."""
+
+    page: Any
+    origin: str
+    requests: list[Any] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def check_clean(self, secrets: tuple[str, ...] = (MASTER_KEY,)) -> None:
+        foreign = [
+            r.url for r in self.requests if not r.url.startswith((self.origin, "data:", "blob:"))
+        ]
+        assert not foreign, f"requests to other origins: {foreign}"
+        assert not [m for m in self.messages if "Content Security Policy" in m], self.messages
+        assert not self.errors, self.errors
+        for request in self.requests:
+            assert not any(s in request.url for s in secrets), request.url
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AiportProcess]:
+    process = AiportProcess(tmp_path_factory.mktemp("console")).start(timeout=180)
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's Chromium is missing: `make test` installs it", pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def open_console(browser: Any, server: AiportProcess) -> Iterator[Callable[..., Watched]]:
+    """`open_console(key=None, width=1280)`: a fresh browser tab on /console, signed in with
+    `key` when given. Each tab is checked for foreign requests and errors afterwards."""
+    contexts: list[Any] = []
+    opened: list[Watched] = []
+
+    def open_(key: str | None = None, width: int = 1280, height: int = 900) -> Watched:
+        context = browser.new_context(viewport={"width": width, "height": height})
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        watched = Watched(page, server.base_url + "/")
+        page.on("request", lambda r: watched.requests.append(r))
+        page.on("console", lambda m: watched.messages.append(m.text))
+        page.on("pageerror", lambda e: watched.errors.append(str(e)))
+        opened.append(watched)
+        page.goto(server.base_url + "/console")
+        if key is not None:
+            sign_in(page, key)
+            page.get_by_role("button", name="Sign out").wait_for()
+        return watched
+
+    yield open_
+    for context in contexts:
+        context.close()
+    for watched in opened:
+        watched.check_clean()
+
+
+def sign_in(page: Any, key: str) -> None:
+    page.get_by_label("API key").fill(key)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def shot(page: Any, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def go(page: Any, route: str) -> None:
+    page.evaluate("route => { location.hash = route }", route)
+
+
+def eventually(check: Callable[[], Any], timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (answer := check()):
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+    return answer
+
+
+def test_a_wrong_key_gets_a_clear_message(open_console: Callable[..., Watched]) -> None:
+    page = open_console().page
+    shot(page, "01-sign-in")
+    sign_in(page, "sk-aiport-" + "x" * 43)
+    alert = page.get_by_role("alert")
+    alert.wait_for()
+    assert "This key was not accepted" in alert.inner_text()
+    assert "Incorrect API key" in alert.inner_text()
+    assert page.evaluate("sessionStorage.length") == 0
+    shot(page, "02-sign-in-wrong-key")
+
+
+def test_the_key_stays_in_session_storage_and_headers(
+    open_console: Callable[..., Watched], server: AiportProcess
+) -> None:
+    watched = open_console(MASTER_KEY)
+    page = watched.page
+    assert page.evaluate("document.cookie") == ""
+    assert page.evaluate("localStorage.length") == 0
+    assert page.evaluate("Object.values(sessionStorage)") == [MASTER_KEY]
+    me = next(r for r in watched.requests if r.url.endswith("/me"))
+    assert me.headers["authorization"] == f"Bearer {MASTER_KEY}"
+    page.reload()  # still signed in: the tab keeps its session storage
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_label("API key").wait_for()
+    assert page.evaluate("sessionStorage.length") == 0
+    assert MASTER_KEY not in server.log()
+
+
+def test_chat_streams_and_stop_really_cancels(
+    open_console: Callable[..., Watched], server: AiportProcess
+) -> None:
+    page = open_console(MASTER_KEY).page
+    chat = page.locator("#pg-panel-chat")
+    chat.get_by_label("Max tokens").fill("1500")
+    # At temperature 0 the embedded model tells this story for hundreds of tokens.
+    chat.get_by_label("Temperature").evaluate(
+        "input => { input.value = '0'; input.dispatchEvent(new Event('input', {bubbles: true})) }"
+    )
+    chat.get_by_label("Message").fill("Write a long story about a dragon.")
+    page.get_by_role("button", name="Send").click()
+    streaming = page.get_by_test_id("streaming")
+    page.wait_for_function(
+        "() => (document.querySelector('[data-testid=streaming]')?.textContent ?? '').length > 20"
+    )
+    assert streaming.is_visible()
+    page.get_by_role("button", name="Stop").click()
+    page.get_by_text("(stopped)").wait_for()
+    assert "Stopped by you" in page.get_by_role("status").first.inner_text()
+
+    # The server really stopped: the chat engine is idle long before 1500 tokens (~25 s),
+    # and the request is recorded as abandoned (499) with the tokens sent so far.
+    def chat_idle() -> bool:
+        health = raw_request(server.base_url + "/health").json()
+        return health["backends"]["local-chat"]["busy"] == 0
+
+    eventually(chat_idle, timeout=10)
+
+    def abandoned_row() -> Any:
+        with sqlite3.connect(server.workdir / "data" / "aiport.db") as db:
+            return db.execute(
+                "SELECT status, completion_tokens FROM usage_records"
+                " WHERE endpoint = '/v1/chat/completions' ORDER BY created_at DESC LIMIT 1"
+            ).fetchone()
+
+    status, completion_tokens = eventually(abandoned_row, timeout=10)
+    assert status == 499 and 0 < completion_tokens < 1500
+
+    chat.get_by_label("Max tokens").fill("8")
+    chat.get_by_label("Message").fill("Hi!")
+    page.get_by_role("button", name="Send").click()
+    page.get_by_text("Finished: length").wait_for()
+    snippet = page.locator(".snippets pre").inner_text()
+    assert f"curl -N {server.base_url}/chat/completions" in snippet
+    assert "$AIPORT_API_KEY" in snippet and MASTER_KEY not in snippet
+    page.get_by_role("tab", name="Python").click()
+    assert f'base_url="{server.base_url}/v1"' in page.locator(".snippets pre").inner_text()
+    shot(page, "03-playground-chat")
+
+
+def test_an_image_appears_in_the_gallery(open_console: Callable[..., Watched]) -> None:
+    page = open_console(MASTER_KEY).page
+    go(page, "#/playground/images")
+    images = page.locator("#pg-panel-images")
+    images.get_by_label("Prompt").fill("three red balloons over a green hill")
+    images.get_by_label("Model").select_option("dall-e-2")
+    images.get_by_label("Size").select_option("256x256")
+    page.get_by_role("button", name="Generate").click()
+    image = page.locator(".gallery img").first
+    image.wait_for()
+    page.wait_for_function("() => document.querySelector('.gallery img')?.naturalWidth === 256")
+    assert "three red balloons" in (image.get_attribute("alt") or "")
+    shot(page, "04-playground-images")
+
+
+def test_speech_plays_in_the_page(open_console: Callable[..., Watched]) -> None:
+    page = open_console(MASTER_KEY).page
+    go(page, "#/playground/speech")
+    page.locator("#pg-panel-speech").get_by_label("Text").fill("Hello from the aiport console.")
+    page.get_by_role("button", name="Speak").click()
+    page.get_by_test_id("speech-audio").wait_for()
+    page.wait_for_function(
+        "() => { const a = document.querySelector('[data-testid=speech-audio]');"
+        " return a && a.duration > 0.5 && (a.currentTime > 0 || a.ended); }"
+    )
+    shot(page, "05-playground-speech")
+
+
+def test_an_uploaded_file_is_transcribed(
+    open_console: Callable[..., Watched], server: AiportProcess, tmp_path: Path
+) -> None:
+    recording = tmp_path / "fox.wav"
+    server.client().audio.speech.create(
+        model="tts-1",
+        voice="alloy",
+        input="The quick brown fox jumps over the lazy dog.",
+        response_format="wav",
+    ).write_to_file(recording)
+    page = open_console(MASTER_KEY).page
+    go(page, "#/playground/transcription")
+    page.locator("#pg-panel-transcription").get_by_label("Audio file").set_input_files(
+        str(recording)
+    )
+    page.get_by_role("button", name="Transcribe").click()
+    transcript = page.get_by_test_id("transcript")
+    transcript.wait_for()
+    text = transcript.inner_text().lower()
+    assert "fox" in text and "dog" in text, text
+    assert "-F file=@'fox.wav'" in page.locator(".snippets pre").inner_text()
+    shot(page, "06-playground-transcription")
+
+
+def test_embeddings_matrix_and_moderation_bars(open_console: Callable[..., Watched]) -> None:
+    page = open_console(MASTER_KEY).page
+    go(page, "#/playground/embeddings")
+    page.get_by_role("button", name="Compare").click()
+    rows = page.locator("table.matrix tbody tr")
+    rows.first.wait_for()
+    assert rows.count() == 4
+    assert [rows.nth(i).locator("td").nth(i).inner_text() for i in range(4)] == ["1.00"] * 4
+    shot(page, "07-playground-embeddings")
+    go(page, "#/playground/moderation")
+    page.get_by_role("button", name="Check").click()
+    page.get_by_text("Not flagged").wait_for()
+    assert page.locator("#pg-panel-moderation .bars li").count() == 13
+    shot(page, "08-playground-moderation")
+
+
+def test_keyboard_moves_between_tabs(open_console: Callable[..., Watched]) -> None:
+    page = open_console(MASTER_KEY).page
+    page.get_by_role("tab", name="Chat").focus()
+    page.keyboard.press("ArrowRight")
+    images = page.get_by_role("tab", name="Images")
+    assert images.get_attribute("aria-selected") == "true"
+    assert page.evaluate("document.activeElement.textContent") == "Images"
+    page.keyboard.press("End")
+    assert page.get_by_role("tab", name="Moderation").get_attribute("aria-selected") == "true"
+
+
+def test_a_key_is_created_used_seen_in_usage_edited_and_revoked(
+    open_console: Callable[..., Watched], server: AiportProcess
+) -> None:
+    admin = open_console(MASTER_KEY).page
+    go(admin, "#/keys")
+    admin.get_by_label("Name").fill("console-e2e")
+    admin.get_by_label("Requests per minute").first.fill("100")
+    admin.get_by_role("button", name="Create key").click()
+    key = admin.get_by_test_id("new-key").input_value()
+    assert key.startswith("sk-aiport-")
+    assert admin.get_by_role("button", name="Copy key").is_visible()
+    shot(admin, "09-keys-created")
+
+    client = server.client(key)
+    client.embeddings.create(model="text-embedding-3-small", input="from the SDK")
+    client.chat.completions.create(
+        model="gpt-4o", max_tokens=4, messages=[{"role": "user", "content": "Hi"}]
+    )
+
+    admin.get_by_role("button", name="Edit limits of console-e2e").click()
+    admin.get_by_label("Limits of console-e2e").get_by_label("Tokens per minute").fill("5000")
+    admin.get_by_role("button", name="Save limits").click()
+    row = admin.locator("tr", has_text="console-e2e").first
+    admin.wait_for_function(
+        "() => [...document.querySelectorAll('table.keys tr')]"
+        ".some(r => r.textContent.includes('100 rpm, 5000 tpm'))"
+    )
+
+    # The requests appear in the usage chart (split by key) and its table.
+    go(admin, "#/usage")
+
+    def seen_in_usage() -> bool:
+        admin.get_by_role("button", name="Refresh").click()
+        admin.wait_for_function("() => !document.querySelector('.toolbar button[disabled]')")
+        return admin.locator("table.totals tr", has_text="console-e2e").count() == 2
+
+    eventually(seen_in_usage)
+    legend = admin.locator(".chart .u-legend").first.inner_text()
+    assert "console-e2e" in legend
+    assert admin.locator(".chart canvas").count() == 5
+    shot(admin, "10-usage")
+
+    # The key itself signs in to a reduced console: playground, its own usage, API.
+    caller = open_console(key)
+    nav = caller.page.get_by_role("navigation", name="Pages").inner_text()
+    assert "Playground" in nav and "Usage" in nav and "Keys" not in nav and "Health" not in nav
+    go(caller.page, "#/usage")
+    caller.page.locator("table.totals tr", has_text="text-embedding-3-small").wait_for()
+    shot(caller.page, "11-usage-as-caller")
+
+    go(admin, "#/keys")
+    admin.get_by_role("button", name="Revoke console-e2e").click()
+    admin.get_by_role("button", name="Yes, revoke").click()
+    row = admin.locator("tr", has_text="console-e2e").first
+    row.locator(".badge.revoked").wait_for()
+    shot(admin, "12-keys-revoked")
+    with pytest.raises(openai.AuthenticationError):
+        client.models.list()
+    caller.page.get_by_role("button", name="Refresh").click()
+    notice = caller.page.get_by_text("You were signed out")
+    notice.wait_for()
+    assert "revoked" in notice.inner_text()
+    caller.check_clean(secrets=(MASTER_KEY, key))
+
+
+def test_health_shows_the_engines(open_console: Callable[..., Watched]) -> None:
+    page = open_console(MASTER_KEY).page
+    go(page, "#/health")
+    chat = page.locator("table.health tr[data-name=local-chat]")
+    chat.wait_for()
+    assert "ready" in chat.inner_text() and "smollm2-135m-instruct" in chat.inner_text()
+    shot(page, "13-health")
+
+
+def test_api_page_fills_in_the_base_url(
+    open_console: Callable[..., Watched], server: AiportProcess
+) -> None:
+    page = open_console(MASTER_KEY).page
+    go(page, "#/api")
+    page.get_by_test_id("base-url").wait_for()
+    code = page.locator("pre").first.inner_text()
+    assert f"fetch('{server.base_url}/chat/completions'" in code
+    shot(page, "14-api")
+
+
+def test_every_page_fits_a_phone(open_console: Callable[..., Watched]) -> None:
+    page = open_console(MASTER_KEY, width=390, height=844).page
+    for route in ("#/playground/chat", "#/keys", "#/usage", "#/health", "#/api"):
+        go(page, route)
+        page.wait_for_timeout(300)
+        overflow = page.evaluate("document.documentElement.scrollWidth - innerWidth")
+        assert overflow <= 0, (route, overflow)
+        shot(page, "15-phone-" + route.strip("#/").replace("/", "-"))
