@@ -124,7 +124,7 @@ function KeyRow({ row, reload }) {
       <td>${of(row.spend_usd, row.max_budget_usd, formatUsd)}</td>
       <td>${formatTime(row.last_used_at)}</td>
       <td>${row.expires_at ? formatTime(row.expires_at) : 'never'}</td>
-      <td class="actions">
+      <td class="key-actions">
         ${active && mode === null && html`
           <button type="button" class="secondary" onClick=${() => setMode('edit')} aria-label=${`Edit limits of ${row.name}`}>Edit</button>
           <button type="button" class="danger" onClick=${() => setMode('revoke')} aria-label=${`Revoke ${row.name}`}>Revoke</button>`}

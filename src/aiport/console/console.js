@@ -231,7 +231,7 @@ ${Vr(t)}
       <td>${Yr(e.spend_usd,e.max_budget_usd,Nl)}</td>
       <td>${Jo(e.last_used_at)}</td>
       <td>${e.expires_at?Jo(e.expires_at):"never"}</td>
-      <td class="actions">
+      <td class="key-actions">
         ${c&&n===null&&k`
           <button type="button" class="secondary" onClick=${()=>l("edit")} aria-label=${`Edit limits of ${e.name}`}>Edit</button>
           <button type="button" class="danger" onClick=${()=>l("revoke")} aria-label=${`Revoke ${e.name}`}>Revoke</button>`}
