@@ -378,6 +378,9 @@ def test_health_shows_the_engines(open_console: Callable[..., Watched]) -> None:
     chat = page.locator("table.health tr[data-name=local-chat]")
     chat.wait_for()
     assert "ready" in chat.inner_text() and "smollm2-135m-instruct" in chat.inner_text()
+    database = page.locator("table.health tr[data-name=database]")
+    assert "up" in database.inner_text() and "sqlite" in database.inner_text()
+    assert "not configured" in page.locator("table.health tr[data-name=redis]").inner_text()
     shot(page, "13-health")
 
 

@@ -157,3 +157,14 @@ def test_patch_refuses_bad_input_and_callers(proxy: AiportProcess) -> None:
     )
     assert_openai_error(admin(proxy, "PATCH", path, {"rpm": 100_000}, key=created["key"]), 403)
     assert admin(proxy, "PATCH", path, {"expires": "30d"}).json()["expires_at"] > time.time()
+
+
+def test_storage_reports_the_database_and_redis_to_the_master_key_only(
+    proxy: AiportProcess,
+) -> None:
+    report = admin(proxy, "GET", "/admin/storage").json()
+    assert report["database"]["state"] == "up" and report["database"]["kind"] == "sqlite"
+    assert report["database"]["usage_rows_dropped"] == 0
+    assert report["redis"]["state"] == "not configured"
+    created = admin(proxy, "POST", "/admin/keys", {"name": "nosy"}).json()
+    assert_openai_error(admin(proxy, "GET", "/admin/storage", key=created["key"]), 403)

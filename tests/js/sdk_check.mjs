@@ -6,12 +6,19 @@ import OpenAI from "openai";
 const [baseURL, apiKey] = process.argv.slice(2);
 const client = new OpenAI({ baseURL, apiKey, maxRetries: 0 });
 const messages = [{ role: "user", content: "Was ist maschinelles Lernen?" }];
+// Bounded: the embedded 135M model may ramble to its context size (a minute under load).
+const max_tokens = 48;
 
-const reply = await client.chat.completions.create({ model: "gpt-4o", messages });
+const reply = await client.chat.completions.create({ model: "gpt-4o", messages, max_tokens });
 assert.ok(reply.choices[0].message.content.length > 0);
 
 let text = "";
-const stream = await client.chat.completions.create({ model: "gpt-4o", messages, stream: true });
+const stream = await client.chat.completions.create({
+  model: "gpt-4o",
+  messages,
+  max_tokens,
+  stream: true,
+});
 for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? "";
 assert.ok(text.length > 0);
 

@@ -1,28 +1,51 @@
 // Health: engines and their queues, deployments and breakers, database and Redis, as the
-// server reports them (/health with the master key, /health/ready, /admin/deployments).
-// A part the server does not report yet is said so, not hidden.
+// server reports them (/health with the master key, /health/ready, /admin/deployments,
+// /admin/storage). A part the server does not report is said so, not hidden.
 
 import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
 import { call } from '../api.js';
 import { ErrorMessage } from '../ui.js';
 
-const get = (path, options) => call(path, options).then((data) => ({ data }), (error) => ({ error }));
+const get = (path) => call(path).then((data) => ({ data }), (error) => ({ error }));
 
-const text = (v) => (v === true ? 'yes' : v === false ? 'no' : v == null ? '—' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+// /health/ready needs no key and answers 503 with its reason (not an OpenAI error).
+async function readiness() {
+  try {
+    const response = await call('/health/ready', { key: '', raw: true });
+    return { data: await response.json() };
+  } catch (error) {
+    return error.status === 503 ? { data: { status: error.message } } : { error };
+  }
+}
+
+const ms = (v) => (v == null ? '—' : `${Math.round(v)} ms`);
+
+function text(v) {
+  if (v === true) return 'yes';
+  if (v === false) return 'no';
+  if (v == null) return '—';
+  if (Array.isArray(v)) return v.length ? v.join(', ') : '—';
+  if (typeof v === 'object') return Object.entries(v).map(([k, x]) => `${k.replace(/_/g, ' ')}: ${typeof x === 'number' && k.endsWith('ms') ? ms(x) : text(x)}`).join(' · ');
+  return String(v);
+}
+
+const BAD = new Set(['down', 'open', 'failed']);
+const WARN = new Set(['half_open', 'draining', 'starting', 'not loaded']);
 
 function state(item) {
-  if (item.error || item.ready === false || item.healthy === false || item.state === 'open') return ['bad', item.error ? 'failed' : (item.state ?? 'down')];
-  if (item.loaded === false) return ['idle', 'not loaded'];
-  if (item.state && item.state !== 'closed') return ['warn', item.state];
-  return ['ok', item.state ?? 'ready'];
+  const label = item.error && !item.state ? 'failed'
+    : item.state ?? (item.ready === false ? 'down' : item.loaded === false ? 'not loaded' : item.status ?? 'ready');
+  const tone = BAD.has(label) ? 'bad' : WARN.has(label) ? 'warn' : label === 'not configured' ? 'idle' : 'ok';
+  return [tone, label.replace(/_/g, ' ')];
 }
 
 /** Objects keyed by name as a table: one row each, a column per field any of them has. */
-function Table({ items, caption }) {
+function Table({ items, caption, skip = [] }) {
   const names = Object.keys(items);
   if (!names.length) return html`<p class="hint">None.</p>`;
-  const columns = [...new Set(names.flatMap((n) => Object.keys(items[n] ?? {})))].filter((c) => c !== 'error');
+  const hidden = new Set(['error', 'state', 'status', 'ready', ...skip]);
+  const columns = [...new Set(names.flatMap((n) => Object.keys(items[n] ?? {})))].filter((c) => !hidden.has(c));
   return html`<div class="scroll"><table class="health">
     <caption class="sr-only">${caption}</caption>
     <thead><tr><th scope="col">Name</th><th scope="col">State</th>${columns.map((c) => html`<th scope="col">${c.replace(/_/g, ' ')}</th>`)}</tr></thead>
@@ -36,9 +59,17 @@ function Table({ items, caption }) {
   </table></div>`;
 }
 
-function asNamed(list, key = 'name') {
-  if (!Array.isArray(list)) return list ?? {};
-  return Object.fromEntries(list.map((item, i) => [item[key] ?? item.id ?? String(i), item]));
+/** /admin/deployments' model groups as one row per deployment. */
+function deploymentRows(groups) {
+  const rows = {};
+  for (const group of groups ?? []) {
+    for (const { id, ...deployment } of group.deployments ?? []) {
+      rows[`${group.model} → ${id ?? deployment.model}`] = {
+        ...deployment, strategy: group.strategy, fallbacks: group.fallbacks,
+      };
+    }
+  }
+  return rows;
 }
 
 function Section({ title, result, notYet, children }) {
@@ -52,8 +83,10 @@ function Section({ title, result, notYet, children }) {
 export function HealthPage() {
   const [report, setReport] = useState(null);
   const load = async () => {
-    const [health, ready, deployments] = await Promise.all([get('/health'), get('/health/ready', { key: '' }), get('/admin/deployments')]);
-    setReport({ health, ready, deployments, at: new Date() });
+    const [health, ready, deployments, storage] = await Promise.all(
+      [get('/health'), readiness(), get('/admin/deployments'), get('/admin/storage')],
+    );
+    setReport({ health, ready, deployments, storage, at: new Date() });
   };
   useEffect(() => {
     load();
@@ -63,8 +96,7 @@ export function HealthPage() {
   if (!report) return html`<p role="status">Loading…</p>`;
   const h = report.health.data ?? {};
   const engines = h.engines ?? h.backends ?? {};
-  const stores = Object.fromEntries(['database', 'redis'].filter((k) => h[k]).map((k) => [k, h[k]]));
-  const readyText = report.ready.data ? 'ready' : report.ready.error?.status === 503 ? `not ready: ${report.ready.error.message}` : null;
+  const stores = report.storage.data ? { database: report.storage.data.database, redis: report.storage.data.redis } : {};
   return html`<div class="row toolbar">
       <p class="hint" role="status">Checked at ${report.at.toLocaleTimeString()} (every 10 s).</p>
       <button type="button" class="secondary" onClick=${load}>Refresh</button>
@@ -72,20 +104,21 @@ export function HealthPage() {
     <${Section} title="Server" result=${report.health}>
       <dl class="facts">
         <dt>Status</dt><dd><span class=${`badge ${h.status === 'ok' ? 'ok' : 'bad'}`}>${text(h.status)}</span></dd>
-        ${readyText && html`<dt>Readiness</dt><dd>${readyText}</dd>`}
+        ${report.ready.data && html`<dt>Readiness</dt><dd>${report.ready.data.status}</dd>`}
         <dt>Up for</dt><dd>${h.uptime_seconds != null ? `${Math.round(h.uptime_seconds)} s` : '—'}</dd>
         ${h.version && html`<dt>Version</dt><dd>${h.version}</dd>`}
       </dl>
     <//>
     <${Section} title="Engines and upstreams" result=${report.health}>
-      <${Table} items=${asNamed(engines)} caption="Engines and upstreams" />
+      <${Table} items=${engines} caption="Engines and upstreams" />
+      <p class="hint"><strong>busy</strong>: requests running or waiting in the engine's queue.</p>
     <//>
     <${Section} title="Deployments and breakers" result=${report.deployments}
       notYet="This server does not report deployments yet (no /admin/deployments).">
-      <${Table} items=${asNamed(report.deployments.data?.data ?? report.deployments.data?.deployments ?? {})} caption="Deployments" />
+      <${Table} items=${deploymentRows(report.deployments.data?.data)} caption="Deployments" />
     <//>
-    <${Section} title="Database and Redis" result=${report.health}>
-      ${Object.keys(stores).length ? html`<${Table} items=${stores} caption="Database and Redis" />`
-        : html`<p class="hint">This server does not report its database and Redis in /health yet.</p>`}
+    <${Section} title="Database and Redis" result=${report.storage}
+      notYet="This server does not report its database and Redis yet (no /admin/storage).">
+      <${Table} items=${stores} caption="Database and Redis" />
     <//>`;
 }

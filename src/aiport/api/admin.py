@@ -14,6 +14,7 @@ from aiport.api.context import context, services
 from aiport.api.responses import json_response, response_headers
 from aiport.errors import InvalidRequest, PermissionDenied
 from aiport.protocol.admin import KeyCreateRequest, KeyUpdateRequest
+from aiport.store.probe import probe_database, probe_redis
 from aiport.store.usage_series import usage_series as read_usage_series
 
 
@@ -98,4 +99,19 @@ async def series_for(request: web.Request, key_id: str | None) -> dict[str, Any]
         bucket=width,
         key_id=key_id,
         include_admin=query.get("admin") in ("1", "true"),
+    )
+
+
+async def storage(request: web.Request) -> web.Response:
+    """`GET /admin/storage`: is the database (and Redis) answering; usage rows waiting."""
+    _require_admin(request)
+    accounts = services(request).accounts
+    database = await probe_database(accounts.db)
+    database |= {
+        "usage_rows_pending": accounts.writer.pending,
+        "usage_rows_dropped": accounts.writer.dropped,
+    }
+    return json_response(
+        request,
+        {"object": "storage", "database": database, "redis": await probe_redis(accounts.redis)},
     )
