@@ -42,6 +42,9 @@ class Revoker(Protocol):
 
     async def revoke(self, key_id: str) -> KeyRecord | None: ...
 
+    async def forget(self, key_id: str) -> None:
+        """Drop a changed key from every instance's cache."""
+
 
 def parse_time(
     value: object, param: str = "time", *, now: float | None = None, future: bool = False
@@ -123,8 +126,50 @@ class KeyService:
             used = spend.get(record.id)
             row["tokens_used"] = used.tokens if used else 0
             row["spend_usd"] = round(used.cost_usd, 9) if used else 0.0
+            row["last_used_at"] = int(used.last_used_at) if used and used.last_used_at else None
             rows.append(row)
         return rows
+
+    async def update(self, key_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Change some of a key's name, models, rpm, tpm, max_tokens_total, max_budget and
+        expires (None removes a limit); every instance's cache forgets the old record.
+
+        Raises `InvalidRequest` naming a bad field (nothing is changed), `NotFound` (404)
+        for an unknown id.
+        """
+        now = time.time()
+        checks = {
+            "name": lambda v: ("name", check_text(v, "name")),
+            "models": lambda v: ("models", check_models(v)),
+            "rpm": lambda v: ("rpm", check_int(v, "rpm", 1, INT32_MAX)),
+            "tpm": lambda v: ("tpm", check_int(v, "tpm", 1, INT32_MAX)),
+            "max_tokens_total": lambda v: (
+                "max_tokens_total",
+                check_int(v, "max_tokens_total", 1, INT53_MAX),
+            ),
+            "max_budget": lambda v: (
+                "max_budget_usd",
+                check_budget(v, "max_budget", allow_zero=False),
+            ),
+            "expires": lambda v: (
+                "expires_at",
+                None
+                if v is None
+                else check_expiry(parse_time(v, "expires", future=True), now, "expires"),
+            ),
+        }
+        columns = {}
+        for name, value in changes.items():
+            if name not in checks:
+                raise InvalidRequest(f"`{name}` cannot be changed.", param=name)
+            column, checked = checks[name](value)
+            columns[column] = checked
+        record = await self.store.update(key_id, columns)
+        if record is None:
+            raise NotFound("No API key with that id.", param="id")
+        if self.revoker is not None:
+            await self.revoker.forget(key_id)
+        return record.public()
 
     async def revoke(self, key_id: str) -> dict[str, Any]:
         """Revoke `key_id` (through the revoker, so that every instance hears of it).

@@ -13,6 +13,7 @@ from aiport.api.bodies import read_json, validate
 from aiport.api.context import context, services
 from aiport.api.responses import json_response, response_headers
 from aiport.errors import InvalidRequest, PermissionDenied
+from aiport.keyservice import parse_time
 from aiport.protocol.admin import KeyCreateRequest, KeyUpdateRequest
 from aiport.store.probe import probe_database, probe_redis
 from aiport.store.usage_series import usage_series as read_usage_series
@@ -58,10 +59,7 @@ async def update_key(request: web.Request) -> web.Response:
     """`PATCH /admin/keys/{id}`: change a key's name, models, limits or expiry."""
     _require_admin(request)
     body = validate(KeyUpdateRequest, await read_json(request, 64 * 1024))
-    accounts = services(request).accounts
-    updated = await cli_admin.update_key(
-        accounts.store, accounts.cache, request.match_info["id"], body.changes()
-    )
+    updated = await services(request).accounts.keys.update(request.match_info["id"], body.changes())
     return json_response(request, updated)
 
 
@@ -85,8 +83,8 @@ async def series_for(request: web.Request, key_id: str | None) -> dict[str, Any]
     """The usage series the query asks for (`since` defaults to 24h ago), for one key or
     all (`key_id` None)."""
     query = request.query
-    since = cli_admin.parse_time(query.get("since") or "24h")
-    until = cli_admin.parse_time(query["until"]) if query.get("until") else None
+    since = parse_time(query.get("since") or "24h", "since")
+    until = parse_time(query["until"], "until") if query.get("until") else None
     bucket = query.get("bucket")
     try:
         width = float(bucket) if bucket else None

@@ -372,11 +372,11 @@ def check_expiry(value: object, now: float, param: str) -> float | None:
 
 # What `KeyStore.update` may change, with each field's check (value, now) -> stored value.
 EDITABLE: dict[str, Any] = {
-    "name": lambda v, now: _check_text(v, "name"),
-    "models": lambda v, now: _check_models(v),
-    "rpm": lambda v, now: _check_int(v, "rpm", 1, _INT32_MAX),
-    "tpm": lambda v, now: _check_int(v, "tpm", 1, _INT32_MAX),
-    "max_tokens_total": lambda v, now: _check_int(v, "max_tokens_total", 0, _INT53_MAX),
-    "max_budget_usd": lambda v, now: _check_budget(v),
-    "expires_at": _check_expiry,
+    "name": lambda v, now: check_text(v, "name"),
+    "models": lambda v, now: check_models(v),
+    "rpm": lambda v, now: check_int(v, "rpm", 1, INT32_MAX),
+    "tpm": lambda v, now: check_int(v, "tpm", 1, INT32_MAX),
+    "max_tokens_total": lambda v, now: check_int(v, "max_tokens_total", 0, INT53_MAX),
+    "max_budget_usd": lambda v, now: check_budget(v, "max_budget_usd"),
+    "expires_at": lambda v, now: check_expiry(v, now, "expires_at"),
 }
