@@ -29,3 +29,12 @@ def proxy(
     ).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def local_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AiportProcess]:
+    """aiport on its embedded models, as `make serve` runs it (no OpenAI key), shared by
+    the tests of the protocols on local engines."""
+    server = AiportProcess(tmp_path_factory.mktemp("local-protocols")).start(timeout=180)
+    yield server
+    server.stop()

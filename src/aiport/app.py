@@ -21,6 +21,7 @@ from aiport.api import (
     me,
     models,
     moderations,
+    responses_api,
 )
 from aiport.api.bodies import expect
 from aiport.api.context import SERVICES
@@ -39,6 +40,10 @@ ENDPOINTS = (
     ("POST", "/audio/translations", audio.create_translation),
     ("POST", "/embeddings", embeddings.create_embedding),
     ("POST", "/moderations", moderations.create_moderation),
+    ("POST", "/responses", responses_api.create_response),
+    ("GET", "/responses/{response_id}", responses_api.retrieve_response),
+    ("DELETE", "/responses/{response_id}", responses_api.delete_response),
+    ("GET", "/responses/{response_id}/input_items", responses_api.list_input_items),
     ("GET", "/models", models.list_models),
     ("GET", "/models/{model:.+}", models.retrieve_model),
 )
@@ -54,6 +59,8 @@ def create_app(settings: Settings, master_key: str) -> web.Application:
         limit = settings.max_body_bytes if path in UPLOADS else settings.max_json_bytes
         for prefix in ("", "/v1"):
             app.router.add_route(method, prefix + path, handler, expect_handler=expect(limit))
+    for path in dict.fromkeys(path for _, path, _ in ENDPOINTS):
+        for prefix in ("", "/v1"):
             app.router.add_route("OPTIONS", prefix + path, _preflight)
     app.router.add_get("/health", health.health)
     app.router.add_get("/health/live", health.live)

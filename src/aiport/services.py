@@ -20,6 +20,7 @@ from aiport.lifecycle import Lifecycle
 from aiport.logs import AccessLog
 from aiport.routing import Router
 from aiport.settings import Settings
+from aiport.store.responses import ResponseStore
 from aiport.uploads import UploadSpool
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ class Services:
     images: ImageStore
     uploads: UploadSpool
     accounts: Accounts
+    stored_responses: ResponseStore
     access_log: AccessLog | None = None
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
     failed: dict[str, str] = field(default_factory=dict)  # backend name → why it is down
@@ -60,6 +62,7 @@ class Services:
             images=ImageStore(settings.data_dir / "images", settings.image_url_ttl),
             uploads=UploadSpool(settings.data_dir / "uploads"),
             accounts=accounts,
+            stored_responses=ResponseStore(accounts.db),
             access_log=AccessLog() if settings.access_log else None,
         )
 

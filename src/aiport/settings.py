@@ -20,10 +20,16 @@ OPENAI_BASE_URL = "https://api.openai.com/v1"
 
 
 class ProviderConfig(BaseModel):
-    """An OpenAI-compatible upstream."""
+    """An upstream provider: OpenAI, any OpenAI-compatible server, or Anthropic."""
 
     model_config = ConfigDict(extra="forbid")
 
+    type: Literal["openai", "openai-compatible", "anthropic"] | None = Field(
+        default=None,
+        description="What the upstream speaks: `openai` adds the Responses API natively, "
+        "`anthropic` the Messages API; default `openai` for the provider named openai, "
+        "else `openai-compatible` (chat completions; the rest is translated)",
+    )
     base_url: str = Field(description="Base URL including the version path, e.g. .../v1")
     api_key: SecretStr | None = Field(default=None, description="Key sent upstream as Bearer")
     timeout: float = Field(default=600.0, description="Seconds for a whole non-stream answer")

@@ -13,7 +13,11 @@ SDK while this server answers. The model name chooses the behaviour:
 - `endless`: stream a chunk every 50 ms until the client goes away
 - `flood`: stream 4000-character chunks as fast as the reader takes them, until it goes away
 - `first-then-sleep-<ms>`: stream the first content chunk, wait that long, then the rest
+- `agent-…`: a model that uses tools (see `fake_script`)
 - anything else: a normal answer
+
+Besides chat completions it speaks the Responses API natively (`/v1/responses`), as
+OpenAI does, with the same answers (`fake_script`).
 
 Every request is kept in `requests` (path, headers, body) for assertions, the fate of
 each stream in `stream_events` (finished / client gone), and the content chunks written
@@ -32,6 +36,8 @@ from typing import Any
 
 import orjson
 from aiohttp import web
+
+from tests.support import fake_script
 
 CREATED = 1727346173
 
@@ -92,6 +98,7 @@ class FakeUpstream:
             ("/audio/transcriptions", self.transcription),
             ("/audio/translations", self.transcription),
             ("/moderations", self.moderations),
+            ("/responses", self.responses),
         ]
 
     def last(self, path_suffix: str) -> dict[str, Any]:
@@ -143,9 +150,13 @@ class FakeUpstream:
             return fault
         if model.startswith("replay-"):
             return await self._replay(request, model.removeprefix("replay-"))
+        found = fake_script.chat_answer(body)
         if body.get("stream"):
-            return await self._stream(request, body)
-        text = "Hello from the fake upstream."
+            return await self._stream(request, body, found)
+        text = found.text
+        message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": None}
+        if found.tool is not None:
+            message = fake_script.chat_tool_message(found)
         return web.json_response(
             {
                 "id": "chatcmpl-fake",
@@ -155,9 +166,9 @@ class FakeUpstream:
                 "choices": [
                     {
                         "index": 0,
-                        "message": {"role": "assistant", "content": text, "refusal": None},
+                        "message": message,
                         "logprobs": None,
-                        "finish_reason": "stop",
+                        "finish_reason": "stop" if found.tool is None else "tool_calls",
                     }
                 ],
                 "usage": {"prompt_tokens": 11, "completion_tokens": 6, "total_tokens": 17},
@@ -175,7 +186,9 @@ class FakeUpstream:
         await response.write_eof()
         return response
 
-    async def _stream(self, request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
+    async def _stream(
+        self, request: web.Request, body: dict[str, Any], found: fake_script.Answer
+    ) -> web.StreamResponse:
         model = str(body.get("model"))
         usage = bool((body.get("stream_options") or {}).get("include_usage"))
         response = web.StreamResponse(headers={"content-type": "text/event-stream"})
@@ -195,6 +208,12 @@ class FakeUpstream:
 
         tag = str(body.get("user"))
         try:
+            if found.tool is not None:
+                for delta in fake_script.chat_tool_deltas(found):
+                    await response.write(chunk(delta))
+                await response.write(chunk({}, "tool_calls"))
+                await self._stream_end(response, model, usage)
+                return response
             await response.write(chunk({"role": "assistant", "content": ""}))
             if model in ("endless", "flood"):
                 text, pause = ("tick ", 0.05) if model == "endless" else ("x" * 4000, 0)
@@ -202,7 +221,7 @@ class FakeUpstream:
                     await response.write(chunk({"content": text}))
                     self.sent_chunks[tag] = self.sent_chunks.get(tag, 0) + 1
                     await asyncio.sleep(pause)
-            for word in ("Hello", " from", " the", " stream."):
+            for word in found.words:
                 await response.write(chunk({"content": word}))
                 if model.startswith("first-then-sleep-") and word == "Hello":
                     await asyncio.sleep(int(model.rsplit("-", 1)[1]) / 1000)
@@ -211,22 +230,40 @@ class FakeUpstream:
                     self.stream_events.append("broken")
                     return response
             await response.write(chunk({}, "stop"))
-            if usage:
-                final = {
-                    "id": "chatcmpl-fake",
-                    "object": "chat.completion.chunk",
-                    "created": CREATED,
-                    "model": model,
-                    "choices": [],
-                    "usage": {"prompt_tokens": 9, "completion_tokens": 4, "total_tokens": 13},
-                }
-                await response.write(b"data: " + orjson.dumps(final) + b"\n\n")
-            await response.write(b"data: [DONE]\n\n")
-            await response.write_eof()
-            self.stream_events.append("finished")
+            await self._stream_end(response, model, usage)
         except (asyncio.CancelledError, ConnectionError):
             self.stream_events.append("client_gone")
             raise
+        return response
+
+    async def _stream_end(self, response: web.StreamResponse, model: str, usage: bool) -> None:
+        if usage:
+            final = {
+                "id": "chatcmpl-fake",
+                "object": "chat.completion.chunk",
+                "created": CREATED,
+                "model": model,
+                "choices": [],
+                "usage": {"prompt_tokens": 9, "completion_tokens": 4, "total_tokens": 13},
+            }
+            await response.write(b"data: " + orjson.dumps(final) + b"\n\n")
+        await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        self.stream_events.append("finished")
+
+    async def responses(self, request: web.Request) -> web.StreamResponse:
+        body = await self._record_json(request)
+        fault = await self._faults(request, str(body.get("model")))
+        if fault is not None:
+            return fault
+        if not body.get("stream"):
+            return web.json_response(fake_script.response_whole(body))
+        response = web.StreamResponse(headers={"content-type": "text/event-stream"})
+        await response.prepare(request)
+        for event in fake_script.response_events(body):
+            kind = event["type"].encode()
+            await response.write(b"event: " + kind + b"\ndata: " + orjson.dumps(event) + b"\n\n")
+        await response.write_eof()
         return response
 
     async def embeddings(self, request: web.Request) -> web.StreamResponse:

@@ -52,6 +52,26 @@ def component_ref(name: str) -> str:
     return f"{SPEC_URI}#/components/schemas/{name}"
 
 
+@cache
+def _event_schemas(union: str) -> dict[str, str]:
+    """Event type → its schema's name, for the members of a stream-event union."""
+    schemas = spec()["components"]["schemas"]
+    found: dict[str, str] = {}
+    for member in schemas[union]["anyOf"]:
+        name = member["$ref"].rsplit("/", 1)[-1]
+        kinds = schemas[name].get("properties", {}).get("type", {}).get("enum", [])
+        found.update(dict.fromkeys(kinds, name))
+    return found
+
+
+def validate_event(event: dict[str, Any], union: str = "ResponseStreamEvent") -> None:
+    """Check one stream event against the schema of its own `type` (a clearer failure
+    than the whole union's)."""
+    name = _event_schemas(union).get(event.get("type", ""))
+    assert name is not None, f"{event.get('type')!r} is not an event of {union}"
+    validate(event, component_ref(name))
+
+
 def validate(instance: Any, ref: str) -> None:
     """Raise `jsonschema.ValidationError` (the most relevant one) if `instance` does not fit."""
     validator = jsonschema.Draft202012Validator({"$ref": ref}, registry=_registry())

@@ -138,7 +138,13 @@ def proxy_config(upstream: FakeUpstream, **provider: Any) -> dict[str, Any]:
             },
             "vllm": {"base_url": upstream.url, "extra_fields": ["top_k"]},
         },
-        "models": {"my-llama": {"provider": "vllm", "model": "meta-llama/Llama-3-8B"}},
+        "models": {
+            "my-llama": {"provider": "vllm", "model": "meta-llama/Llama-3-8B"},
+            # Through a provider that speaks only chat: other protocols are translated.
+            "vllm-chat": {"provider": "vllm", "model": "fake-chat"},
+            "agent-vllm": {"provider": "vllm"},
+            "vllm-break": {"provider": "vllm", "model": "break-stream"},
+        },
         "local": {"enabled": False},
     }
 

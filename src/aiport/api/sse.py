@@ -3,6 +3,9 @@
 Framing is OpenAI's: `data: <json>\\n\\n` per chunk, `data: [DONE]\\n\\n` at the end. A failure
 after the stream began is one `data: {"error": {...}}` frame, then the connection closes
 without `[DONE]`, so clients see an error rather than a silently short answer.
+
+Protocols that name their events (the Responses API, Anthropic's Messages API) are framed
+`event: <name>\\ndata: <json>\\n\\n`, end without `[DONE]`, and bring their own error frames.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 
 import orjson
 from aiohttp import web
@@ -28,6 +31,32 @@ CONTENT_TYPE = "text/event-stream; charset=utf-8"
 
 def frame(payload: bytes) -> bytes:
     return b"data: " + payload + b"\n\n"
+
+
+def event_frame(chunk: StreamChunk) -> bytes:
+    """`event: <name>` and the chunk's data (as received, when it passes through)."""
+    payload = chunk.raw if chunk.raw is not None else orjson.dumps(chunk.data)
+    return b"event: " + (chunk.event or "message").encode() + b"\ndata: " + payload + b"\n\n"
+
+
+async def named_frames(
+    first: StreamChunk | None, rest: AsyncIterator[StreamChunk]
+) -> AsyncGenerator[bytes, None]:
+    """Named-event frames: the first at once, then those that arrived together in one."""
+    if first is not None:
+        yield event_frame(first)
+    pending: list[bytes] = []
+    async for chunk in rest:
+        pending.append(event_frame(chunk))
+        if not chunk.batched:
+            yield b"".join(pending)
+            pending.clear()
+    if pending:
+        yield b"".join(pending)
+
+
+def openai_error_frame(exc: APIError) -> bytes:
+    return frame(exc.body())
 
 
 _USAGE_NULL_TAIL = b',"usage":null}'
@@ -66,9 +95,14 @@ async def open_stream(
 
 
 async def write_frames(
-    response: web.StreamResponse, frames: AsyncIterator[bytes], request_id: str
+    response: web.StreamResponse,
+    frames: AsyncIterator[bytes],
+    request_id: str,
+    *,
+    done: bytes = DONE,
+    error_frame: Callable[[APIError], bytes] = openai_error_frame,
 ) -> int:
-    """Write every frame, then `[DONE]`; on a failure mid-way, an error frame instead.
+    """Write every frame, then `done`; on a failure mid-way, `error_frame(exc)` instead.
 
     Returns the status the request ended with, for metering: 200, or the failure's.
     A client that went away raises out of here (its task is being cancelled anyway):
@@ -82,24 +116,27 @@ async def write_frames(
             break
         except APIError as exc:
             log.warning("stream %s failed after it began: %s", request_id, exc.message)
-            await _write_error(response, exc)
+            await _write_error(response, error_frame(exc))
             return exc.status
         except asyncio.CancelledError as exc:
             if not is_shutdown_cut(exc):
                 raise
             absorb_cut()
             log.info("stream %s cut: the server is shutting down", request_id)
-            await _write_error(response, Unavailable("The server is shutting down."))
+            await _write_error(response, error_frame(Unavailable("The server is shutting down.")))
             return Unavailable.status
         except Exception:
             log.exception("stream %s failed", request_id)
-            await _write_error(response, InternalError("The stream failed on the server."))
+            await _write_error(
+                response, error_frame(InternalError("The stream failed on the server."))
+            )
             return 500
         await response.write(data)
-    await response.write(DONE)
+    if done:
+        await response.write(done)
     return 200
 
 
-async def _write_error(response: web.StreamResponse, exc: APIError) -> None:
+async def _write_error(response: web.StreamResponse, data: bytes) -> None:
     with contextlib.suppress(ConnectionError, OSError):
-        await response.write(frame(exc.body()))
+        await response.write(data)

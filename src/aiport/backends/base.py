@@ -6,11 +6,14 @@ request's id) and answers with typed results, never with HTTP bytes of its own m
 - `JSONBody` for a complete JSON answer; `raw` carries the exact bytes when they pass
   through unchanged (the upstream backend), so nothing is serialised twice.
 - an async iterator of `StreamChunk` for a chat stream, each one OpenAI's
-  `chat.completion.chunk` object. The API layer alone writes SSE frames.
+  `chat.completion.chunk` object (or, for the other protocols, one event with its SSE
+  event name). The API layer alone writes SSE frames.
 - `BinaryBody` for audio, an async iterator of bytes that starts before synthesis ends.
 - `TextBody` for the plain-text transcription formats.
 - `ImageSet` for pictures a backend drew itself (the API layer stores them for `url`).
 
+A backend that speaks only chat completions still serves the Responses API: the base
+class translates (`aiport.translate`); a backend that speaks it natively overrides it.
 A capability a backend does not have raises `UnsupportedCapability`. Cancelling the task
 that iterates a stream (the client went away) must stop the work behind it.
 """
@@ -18,11 +21,13 @@ that iterates a stream (the client went away) must stop the work behind it.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from aiport.errors import UnsupportedCapability
+from aiport.translate import responses_chat
+from aiport.translate.responses_stream import ResponseEvents
 
 JSON = dict[str, Any]
 
@@ -120,6 +125,7 @@ class StreamChunk:
     data: JSON
     raw: bytes | None = None
     batched: bool = False  # more chunks are already at hand: they may be sent together
+    event: str | None = None  # the SSE `event:` name, for protocols that name their events
 
 
 @dataclass(slots=True)
@@ -196,6 +202,27 @@ class Backend:
 
     def chat_stream(self, call: Call) -> AsyncIterator[StreamChunk]:
         raise self._unsupported(call, "chat completions")
+
+    async def responses(self, call: Call) -> JSONBody:
+        """A Responses API answer, by default through `chat` (translated both ways)."""
+        chat = replace(call, body=responses_chat.chat_request(call.body, call.model))
+        result = await self.chat(chat)
+        data = responses_chat.response_from_chat(call.body, call.public_model, result.data)
+        return JSONBody(data, usage=result.usage)
+
+    async def responses_stream(self, call: Call) -> AsyncIterator[StreamChunk]:
+        """Responses API events, by default made from `chat_stream`'s chunks. The first
+        events wait for the first chunk, so a refusal before it is still an HTTP error."""
+        body = responses_chat.chat_request(call.body | {"stream": True}, call.model)
+        events = ResponseEvents(call.body, call.public_model)
+        started = False
+        async for chunk in self.chat_stream(replace(call, body=body)):
+            out = [] if started else events.start()
+            started = True
+            for event in out + events.feed(chunk.data):
+                yield StreamChunk(event, event=event["type"])
+        for event in ([] if started else events.start()) + events.close():
+            yield StreamChunk(event, event=event["type"])
 
     async def embeddings(self, call: Call) -> JSONBody:
         raise self._unsupported(call, "embeddings")

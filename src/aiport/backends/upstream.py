@@ -61,6 +61,7 @@ class UpstreamBackend(Backend):
     def __init__(self, name: str, config: ProviderConfig) -> None:
         self.name = name
         self.config = config
+        self.kind = config.type or ("openai" if name == "openai" else "openai-compatible")
         self.base_url = config.base_url.rstrip("/")
         self._pool: Pool | None = None
         self._headers: list[tuple[str, str]] = [("user-agent", "aiport")]
@@ -169,15 +170,33 @@ class UpstreamBackend(Backend):
     async def chat(self, call: Call) -> JSONBody:
         return await self._post_json("/chat/completions", call.body)
 
-    async def chat_stream(self, call: Call) -> AsyncIterator[StreamChunk]:
-        body = orjson.dumps(call.body)
-        async with self._request("POST", "/chat/completions", body, self._json_headers) as resp:
+    def chat_stream(self, call: Call) -> AsyncIterator[StreamChunk]:
+        return self._events("/chat/completions", call.body)
+
+    async def responses(self, call: Call) -> JSONBody:
+        if self.kind != "openai":
+            return await super().responses(call)
+        return await self._post_json("/responses", call.body)
+
+    def responses_stream(self, call: Call) -> AsyncIterator[StreamChunk]:
+        if self.kind != "openai":
+            return super().responses_stream(call)
+        return self._events("/responses", call.body, named=True)
+
+    async def _events(
+        self, path: str, body: JSON, named: bool = False
+    ) -> AsyncIterator[StreamChunk]:
+        """The upstream's SSE stream as chunks; `named`: each event is named by its `type`."""
+        raw = orjson.dumps(body)
+        async with self._request("POST", path, raw, self._json_headers) as resp:
             try:
                 events = sse_data(resp.chunks(), self.config.max_event_bytes)
                 async for payload, more in events:
                     if payload == b"[DONE]":
                         return
-                    yield StreamChunk(_parse(payload, self.name), raw=payload, batched=more)
+                    data = _parse(payload, self.name)
+                    event = data.get("type") if named else None
+                    yield StreamChunk(data, raw=payload, batched=more, event=event)
             except UpstreamTimeout as exc:
                 raise GatewayTimeout(f"The upstream `{self.name}` stalled mid-stream.") from exc
             except (UpstreamBadAnswer, SSEEventTooLarge) as exc:

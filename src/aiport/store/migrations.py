@@ -101,6 +101,22 @@ MIGRATIONS: tuple[Migration, ...] = (
         # Earlier versions stored an unbounded `expires` (up to infinity); it meant "never".
         "UPDATE api_keys SET expires_at = NULL WHERE expires_at >= 253402300800",
     ),
+    _same(
+        3,
+        "stored responses",
+        # Responses API answers kept with `store: true`, per key (JSON as text).
+        """
+        CREATE TABLE stored_responses (
+            id TEXT PRIMARY KEY,
+            key_id TEXT NOT NULL,
+            created_at DOUBLE PRECISION NOT NULL,
+            response TEXT NOT NULL,
+            input_items TEXT NOT NULL,
+            context TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX stored_responses_key_time ON stored_responses (key_id, created_at)",
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

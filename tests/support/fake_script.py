@@ -1,0 +1,217 @@
+"""What the fake upstream answers, the same in every protocol it speaks.
+
+Models named `agent-…` act like a model that uses tools: given tools and no tool result
+yet, they call the first tool (arguments made from its schema); given a tool result, they
+answer with it. Every other model answers with fixed text. The Responses API and Anthropic
+streams are built event for event as OpenAI and Anthropic send them (their documented
+sequences), so a translated stream can be compared with a native one.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+JSON = dict[str, Any]
+CREATED = 1727346173
+TEXT = "Hello from the fake upstream."
+STREAM_WORDS = ("Hello", " from", " the", " stream.")
+CALL_ID = "call_fake0001"
+_response_ids = (f"resp_fake{n:06d}" for n in itertools.count())
+SAMPLES = {"string": "Paris", "integer": 3, "number": 1.5, "boolean": True}
+
+
+@dataclass
+class Answer:
+    text: str | None = None
+    tool: str | None = None
+    arguments: str = ""
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        if self.text == TEXT:
+            return STREAM_WORDS
+        first, *rest = (self.text or "").split(" ")
+        return (first, *(" " + word for word in rest))
+
+
+def sample_arguments(schema: Any) -> str:
+    import json
+
+    properties = (schema or {}).get("properties") or {}
+    return json.dumps({n: SAMPLES.get(p.get("type"), "x") for n, p in properties.items()})
+
+
+def answer(model: str, tools: list[tuple[str, Any]], tool_result: str | None) -> Answer:
+    """`tools`: (name, parameters schema) pairs; `tool_result`: the latest tool output."""
+    if model.startswith("agent-") and tool_result is not None:
+        return Answer(text=f"The tool said: {tool_result}")
+    if model.startswith("agent-") and tools:
+        name, schema = tools[0]
+        return Answer(tool=name, arguments=sample_arguments(schema))
+    return Answer(text=TEXT)
+
+
+# -- chat completions ------------------------------------------------------------------
+
+
+def chat_answer(body: JSON) -> Answer:
+    tools = [
+        (t["function"]["name"], t["function"].get("parameters"))
+        for t in body.get("tools") or []
+        if t.get("type") == "function"
+    ]
+    last = (body.get("messages") or [{}])[-1]
+    result = str(last.get("content")) if last.get("role") == "tool" else None
+    return answer(str(body.get("model")), tools, result)
+
+
+def chat_tool_message(found: Answer) -> JSON:
+    call = {"id": CALL_ID, "type": "function"}
+    call["function"] = {"name": found.tool, "arguments": found.arguments}
+    return {"role": "assistant", "content": None, "tool_calls": [call], "refusal": None}
+
+
+def chat_tool_deltas(found: Answer) -> list[JSON]:
+    half = len(found.arguments) // 2
+    first = {"index": 0, "id": CALL_ID, "type": "function"}
+    first["function"] = {"name": found.tool, "arguments": ""}
+    pieces = (found.arguments[:half], found.arguments[half:])
+    return [
+        {"role": "assistant", "content": None, "tool_calls": [first]},
+        *({"tool_calls": [{"index": 0, "function": {"arguments": p}}]} for p in pieces),
+    ]
+
+
+# -- the Responses API -------------------------------------------------------------------
+
+
+def responses_answer(body: JSON) -> Answer:
+    tools = [(t["name"], t.get("parameters")) for t in body.get("tools") or [] if "name" in t]
+    items = body.get("input")
+    last = items[-1] if isinstance(items, list) and items else {}
+    result = last.get("output") if last.get("type") == "function_call_output" else None
+    return answer(str(body.get("model")), tools, None if result is None else str(result))
+
+
+def response_object(
+    body: JSON, status: str, output: list[JSON], usage: JSON | None, response_id: str
+) -> JSON:
+    return {
+        "id": response_id,
+        "object": "response",
+        "created_at": CREATED,
+        "status": status,
+        "background": False,
+        "completed_at": CREATED + 1 if status == "completed" else None,
+        "error": None,
+        "incomplete_details": None,
+        "instructions": body.get("instructions"),
+        "max_output_tokens": body.get("max_output_tokens"),
+        "max_tool_calls": None,
+        "model": body.get("model"),
+        "output": output,
+        "parallel_tool_calls": True,
+        "previous_response_id": None,
+        "prompt_cache_key": None,
+        "reasoning": {"effort": None, "summary": None},
+        "safety_identifier": None,
+        "service_tier": "default",
+        "store": body.get("store", True),
+        "temperature": body.get("temperature", 1.0),
+        "text": {"format": {"type": "text"}, "verbosity": "medium"},
+        "tool_choice": body.get("tool_choice", "auto"),
+        "tools": body.get("tools") or [],
+        "top_logprobs": 0,
+        "top_p": body.get("top_p", 1.0),
+        "truncation": "disabled",
+        "metadata": {},
+    } | ({"usage": usage} if usage else {})
+
+
+def response_usage(prompt: int, completion: int) -> JSON:
+    return {
+        "input_tokens": prompt,
+        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+        "output_tokens": completion,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": prompt + completion,
+    }
+
+
+def output_item(found: Answer, text: str, status: str = "completed") -> JSON:
+    if found.tool is not None:
+        return {
+            "id": "fc_fake0001",
+            "type": "function_call",
+            "status": status,
+            "arguments": found.arguments if status == "completed" else "",
+            "call_id": CALL_ID,
+            "name": found.tool,
+        }
+    content = [{"type": "output_text", "annotations": [], "logprobs": [], "text": text}]
+    return {
+        "id": "msg_fake0001",
+        "type": "message",
+        "status": status,
+        "content": content if status == "completed" else [],
+        "role": "assistant",
+    }
+
+
+def response_events(body: JSON) -> list[JSON]:
+    """The events OpenAI sends for one answer (text or one function call)."""
+    found = responses_answer(body)
+    events: list[JSON] = []
+
+    def add(kind: str, **fields: Any) -> None:
+        events.append({"type": kind, **fields, "sequence_number": len(events)})
+
+    response_id = next(_response_ids)
+    started = response_object(body, "in_progress", [], None, response_id)
+    add("response.created", response=started)
+    add("response.in_progress", response=started)
+    add("response.output_item.added", output_index=0, item=output_item(found, "", "in_progress"))
+    where = {"output_index": 0}
+    if found.tool is not None:
+        half = len(found.arguments) // 2
+        for piece in (found.arguments[:half], found.arguments[half:]):
+            add(
+                "response.function_call_arguments.delta",
+                item_id="fc_fake0001",
+                **where,
+                delta=piece,
+            )
+        add(
+            "response.function_call_arguments.done",
+            item_id="fc_fake0001",
+            **where,
+            name=found.tool,
+            arguments=found.arguments,
+        )
+        usage = response_usage(9, 12)
+    else:
+        where |= {"item_id": "msg_fake0001", "content_index": 0}
+        part = {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}
+        add("response.content_part.added", **where, part=part)
+        for word in found.words:
+            add("response.output_text.delta", **where, delta=word, logprobs=[])
+        text = "".join(found.words)
+        add("response.output_text.done", **where, text=text, logprobs=[])
+        add("response.content_part.done", **where, part=part | {"text": text})
+        usage = response_usage(9, 4)
+    item = output_item(found, "".join(found.words))
+    add("response.output_item.done", output_index=0, item=item)
+    add(
+        "response.completed",
+        response=response_object(body, "completed", [item], usage, response_id),
+    )
+    return events
+
+
+def response_whole(body: JSON) -> JSON:
+    found = responses_answer(body)
+    item = output_item(found, found.text or "")
+    usage = response_usage(11, 6 if found.tool is None else 12)
+    return response_object(body, "completed", [item], usage, next(_response_ids))
