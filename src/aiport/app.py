@@ -14,11 +14,14 @@ from aiport.api import (
     admin,
     audio,
     chat,
+    completions,
     console,
     embeddings,
     health,
+    image_edits,
     images,
     me,
+    messages,
     models,
     moderations,
     responses_api,
@@ -40,6 +43,11 @@ ENDPOINTS = (
     ("POST", "/audio/translations", audio.create_translation),
     ("POST", "/embeddings", embeddings.create_embedding),
     ("POST", "/moderations", moderations.create_moderation),
+    ("POST", "/completions", completions.create_completion),
+    ("POST", "/images/edits", image_edits.create_image_edit),
+    ("POST", "/images/variations", image_edits.create_image_variation),
+    ("POST", "/messages", messages.create_message),
+    ("POST", "/messages/count_tokens", messages.count_tokens),
     ("POST", "/responses", responses_api.create_response),
     ("GET", "/responses/{response_id}", responses_api.retrieve_response),
     ("DELETE", "/responses/{response_id}", responses_api.delete_response),
@@ -49,7 +57,7 @@ ENDPOINTS = (
 )
 
 
-UPLOADS = ("/audio/transcriptions", "/audio/translations")
+UPLOADS = ("/audio/transcriptions", "/audio/translations", "/images/edits", "/images/variations")
 
 
 def create_app(settings: Settings, master_key: str) -> web.Application:

@@ -6,6 +6,9 @@ Order of precedence for a public model name:
 3. the OpenAI names, as aliases of the local engines — only when no default provider is
    set (no `OPENAI_API_KEY`), so the seed's examples run offline;
 4. the default provider (OpenAI when its key is set) → upstream, under the same name;
+5. without one, any other name of a known family for the endpoint's kind (`gpt-5.4` on
+   chat, `gpt-image-2` on images, `claude-*` on messages: `model_families`) → the local
+   engine of that kind;
 otherwise 404 `model_not_found`. There is no silent fallback to some other model.
 """
 
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 
 from aiport.backends.base import Backend, ModelCard
 from aiport.errors import ModelNotFound
+from aiport.model_families import engine_for
 
 # OpenAI's model names → the kind of local engine that answers for them offline.
 OPENAI_ALIASES: dict[str, str] = {
@@ -69,6 +73,7 @@ class Router:
         self._targets: dict[str, Target] = {}
         self._listed: dict[str, ListedModel] = {}
         self._default: Backend | None = None
+        self._family_engines: dict[str, Backend] = {}
 
     def add(self, public: str, target: Target, owned_by: str, created: int = 1700000000) -> None:
         self._targets[public] = target
@@ -80,12 +85,21 @@ class Router:
     def set_default(self, backend: Backend) -> None:
         self._default = backend
 
-    def resolve(self, public: str) -> Target:
+    def set_family_engines(self, engines: dict[str, Backend]) -> None:
+        """Local mode: unlisted names of a known family go to the engine of its kind."""
+        self._family_engines = engines
+
+    def resolve(self, public: str, kind: str | None = None) -> Target:
+        """`kind`: what the endpoint asks for (chat, messages, images, …), so a name's
+        family is only honoured where it belongs (`model_families`)."""
         target = self._targets.get(public)
         if target is not None:
             return target
         if self._default is not None:
             return Target(self._default, public)
+        engine = self._family_engines.get(engine_for(public, kind) or "") if kind else None
+        if engine is not None and engine.models():
+            return Target(engine, engine.models()[0].id)
         raise ModelNotFound(public)
 
     def has(self, public: str) -> bool:

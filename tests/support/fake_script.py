@@ -10,6 +10,7 @@ sequences), so a translated stream can be compared with a native one.
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,8 +38,6 @@ class Answer:
 
 
 def sample_arguments(schema: Any) -> str:
-    import json
-
     properties = (schema or {}).get("properties") or {}
     return json.dumps({n: SAMPLES.get(p.get("type"), "x") for n, p in properties.items()})
 
@@ -215,3 +214,85 @@ def response_whole(body: JSON) -> JSON:
     item = output_item(found, found.text or "")
     usage = response_usage(11, 6 if found.tool is None else 12)
     return response_object(body, "completed", [item], usage, next(_response_ids))
+
+
+# -- Anthropic's Messages API ------------------------------------------------------------
+
+
+def messages_answer(body: JSON) -> Answer:
+    tools = [(t["name"], t.get("input_schema")) for t in body.get("tools") or [] if "name" in t]
+    last = (body.get("messages") or [{}])[-1]
+    content = last.get("content")
+    results = (
+        [b for b in content if b.get("type") == "tool_result"] if isinstance(content, list) else []
+    )
+    result = None
+    if results:
+        output = results[-1].get("content")
+        result = output if isinstance(output, str) else "".join(b.get("text", "") for b in output)
+    return answer(str(body.get("model")), tools, result)
+
+
+def anthropic_message(body: JSON, found: Answer, text: str, usage: JSON) -> JSON:
+    content: list[JSON] = []
+    if found.tool is not None:
+        content.append(
+            {
+                "type": "tool_use",
+                "id": "toolu_fake0001",
+                "name": found.tool,
+                "input": json.loads(found.arguments),
+            }
+        )
+    else:
+        content.append({"type": "text", "text": text})
+    return {
+        "id": "msg_fake0001",
+        "type": "message",
+        "role": "assistant",
+        "model": body.get("model"),
+        "content": content,
+        "stop_reason": "tool_use" if found.tool else "end_turn",
+        "stop_sequence": None,
+        "usage": usage,
+    }
+
+
+def message_whole(body: JSON) -> JSON:
+    found = messages_answer(body)
+    usage = {"input_tokens": 11, "output_tokens": 6 if found.tool is None else 12}
+    return anthropic_message(body, found, found.text or "", usage)
+
+
+def message_events(body: JSON) -> list[JSON]:
+    """The events Anthropic sends for one answer (text or one tool use)."""
+    found = messages_answer(body)
+    start = anthropic_message(body, found, "", {"input_tokens": 9, "output_tokens": 1})
+    start |= {"content": [], "stop_reason": None}
+    events: list[JSON] = [{"type": "message_start", "message": start}]
+    if found.tool is not None:
+        block = {"type": "tool_use", "id": "toolu_fake0001", "name": found.tool, "input": {}}
+        half = len(found.arguments) // 2
+        deltas = [
+            {"type": "input_json_delta", "partial_json": piece}
+            for piece in (found.arguments[:half], found.arguments[half:])
+        ]
+        output = 12
+    else:
+        block = {"type": "text", "text": ""}
+        deltas = [{"type": "text_delta", "text": word} for word in found.words]
+        output = 4
+    events.append({"type": "content_block_start", "index": 0, "content_block": block})
+    events.append({"type": "ping"})
+    events += [{"type": "content_block_delta", "index": 0, "delta": d} for d in deltas]
+    events.append({"type": "content_block_stop", "index": 0})
+    stop = "tool_use" if found.tool else "end_turn"
+    events.append(
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": stop, "stop_sequence": None},
+            "usage": {"output_tokens": output},
+        }
+    )
+    events.append({"type": "message_stop"})
+    return events

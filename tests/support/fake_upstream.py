@@ -17,7 +17,8 @@ SDK while this server answers. The model name chooses the behaviour:
 - anything else: a normal answer
 
 Besides chat completions it speaks the Responses API natively (`/v1/responses`), as
-OpenAI does, with the same answers (`fake_script`).
+OpenAI does, and Anthropic's Messages API (`/v1/messages`), with the same answers
+(`fake_script`); legacy `/v1/completions` and image edits and variations too.
 
 Every request is kept in `requests` (path, headers, body) for assertions, the fate of
 each stream in `stream_events` (finished / client gone), and the content chunks written
@@ -99,6 +100,11 @@ class FakeUpstream:
             ("/audio/translations", self.transcription),
             ("/moderations", self.moderations),
             ("/responses", self.responses),
+            ("/messages", self.messages),
+            ("/messages/count_tokens", self.count_tokens),
+            ("/completions", self.completions),
+            ("/images/edits", self.image_edits),
+            ("/images/variations", self.image_edits),
         ]
 
     def last(self, path_suffix: str) -> dict[str, Any]:
@@ -258,13 +264,63 @@ class FakeUpstream:
             return fault
         if not body.get("stream"):
             return web.json_response(fake_script.response_whole(body))
+        return await self._named_events(request, fake_script.response_events(body))
+
+    async def messages(self, request: web.Request) -> web.StreamResponse:
+        body = await self._record_json(request)
+        fault = await self._faults(request, str(body.get("model")))
+        if fault is not None:
+            return fault
+        if not body.get("stream"):
+            return web.json_response(fake_script.message_whole(body))
+        return await self._named_events(request, fake_script.message_events(body))
+
+    async def _named_events(
+        self, request: web.Request, events: list[dict[str, Any]]
+    ) -> web.StreamResponse:
         response = web.StreamResponse(headers={"content-type": "text/event-stream"})
         await response.prepare(request)
-        for event in fake_script.response_events(body):
+        for event in events:
             kind = event["type"].encode()
             await response.write(b"event: " + kind + b"\ndata: " + orjson.dumps(event) + b"\n\n")
         await response.write_eof()
         return response
+
+    async def count_tokens(self, request: web.Request) -> web.StreamResponse:
+        await self._record_json(request)
+        return web.json_response({"input_tokens": 7})
+
+    async def completions(self, request: web.Request) -> web.StreamResponse:
+        body = await self._record_json(request)
+        fault = await self._faults(request, str(body.get("model")))
+        if fault is not None:
+            return fault
+        head = {"id": "cmpl-fake", "object": "text_completion", "created": CREATED}
+        head["model"] = body.get("model")
+        usage = {"prompt_tokens": 5, "completion_tokens": 4, "total_tokens": 9}
+        if not body.get("stream"):
+            choice = {"text": " world.", "index": 0, "logprobs": None, "finish_reason": "stop"}
+            return web.json_response(head | {"choices": [choice], "usage": usage})
+        response = web.StreamResponse(headers={"content-type": "text/event-stream"})
+        await response.prepare(request)
+        with_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        for text, finish in ((" wor", None), ("ld.", None), ("", "stop")):
+            choice = {"text": text, "index": 0, "logprobs": None, "finish_reason": finish}
+            chunk = head | {"choices": [choice]} | ({"usage": None} if with_usage else {})
+            await response.write(b"data: " + orjson.dumps(chunk) + b"\n\n")
+        if with_usage:
+            final = head | {"choices": [], "usage": usage}
+            await response.write(b"data: " + orjson.dumps(final) + b"\n\n")
+        await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        return response
+
+    async def image_edits(self, request: web.Request) -> web.StreamResponse:
+        raw = await request.read()
+        self.requests.append({"path": request.path, "headers": dict(request.headers), "body": raw})
+        return web.json_response(
+            {"created": CREATED, "data": [{"b64_json": "aGVsbG8=", "revised_prompt": None}]}
+        )
 
     async def embeddings(self, request: web.Request) -> web.StreamResponse:
         body = await self._record_json(request)

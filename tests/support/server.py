@@ -26,6 +26,7 @@ from tests.support.fake_upstream import FakeUpstream
 
 MASTER_KEY = "sk-test-master-0123456789"
 UPSTREAM_KEY = "sk-upstream-secret-do-not-leak"
+ANTHROPIC_UPSTREAM_KEY = "sk-ant-upstream-secret-do-not-leak"
 
 
 def free_port() -> int:
@@ -137,6 +138,11 @@ def proxy_config(upstream: FakeUpstream, **provider: Any) -> dict[str, Any]:
                 **provider,
             },
             "vllm": {"base_url": upstream.url, "extra_fields": ["top_k"]},
+            "anthropic": {
+                "type": "anthropic",
+                "base_url": upstream.url,
+                "api_key": ANTHROPIC_UPSTREAM_KEY,
+            },
         },
         "models": {
             "my-llama": {"provider": "vllm", "model": "meta-llama/Llama-3-8B"},
@@ -144,6 +150,8 @@ def proxy_config(upstream: FakeUpstream, **provider: Any) -> dict[str, Any]:
             "vllm-chat": {"provider": "vllm", "model": "fake-chat"},
             "agent-vllm": {"provider": "vllm"},
             "vllm-break": {"provider": "vllm", "model": "break-stream"},
+            "claude-native": {"provider": "anthropic", "model": "claude-sonnet-4-5"},
+            "agent-claude": {"provider": "anthropic"},
         },
         "local": {"enabled": False},
     }

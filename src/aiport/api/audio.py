@@ -41,7 +41,7 @@ async def create_speech(request: web.Request) -> web.StreamResponse:
     body = await read_json(request, services(request).settings.max_json_bytes)
     speech = validate(SpeechRequest, body)
     estimate = Estimate(characters=len(speech.input), meter="characters")
-    target = await route(request, speech.model, estimate)
+    target = await route(request, speech.model, estimate, kind="speech")
     call = build_call(request, target, SpeechRequest, body, speech.model)
     call.body.setdefault("model", DEFAULT_SPEECH_MODEL)
     audio = await target.backend.speech(call)
@@ -102,7 +102,7 @@ async def _audio_to_text(
         parsed = validate(wire, fields, strict=False)  # form fields are text
         # The audio's length is unknown until it is decoded: nothing to reserve ahead.
         estimate = Estimate(prompt_tokens=estimate_prompt_tokens(fields), meter="audio")
-        target = await route(request, parsed.model, estimate, admitted=True)
+        target = await route(request, parsed.model, estimate, kind="transcription", admitted=True)
         call = build_call(request, target, wire, fields, parsed.model, upload)
         backend = target.backend
         result = await (backend.translate(call) if translate else backend.transcribe(call))

@@ -29,7 +29,7 @@ async def create_chat_completion(request: web.Request) -> web.StreamResponse:
         prompt_tokens=estimate_prompt_tokens(body),
         output_tokens=completion_estimate(chat.completion_limit, chat.n),
     )
-    target = await route(request, chat.model, estimate)
+    target = await route(request, chat.model, estimate, kind="chat")
     call = build_call(request, target, ChatCompletionRequest, body, chat.model)
     call.body.setdefault("temperature", DEFAULT_TEMPERATURE)
     if chat.stream:

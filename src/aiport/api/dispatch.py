@@ -29,18 +29,25 @@ async def admit_before_body(request: web.Request) -> None:
 
 
 async def route(
-    request: web.Request, public_model: str, estimate: Estimate, *, admitted: bool = False
+    request: web.Request,
+    public_model: str,
+    estimate: Estimate,
+    kind: str | None = None,
+    *,
+    admitted: bool = False,
 ) -> Target:
     """The backend for `public_model`, if this caller may use it (else 404, as OpenAI does)
     and its limits admit the request's `estimate` — decided here, before any model work
     (or, `admitted`, already before the body was read). The request is priced by the
-    served model: an upstream's name for it, or nothing for an embedded engine."""
+    served model: an upstream's name for it, or nothing for an embedded engine. `kind`
+    (chat, messages, images, …) lets a model family resolve locally only on its own
+    endpoint."""
     ctx = context(request)
     svc = services(request)
     ctx.model = public_model
     if ctx.caller is not None and not ctx.caller.may_use(public_model):
         raise ModelNotFound(public_model)
-    target = svc.router.resolve(public_model)
+    target = svc.router.resolve(public_model, kind)
     svc.check_available(target.backend)
     ctx.served_model = target.model
     ctx.backend = target.backend.name

@@ -30,7 +30,7 @@ async def create_image(request: web.Request) -> web.Response:
         image_variant=f"{image.quality} {image.size}",
         meter="images",
     )
-    target = await route(request, image.model, estimate)
+    target = await route(request, image.model, estimate, kind="images")
     call = build_call(request, target, ImageRequest, body, image.model)
     if image.model.startswith("dall-e"):
         # The seed's defaults; gpt-image models have other values, so only for DALL·E.

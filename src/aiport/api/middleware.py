@@ -72,7 +72,7 @@ async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
     response: web.StreamResponse | None = None
     try:
         if not public_handler:
-            ctx.caller = await svc.auth.authenticate(request.headers.get("Authorization"))
+            ctx.caller = await svc.auth.authenticate(_presented_key(request))
         response = await handler(request)
     except APIError as exc:
         ctx.error_type = exc.type
@@ -135,6 +135,15 @@ def _not_serving(request: web.Request, phase: Phase) -> web.StreamResponse:
     response = error_response(request, Unavailable(message, headers={"retry-after": "1"}))
     response.force_close()  # a client with a kept-alive connection reconnects elsewhere
     return response
+
+
+def _presented_key(request: web.Request) -> str | None:
+    """The Authorization header, or Anthropic's `x-api-key` as a Bearer key (the
+    Anthropic SDKs and Claude Code send that)."""
+    authorization = request.headers.get("Authorization")
+    if authorization is None and "x-api-key" in request.headers:
+        return "Bearer " + request.headers["x-api-key"]
+    return authorization
 
 
 def _after_failure(

@@ -17,7 +17,7 @@ async def create_moderation(request: web.Request) -> web.Response:
     body = await read_json(request, services(request).settings.max_json_bytes)
     moderation = validate(ModerationRequest, body)
     estimate = Estimate(prompt_tokens=estimate_prompt_tokens({"input": body.get("input")}))
-    target = await route(request, moderation.model, estimate)
+    target = await route(request, moderation.model, estimate, kind="moderation")
     call = build_call(request, target, ModerationRequest, body, moderation.model)
     call.body.setdefault("model", target.model)
     result = await target.backend.moderate(call)

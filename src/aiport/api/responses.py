@@ -52,9 +52,14 @@ def json_response(request: web.Request, body: JSONBody | dict[str, Any]) -> web.
 
 
 def error_response(request: web.Request | None, exc: APIError) -> web.Response:
+    """OpenAI's error body, or the shape the route's handler names (`aiport_error_body`:
+    Anthropic's, on the Messages API)."""
     headers = dict(exc.headers)
+    render = None
     if request is not None:
         headers = response_headers(request, headers)
+        render = getattr(request.match_info.handler, "aiport_error_body", None)
+    body = render(exc) if render is not None else exc.body()
     return web.Response(
-        status=exc.status, body=exc.body(), content_type="application/json", headers=headers
+        status=exc.status, body=body, content_type="application/json", headers=headers
     )

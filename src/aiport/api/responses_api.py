@@ -47,7 +47,7 @@ async def create_response(request: web.Request) -> web.StreamResponse:
         prompt_tokens=estimate_prompt_tokens({"earlier": earlier, **body}),
         output_tokens=completion_estimate(req.max_output_tokens),
     )
-    target = await route(request, req.model, estimate)
+    target = await route(request, req.model, estimate, kind="chat")
     call = build_call(request, target, ResponseRequest, body, req.model)
     call.body["input"] = [_upstream_item(i) for i in earlier if _sendable(i)] + sent_items
     call.body.pop("previous_response_id", None)

@@ -12,8 +12,9 @@ request's id) and answers with typed results, never with HTTP bytes of its own m
 - `TextBody` for the plain-text transcription formats.
 - `ImageSet` for pictures a backend drew itself (the API layer stores them for `url`).
 
-A backend that speaks only chat completions still serves the Responses API: the base
-class translates (`aiport.translate`); a backend that speaks it natively overrides it.
+A backend that speaks only chat completions still serves the Responses API and Anthropic's
+Messages API: the base class translates (`aiport.translate`); a backend that speaks one
+natively overrides it.
 A capability a backend does not have raises `UnsupportedCapability`. Cancelling the task
 that iterates a stream (the client went away) must stop the work behind it.
 """
@@ -26,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from aiport.errors import UnsupportedCapability
-from aiport.translate import responses_chat
+from aiport.translate import messages_chat, responses_chat
+from aiport.translate.messages_stream import MessageEvents
 from aiport.translate.responses_stream import ResponseEvents
 
 JSON = dict[str, Any]
@@ -97,6 +99,14 @@ class Upload:
 
 
 @dataclass(slots=True)
+class RawForm:
+    """A multipart body as the client sent it, with its content type (and boundary)."""
+
+    body: bytes
+    content_type: str
+
+
+@dataclass(slots=True)
 class Call:
     """One request as a backend sees it.
 
@@ -111,6 +121,8 @@ class Call:
     request_id: str
     upload: Upload | None = None
     key_id: str = ""  # the caller's key: local engines serve waiting keys in turn
+    headers: dict[str, str] = field(default_factory=dict)  # protocol headers passed on
+    form: RawForm | None = None  # a multipart body passed on as it came
 
 
 @dataclass(slots=True)
@@ -223,6 +235,42 @@ class Backend:
                 yield StreamChunk(event, event=event["type"])
         for event in ([] if started else events.start()) + events.close():
             yield StreamChunk(event, event=event["type"])
+
+    async def messages(self, call: Call) -> JSONBody:
+        """An Anthropic Messages answer, by default through `chat` (translated both ways)."""
+        chat = replace(call, body=messages_chat.chat_request(call.body, call.model))
+        result = await self.chat(chat)
+        data = messages_chat.message_from_chat(call.public_model, result.data)
+        return JSONBody(data, usage=result.usage)
+
+    async def messages_stream(self, call: Call) -> AsyncIterator[StreamChunk]:
+        """Anthropic's stream events, by default made from `chat_stream`'s chunks."""
+        body = messages_chat.chat_request(call.body | {"stream": True}, call.model)
+        events = MessageEvents(call.public_model)
+        started = False
+        async for chunk in self.chat_stream(replace(call, body=body)):
+            out = [] if started else events.start()
+            started = True
+            for event in out + events.feed(chunk.data):
+                yield StreamChunk(event, event=event["type"])
+        for event in ([] if started else events.start()) + events.close():
+            yield StreamChunk(event, event=event["type"])
+
+    async def count_tokens(self, call: Call) -> JSONBody:
+        """Anthropic's token count, by default estimated from the chat request the
+        messages become (no tokenizer is at hand for an arbitrary model)."""
+        chat = messages_chat.chat_request(call.body | {"max_tokens": 1}, call.model)
+        return JSONBody({"input_tokens": messages_chat.estimate_input_tokens(chat)})
+
+    async def completions(self, call: Call) -> JSONBody:
+        raise self._unsupported(call, "text completions")
+
+    def completions_stream(self, call: Call) -> AsyncIterator[StreamChunk]:
+        raise self._unsupported(call, "text completions")
+
+    async def image_edit(self, call: Call, operation: str) -> JSONBody:
+        """`operation`: `edit` or `variation`; `call.form` holds the multipart body."""
+        raise self._unsupported(call, f"image {operation}s")
 
     async def embeddings(self, call: Call) -> JSONBody:
         raise self._unsupported(call, "embeddings")

@@ -10,11 +10,12 @@ import importlib
 import logging
 from typing import Any
 
+from aiport.backends.anthropic import AnthropicBackend
 from aiport.backends.base import Backend
 from aiport.backends.local.engine import LOCAL_OWNER, EngineConfigError, UnavailableEngine
 from aiport.backends.upstream import UpstreamBackend
 from aiport.routing import OPENAI_ALIASES, Router, Target
-from aiport.settings import Settings
+from aiport.settings import ProviderConfig, Settings
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ def build_router(
     settings: Settings, engines: dict[str, Backend]
 ) -> tuple[Router, dict[str, UpstreamBackend]]:
     router = Router()
-    upstreams = {name: UpstreamBackend(name, cfg) for name, cfg in settings.providers().items()}
+    upstreams = {name: _upstream(name, cfg) for name, cfg in settings.providers().items()}
 
     for engine in engines.values():
         for card in engine.models():
@@ -86,6 +87,7 @@ def build_router(
 
     default_provider = settings.default_provider()
     if default_provider is None:
+        router.set_family_engines(engines)  # gpt-5.4, gpt-image-2, claude-… answer offline
         aliases = {**OPENAI_ALIASES, **settings.file.local.aliases}
         for public, kind_or_id in aliases.items():
             _add_alias(router, engines, public, kind_or_id)
@@ -101,6 +103,12 @@ def build_router(
             raise ValueError(f"model `{public}` names unknown provider `{route.provider}`")
         router.add(public, Target(upstreams[route.provider], route.model or public), route.provider)
     return router, upstreams
+
+
+def _upstream(name: str, config: ProviderConfig) -> UpstreamBackend:
+    if config.type == "anthropic":
+        return AnthropicBackend(name, config)
+    return UpstreamBackend(name, config)
 
 
 def _add_alias(router: Router, engines: dict[str, Backend], public: str, kind_or_id: str) -> None:

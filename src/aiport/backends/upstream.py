@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import orjson
@@ -132,10 +132,14 @@ class UpstreamBackend(Backend):
             raise BadGateway(f"The upstream `{self.name}` could not be reached.") from exc
         if response.status >= 400:
             try:
-                raise await _upstream_error(response)
+                raise await _upstream_error(response, self.error_body)
             finally:
                 response.close()
         return response
+
+    def error_body(self, raw: bytes, status: int) -> bytes:
+        """An upstream's error body as clients get it: OpenAI's shape."""
+        return _openai_error_body(raw, status)
 
     @asynccontextmanager
     async def _deadline(self, seconds: float) -> AsyncIterator[None]:
@@ -184,11 +188,15 @@ class UpstreamBackend(Backend):
         return self._events("/responses", call.body, named=True)
 
     async def _events(
-        self, path: str, body: JSON, named: bool = False
+        self,
+        path: str,
+        body: JSON,
+        named: bool = False,
+        headers: list[tuple[str, str]] | None = None,
     ) -> AsyncIterator[StreamChunk]:
         """The upstream's SSE stream as chunks; `named`: each event is named by its `type`."""
         raw = orjson.dumps(body)
-        async with self._request("POST", path, raw, self._json_headers) as resp:
+        async with self._request("POST", path, raw, headers or self._json_headers) as resp:
             try:
                 events = sse_data(resp.chunks(), self.config.max_event_bytes)
                 async for payload, more in events:
@@ -236,6 +244,25 @@ class UpstreamBackend(Backend):
 
     async def translate(self, call: Call) -> JSONBody | TextBody:
         return await self._audio_upload("/audio/translations", call)
+
+    async def completions(self, call: Call) -> JSONBody:
+        return await self._post_json("/completions", call.body)
+
+    def completions_stream(self, call: Call) -> AsyncIterator[StreamChunk]:
+        return self._events("/completions", call.body)
+
+    async def image_edit(self, call: Call, operation: str) -> JSONBody:
+        """The client's multipart body, passed on unchanged (images, mask and all)."""
+        assert call.form is not None
+        path = "/images/edits" if operation == "edit" else "/images/variations"
+        headers = [*self._headers, ("content-type", call.form.content_type)]
+        async with (
+            self._deadline(self.config.timeout),
+            self._request("POST", path, call.form.body, headers) as resp,
+        ):
+            raw = await _read(resp, self.name)
+        data = _parse(raw, self.name)
+        return JSONBody(data, raw=raw, usage=Usage(images=len(data.get("data") or [])))
 
     async def _audio_upload(self, path: str, call: Call) -> JSONBody | TextBody:
         assert call.upload is not None
@@ -293,15 +320,18 @@ def _parse(raw: bytes, name: str) -> JSON:
     return data
 
 
-async def _upstream_error(resp: Response) -> UpstreamError:
-    """The upstream's error, in OpenAI's shape, with the headers a client may act on."""
+async def _upstream_error(
+    resp: Response, shape: Callable[[bytes, int], bytes] | None = None
+) -> UpstreamError:
+    """The upstream's error (in OpenAI's shape unless `shape` says otherwise), with the
+    headers a client may act on."""
     try:
         raw = await resp.read()
     except (UpstreamTimeout, UpstreamConnectionError):
         raw = b""
     received = resp.headers
     headers = {h: received[h] for h in PASSED_ERROR_HEADERS if h in received}
-    return UpstreamError(resp.status, _openai_error_body(raw, resp.status), headers)
+    return UpstreamError(resp.status, (shape or _openai_error_body)(raw, resp.status), headers)
 
 
 def _openai_error_body(raw: bytes, status: int) -> bytes:

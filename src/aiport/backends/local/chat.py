@@ -40,6 +40,7 @@ from typing import Any, NoReturn, cast
 from pydantic import Field
 
 from aiport.backends.base import JSON, Call, JSONBody, StreamChunk, Usage
+from aiport.backends.local.completions import LlamaCompletions
 from aiport.backends.local.engine import EngineOptions, LocalEngine
 from aiport.backends.local.runner import Emitter, ModelRunner
 from aiport.errors import InternalError, InvalidRequest
@@ -326,8 +327,8 @@ class ChatOptions(EngineOptions):
     chat_template: str | None = Field(default=None, description="A Jinja chat template")
 
 
-class LlamaChatBackend(LocalEngine[LlamaEngine]):
-    """Chat completions from a GGUF model embedded in this process."""
+class LlamaChatBackend(LlamaCompletions, LocalEngine[LlamaEngine]):
+    """Chat completions (and legacy text completions) from a GGUF model in this process."""
 
     name = "local-chat"
     Options = ChatOptions

@@ -1,0 +1,65 @@
+"""POST /completions: legacy text completions, one answer or a stream of chunks."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator
+
+from aiohttp import web
+
+from aiport.api.bodies import read_json, validate
+from aiport.api.context import context, services
+from aiport.api.dispatch import build_call, route
+from aiport.api.responses import json_response
+from aiport.api.sse import chunk_frame, open_stream, write_frames
+from aiport.backends.base import StreamChunk
+from aiport.metering import Estimate, completion_estimate, estimate_prompt_tokens, observe_stream
+from aiport.protocol.completions import DEFAULT_MAX_TOKENS, CompletionRequest
+
+
+async def create_completion(request: web.Request) -> web.StreamResponse:
+    svc, ctx = services(request), context(request)
+    body = await read_json(request, svc.settings.max_json_bytes)
+    req = validate(CompletionRequest, body)
+    limit = DEFAULT_MAX_TOKENS if req.max_tokens is None else max(req.max_tokens, 1)
+    estimate = Estimate(
+        prompt_tokens=estimate_prompt_tokens({"prompt": req.prompt, "suffix": req.suffix}),
+        output_tokens=completion_estimate(limit, req.n),
+    )
+    target = await route(request, req.model, estimate, kind="chat")
+    call = build_call(request, target, CompletionRequest, body, req.model)
+    if not req.stream:
+        result = await target.backend.completions(call)
+        ctx.usage, ctx.usage_reported = result.usage, True
+        return json_response(request, result)
+    options = body.get("stream_options")
+    call.body["stream_options"] = {**(options if isinstance(options, dict) else {})}
+    call.body["stream_options"]["include_usage"] = True  # for metering; dropped again below
+    observed = observe_stream(ctx, target.backend.completions_stream(call), _generated_text)
+    async with contextlib.aclosing(observed) as chunks:
+        try:
+            first = await anext(chunks)  # errors before it are ordinary HTTP errors
+        except StopAsyncIteration:
+            first = None
+        response = await open_stream(request)
+        frames = _frames(first, chunks, req.wants_usage_chunk)
+        async with contextlib.aclosing(frames):
+            ctx.status = await write_frames(response, frames, ctx.request_id)
+    return response
+
+
+def _generated_text(chunk: StreamChunk) -> int:
+    return sum(len(c.get("text") or "") for c in chunk.data.get("choices") or [])
+
+
+async def _frames(
+    first: StreamChunk | None, rest: AsyncIterator[StreamChunk], keep_usage: bool
+) -> AsyncGenerator[bytes, None]:
+    for chunk in [first] if first is not None else []:
+        frame = chunk_frame(chunk, keep_usage)
+        if frame:
+            yield frame
+    async for chunk in rest:
+        frame = chunk_frame(chunk, keep_usage)
+        if frame:
+            yield frame

@@ -1,0 +1,191 @@
+"""Legacy text completions (`/completions`) on an embedded llama.cpp model.
+
+The prompt goes to the model as given (no chat template); `n` and a list of prompts give
+one choice each, in OpenAI's order. `logprobs` (0–5) come in the legacy shape (`tokens`,
+`token_logprobs`, `top_logprobs`, `text_offset`); `echo` puts the prompt before the text.
+Token-id prompts, `suffix` (no fill-in-the-middle here) and `echo` with `logprobs` (the
+prompt's own logprobs are not computed) are a 400 naming the parameter.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
+from typing import Any, cast
+
+from aiport.backends.base import JSON, Call, JSONBody, StreamChunk, Usage
+from aiport.backends.local.runner import Emitter
+from aiport.errors import InvalidRequest
+from aiport.protocol.completions import CompletionRequest
+
+
+def engine_requests(req: CompletionRequest) -> list[tuple[str, JSON]]:
+    """(prompt, runtime request) per choice: each prompt `n` times."""
+    if req.suffix:
+        raise InvalidRequest("`suffix` is not supported by local models.", param="suffix")
+    if req.echo and req.logprobs is not None:
+        raise InvalidRequest(
+            "`echo` with `logprobs` is not supported by local models.", param="logprobs"
+        )
+    prompts = [req.prompt] if isinstance(req.prompt, str) else req.prompt
+    if not all(isinstance(p, str) for p in prompts):
+        raise InvalidRequest("Local models take text prompts, not token ids.", param="prompt")
+    base: JSON = {"stream": True, "stream_options": {"include_usage": True}}
+    optional = {
+        "max_tokens": req.max_tokens,
+        "temperature": req.temperature,
+        "top_p": req.top_p,
+        "stop": req.stop,
+        "presence_penalty": req.presence_penalty,
+        "frequency_penalty": req.frequency_penalty,
+        "logit_bias": req.logit_bias,
+        "seed": req.seed,
+        "logprobs": req.logprobs,
+    }
+    base |= {key: value for key, value in optional.items() if value is not None}
+    return [(str(p), base | {"prompt": p}) for p in prompts for _ in range(req.n or 1)]
+
+
+def complete(emitter: Emitter, server: Any, requests: list[JSON]) -> None:
+    """Run each request's token stream; emit `(choice_index, chunk)` until cancelled."""
+    for index, request in enumerate(requests):
+
+        def on_chunk(chunk: JSON, index: int = index) -> bool:
+            if emitter.cancelled():
+                return True
+            emitter.emit((index, chunk))
+            return False
+
+        try:
+            server.handle_completions(request, on_chunk)
+        except (RuntimeError, ValueError) as exc:
+            emitter.emit((index, {"error": {"code": 400, "message": f"{exc}"}}))
+            return
+        if emitter.cancelled():
+            return
+
+
+def legacy_logprobs(logprobs: Any, offset: int) -> JSON | None:
+    """llama.cpp's chat-shaped logprobs in the legacy completions shape."""
+    content = logprobs.get("content") if isinstance(logprobs, dict) else None
+    if not isinstance(content, list):
+        return None
+    tokens, offsets, position = [], [], offset
+    for entry in content:
+        tokens.append(entry.get("token", ""))
+        offsets.append(position)
+        position += len(entry.get("token", ""))
+    return {
+        "tokens": tokens,
+        "token_logprobs": [entry.get("logprob") for entry in content],
+        "top_logprobs": [
+            {top.get("token", ""): top.get("logprob") for top in entry.get("top_logprobs") or []}
+            for entry in content
+        ],
+        "text_offset": offsets,
+    }
+
+
+class LlamaCompletions:
+    """Mixed into the llama.cpp chat backend: the same engine, its runner, no template."""
+
+    async def _completion_chunks(
+        self, call: Call, req: CompletionRequest
+    ) -> AsyncGenerator[tuple[int, JSON]]:
+        from aiport.backends.local.chat import _raise_runtime_error
+
+        requests = [request for _, request in engine_requests(req)]
+        engine = await self.loaded()  # type: ignore[attr-defined]
+        runner = self.runner  # type: ignore[attr-defined]
+        stream = runner.stream(complete, engine.server, requests, key=call.key_id)
+        async with aclosing(cast(AsyncGenerator[Any], stream)) as items:
+            async for index, chunk in items:
+                if "error" in chunk:
+                    _raise_runtime_error(chunk["error"])
+                yield index, chunk
+
+    async def completions(self, call: Call) -> JSONBody:
+        req = CompletionRequest.model_validate(call.body)
+        prompts = [prompt for prompt, _ in engine_requests(req)]
+        texts: dict[int, list[str]] = {i: [] for i in range(len(prompts))}
+        logprobs: dict[int, list[Any]] = {i: [] for i in range(len(prompts))}
+        finish: dict[int, str] = {}
+        usage = Usage()
+        async with aclosing(self._completion_chunks(call, req)) as chunks:
+            async for index, chunk in chunks:
+                for choice in chunk.get("choices") or []:
+                    texts[index].append(choice.get("text") or "")
+                    content = (choice.get("logprobs") or {}).get("content")
+                    logprobs[index] += content or []
+                    finish[index] = choice.get("finish_reason") or finish.get(index, "stop")
+                _add_usage(usage, chunk.get("usage"), index, req.n or 1)
+        choices = []
+        for index, prompt in enumerate(prompts):
+            echo = prompt if req.echo else ""
+            choices.append(
+                {
+                    "text": echo + "".join(texts[index]),
+                    "index": index,
+                    "logprobs": legacy_logprobs({"content": logprobs[index]}, len(echo))
+                    if req.logprobs is not None
+                    else None,
+                    "finish_reason": finish.get(index, "stop"),
+                }
+            )
+        data = _head(call) | {"choices": choices, "usage": _openai_usage(usage)}
+        return JSONBody(data, usage=usage)
+
+    async def completions_stream(self, call: Call) -> AsyncIterator[StreamChunk]:
+        req = CompletionRequest.model_validate(call.body)
+        prompts = [prompt for prompt, _ in engine_requests(req)]
+        head, usage, echoed = _head(call), Usage(), set[int]()
+        with_usage = bool((req.stream_options or {}).get("include_usage"))
+        async with aclosing(self._completion_chunks(call, req)) as chunks:
+            async for index, chunk in chunks:
+                _add_usage(usage, chunk.get("usage"), index, req.n or 1)
+                for choice in chunk.get("choices") or []:
+                    text = choice.get("text") or ""
+                    if req.echo and index not in echoed:
+                        echoed.add(index)
+                        text = prompts[index] + text
+                    logprobs = None
+                    if req.logprobs is not None:
+                        logprobs = legacy_logprobs(choice.get("logprobs"), 0)
+                    out = {
+                        "text": text,
+                        "index": index,
+                        "logprobs": logprobs,
+                        "finish_reason": choice.get("finish_reason"),
+                    }
+                    data = head | {"choices": [out]}
+                    yield StreamChunk(data | {"usage": None} if with_usage else data)
+        if with_usage:
+            yield StreamChunk(head | {"choices": [], "usage": _openai_usage(usage)})
+
+
+def _head(call: Call) -> JSON:
+    return {
+        "id": f"cmpl-{secrets.token_hex(14)}",
+        "object": "text_completion",
+        "created": int(time.time()),
+        "model": call.public_model,
+        "system_fingerprint": "aiport-local",
+    }
+
+
+def _add_usage(usage: Usage, reported: Any, index: int, n: int) -> None:
+    """Each choice's output counts; a prompt counts once, however many choices it had."""
+    if isinstance(reported, dict):
+        if index % n == 0:
+            usage.prompt_tokens += int(reported.get("prompt_tokens", 0))
+        usage.completion_tokens += int(reported.get("completion_tokens", 0))
+
+
+def _openai_usage(usage: Usage) -> JSON:
+    return {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.prompt_tokens + usage.completion_tokens,
+    }

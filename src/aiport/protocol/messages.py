@@ -1,0 +1,63 @@
+"""POST /messages and /messages/count_tokens: Anthropic's Messages API request.
+
+Roles, block types and the numbers Anthropic checks are checked here; the content of
+blocks passes through as sent.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from aiport.protocol.common import WireModel
+
+DEFAULT_VERSION = "2023-06-01"  # sent upstream when the client names no anthropic-version
+PASSED_HEADERS = ("anthropic-version", "anthropic-beta")
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    role: Literal["user", "assistant"]
+    content: str | list[dict[str, Any]]
+
+    @field_validator("content")
+    @classmethod
+    def _blocks_have_types(cls, value: Any) -> Any:
+        if isinstance(value, list) and any("type" not in block for block in value):
+            raise ValueError("each content block needs a `type`")
+        return value
+
+
+class CountTokensRequest(WireModel):
+    model: str = Field(min_length=1)
+    messages: list[Message] = Field(min_length=1)
+    system: str | list[dict[str, Any]] | None = None
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: dict[str, Any] | None = None
+    thinking: dict[str, Any] | None = None
+    mcp_servers: list[dict[str, Any]] | None = None
+    output_config: dict[str, Any] | None = None
+    context_management: dict[str, Any] | None = None
+
+
+class MessagesRequest(CountTokensRequest):
+    max_tokens: int = Field(ge=1)
+    stop_sequences: list[str] | None = None
+    temperature: float | None = Field(default=None, ge=0, le=1)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    top_k: int | None = Field(default=None, ge=0)
+    stream: bool | None = False
+    metadata: dict[str, Any] | None = None
+    service_tier: str | None = None
+    container: str | dict[str, Any] | None = None
+    inference_geo: str | None = None
+
+    @field_validator("tools")
+    @classmethod
+    def _tools_are_named(cls, value: Any) -> Any:
+        for tool in value or []:
+            if not isinstance(tool.get("name"), str):
+                raise ValueError("each tool needs a `name`")
+        return value

@@ -1,0 +1,168 @@
+"""Anthropic's Messages API through aiport, with the official `anthropic` SDK, to the fake
+upstream: passed through to an `anthropic` provider and translated for one that speaks
+only chat completions — and the two compared event for event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anthropic
+import pytest
+
+from tests.support.fake_upstream import FakeUpstream
+from tests.support.server import ANTHROPIC_UPSTREAM_KEY, MASTER_KEY, AiportProcess, raw_request
+
+NATIVE, TRANSLATED = "claude-native", "vllm-chat"
+WEATHER = {
+    "name": "get_weather",
+    "description": "The weather in a city.",
+    "input_schema": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+    },
+}
+HELLO = [{"role": "user", "content": "Hallo!"}]
+
+
+@pytest.fixture(scope="module")
+def client(proxy: AiportProcess) -> anthropic.Anthropic:
+    return anthropic.Anthropic(base_url=proxy.base_url, api_key=MASTER_KEY, max_retries=0)
+
+
+@pytest.mark.parametrize("model", [NATIVE, TRANSLATED])
+def test_create_answers_in_anthropics_shape(
+    client: anthropic.Anthropic, upstream: FakeUpstream, model: str
+) -> None:
+    message = client.messages.create(
+        model=model,
+        max_tokens=50,
+        system="Be brief.",
+        messages=HELLO,
+        stop_sequences=["\n\n"],
+        extra_headers={"anthropic-version": "2023-06-01", "anthropic-beta": "fake-beta-1"},
+    )
+    assert message.type == "message" and message.role == "assistant"
+    assert message.content[0].type == "text"
+    assert message.content[0].text == "Hello from the fake upstream."
+    assert message.stop_reason == "end_turn"
+    # Passed through, the upstream names its own model; translated, the one asked for.
+    assert message.model == ("claude-sonnet-4-5" if model == NATIVE else model)
+    assert message.usage.input_tokens == 11 and message.usage.output_tokens == 6
+    if model == NATIVE:
+        sent = upstream.last("/messages")
+        assert sent["headers"]["x-api-key"] == ANTHROPIC_UPSTREAM_KEY  # never the caller's
+        assert sent["headers"]["anthropic-version"] == "2023-06-01"  # the client's, passed on
+        assert sent["headers"]["anthropic-beta"] == "fake-beta-1"
+        assert sent["body"]["system"] == "Be brief."
+    else:
+        sent = upstream.last("/chat/completions")["body"]
+        assert sent["messages"] == [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Hallo!"},
+        ]
+        assert sent["max_tokens"] == 50 and sent["stop"] == ["\n\n"]
+
+
+def stream_events(client: anthropic.Anthropic, model: str, **extra: Any) -> list[dict[str, Any]]:
+    with client.messages.create(
+        model=model, max_tokens=50, messages=HELLO, stream=True, **extra
+    ) as stream:
+        return [event.model_dump(mode="json", exclude_unset=True) for event in stream]
+
+
+def shape(event: dict[str, Any]) -> tuple[Any, ...]:
+    block = event.get("content_block") or {}
+    delta = {k: v for k, v in (event.get("delta") or {}).items() if k != "stop_details"}
+    return (event["type"], event.get("index"), block.get("type"), block.get("name"), delta)
+
+
+@pytest.mark.parametrize("tools", [None, [WEATHER]], ids=["text", "tool-use"])
+def test_translated_stream_matches_native_event_for_event(
+    client: anthropic.Anthropic, tools: list[dict[str, Any]] | None
+) -> None:
+    extra: dict[str, Any] = {"tools": tools} if tools else {}
+    native = stream_events(client, "agent-claude" if tools else NATIVE, **extra)
+    translated = stream_events(client, "agent-vllm" if tools else TRANSLATED, **extra)
+    assert [shape(e) for e in translated] == [shape(e) for e in native]
+    final_usage = translated[-2]["usage"]
+    assert final_usage["input_tokens"] == 9 and final_usage["output_tokens"] > 0
+
+
+def test_the_sdk_stream_helper_assembles_text_and_tool_use(client: anthropic.Anthropic) -> None:
+    for model in (NATIVE, TRANSLATED):
+        with client.messages.stream(model=model, max_tokens=50, messages=HELLO) as stream:
+            text = "".join(stream.text_stream)
+            final = stream.get_final_message()
+        assert text == "Hello from the stream." and final.stop_reason == "end_turn"
+    for model in ("agent-claude", "agent-vllm"):
+        with client.messages.stream(
+            model=model, max_tokens=50, messages=HELLO, tools=[WEATHER]
+        ) as stream:
+            final = stream.get_final_message()
+        [use] = final.content
+        assert use.type == "tool_use" and use.name == "get_weather"
+        assert use.input == {"city": "Paris"} and final.stop_reason == "tool_use"
+
+
+@pytest.mark.parametrize("model", ["agent-claude", "agent-vllm"])
+def test_a_tool_round_trip(client: anthropic.Anthropic, upstream: FakeUpstream, model: str) -> None:
+    first = client.messages.create(model=model, max_tokens=50, messages=HELLO, tools=[WEATHER])
+    [use] = [block for block in first.content if block.type == "tool_use"]
+    second = client.messages.create(
+        model=model,
+        max_tokens=50,
+        tools=[WEATHER],
+        messages=[
+            *HELLO,
+            {"role": "assistant", "content": [b.model_dump() for b in first.content]},
+            {
+                "role": "user",
+                "content": [{"type": "tool_result", "tool_use_id": use.id, "content": "sunny"}],
+            },
+        ],
+    )
+    assert second.content[0].type == "text"
+    assert second.content[0].text == "The tool said: sunny"
+    if model == "agent-vllm":
+        messages = upstream.last("/chat/completions")["body"]["messages"]
+        assert [m["role"] for m in messages] == ["user", "assistant", "tool"]
+        assert messages[1]["tool_calls"][0]["function"]["arguments"] == '{"city": "Paris"}'
+        assert messages[2] == {"role": "tool", "tool_call_id": use.id, "content": "sunny"}
+
+
+def test_count_tokens(client: anthropic.Anthropic, upstream: FakeUpstream) -> None:
+    native = client.messages.count_tokens(model=NATIVE, messages=HELLO)
+    assert native.input_tokens == 7  # the fake upstream's count, passed through
+    assert upstream.last("/messages/count_tokens")["body"]["messages"] == HELLO
+    translated = client.messages.count_tokens(model=TRANSLATED, messages=HELLO, tools=[WEATHER])
+    assert translated.input_tokens > native.input_tokens  # an estimate, tools included
+
+
+def test_errors_come_in_anthropics_shape(proxy: AiportProcess, client: anthropic.Anthropic) -> None:
+    with pytest.raises(anthropic.BadRequestError) as bad:
+        client.messages.create(model=TRANSLATED, messages=HELLO, max_tokens=0)
+    assert bad.value.body["error"]["type"] == "invalid_request_error"  # type: ignore[index]
+    wrong = anthropic.Anthropic(base_url=proxy.base_url, api_key="sk-wrong", max_retries=0)
+    with pytest.raises(anthropic.AuthenticationError) as denied:
+        wrong.messages.create(model=TRANSLATED, max_tokens=5, messages=HELLO)
+    assert denied.value.body == {  # type: ignore[comparison-overlap]
+        "type": "error",
+        "error": {"type": "authentication_error", "message": denied.value.body["error"]["message"]},  # type: ignore[index]
+    }
+    created = raw_request(proxy.base_url + "/admin/keys", {"name": "m", "models": [TRANSLATED]})
+    limited = anthropic.Anthropic(
+        base_url=proxy.base_url, api_key=created.json()["key"], max_retries=0
+    )
+    with pytest.raises(anthropic.NotFoundError) as unknown:
+        limited.messages.create(model=NATIVE, max_tokens=5, messages=HELLO)
+    assert unknown.value.body["error"]["type"] == "not_found_error"  # type: ignore[index]
+    with pytest.raises(anthropic.RateLimitError):
+        client.messages.create(model="error-429", max_tokens=5, messages=HELLO)
+    answer = raw_request(
+        proxy.base_url + "/v1/messages",
+        {"model": TRANSLATED},
+        key=None,
+        headers={"x-api-key": MASTER_KEY},
+    )
+    assert answer.status == 400 and answer.json()["type"] == "error"

@@ -1,0 +1,156 @@
+"""The newest model names, Anthropic's Messages API, legacy completions and image edits on
+the embedded models (local mode, no provider), with the official SDKs."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import anthropic
+import openai
+import pytest
+from PIL import Image
+
+from tests.support.server import MASTER_KEY, AiportProcess, assert_openai_error, raw_request
+
+pytestmark = pytest.mark.slow
+
+CHAT_NAMES = (
+    "gpt-5.4",
+    "gpt-5-mini",
+    "gpt-4.1-2025-04-14",
+    "gpt-4o-2024-11-20",
+    "o1",
+    "o3-mini",
+    "o4-mini",
+    "chatgpt-4o-latest",
+    "gpt-3.5-turbo-0125",
+)
+
+
+@pytest.fixture(scope="module")
+def client(local_server: AiportProcess) -> openai.OpenAI:
+    return local_server.client()
+
+
+@pytest.fixture(scope="module")
+def claude(local_server: AiportProcess) -> anthropic.Anthropic:
+    return anthropic.Anthropic(base_url=local_server.base_url, api_key=MASTER_KEY, max_retries=0)
+
+
+def png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGBA", (64, 64), (200, 30, 30, 255)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("model", CHAT_NAMES)
+def test_newest_chat_names_answer(client: openai.OpenAI, model: str) -> None:
+    reply = client.chat.completions.create(
+        model=model, messages=[{"role": "user", "content": "Hi"}], max_tokens=2
+    )
+    assert reply.model == model and reply.choices[0].message.content is not None
+
+
+def test_newest_names_of_the_other_kinds_answer(client: openai.OpenAI) -> None:
+    image = client.images.generate(model="gpt-image-2", prompt="a red ball", size="1024x1024")
+    assert image.data and (image.data[0].b64_json or image.data[0].url)
+    speech = client.audio.speech.create(
+        model="gpt-4o-mini-tts-2025-03-20", voice="alloy", input="Hi."
+    )
+    audio = speech.read()
+    assert len(audio) > 1000
+    text = client.audio.transcriptions.create(
+        model="gpt-4o-transcribe-diarize", file=("hi.mp3", audio, "audio/mpeg")
+    )
+    assert isinstance(text.text, str)
+    vectors = client.embeddings.create(model="text-embedding-3-large-2026", input="x")
+    assert len(vectors.data[0].embedding) > 0
+    verdict = client.moderations.create(model="omni-moderation-2026-01-01", input="Hello")
+    assert verdict.results[0].flagged is False
+
+
+@pytest.mark.parametrize(
+    ("path", "model"),
+    [
+        ("/v1/embeddings", "gpt-5.4"),
+        ("/v1/chat/completions", "gpt-image-2"),
+        ("/v1/chat/completions", "claude-sonnet-5"),
+        ("/v1/images/generations", "text-embedding-3-large-2026"),
+    ],
+)
+def test_a_family_answers_only_on_its_own_endpoint(
+    local_server: AiportProcess, path: str, model: str
+) -> None:
+    body: dict[str, Any] = {
+        "model": model,
+        "input": "x",
+        "prompt": "x",
+        "messages": [{"role": "user", "content": "x"}],
+    }
+    error = assert_openai_error(raw_request(local_server.base_url + path, body), 404, "model")
+    assert error["code"] == "model_not_found"
+    listed = {m.id for m in local_server.client().models.list()}
+    assert "gpt-5.4" not in listed and "gpt-4o" in listed  # only the explicit aliases
+
+
+def test_claude_names_on_the_messages_api(claude: anthropic.Anthropic) -> None:
+    message = claude.messages.create(
+        model="claude-sonnet-5",
+        max_tokens=8,
+        system="Answer briefly.",
+        messages=[{"role": "user", "content": "Say hi."}],
+    )
+    assert message.content[0].type == "text" and message.model == "claude-sonnet-5"
+    assert message.usage.input_tokens > 0 and message.usage.output_tokens > 0
+    with claude.messages.stream(
+        model="claude-haiku-5", max_tokens=8, messages=[{"role": "user", "content": "Hi"}]
+    ) as stream:
+        text = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    assert text == final.content[0].text  # type: ignore[union-attr]
+    assert final.stop_reason in ("end_turn", "max_tokens") and final.usage.output_tokens > 0
+    counted = claude.messages.count_tokens(
+        model="claude-opus-5", messages=[{"role": "user", "content": "Hello there"}]
+    )
+    assert counted.input_tokens > 0
+
+
+def test_legacy_completions(client: openai.OpenAI) -> None:
+    whole = client.completions.create(
+        model="gpt-3.5-turbo-instruct",
+        prompt="The capital of France is",
+        max_tokens=4,
+        temperature=0,
+        logprobs=2,
+    )
+    choice = whole.choices[0]
+    assert whole.object == "text_completion" and choice.text
+    assert choice.logprobs is not None and len(choice.logprobs.tokens or []) > 0
+    assert "".join(choice.logprobs.tokens or []) == choice.text
+    assert whole.usage is not None and whole.usage.completion_tokens > 0
+    echoed = client.completions.create(
+        model="gpt-3.5-turbo-instruct", prompt="Once upon", max_tokens=3, echo=True, n=2
+    )
+    assert [c.index for c in echoed.choices] == [0, 1]
+    assert all(c.text.startswith("Once upon") for c in echoed.choices)
+    chunks = list(
+        client.completions.create(
+            model="gpt-3.5-turbo-instruct", prompt="1, 2, 3,", max_tokens=4, stream=True
+        )
+    )
+    assert "".join(c.choices[0].text for c in chunks if c.choices)
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.completions.create(model="gpt-3.5-turbo-instruct", prompt="def f(", suffix="x")
+    assert refused.value.param == "suffix"  # type: ignore[attr-defined]
+
+
+@pytest.mark.filterwarnings("ignore:deprecated:DeprecationWarning")  # variations
+def test_image_edits_are_a_clear_400(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError) as edit:
+        client.images.edit(model="gpt-image-1", image=("a.png", png()), prompt="add a hat")
+    message = str(edit.value)
+    assert "local-images" in message and "stable-diffusion.cpp" in message
+    with pytest.raises(openai.BadRequestError) as variation:
+        client.images.create_variation(model="dall-e-2", image=("a.png", png()))
+    assert "variations" in str(variation.value)
