@@ -15,6 +15,7 @@ JS_SDK := tests/js/node_modules/.package-lock.json
 CONSOLE_DEPS := console/node_modules/.package-lock.json
 CONSOLE_BUNDLE := src/aiport/console/console.js
 NODE_AND_NPM := command -v npm >/dev/null || (apt-get update -q && apt-get install -y -q nodejs npm)
+CODING_CLIS := tests/clis/node_modules/.package-lock.json
 
 .PHONY: install serve test test-tools lint clean console
 
@@ -54,6 +55,11 @@ $(CONSOLE_BUNDLE):
 console: $(CONSOLE_DEPS)
 	cd console && node build.mjs
 
+# Codex CLI and Claude Code (their native binaries come as npm packages of their own).
+$(CODING_CLIS): tests/clis/package-lock.json
+	$(NODE_AND_NPM)
+	cd tests/clis && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+
 # unshare and ip run the whole server once in a network namespace with only loopback;
 # Debian's Chromium is the browser the console's tests drive (through Playwright).
 test-tools:
@@ -61,7 +67,7 @@ test-tools:
 		(apt-get update -q && apt-get install -y -q util-linux iproute2)
 	test -x /usr/bin/chromium || (apt-get update -q && apt-get install -y -q chromium)
 
-test: install lint test-tools $(JS_SDK) $(CONSOLE_DEPS)
+test: install lint test-tools $(JS_SDK) $(CONSOLE_DEPS) $(CODING_CLIS)
 	eval "$$(scripts/test-services.sh)" && $(BIN)/pytest -q
 
 clean:

@@ -6,6 +6,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+import jsonschema
 import pytest
 
 from aiport.backends.base import Call, JSONBody
@@ -148,13 +149,19 @@ async def test_a_prompt_longer_than_the_context_is_a_clear_400(backend: LlamaCha
     assert "2048" in caught.value.message
 
 
-async def test_tools_are_refused_when_the_template_cannot_call_them(
+async def test_tools_are_called_through_a_grammar_when_the_template_has_none(
     backend: LlamaChatBackend,
 ) -> None:
-    with pytest.raises(InvalidRequest) as caught:
-        await backend.chat(call(tools=[WEATHER_TOOL], max_tokens=5))
-    assert caught.value.param == "tools"
-    assert "tool" in caught.value.message
+    forced = await complete(
+        backend, tools=[WEATHER_TOOL], tool_choice="required", max_tokens=60, temperature=0
+    )
+    choice = forced["choices"][0]
+    assert choice["finish_reason"] == "tool_calls" and choice["message"]["content"] is None
+    [tool_call] = choice["message"]["tool_calls"]
+    assert tool_call["type"] == "function" and tool_call["id"].startswith("call_")
+    assert tool_call["function"]["name"] == "get_weather"
+    arguments = json.loads(tool_call["function"]["arguments"])
+    jsonschema.validate(arguments, WEATHER_TOOL["function"]["parameters"])  # type: ignore[index]
     # tool_choice "none" means the tools are not wanted: the model simply answers.
     data = await complete(backend, tools=[WEATHER_TOOL], tool_choice="none", max_tokens=5)
     assert data["choices"][0]["message"]["content"]

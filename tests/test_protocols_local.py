@@ -4,9 +4,11 @@ the embedded models (local mode, no provider), with the official SDKs."""
 from __future__ import annotations
 
 import io
+import json
 from typing import Any
 
 import anthropic
+import jsonschema
 import openai
 import pytest
 from PIL import Image
@@ -154,3 +156,80 @@ def test_image_edits_are_a_clear_400(client: openai.OpenAI) -> None:
     with pytest.raises(openai.BadRequestError) as variation:
         client.images.create_variation(model="dall-e-2", image=("a.png", png()))
     assert "variations" in str(variation.value)
+
+
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "The weather in a city.",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
+    },
+}
+CITY = WEATHER["function"]["parameters"]  # type: ignore[index]
+
+
+def test_tool_calls_from_the_local_model_in_every_protocol(
+    client: openai.OpenAI, claude: anthropic.Anthropic
+) -> None:
+    ask = [{"role": "user", "content": "What is the weather in Paris?"}]
+    chunks = list(
+        client.chat.completions.create(
+            model="gpt-5.4",
+            messages=ask,
+            tools=[WEATHER],
+            tool_choice="required",  # type: ignore[list-item]
+            max_tokens=40,
+            temperature=0,
+            stream=True,
+        )
+    )
+    calls = [d for c in chunks if c.choices for d in c.choices[0].delta.tool_calls or []]
+    assert calls and calls[0].function and calls[0].function.name == "get_weather"
+    jsonschema.validate(json.loads(calls[0].function.arguments or ""), CITY)
+    assert chunks[-1].choices[0].finish_reason == "tool_calls"
+
+    function = {"type": "function", **WEATHER["function"]}  # type: ignore[dict-item]
+    response = client.responses.create(
+        model="gpt-4.1",
+        input="Weather in Paris?",
+        tools=[function],
+        tool_choice="required",
+        max_output_tokens=40,
+        temperature=0,
+    )
+    [item] = response.output
+    assert item.type == "function_call" and item.name == "get_weather"
+    jsonschema.validate(json.loads(item.arguments), CITY)
+
+    tool = {"name": "get_weather", "description": "The weather.", "input_schema": CITY}
+    message = claude.messages.create(
+        model="claude-sonnet-5",
+        max_tokens=40,
+        messages=ask,
+        tools=[tool],  # type: ignore[list-item]
+        tool_choice={"type": "any"},
+    )
+    [use] = message.content
+    assert use.type == "tool_use" and use.name == "get_weather"
+    jsonschema.validate(use.input, CITY)
+    assert message.stop_reason == "tool_use"
+
+    # With tool_choice auto the model may answer in text or call: either is well formed.
+    free = client.chat.completions.create(
+        model="o3",
+        messages=ask,
+        tools=[WEATHER],
+        max_tokens=40,
+        temperature=0,  # type: ignore[list-item]
+    )
+    answer = free.choices[0]
+    if answer.finish_reason == "tool_calls":
+        [call] = answer.message.tool_calls or []
+        jsonschema.validate(json.loads(call.function.arguments), CITY)  # type: ignore[union-attr]
+    else:
+        assert answer.message.content and not answer.message.tool_calls

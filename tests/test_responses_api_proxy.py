@@ -216,3 +216,20 @@ def test_responses_are_metered(proxy: AiportProcess) -> None:
         return bool(rows) and rows[0]["requests"] == 1 and rows[0]["total_tokens"] == 17
 
     assert wait_for(recorded, timeout=10)
+
+
+def test_a_tool_schema_with_a_list_of_types_is_estimated_not_a_500(
+    client: openai.OpenAI,
+) -> None:
+    # Codex sends schemas like this; the prompt estimate once took `type` for a part kind.
+    nullable = {
+        "type": "function",
+        "name": "shell",
+        "parameters": {
+            "type": "object",
+            "properties": {"workdir": {"type": ["string", "null"]}},
+        },
+        "strict": False,
+    }
+    response = client.responses.create(model=TRANSLATED, input="Hi", tools=[nullable])
+    assert response.status == "completed"

@@ -79,7 +79,8 @@ def _tokens_in(value: Any) -> int:
             return len(value)  # already tokens
         return sum(_tokens_in(v) for v in value)
     if isinstance(value, dict):
-        if value.get("type") in _MEDIA_TYPES:
+        kind = value.get("type")  # in a JSON schema (tools) a list: ["string", "null"]
+        if isinstance(kind, str) and kind in _MEDIA_TYPES:
             return MEDIA_PART_TOKENS
         framing = MESSAGE_TOKENS if "role" in value else 0
         return framing + sum(_tokens_in(v) for v in value.values())

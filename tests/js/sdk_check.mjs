@@ -22,6 +22,19 @@ const stream = await client.chat.completions.create({
 for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? "";
 assert.ok(text.length > 0);
 
+// The Responses API, streamed: the SDK's event types, one response, its text assembled.
+const events = [];
+const responseStream = await client.responses.create({
+  model: "gpt-4o", input: "Hallo!", max_output_tokens: 16, stream: true,
+});
+for await (const event of responseStream) events.push(event);
+assert.equal(events[0].type, "response.created");
+assert.ok(["response.completed", "response.incomplete"].includes(events.at(-1).type));
+const deltas = events.filter((e) => e.type === "response.output_text.delta").map((e) => e.delta);
+assert.ok(deltas.length > 0);
+assert.equal(deltas.join(""), events.at(-1).response.output_text ?? deltas.join(""));
+assert.deepEqual(events.map((e) => e.sequence_number), events.map((_, i) => i));
+
 // The JS SDK, like the Python one, asks for base64 and decodes it to floats itself.
 const embedding = await client.embeddings.create({ model: "text-embedding-3-small", input: "x" });
 assert.ok(embedding.data[0].embedding.length > 0);

@@ -10,8 +10,9 @@ The GGUF's own chat template renders the messages (llama.cpp's jinja engine).
   Usage is the runtime's own token count.
 - `n > 1` runs n generations one after another; with a `seed`, choice i uses seed + i.
 - `response_format` json_object / json_schema is grammar-constrained by the runtime.
-  `tools` reach the runtime only if the model's template supports tools (its parser then
-  returns `tool_calls`); otherwise they are a 400 naming `tools`.
+  `tools` reach the runtime as they are if the model's template supports tools (its parser
+  then returns `tool_calls`); otherwise a prompt and a grammar make the calls
+  (`tool_calls.ToolPlan`).
 - Runtime errors become `InvalidRequest`; a prompt longer than the context is
   `context_length_exceeded` on `messages`.
 
@@ -43,6 +44,7 @@ from aiport.backends.base import JSON, Call, JSONBody, StreamChunk, Usage
 from aiport.backends.local.completions import LlamaCompletions
 from aiport.backends.local.engine import EngineOptions, LocalEngine
 from aiport.backends.local.runner import Emitter, ModelRunner
+from aiport.backends.local.tool_calls import ToolPlan
 from aiport.errors import InternalError, InvalidRequest
 from aiport.protocol.chat import DEFAULT_TEMPERATURE, ChatCompletionRequest
 
@@ -173,13 +175,8 @@ def _tool_fields(req: ChatCompletionRequest, supports_tools: bool, model: str) -
             "`functions` is deprecated and not served by local models; send `tools`.",
             param="functions",
         )
-    if not req.tools or req.tool_choice == "none":
+    if not req.tools or req.tool_choice == "none" or not supports_tools:
         return {}
-    if not supports_tools:
-        raise InvalidRequest(
-            f"The model `{model}` cannot call tools: its chat template has no tool support.",
-            param="tools",
-        )
     fields = {"tool_choice": req.tool_choice, "parallel_tool_calls": req.parallel_tool_calls}
     return {"tools": req.tools} | {key: value for key, value in fields.items() if value is not None}
 
@@ -382,14 +379,19 @@ class LlamaChatBackend(LlamaCompletions, LocalEngine[LlamaEngine]):
         """The runtime's chunks for every choice of `call`, errors raised as APIErrors."""
         engine = await self.loaded()
         tools = _tool_fields(req, engine.supports_tools, call.public_model)
-        requests = engine_requests(req, call.body["messages"], tools)
+        messages = call.body["messages"]
+        plan = None
+        if req.tools and req.tool_choice != "none" and not tools:  # a template without tools
+            plan = ToolPlan(req.tools, req.tool_choice)
+            messages, tools = plan.messages(messages), {"grammar": plan.grammar()}
+        requests = engine_requests(req, messages, tools)
         stream = self.runner.stream(engine.generate, requests, key=call.key_id)
         stream = cast(AsyncGenerator[Any], stream)
         async with aclosing(stream) as items:
             async for index, chunk in items:
                 if "error" in chunk:
                     _raise_runtime_error(chunk["error"])
-                yield index, chunk
+                yield index, (plan.rewrite(index, chunk) if plan else chunk)
 
     async def chat(self, call: Call) -> JSONBody:
         messages: dict[int, _Message] = {}
