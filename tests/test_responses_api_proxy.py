@@ -233,3 +233,25 @@ def test_a_tool_schema_with_a_list_of_types_is_estimated_not_a_500(
     }
     response = client.responses.create(model=TRANSLATED, input="Hi", tools=[nullable])
     assert response.status == "completed"
+
+
+def test_text_format_and_sampling_reach_a_chat_upstream(
+    client: openai.OpenAI, upstream: FakeUpstream
+) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+        "additionalProperties": False,
+    }
+    fmt = {"type": "json_schema", "name": "place", "schema": schema, "strict": True}
+    response = client.responses.create(
+        model=TRANSLATED, input="Where?", text={"format": fmt}, temperature=0.2, top_p=0.5
+    )
+    assert response.text.format.type == "json_schema"  # type: ignore[union-attr]
+    sent = upstream.last("/chat/completions")["body"]
+    assert sent["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "place", "schema": schema, "strict": True},
+    }
+    assert (sent["temperature"], sent["top_p"]) == (0.2, 0.5)

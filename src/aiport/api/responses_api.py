@@ -27,7 +27,7 @@ from aiport.errors import APIError, InvalidRequest, NotFound
 from aiport.metering import Estimate, completion_estimate, estimate_prompt_tokens, observe_stream
 from aiport.protocol.responses import ResponseRequest
 from aiport.routing import Target
-from aiport.store.responses import ResponseStore
+from aiport.store.responses import ResponseStore, StoredResponse
 from aiport.translate.responses_chat import new_id
 
 JSON = dict[str, Any]
@@ -134,7 +134,7 @@ def _not_found(response_id: str) -> NotFound:
     )
 
 
-async def _stored(request: web.Request) -> Any:
+async def _stored(request: web.Request) -> StoredResponse:
     response_id = request.match_info["response_id"]
     stored = await services(request).stored_responses.get(_key_id(request), response_id)
     if stored is None:

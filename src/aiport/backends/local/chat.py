@@ -169,7 +169,7 @@ def _raise_runtime_error(error: Any) -> NoReturn:
     raise InternalError(f"The local model failed: {message}")
 
 
-def _tool_fields(req: ChatCompletionRequest, supports_tools: bool, model: str) -> JSON:
+def _tool_fields(req: ChatCompletionRequest, supports_tools: bool) -> JSON:
     if req.functions or req.function_call:
         raise InvalidRequest(
             "`functions` is deprecated and not served by local models; send `tools`.",
@@ -378,7 +378,7 @@ class LlamaChatBackend(LlamaCompletions, LocalEngine[LlamaEngine]):
     ) -> AsyncGenerator[tuple[int, JSON]]:
         """The runtime's chunks for every choice of `call`, errors raised as APIErrors."""
         engine = await self.loaded()
-        tools = _tool_fields(req, engine.supports_tools, call.public_model)
+        tools = _tool_fields(req, engine.supports_tools)
         messages = call.body["messages"]
         plan = None
         if req.tools and req.tool_choice != "none" and not tools:  # a template without tools
