@@ -46,7 +46,8 @@ def test_live_and_ready_need_no_key(proxy: AiportProcess) -> None:
 
 def test_public_health_is_up_or_down_only(proxy: AiportProcess) -> None:
     response = raw_request(proxy.base_url + "/health", key=None)
-    assert response.json() == {"status": "ok", "backends": {"openai": "up", "vllm": "up"}}
+    backends = {"anthropic": "up", "openai": "up", "vllm": "up"}
+    assert response.json() == {"status": "ok", "backends": backends}
 
 
 def test_a_starting_server_is_live_but_not_ready(broken: AiportProcess) -> None:
