@@ -90,8 +90,9 @@ class Server:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health") as answer:
-                    if b'"loaded":true' in answer.read().replace(b" ", b""):
+                ready = f"http://127.0.0.1:{self.port}/health/ready"
+                with urllib.request.urlopen(ready) as answer:  # 200 once models are loaded
+                    if answer.status == 200:
                         break
             except OSError:
                 pass
