@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from aiport import analytics
 from aiport.cli_admin import add_cli_commands
 from aiport.errors import InvalidRequest
 from aiport.keyservice import parse_time
@@ -21,7 +22,9 @@ pytest_plugins = ["tests.support.store_fixtures"]
 
 def cli(db_url: str, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     parser = argparse.ArgumentParser(prog="aiport")
-    add_cli_commands(parser.add_subparsers())
+    commands = parser.add_subparsers()
+    add_cli_commands(commands)
+    analytics.add_cli_command(commands)
     args = parser.parse_args(argv)
     code = args.handler(args, db_url)
     out, err = capsys.readouterr()

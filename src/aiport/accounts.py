@@ -36,6 +36,7 @@ from aiport.store.migrations import upgrade
 from aiport.store.price import Price
 from aiport.store.pricing import PriceTable
 from aiport.store.usage import UsageRecord, UsageWriter
+from aiport.store.usage_rollup import Compactor
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,7 @@ class Accounts:
         self.cache = KeyCache(self.store, redis=self.redis)
         self.keys = KeyService(self.store, revoker=self.cache)
         self.writer = UsageWriter(self.db)
+        self.rollups = Compactor(self.db)
         self.limiter: Limiter = make_limiter(
             self.redis,
             spend_loader=self.spend,
@@ -106,10 +108,12 @@ class Accounts:
         await upgrade(self.db)
         await self.cache.start()
         self.writer.start()
+        self.rollups.start()
 
     async def close(self) -> None:
         if self._settling:
             await asyncio.gather(*self._settling, return_exceptions=True)
+        await self.rollups.close()
         await self.writer.close()
         await self.cache.close()
         await self.limiter.close()

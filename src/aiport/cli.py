@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from aiport import cli_admin, logs, master_key
+from aiport import analytics, cli_admin, logs, master_key
 from aiport.settings import Settings
 
 
@@ -18,7 +18,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if handler is None:
         parser.print_help()
         sys.exit(2)
-    if handler.__module__ == cli_admin.__name__:
+    if handler.__module__ in (cli_admin.__name__, analytics.__name__):
         # The admin commands open the database (and Redis, to tell other instances).
         settings = load_settings(args)
         url = cli_admin.database_url_for(settings.database_url, settings.data_dir)
@@ -42,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     models.set_defaults(handler=_models)
 
     cli_admin.add_cli_commands(commands)
+    analytics.add_cli_command(commands)
     for name in ("keys", "usage", "db"):
         commands.choices[name].add_argument("--config", type=Path, help=argparse.SUPPRESS)
     return parser

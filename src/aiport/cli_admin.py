@@ -1,6 +1,7 @@
-"""The `aiport keys|usage|db` commands: argument parsing and printing around `KeyService`.
+"""The `aiport keys|db` commands: argument parsing and printing around `KeyService`
+(`aiport usage` is `aiport.analytics`).
 
-`add_cli_commands()` registers `keys create|list|revoke`, `usage` and `db upgrade`, whose
+`add_cli_commands()` registers `keys create|list|revoke` and `db upgrade`, whose
 handlers take `(args, database_url, redis_url=None)` and return an exit status. A new key
 is printed once, as the last line of `keys create`, and never again.
 """
@@ -29,7 +30,7 @@ def database_url_for(database_url: str | None, data_dir: str | Path = ".aiport")
 
 
 def add_cli_commands(commands: Any) -> None:
-    """Register `keys …`, `usage` and `db upgrade` on an argparse subparsers object."""
+    """Register `keys …` and `db upgrade` on an argparse subparsers object."""
     keys = commands.add_parser("keys", help="create, list and revoke API keys")
     sub = keys.add_subparsers(title="keys commands", dest="keys_command", required=True)
 
@@ -50,12 +51,6 @@ def add_cli_commands(commands: Any) -> None:
     revoke = sub.add_parser("revoke", help="revoke a key by id")
     revoke.add_argument("id")
     revoke.set_defaults(handler=run_keys_revoke)
-
-    usage = commands.add_parser("usage", help="usage totals per key and model")
-    usage.add_argument("--key", help="only this key id")
-    usage.add_argument("--since", help="ISO date/time or a duration such as 1h or 7d")
-    usage.add_argument("--json", action="store_true")
-    usage.set_defaults(handler=run_usage)
 
     db = commands.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(title="db commands", dest="db_command", required=True)
@@ -128,40 +123,6 @@ def run_keys_revoke(args: Namespace, database_url: str, redis_url: str | None = 
             if redis is not None:
                 await redis.aclose()
         print(f"revoked key {info['id']} ({info['prefix']}…)")
-
-    return _run(database_url, go)
-
-
-def run_usage(args: Namespace, database_url: str, redis_url: str | None = None) -> int:
-    async def go(store: KeyStore) -> None:
-        rows = await KeyService(store).usage(key_id=args.key, since=args.since)
-        if args.json:
-            print(json.dumps(rows, indent=2, ensure_ascii=False))
-            return
-        table = [("KEY", "PREFIX", "MODEL", "REQUESTS", "ERRORS", "PROMPT", "COMPLETION", "USD")]
-        for r in rows:
-            usd = f"{r['cost_usd']:.6f}"
-            if r["unpriced_requests"]:
-                usd += f" +{r['unpriced_requests']} unpriced"
-            table.append(
-                (
-                    r["key_id"] or "-",
-                    r["key_prefix"] or "-",
-                    r["model"] or "-",
-                    str(r["requests"]),
-                    str(r["errors"]),
-                    str(r["prompt_tokens"]),
-                    str(r["completion_tokens"]),
-                    usd,
-                )
-            )
-        _print_table(table)
-        unpriced = sum(r["unpriced_requests"] for r in rows)
-        if unpriced:
-            print(
-                f"{unpriced} served without a price (not in USD): give their models a price"
-                " under `prices:` in aiport.yaml"
-            )
 
     return _run(database_url, go)
 

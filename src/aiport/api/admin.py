@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from aiport import analytics
 from aiport.api.bodies import read_json, validate
 from aiport.api.context import context, services
 from aiport.api.responses import json_response, response_headers
@@ -64,12 +65,10 @@ async def update_key(request: web.Request) -> web.Response:
 
 
 async def usage(request: web.Request) -> web.Response:
+    """`GET /admin/usage?by=&since=&until=&key=&model=&provider=` (see `aiport.analytics`)."""
     _require_admin(request)
-    totals = await services(request).accounts.keys.usage(
-        key_id=request.query.get("key"),
-        since=request.query.get("since"),
-    )
-    return json_response(request, {"object": "list", "data": totals})
+    report = await analytics.grouped_usage(services(request).accounts.db, request.query)
+    return json_response(request, report)
 
 
 async def usage_series(request: web.Request) -> web.Response:

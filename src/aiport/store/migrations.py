@@ -13,6 +13,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+from aiport.store import usage_rollup
 from aiport.store.database import Database, Session
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         )
         """,
         "CREATE INDEX stored_responses_key_time ON stored_responses (key_id, created_at)",
+    ),
+    Migration(
+        4,
+        "hourly usage roll-ups",
+        usage_rollup.create_statements("sqlite"),
+        usage_rollup.create_statements("postgresql"),
     ),
 )
 

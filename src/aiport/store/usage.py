@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, fields
 from operator import attrgetter
 from typing import Any
 
+from aiport.store import usage_rollup
 from aiport.store.database import Database
 from aiport.store.keys import KeySpend
 
@@ -183,11 +184,17 @@ class UsageWriter:
 
     async def _write(self, batch: list[UsageRecord]) -> None:
         rows = [_row(r) for r in batch]
+        # Each row's hour is marked pending in the same transaction (see usage_rollup).
+        hours = usage_rollup.hours_of(r.created_at for r in batch)
         try:
-            await self.db.executemany(_INSERT, rows)
+            async with self.db.transaction() as session:
+                await usage_rollup.mark_pending(session, hours)
+                await session.executemany(_INSERT, rows)
         except Exception as exc:
             if not self.db.is_data_error(exc):
                 raise  # unreachable, locked, restarting: keep the batch and retry
+            async with self.db.transaction() as session:
+                await usage_rollup.mark_pending(session, hours)
             # The database refused some value: save every row it accepts, and give up only
             # on the ones it refuses (retrying those would block all the others forever).
             for rec, row in zip(batch, rows, strict=True):
