@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml Makefile
 	ldconfig -p | grep -q libcairo.so.2 || (apt-get update -q && apt-get install -y -q libcairo2)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,local]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,local,otel]'
 	$(BIN)/python -m pip install --quiet --no-deps $(NO_DEPS)
 	touch $(STAMP)
 

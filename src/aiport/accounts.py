@@ -39,6 +39,8 @@ from aiport.store.usage import UsageRecord, UsageWriter
 from aiport.store.usage_rollup import Compactor
 
 log = logging.getLogger(__name__)
+# A limiter's refusal, by its error code, as the metrics name it.
+_DECISIONS = {"rate_limit_exceeded": "rate_limited", "insufficient_quota": "over_budget"}
 
 
 class ModelPriceUnknown(InvalidRequest):
@@ -156,7 +158,12 @@ class Accounts:
                     characters=estimate.characters,
                     audio_seconds=estimate.audio_seconds,
                 )
-            charge.admission = await self.limiter.admit(record, estimate.tokens, cost)
+            try:
+                charge.admission = await self.limiter.admit(record, estimate.tokens, cost)
+            except APIError as exc:
+                ctx.limit_decision = _DECISIONS.get(exc.code or "", "unavailable")
+                raise
+            ctx.limit_decision = "admitted"
         # Set only once admitted: a request refused before has nothing to settle.
         ctx.charge = charge
         return charge.admission.headers if charge.admission is not None else {}
@@ -190,6 +197,7 @@ class Accounts:
         # Only delivered output is billed: a failure before any output costs nothing.
         usage = ctx.usage if ctx.delivered else Usage()
         cost = charge.cost(usage) if charge is not None else 0.0
+        ctx.cost_usd = cost
         ttft = (ctx.first_token - ctx.started) * 1000 if ctx.first_token is not None else None
         self.writer.record(
             UsageRecord(

@@ -22,6 +22,7 @@ from aiport.api import (
     images,
     me,
     messages,
+    metrics,
     models,
     moderations,
     responses_api,
@@ -73,6 +74,7 @@ def create_app(settings: Settings, master_key: str) -> web.Application:
     app.router.add_get("/health", health.health)
     app.router.add_get("/health/live", health.live)
     app.router.add_get("/health/ready", health.ready)
+    app.router.add_get("/metrics", metrics.metrics)
     app.router.add_get("/admin/keys", admin.list_keys)
     app.router.add_post("/admin/keys", admin.create_key)
     app.router.add_delete("/admin/keys/{id}", admin.revoke_key)

@@ -35,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (default 8000)")
     serve.add_argument("--config", type=Path, help="aiport.yaml (default ./aiport.yaml if present)")
     serve.add_argument("--workers", type=int, help="processes sharing the port (default 1)")
+    serve.add_argument("--metrics-port", type=int, help="also serve /metrics on 127.0.0.1:PORT")
     serve.set_defaults(handler=_serve)
 
     models = commands.add_parser("models", help="list the model names this config serves")
@@ -51,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
 def load_settings(args: argparse.Namespace) -> Settings:
     overrides = {
         name: getattr(args, name)
-        for name in ("host", "port", "config", "workers")
+        for name in ("host", "port", "config", "workers", "metrics_port")
         if getattr(args, name, None) is not None
     }
     settings = Settings(**overrides)

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiport.backends.base import Usage
 
 if TYPE_CHECKING:
     from aiport.accounts import Charge
     from aiport.auth import Caller
+    from aiport.tracing import RequestTrace
 
 
 @dataclass(slots=True)
@@ -32,10 +33,23 @@ class RequestContext:
     status: int = 200
     error_type: str | None = None
     charge: Charge | None = None  # set once admitted: price, estimate, reservation
+    deployment: str | None = None  # which deployment served ("cache" for a cache hit)
+    attempts: list[Any] = field(default_factory=list)  # upstream attempts (deployment, status, ms)
+    cache: str | None = None  # hit, miss or bypass, where the response cache was consulted
+    limit_decision: str | None = None  # admitted, rate_limited, over_budget, unavailable
+    cost_usd: float = 0.0  # what the request was billed
+    last_token: float | None = None  # when the last output went to the client
+    output_chunks: int = 0  # chunks with generated output
+    streaming: bool = False  # an event stream was opened
+    trace: RequestTrace | None = None  # the request's span, when tracing is on
 
-    def mark_first_token(self) -> None:
+    def mark_token(self) -> None:
+        """Output went to the client now (for time to first token and chunk gaps)."""
+        now = time.perf_counter()
         if self.first_token is None:
-            self.first_token = time.perf_counter()
+            self.first_token = now
+        self.last_token = now
+        self.output_chunks += 1
 
     @property
     def delivered(self) -> bool:

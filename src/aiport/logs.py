@@ -10,7 +10,7 @@ from typing import TextIO
 
 import orjson
 
-EXTRA_FIELDS = ("request_id", "key_id", "model", "backend")
+EXTRA_FIELDS = ("request_id", "key_id", "model", "backend", "body", "truncated")
 
 
 class JSONFormatter(logging.Formatter):

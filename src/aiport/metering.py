@@ -137,7 +137,9 @@ async def observe_stream(
                 ctx.usage_reported = True
             text = text_length(chunk)
             if text:
-                ctx.mark_first_token()
+                ctx.mark_token()
+            if ctx.trace is not None:
+                ctx.trace.saw(chunk.data)
             yield chunk
             taken += text
     finally:

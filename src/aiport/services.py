@@ -13,14 +13,18 @@ from aiport.auth import Authenticator
 from aiport.backends.base import Backend
 from aiport.backends.registry import build_local_engines, build_router
 from aiport.backends.upstream import UpstreamBackend
+from aiport.body_log import BodyLog
 from aiport.cors import CorsPolicy
 from aiport.errors import APIError, Overloaded
 from aiport.imagestore import ImageStore
 from aiport.lifecycle import Lifecycle
 from aiport.logs import AccessLog
+from aiport.metrics import Metrics
+from aiport.observability import Observability
 from aiport.routing import Router
 from aiport.settings import Settings
 from aiport.store.responses import ResponseStore
+from aiport.tracing import Tracing
 from aiport.uploads import UploadSpool
 
 log = logging.getLogger(__name__)
@@ -42,6 +46,8 @@ class Services:
     stored_responses: ResponseStore
     access_log: AccessLog | None = None
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
+    observability: Observability | None = None
+    body_log: BodyLog | None = None
     failed: dict[str, str] = field(default_factory=dict)  # backend name → why it is down
     started_at: float = field(default_factory=time.time)
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
@@ -64,7 +70,21 @@ class Services:
             accounts=accounts,
             stored_responses=ResponseStore(accounts.db),
             access_log=AccessLog() if settings.access_log else None,
+            body_log=BodyLog(**settings.file.log_bodies.model_dump())
+            if settings.file.log_bodies
+            else None,
+            observability=Observability.build(
+                settings, master_key, router.has, frozenset(e.name for e in engines.values())
+            ),
         )
+
+    @property
+    def metrics(self) -> Metrics | None:
+        return self.observability.metrics if self.observability is not None else None
+
+    @property
+    def tracing(self) -> Tracing | None:
+        return self.observability.tracing if self.observability is not None else None
 
     @property
     def backends(self) -> list[Backend]:
@@ -92,6 +112,8 @@ class Services:
         await asyncio.gather(*(self._start_one(backend) for backend in self.backends))
         log.info("backends started in %.1fs", time.perf_counter() - started)
         self._tasks.append(asyncio.create_task(self.images.sweep_forever()))
+        if self.observability is not None:
+            await self.observability.start(self)
 
     async def _start_one(self, backend: Backend) -> None:
         try:
@@ -101,6 +123,8 @@ class Services:
             log.error("backend %s failed to start: %s", backend.name, exc)
 
     async def close(self) -> None:
+        if self.observability is not None:
+            await self.observability.close()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -82,6 +82,15 @@ class LocalConfig(BaseModel):
     )
 
 
+class BodyLogConfig(BaseModel):
+    """Request and response bodies in the log, for these keys only (aiport.body_log)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    keys: list[str] = Field(description="Key ids (or `master`) whose bodies are logged")
+    max_bytes: int = Field(default=8192, gt=0, description="A body is cut after this many bytes")
+
+
 class FileConfig(BaseModel):
     """The contents of aiport.yaml."""
 
@@ -102,6 +111,7 @@ class FileConfig(BaseModel):
         "limit, or `allow`ed and recorded at no cost, flagged unpriced",
     )
     cors_origins: list[str] | None = None
+    log_bodies: BodyLogConfig | None = None
 
 
 class Settings(BaseSettings):
@@ -135,6 +145,13 @@ class Settings(BaseSettings):
         " are cut (a 503, or an error frame in a stream)",
     )
     access_log: bool = Field(default=True, description="One log line per request")
+    metrics: bool = Field(default=True, description="Prometheus metrics at /metrics")
+    metrics_token: SecretStr | None = Field(
+        default=None, description="A Bearer token that may read /metrics (and nothing else)"
+    )
+    metrics_port: int | None = Field(
+        default=None, description="Also serve /metrics without a key on 127.0.0.1:PORT"
+    )
     log_level: str = Field(default="INFO")
 
     openai_api_key: SecretStr | None = Field(

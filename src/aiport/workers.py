@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from types import FrameType
 
+from aiport.metrics import MULTIPROC_ENV
 from aiport.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,7 +38,14 @@ def supervise(settings: Settings, master_key: str) -> int:
             settings.workers,
         )
     lifeline, keep_open = os.pipe()
-    env = {**os.environ, WORKER_ENV: str(lifeline), "AIPORT_MASTER_KEY": master_key}
+    # One directory for every worker's metrics, so that a scrape of any shows them all.
+    metrics_dir = tempfile.mkdtemp(prefix="aiport-metrics-")
+    env = {
+        **os.environ,
+        WORKER_ENV: str(lifeline),
+        "AIPORT_MASTER_KEY": master_key,
+        MULTIPROC_ENV: metrics_dir,
+    }
     argv = [sys.executable, "-m", "aiport", *sys.argv[1:]]
     workers = [
         subprocess.Popen(argv, env=env, pass_fds=(lifeline,), process_group=0)
@@ -61,6 +71,7 @@ def supervise(settings: Settings, master_key: str) -> int:
     signal.signal(signal.SIGINT, stop)
     codes = [worker.wait() for worker in workers]
     os.close(keep_open)
+    shutil.rmtree(metrics_dir, ignore_errors=True)
     if any(codes):
         log.error("workers exited with %s", codes)
     return 1 if any(codes) else 0

@@ -50,7 +50,7 @@ async def create_speech(request: web.Request) -> web.StreamResponse:
     # (and costs nothing: the usage counts once there is audio).
     first = await anext(chunks, b"")
     ctx.usage, ctx.usage_reported = audio.usage, True
-    ctx.mark_first_token()
+    ctx.mark_token()
     response = web.StreamResponse(headers=response_headers(request))
     response.content_type = audio.content_type.split(";")[0]
     await start_streaming(request, response)

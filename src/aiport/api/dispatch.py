@@ -77,6 +77,12 @@ def build_call(
             if name in body:
                 forwarded[name] = body[name]
     forwarded["model"] = target.model
+    ctx = context(request)
+    if ctx.trace is not None:
+        ctx.trace.request_body(body)
+    bodies = services(request).body_log
+    if bodies is not None and ctx.caller is not None and bodies.wants(ctx.caller.key_id):
+        bodies.write("request", ctx.request_id, ctx.caller.key_id, body)
     return Call(
         body=forwarded,
         model=target.model,

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from aiport.access_log import access_fields
 from aiport.api.context import CONTEXT, services
 from aiport.api.responses import add_headers, error_response, started_response
 from aiport.context import RequestContext
@@ -40,6 +41,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _ID_PREFIX = "req_" + secrets.token_hex(8)
 _request_ids = (f"{_ID_PREFIX}{n:016x}" for n in itertools.count())
 CLIENT_CLOSED = 499  # nginx's convention: the client went away before the answer
+UNMATCHED = "_unmatched"
 SHUTTING_DOWN = "The server is shutting down; please retry."
 STARTING = "The server is starting."
 
@@ -69,6 +71,10 @@ async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
     if not lifecycle.serving and not public_handler:
         return _not_serving(request, lifecycle.phase)
     task = lifecycle.enter()
+    if svc.metrics is not None:
+        svc.metrics.in_flight += 1
+    if svc.tracing is not None:
+        ctx.trace = svc.tracing.start(request.headers, ctx, route_of(request))
     response: web.StreamResponse | None = None
     try:
         if not public_handler:
@@ -160,19 +166,29 @@ def _after_failure(
     return started
 
 
+def route_of(request: web.Request) -> str:
+    """The route's pattern (bounded, unlike the path): `/v1/models/{model}`."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else UNMATCHED
+
+
 def _finish(svc: Services, request: web.Request, ctx: RequestContext) -> None:
-    elapsed_ms = (time.perf_counter() - ctx.started) * 1000
+    seconds = time.perf_counter() - ctx.started
+    elapsed_ms = seconds * 1000
     if ctx.caller is not None:
         svc.accounts.finish(ctx, elapsed_ms)
+    metrics = svc.metrics
+    if metrics is not None:
+        metrics.in_flight -= 1
+        if ctx.streaming:
+            metrics.open_streams -= 1
+        metrics.request_finished(ctx, route_of(request), seconds)
+    if ctx.trace is not None:
+        ctx.trace.finish(route_of(request))
     if svc.access_log is not None:
         svc.access_log.write(
             f"{request.method} {request.path} {ctx.status} {elapsed_ms:.1f}ms",
-            {
-                "request_id": ctx.request_id,
-                "key_id": ctx.caller.key_id if ctx.caller else None,
-                "model": ctx.model,
-                "backend": ctx.backend,
-            },
+            access_fields(ctx),
         )
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from aiport.api.context import context
+from aiport.api.context import SERVICES, context
 from aiport.backends.base import JSONBody
 from aiport.errors import APIError
 
@@ -43,6 +43,7 @@ def started_response(request: web.Request) -> web.StreamResponse | None:
 
 def json_response(request: web.Request, body: JSONBody | dict[str, Any]) -> web.Response:
     if isinstance(body, JSONBody):
+        _observe(request, body)
         raw = body.raw if body.raw is not None else orjson.dumps(body.data)
     else:
         raw = orjson.dumps(body)
@@ -63,3 +64,13 @@ def error_response(request: web.Request | None, exc: APIError) -> web.Response:
     return web.Response(
         status=exc.status, body=body, content_type="application/json", headers=headers
     )
+
+
+def _observe(request: web.Request, body: JSONBody) -> None:
+    """Show a model's answer to the request's trace and, if its key asks, the body log."""
+    ctx = context(request)
+    if ctx.trace is not None:
+        ctx.trace.saw(body.data)
+    bodies = request.app[SERVICES].body_log
+    if bodies is not None and ctx.caller is not None and bodies.wants(ctx.caller.key_id):
+        bodies.write("response", ctx.request_id, ctx.caller.key_id, body.data)

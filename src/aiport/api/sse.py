@@ -18,6 +18,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 import orjson
 from aiohttp import web
 
+from aiport.api.context import context, services
 from aiport.api.responses import response_headers, start_streaming
 from aiport.backends.base import StreamChunk
 from aiport.errors import APIError, InternalError, Unavailable
@@ -85,6 +86,7 @@ def chunk_frame(chunk: StreamChunk, keep_usage: bool) -> bytes | None:
 async def open_stream(
     request: web.Request, extra: dict[str, str] | None = None
 ) -> web.StreamResponse:
+    opened(request)
     response = web.StreamResponse(headers=response_headers(request, extra))
     response.content_type = "text/event-stream"
     response.charset = "utf-8"
@@ -92,6 +94,15 @@ async def open_stream(
     response.headers["x-accel-buffering"] = "no"
     await start_streaming(request, response)
     return response
+
+
+def opened(request: web.Request) -> None:
+    """Count the stream as open until its request ends (the middleware closes it)."""
+    ctx = context(request)
+    metrics = services(request).metrics
+    if not ctx.streaming and metrics is not None:
+        metrics.open_streams += 1
+    ctx.streaming = True
 
 
 async def write_frames(

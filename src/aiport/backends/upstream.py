@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 
 import orjson
 
+from aiport import tracing
 from aiport.backends.base import (
     JSON,
     Backend,
@@ -120,9 +121,8 @@ class UpstreamBackend(Backend):
     ) -> Response:
         """Send a request and return the answer's head; an error status is raised here."""
         try:
-            response = await self.pool.request(
-                method, path, headers or self._headers, body, length=length
-            )
+            headers = tracing.outgoing(headers or self._headers, self.name, self.config.base_url)
+            response = await self.pool.request(method, path, headers, body, length=length)
         except UpstreamTimeout as exc:
             raise GatewayTimeout(f"The upstream `{self.name}` did not answer in time.") from exc
         except UpstreamBadAnswer as exc:

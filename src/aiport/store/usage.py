@@ -108,6 +108,7 @@ class UsageWriter:
         self.max_backoff = max_backoff
         self.written = 0
         self.dropped = 0
+        self.failed_writes = 0  # batches that failed (and stayed queued), ever
         self._buffer: deque[UsageRecord] = deque()
         self._wake = asyncio.Event()
         self._closing = asyncio.Event()
@@ -211,6 +212,7 @@ class UsageWriter:
 
     def _note_failure(self, exc: Exception) -> None:
         self._failures += 1
+        self.failed_writes += 1
         if self._failures == 1:
             log.warning(
                 "cannot write usage (%s: %s); keeping %d rows and retrying",
