@@ -17,6 +17,7 @@ from typing import Any
 
 import openai
 import pytest
+from playwright.sync_api import expect
 
 from tests.support.server import MASTER_KEY, AiportProcess, raw_request
 
@@ -301,10 +302,12 @@ def test_keyboard_moves_between_tabs(open_console: Callable[..., Watched]) -> No
     page.get_by_role("tab", name="Chat").focus()
     page.keyboard.press("ArrowRight")
     images = page.get_by_role("tab", name="Images")
-    assert images.get_attribute("aria-selected") == "true"
-    assert page.evaluate("document.activeElement.textContent") == "Images"
+    # The page re-renders after the key press: wait for it (expect retries) instead of
+    # reading the attribute at once.
+    expect(images).to_have_attribute("aria-selected", "true")
+    expect(images).to_be_focused()
     page.keyboard.press("End")
-    assert page.get_by_role("tab", name="Moderation").get_attribute("aria-selected") == "true"
+    expect(page.get_by_role("tab", name="Moderation")).to_have_attribute("aria-selected", "true")
 
 
 def test_a_key_is_created_used_seen_in_usage_edited_and_revoked(
