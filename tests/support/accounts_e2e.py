@@ -214,10 +214,10 @@ class Deployment:
         finally:
             await conn.close()
 
-    async def wait_for_rows(self, key_id: str, count: int, timeout: float = 5.0) -> list[Any]:
+    async def wait_for_rows(self, key_id: str, count: int, timeout: float = 30.0) -> list[Any]:
         """The key's usage rows once there are `count` (the writer flushes every 0.5 s),
-        or whatever there is when `timeout` runs out; then a little longer, so that a row
-        too many would show up too."""
+        or whatever there is when `timeout` runs out (generous: a loaded machine flushes
+        late); then a little longer, so that a row too many would show up too."""
         deadline = asyncio.get_running_loop().time() + timeout
         rows = await self.usage_rows(key_id)
         while len(rows) < count and asyncio.get_running_loop().time() < deadline:

@@ -9,7 +9,8 @@ SDK while this server answers. The model name chooses the behaviour:
 - `raw-error-<status>`: answer that status with a non-OpenAI body
 - `string-error-<status>`: answer that status with `{"error": "<message>"}` (llama.cpp, Ollama)
 - `break-stream`: send two chunks (chat or speech), then drop the connection
-- `hang`: never answer (`hang_abandoned` in `stream_events` once the caller leaves)
+- `hang`, `hang-<tag>`: never answer (`hang_abandoned` in `stream_events` once the caller
+  leaves)
 - `endless`: stream a chunk every 50 ms until the client goes away
 - `flood`: stream 4000-character chunks as fast as the reader takes them, until it goes away
 - `first-then-sleep-<ms>`: stream the first content chunk, wait that long, then the rest
@@ -123,7 +124,7 @@ class FakeUpstream:
     async def _faults(self, request: web.Request, model: str) -> web.StreamResponse | None:
         if model.startswith("slow-"):
             await asyncio.sleep(int(model.split("-")[1]) / 1000)
-        if model == "hang":
+        if model == "hang" or model.startswith("hang-"):
             try:
                 await asyncio.sleep(3600)
             except asyncio.CancelledError:
@@ -228,6 +229,8 @@ class FakeUpstream:
                     self.sent_chunks[tag] = self.sent_chunks.get(tag, 0) + 1
                     await asyncio.sleep(pause)
             for word in found.words:
+                # Counted first: the client may have read it before `write` returns here.
+                self.sent_chunks[tag] = self.sent_chunks.get(tag, 0) + 1
                 await response.write(chunk({"content": word}))
                 if model.startswith("first-then-sleep-") and word == "Hello":
                     await asyncio.sleep(int(model.rsplit("-", 1)[1]) / 1000)
