@@ -8,7 +8,6 @@ the body. The server log is checked for both keys at the end.
 from __future__ import annotations
 
 import socket
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -143,8 +142,11 @@ def test_json_on_an_upload_endpoint_is_400_naming_file(proxy: AiportProcess) -> 
 
 
 def send_head_only(server: AiportProcess, path: str, content_type: str, length: int) -> bytes:
-    """Send headers claiming `length` bytes, then only a few; return what comes back."""
-    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+    """Send headers claiming `length` bytes, then only a few; return what comes back.
+
+    The rest of the body never comes: a server that waited for it would never answer (the
+    socket's timeout turns that into a failure)."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
         head = (
             f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             f"Authorization: Bearer {MASTER_KEY}\r\nContent-Type: {content_type}\r\n"
@@ -172,9 +174,7 @@ def send_head_only(server: AiportProcess, path: str, content_type: str, length: 
 def test_declared_length_over_the_limit_is_413_before_the_body(
     small: AiportProcess, path: str, content_type: str, length: int
 ) -> None:
-    started = time.monotonic()
-    answer = send_head_only(small, path, content_type, length)
-    assert time.monotonic() - started < 3  # answered without waiting for the body
+    answer = send_head_only(small, path, content_type, length)  # without the body
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert b"x-request-id: req_" in answer.lower()
     assert b'"code":"request_too_large"' in answer

@@ -28,13 +28,16 @@ class CountingStore(KeyStore):
         return await super().lookup_by_hash(key_hash)
 
 
-async def wait_until_refused(cache: KeyCache, key: str, within: float) -> float:
+async def wait_until_refused(cache: KeyCache, key: str, within: float) -> None:
+    """Until `cache` refuses `key`; fails after `within` seconds. Tests choose `within`
+    shorter than any other way the cache could learn of the change (its poll interval, the
+    entry's freshness), so that a refusal shows the mechanism they test, at any speed."""
     start = time.monotonic()
     while time.monotonic() - start < within:
         try:
             await cache.authenticate(key)
         except AuthenticationFailed:
-            return time.monotonic() - start
+            return
         await asyncio.sleep(0.02)
     raise AssertionError(f"key still accepted after {within}s")
 
@@ -114,8 +117,7 @@ async def test_revocation_reaches_another_instance_through_redis(
         record, key = await a.store.create("shared")
         assert (await b.authenticate(key)).id == record.id
         await a.revoke(record.id)
-        elapsed = await wait_until_refused(b, key, within=2.0)
-        assert elapsed < 0.5
+        await wait_until_refused(b, key, within=20)  # < the 30 s poll: Redis told it
     finally:
         await a.close()
         await b.close()
@@ -136,8 +138,7 @@ async def test_revocation_reaches_another_instance_without_redis(db_url: str, db
         assert (await b.authenticate(key)).id == record.id
         # Revoked by a third party (the CLI): neither cache hears of it directly.
         await KeyStore(db).revoke(record.id)
-        elapsed = await wait_until_refused(b, key, within=2.0)
-        assert elapsed <= 1.5
+        await wait_until_refused(b, key, within=20)  # < the 30 s freshness: the poll saw it
     finally:
         await a.close()
         await b.close()
@@ -220,7 +221,7 @@ async def test_revocation_channel_comes_back_after_a_redis_outage(
             assert time.monotonic() < deadline, "listener never re-subscribed"
             await asyncio.sleep(0.05)
         await revoker.revoke(record.id)
-        assert await wait_until_refused(listener, key, within=2.0) < 0.5
+        await wait_until_refused(listener, key, within=20)  # < the 30 s poll: Redis told it
     finally:
         await listener.close()
         await proxy.cut()

@@ -103,12 +103,13 @@ async def test_an_error_is_raised_before_the_first_chunk(backend: LlamaChatBacke
     assert caught.value.code == "context_length_exceeded"
 
 
-async def wait_until_free(backend: LlamaChatBackend, within: float) -> float:
+async def wait_until_free(backend: LlamaChatBackend) -> None:
+    """The runner is free again long before the 1500 tokens asked for could be generated
+    (~26 s at the model's best speed): the generation stopped when its consumer left."""
     began = time.perf_counter()
-    while backend.runner.busy and time.perf_counter() - began < within:
+    while backend.runner.busy and time.perf_counter() - began < 15:
         await asyncio.sleep(0.01)
     assert backend.runner.busy == 0, "the generation kept running after the client left"
-    return time.perf_counter() - began
 
 
 async def test_closing_the_stream_early_frees_the_model(backend: LlamaChatBackend) -> None:
@@ -118,8 +119,7 @@ async def test_closing_the_stream_early_frees_the_model(backend: LlamaChatBacken
             received += 1
             if received == 3:
                 break
-    # 1500 tokens would take many seconds; the runner is free within a token or two.
-    await wait_until_free(backend, within=2.0)
+    await wait_until_free(backend)
     follow_up = await collect(backend, max_tokens=3)
     assert follow_up[-1]["choices"][0]["finish_reason"] == "length"
 
@@ -132,7 +132,7 @@ async def test_a_dropped_stream_is_finalised_and_frees_the_model(
         break  # the consumer walks away without closing the iterator
     del stream
     gc.collect()
-    await wait_until_free(backend, within=3.0)
+    await wait_until_free(backend)
     assert (await backend.chat(call(max_tokens=3))).data["choices"][0]["message"]["content"]
 
 
@@ -148,5 +148,5 @@ async def test_cancelling_the_consumer_task_frees_the_model(backend: LlamaChatBa
     task.cancel()  # what the HTTP layer does when the client disconnects
     with pytest.raises(asyncio.CancelledError):
         await task
-    await wait_until_free(backend, within=2.0)
+    await wait_until_free(backend)
     assert (await collect(backend, max_tokens=2))[-1]["choices"][0]["finish_reason"] == "length"

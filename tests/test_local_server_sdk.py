@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import io
 import urllib.request
-from collections.abc import Iterator
 
 import numpy as np
 import openai
@@ -19,10 +18,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AiportProcess]:
-    server = AiportProcess(tmp_path_factory.mktemp("local")).start(timeout=180)
-    yield server
-    server.stop()
+def local(local_server: AiportProcess) -> AiportProcess:
+    return local_server  # the session's (loading every model takes a while)
 
 
 @pytest.fixture(scope="module")

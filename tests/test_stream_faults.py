@@ -7,6 +7,7 @@ proxy's `first_byte_timeout` is 3 s (tests/conftest.py `proxy_config`).
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -154,25 +155,28 @@ def test_hanging_upstream_is_a_504_within_the_first_byte_timeout(
     proxy: AiportProcess, stream: bool
 ) -> None:
     started = time.monotonic()
-    # The client's own timeout is far longer: the proxy must answer first.
+    # The client's own timeout is far longer, and the upstream never answers: a 504 can
+    # only be the proxy's own first-byte timeout.
     response = raw_request(
-        proxy.base_url + "/v1/chat/completions", chat_body("hang", stream), timeout=30
+        proxy.base_url + "/v1/chat/completions", chat_body("hang", stream), timeout=60
     )
     elapsed = time.monotonic() - started
     error = assert_openai_error(response, 504)
     assert error["type"] == "server_error"
-    assert FIRST_BYTE_TIMEOUT - 0.5 <= elapsed <= FIRST_BYTE_TIMEOUT + 2.0
+    assert elapsed >= FIRST_BYTE_TIMEOUT - 0.5  # it waited that long first
 
 
-async def test_upstream_stalling_mid_stream_ends_with_an_error_frame(proxy: AiportProcess) -> None:
-    started = time.monotonic()
+async def test_upstream_stalling_mid_stream_ends_with_an_error_frame(
+    proxy: AiportProcess, upstream: FakeUpstream
+) -> None:
+    tag = uuid.uuid4().hex
     async with (
         aiohttp.ClientSession() as session,
         session.post(
             proxy.base_url + "/v1/chat/completions",
-            json=chat_body("first-then-sleep-20000"),
+            json={**chat_body("first-then-sleep-60000"), "user": tag},
             headers=AUTH,
-            timeout=aiohttp.ClientTimeout(total=30),
+            timeout=aiohttp.ClientTimeout(total=50),
         ) as response,
     ):
         assert response.status == 200
@@ -182,7 +186,8 @@ async def test_upstream_stalling_mid_stream_ends_with_an_error_frame(proxy: Aipo
     last = orjson.loads(events[-1])
     assert set(last["error"]) == {"message", "type", "param", "code"}
     assert last["error"]["code"] == "upstream_timeout"
-    assert time.monotonic() - started <= FIRST_BYTE_TIMEOUT + 2.0
+    # The proxy ended it while the upstream still stalled after its first word.
+    assert upstream.sent_chunks[tag] == 1
 
 
 async def test_client_disconnect_reaches_the_upstream(
@@ -198,11 +203,10 @@ async def test_client_disconnect_reaches_the_upstream(
         while received.count(b"\n\n") < 5:
             received += await response.content.readany()
         response.close()  # the client goes away mid-stream
-    gone_at = time.monotonic()
-    assert wait_for(lambda: "client_gone" in upstream.stream_events[seen:], timeout=2.0), (
+    # The upstream streams forever: only the proxy closing its side ends it.
+    assert wait_for(lambda: "client_gone" in upstream.stream_events[seen:], timeout=30), (
         upstream.stream_events[seen:]
     )
-    assert time.monotonic() - gone_at < 2.0
 
 
 async def test_client_leaving_before_the_first_byte_reaches_the_upstream(
@@ -219,20 +223,22 @@ async def test_client_leaving_before_the_first_byte_reaches_the_upstream(
                 headers=AUTH,
                 timeout=aiohttp.ClientTimeout(total=0.5),
             )
-    # Well before the proxy's own 3 s timeout: the upstream request was dropped with the client.
-    assert wait_for(lambda: "hang_abandoned" in upstream.stream_events[seen:], timeout=1.5)
-    assert wait_for(lambda: proxy.log().count(closed) > logged, timeout=1.0)
+    # The upstream request was dropped with the client, not by the proxy's own first-byte
+    # timeout: the access log says 499 (client gone), where a timeout would say 504.
+    assert wait_for(lambda: "hang_abandoned" in upstream.stream_events[seen:], timeout=30)
+    assert wait_for(lambda: proxy.log().count(closed) > logged, timeout=30)
 
 
-async def test_first_chunk_is_passed_on_before_the_rest(proxy: AiportProcess) -> None:
-    pause = 1.5
-    started = time.monotonic()
-    arrivals: list[tuple[float, bytes]] = []
+async def test_first_chunk_is_passed_on_before_the_rest(
+    proxy: AiportProcess, upstream: FakeUpstream
+) -> None:
+    tag = uuid.uuid4().hex
+    arrivals: list[tuple[int, bytes]] = []  # (words the upstream had sent, event)
     async with (
         aiohttp.ClientSession() as session,
         session.post(
             proxy.base_url + "/v1/chat/completions",
-            json=chat_body(f"first-then-sleep-{int(pause * 1000)}"),
+            json={**chat_body("first-then-sleep-1500"), "user": tag},
             headers=AUTH,
         ) as response,
     ):
@@ -241,11 +247,10 @@ async def test_first_chunk_is_passed_on_before_the_rest(proxy: AiportProcess) ->
             buffer += piece
             while b"\n\n" in buffer:
                 event, buffer = buffer.split(b"\n\n", 1)
-                arrivals.append((time.monotonic() - started, event))
-    hello = next(t for t, event in arrivals if b'"Hello"' in event)
-    done = next(t for t, event in arrivals if event == b"data: [DONE]")
-    assert hello < pause / 2, arrivals
-    assert done >= pause
+                arrivals.append((upstream.sent_chunks.get(tag, 0), event))
+    # "Hello" reached the client while the upstream, pausing after it, had sent nothing else.
+    assert next(sent for sent, event in arrivals if b'"Hello"' in event) == 1, arrivals
+    assert arrivals[-1] == (upstream.sent_chunks[tag], b"data: [DONE]")
 
 
 @pytest.fixture(scope="module")
@@ -263,12 +268,11 @@ def impatient(
 
 
 def test_whole_answer_timeout_bounds_plain_answers_only(impatient: AiportProcess) -> None:
-    started = time.monotonic()
+    # The upstream answers after 1.5 s: a 504 is the proxy giving up at its 1 s.
     response = raw_request(
         impatient.base_url + "/v1/chat/completions", chat_body("slow-1500", False)
     )
     assert_openai_error(response, 504)
-    assert time.monotonic() - started < 1.4
     # A stream may take longer than that in total, as long as it keeps moving.
     response = raw_request(impatient.base_url + "/v1/chat/completions", chat_body("slow-1500"))
     assert response.status == 200
@@ -276,8 +280,8 @@ def test_whole_answer_timeout_bounds_plain_answers_only(impatient: AiportProcess
 
 
 async def test_speech_broken_mid_stream_cuts_the_download(proxy: AiportProcess) -> None:
-    """Audio has no in-band error: the client must see a broken body, never a hang."""
-    started = time.monotonic()
+    """Audio has no in-band error: the client must see a broken body, never a hang (a hang
+    would end in the client's own timeout, not in a payload error)."""
     received = b""
     async with aiohttp.ClientSession() as session:
         response = await session.post(
@@ -291,7 +295,6 @@ async def test_speech_broken_mid_stream_cuts_the_download(proxy: AiportProcess) 
             async for piece in response.content.iter_any():
                 received += piece
         response.close()
-    assert time.monotonic() - started < 3
     assert received == (b"\xff\xfb" + b"\x00" * 1022) * 2  # what came before the break
     # The connection was not reused for a second, garbled answer: the next request is fine.
     assert raw_request(proxy.base_url + "/health", key=None).status == 200

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import random
 import sqlite3
-import time
 from typing import Any
 
 import pytest
@@ -134,9 +133,8 @@ async def test_close_gives_up_after_its_timeout_and_says_so(
     try:
         for n in range(5):
             writer.record(record(n))
-        started = time.monotonic()
-        await writer.close(timeout=0.5)
-        assert time.monotonic() - started < 2
+        # The outage lasts: a close that kept retrying would never return.
+        await asyncio.wait_for(writer.close(timeout=0.5), timeout=60)
         assert writer.pending == 5
         assert "closed with 5 rows unwritten" in caplog.text
     finally:
