@@ -87,6 +87,8 @@ def test_translated_stream_matches_native_event_for_event(
     assert [shape(e) for e in translated] == [shape(e) for e in native]
     final_usage = translated[-2]["usage"]
     assert final_usage["input_tokens"] == 9 and final_usage["output_tokens"] > 0
+    # A chat upstream counts only at the end: the start carries the estimate, not 0.
+    assert translated[0]["message"]["usage"]["input_tokens"] > 0
 
 
 def test_the_sdk_stream_helper_assembles_text_and_tool_use(client: anthropic.Anthropic) -> None:

@@ -118,6 +118,28 @@ def test_claude_names_on_the_messages_api(claude: anthropic.Anthropic) -> None:
     assert counted.input_tokens > 0
 
 
+def test_local_messages_name_the_stop_sequence_and_count_the_prompt_at_the_start(
+    claude: anthropic.Anthropic,
+) -> None:
+    ask: Any = {
+        "model": "claude-sonnet-5",
+        "max_tokens": 30,
+        "extra_body": {"temperature": 0},  # not a parameter of this SDK any more
+        "messages": [{"role": "user", "content": "Count from 1 to 10 separated by commas."}],
+        "stop_sequences": [","],
+    }
+    message = claude.messages.create(**ask)
+    assert message.stop_reason == "stop_sequence" and message.stop_sequence == ","
+    with claude.messages.stream(**ask) as stream:
+        events = list(stream)
+    start = events[0]
+    [delta] = [event for event in events if event.type == "message_delta"]
+    assert start.type == "message_start" and delta.usage.input_tokens is not None
+    counted = delta.usage.input_tokens + (delta.usage.cache_read_input_tokens or 0)
+    assert start.message.usage.input_tokens == counted > 0  # llama.cpp's count, before the end
+    assert delta.delta.stop_reason == "stop_sequence" and delta.delta.stop_sequence == ","
+
+
 def test_legacy_completions(client: openai.OpenAI) -> None:
     whole = client.completions.create(
         model="gpt-3.5-turbo-instruct",

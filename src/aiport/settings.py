@@ -50,6 +50,12 @@ class ProviderConfig(BaseModel):
     max_event_bytes: int = Field(
         default=16 << 20, gt=0, description="Largest single stream event taken from it"
     )
+    default_max_tokens: int = Field(
+        default=4096,
+        gt=0,
+        description="`anthropic`: max_tokens of a translated request that sets none "
+        "(Anthropic requires one)",
+    )
 
 
 class RouteConfig(BaseModel):

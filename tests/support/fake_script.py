@@ -28,6 +28,7 @@ class Answer:
     text: str | None = None
     tool: str | None = None
     arguments: str = ""
+    stop_sequence: str | None = None  # the one of the request's stop sequences it ended on
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -230,7 +231,30 @@ def messages_answer(body: JSON) -> Answer:
     if results:
         output = results[-1].get("content")
         result = output if isinstance(output, str) else "".join(b.get("text", "") for b in output)
-    return answer(str(body.get("model")), tools, result)
+    found = answer(str(body.get("model")), tools, result)
+    return _stopped(found, body.get("stop_sequences") or [])
+
+
+def _stopped(found: Answer, stops: list[str]) -> Answer:
+    """The answer cut where the first of `stops` would begin, as a model stops on one."""
+    hits = [(found.text.find(stop), stop) for stop in stops if found.text and stop in found.text]
+    if not hits or found.text is None:
+        return found
+    position, stop = min(hits)
+    return Answer(text=found.text[:position], stop_sequence=stop)
+
+
+def _stop_reason(found: Answer) -> str:
+    return "tool_use" if found.tool else "stop_sequence" if found.stop_sequence else "end_turn"
+
+
+def anthropic_usage(body: JSON, input_tokens: int, output_tokens: int) -> JSON:
+    """Usage as Anthropic counts it; a request whose `metadata.user_id` is `cached` read
+    100 prompt tokens from the cache and wrote 20 to it."""
+    usage = {"input_tokens": input_tokens, "output_tokens": output_tokens}
+    if (body.get("metadata") or {}).get("user_id") == "cached":
+        usage |= {"cache_read_input_tokens": 100, "cache_creation_input_tokens": 20}
+    return usage
 
 
 def anthropic_message(body: JSON, found: Answer, text: str, usage: JSON) -> JSON:
@@ -252,22 +276,22 @@ def anthropic_message(body: JSON, found: Answer, text: str, usage: JSON) -> JSON
         "role": "assistant",
         "model": body.get("model"),
         "content": content,
-        "stop_reason": "tool_use" if found.tool else "end_turn",
-        "stop_sequence": None,
+        "stop_reason": _stop_reason(found),
+        "stop_sequence": found.stop_sequence,
         "usage": usage,
     }
 
 
 def message_whole(body: JSON) -> JSON:
     found = messages_answer(body)
-    usage = {"input_tokens": 11, "output_tokens": 6 if found.tool is None else 12}
+    usage = anthropic_usage(body, 11, 6 if found.tool is None else 12)
     return anthropic_message(body, found, found.text or "", usage)
 
 
 def message_events(body: JSON) -> list[JSON]:
     """The events Anthropic sends for one answer (text or one tool use)."""
     found = messages_answer(body)
-    start = anthropic_message(body, found, "", {"input_tokens": 9, "output_tokens": 1})
+    start = anthropic_message(body, found, "", anthropic_usage(body, 9, 1))
     start |= {"content": [], "stop_reason": None}
     events: list[JSON] = [{"type": "message_start", "message": start}]
     if found.tool is not None:
@@ -286,13 +310,10 @@ def message_events(body: JSON) -> list[JSON]:
     events.append({"type": "ping"})
     events += [{"type": "content_block_delta", "index": 0, "delta": d} for d in deltas]
     events.append({"type": "content_block_stop", "index": 0})
-    stop = "tool_use" if found.tool else "end_turn"
-    events.append(
-        {
-            "type": "message_delta",
-            "delta": {"stop_reason": stop, "stop_sequence": None},
-            "usage": {"output_tokens": output},
-        }
-    )
+    if body.get("model") == "overloaded-midstream":  # Anthropic gives up after a word
+        error = {"type": "overloaded_error", "message": "Overloaded"}
+        return [*events[:4], {"type": "error", "error": error}]
+    stop = {"stop_reason": _stop_reason(found), "stop_sequence": found.stop_sequence}
+    events.append({"type": "message_delta", "delta": stop, "usage": {"output_tokens": output}})
     events.append({"type": "message_stop"})
     return events

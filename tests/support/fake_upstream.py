@@ -5,7 +5,9 @@ SDK while this server answers. The model name chooses the behaviour:
 
 - `replay-<sha>`: send the recorded OpenAI stream `<sha>.bin` byte for byte
 - `slow-<ms>`: wait that long before the response headers
-- `error-<status>`: answer that status with an OpenAI error body (+ retry-after on 429)
+- `error-<status>`: answer that status with an OpenAI error body (+ retry-after on 429;
+  Anthropic's error shape on `/v1/messages`)
+- `overloaded-midstream` (`/v1/messages`): stream one word, then an `overloaded_error` event
 - `raw-error-<status>`: answer that status with a non-OpenAI body
 - `string-error-<status>`: answer that status with `{"error": "<message>"}` (llama.cpp, Ollama)
 - `break-stream`: send two chunks (chat or speech), then drop the connection
@@ -42,6 +44,7 @@ from aiohttp import web
 from tests.support import fake_script
 
 CREATED = 1727346173
+ANTHROPIC_ERRORS = {400: "invalid_request_error", 429: "rate_limit_error", 529: "overloaded_error"}
 
 
 def streams_dir() -> Path:
@@ -121,7 +124,9 @@ class FakeUpstream:
         self.requests.append({"path": request.path, "headers": dict(request.headers), "body": body})
         return body
 
-    async def _faults(self, request: web.Request, model: str) -> web.StreamResponse | None:
+    async def _faults(
+        self, request: web.Request, model: str, anthropic: bool = False
+    ) -> web.StreamResponse | None:
         if model.startswith("slow-"):
             await asyncio.sleep(int(model.split("-")[1]) / 1000)
         if model == "hang" or model.startswith("hang-"):
@@ -140,6 +145,10 @@ class FakeUpstream:
                     "code": f"fake_{status}",
                 }
             }
+            if anthropic:  # Anthropic's error shape
+                kind = ANTHROPIC_ERRORS.get(status, "api_error")
+                error = {"type": kind, "message": f"fake {status}"}
+                body = {"type": "error", "error": error, "request_id": "req_fake"}
             headers = {"retry-after": "7", "x-ratelimit-remaining-requests": "0"}
             return web.json_response(body, status=status, headers=headers)
         if model.startswith("string-error-"):
@@ -271,7 +280,7 @@ class FakeUpstream:
 
     async def messages(self, request: web.Request) -> web.StreamResponse:
         body = await self._record_json(request)
-        fault = await self._faults(request, str(body.get("model")))
+        fault = await self._faults(request, str(body.get("model")), anthropic=True)
         if fault is not None:
             return fault
         if not body.get("stream"):

@@ -152,6 +152,8 @@ def proxy_config(upstream: FakeUpstream, **provider: Any) -> dict[str, Any]:
             "vllm-break": {"provider": "vllm", "model": "break-stream"},
             "claude-native": {"provider": "anthropic", "model": "claude-sonnet-4-5"},
             "agent-claude": {"provider": "anthropic"},
+            "claude-overloaded": {"provider": "anthropic", "model": "error-529"},
+            "claude-midstream": {"provider": "anthropic", "model": "overloaded-midstream"},
         },
         "local": {"enabled": False},
     }

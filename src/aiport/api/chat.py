@@ -31,7 +31,9 @@ async def create_chat_completion(request: web.Request) -> web.StreamResponse:
     )
     target = await route(request, chat.model, estimate, kind="chat")
     call = build_call(request, target, ChatCompletionRequest, body, chat.model)
-    call.body.setdefault("temperature", DEFAULT_TEMPERATURE)
+    if "temperature" not in call.body:  # the seed's default; an upstream may keep its own
+        call.body["temperature"] = DEFAULT_TEMPERATURE
+        call.defaulted = ("temperature",)
     if chat.stream:
         # Usage is always asked of the backend (for metering) and dropped again below
         # when the client did not ask for it.

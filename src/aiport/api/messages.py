@@ -19,6 +19,7 @@ from aiport.api.context import context, services
 from aiport.api.dispatch import build_call, route
 from aiport.api.responses import json_response
 from aiport.api.sse import named_frames, open_stream, write_frames
+from aiport.backends.anthropic import anthropic_usage
 from aiport.backends.base import Call, StreamChunk, Usage
 from aiport.context import RequestContext
 from aiport.metering import Estimate, estimate_prompt_tokens, observe_stream
@@ -72,30 +73,20 @@ def _generated_text(chunk: StreamChunk) -> int:
 async def _whole_usage(
     ctx: RequestContext, chunks: AsyncGenerator[StreamChunk, None]
 ) -> AsyncGenerator[StreamChunk, None]:
-    """Anthropic counts input tokens in `message_start` and output tokens in `message_delta`
-    (which may repeat the input): the request's usage is both."""
-    prompt = 0
+    """Anthropic counts in `message_start` and again, cumulatively, in `message_delta`,
+    which may leave out what it does not repeat: the request's usage is the start's counts
+    overwritten by the delta's (as Anthropic's SDKs read them)."""
+    counts: dict[str, Any] = {}
     async with contextlib.aclosing(chunks):
         async for chunk in chunks:
             data = chunk.data
             if data.get("type") == "message_start":
-                prompt = _input_tokens((data.get("message") or {}).get("usage"))
+                counts = dict((data.get("message") or {}).get("usage") or {})
             elif data.get("type") == "message_delta":
-                usage = data.get("usage") or {}
-                ctx.usage = Usage(
-                    prompt_tokens=_input_tokens(usage) or prompt,
-                    completion_tokens=int(usage.get("output_tokens") or 0),
-                    cached_tokens=int(usage.get("cache_read_input_tokens") or 0),
-                )
-                ctx.usage_reported = True
+                delta = data.get("usage") or {}
+                counts |= {name: value for name, value in delta.items() if value is not None}
+                ctx.usage, ctx.usage_reported = anthropic_usage(counts), True
             yield chunk
-
-
-def _input_tokens(usage: Any) -> int:
-    if not isinstance(usage, dict):
-        return 0
-    names = ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
-    return sum(int(usage.get(name) or 0) for name in names)
 
 
 async def _stream(

@@ -1,24 +1,26 @@
-"""Anthropic as an upstream: the Messages API passed through natively.
+"""Anthropic as an upstream: the Messages API natively, chat completions by translation.
 
 The provider's key goes up as `x-api-key` (never the caller's), with the client's
-`anthropic-version` (default 2023-06-01) and `anthropic-beta` headers. Answers and error
-bodies pass through as Anthropic sent them. Other protocols are not served by this
-provider type (Anthropic's chat-completions compatibility endpoint is an `openai-compatible`
-provider).
+`anthropic-version` (default 2023-06-01) and `anthropic-beta` headers. Messages answers
+and error bodies pass through as Anthropic sent them. Chat completions (and so the
+Responses API, which the base class translates to chat) become Messages requests and
+their answers chat completions (`translate.chat_anthropic`), errors in OpenAI's shape.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 
 import orjson
 
-from aiport.backends.base import Call, JSONBody, StreamChunk, Usage
-from aiport.backends.upstream import UpstreamBackend, _parse, _read
+from aiport.backends.base import JSON, Call, JSONBody, StreamChunk, Usage
+from aiport.backends.upstream import UpstreamBackend, _openai_error_body, _parse, _read
+from aiport.errors import BadGateway, UpstreamError
 from aiport.protocol.messages import DEFAULT_VERSION
 from aiport.settings import ProviderConfig
-
-ONLY_MESSAGES = "chat completions (an `anthropic` provider serves the Messages API)"
+from aiport.translate import chat_anthropic
+from aiport.translate.chat_anthropic_stream import ChatChunks
 
 
 class AnthropicBackend(UpstreamBackend):
@@ -38,30 +40,20 @@ class AnthropicBackend(UpstreamBackend):
     def error_body(self, raw: bytes, status: int) -> bytes:
         return raw  # Anthropic's own error shape, for Anthropic's clients
 
-    async def _post(self, path: str, call: Call) -> bytes:
-        body, headers = orjson.dumps(call.body), self._headers_for(call)
+    async def _post(self, path: str, call: Call, body: JSON | None = None) -> bytes:
+        raw_body = orjson.dumps(call.body if body is None else body)
         async with (
             self._deadline(self.config.timeout),
-            self._request("POST", path, body, headers) as resp,
+            self._request("POST", path, raw_body, self._headers_for(call)) as resp,
         ):
             return await _read(resp, self.name)
+
+    # -- the Messages API, natively --------------------------------------------------
 
     async def messages(self, call: Call) -> JSONBody:
         raw = await self._post("/messages", call)
         data = _parse(raw, self.name)
         return JSONBody(data, raw=raw, usage=anthropic_usage(data.get("usage")))
-
-    async def chat(self, call: Call) -> JSONBody:
-        raise self._unsupported(call, ONLY_MESSAGES)
-
-    def chat_stream(self, call: Call) -> AsyncIterator[StreamChunk]:
-        raise self._unsupported(call, ONLY_MESSAGES)
-
-    async def completions(self, call: Call) -> JSONBody:
-        raise self._unsupported(call, "text completions")
-
-    def completions_stream(self, call: Call) -> AsyncIterator[StreamChunk]:
-        raise self._unsupported(call, "text completions")
 
     def messages_stream(self, call: Call) -> AsyncIterator[StreamChunk]:
         return self._events("/messages", call.body, named=True, headers=self._headers_for(call))
@@ -70,13 +62,58 @@ class AnthropicBackend(UpstreamBackend):
         raw = await self._post("/messages/count_tokens", call)
         return JSONBody(_parse(raw, self.name), raw=raw)
 
+    # -- chat completions, translated ------------------------------------------------
+
+    def _messages_request(self, call: Call) -> JSON:
+        request = chat_anthropic.messages_request(
+            call.body,
+            call.model,
+            default_max_tokens=self.config.default_max_tokens,
+            defaulted=call.defaulted,
+        )
+        for name in self.config.extra_fields:  # e.g. `top_k` or `thinking`, if allowed
+            if name in call.body:
+                request[name] = call.body[name]
+        return request
+
+    async def chat(self, call: Call) -> JSONBody:
+        request = self._messages_request(call)
+        with _openai_errors():
+            data = _parse(await self._post("/messages", call, request), self.name)
+        completion = chat_anthropic.chat_completion(data, call.public_model)
+        return JSONBody(completion, usage=anthropic_usage(data.get("usage")))
+
+    async def chat_stream(self, call: Call) -> AsyncIterator[StreamChunk]:
+        request = self._messages_request(call)
+        options = call.body.get("stream_options") or {}
+        chunks = ChatChunks(call.public_model, include_usage=bool(options.get("include_usage")))
+        events = self._events("/messages", request, named=True, headers=self._headers_for(call))
+        with _openai_errors():
+            async for event in events:
+                out = chunks.feed(event.data)
+                for index, chunk in enumerate(out, 1):
+                    yield StreamChunk(chunk, batched=event.batched or index < len(out))
+        if not chunks.finished:
+            raise BadGateway(f"The upstream `{self.name}` ended the stream unfinished.")
+
+    async def completions(self, call: Call) -> JSONBody:
+        raise self._unsupported(call, "text completions")
+
+    def completions_stream(self, call: Call) -> AsyncIterator[StreamChunk]:
+        raise self._unsupported(call, "text completions")
+
+
+@contextmanager
+def _openai_errors() -> Iterator[None]:
+    """Anthropic's error answers, as OpenAI clients expect them."""
+    try:
+        yield
+    except UpstreamError as exc:
+        body = _openai_error_body(exc.raw, exc.status)  # unchanged if already OpenAI's
+        raise UpstreamError(exc.status, body, exc.headers) from None
+
 
 def anthropic_usage(usage: object) -> Usage:
-    if not isinstance(usage, dict):
-        return Usage()
-    names = ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
-    return Usage(
-        prompt_tokens=sum(int(usage.get(name) or 0) for name in names),
-        completion_tokens=int(usage.get("output_tokens") or 0),
-        cached_tokens=int(usage.get("cache_read_input_tokens") or 0),
-    )
+    """Anthropic's usage for metering: cache reads and writes are prompt tokens billed at
+    their own rates."""
+    return Usage.from_openai(chat_anthropic.chat_usage(usage))

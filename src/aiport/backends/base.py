@@ -122,6 +122,7 @@ class Call:
     upload: Upload | None = None
     key_id: str = ""  # the caller's key: local engines serve waiting keys in turn
     headers: dict[str, str] = field(default_factory=dict)  # protocol headers passed on
+    defaulted: tuple[str, ...] = ()  # body fields aiport filled in, not the caller
     form: RawForm | None = None  # a multipart body passed on as it came
 
 
@@ -138,6 +139,7 @@ class StreamChunk:
     raw: bytes | None = None
     batched: bool = False  # more chunks are already at hand: they may be sent together
     event: str | None = None  # the SSE `event:` name, for protocols that name their events
+    prompt_tokens: int | None = None  # the prompt's count, where known before the usage chunk
 
 
 @dataclass(slots=True)
@@ -244,16 +246,14 @@ class Backend:
         return JSONBody(data, usage=result.usage)
 
     async def messages_stream(self, call: Call) -> AsyncIterator[StreamChunk]:
-        """Anthropic's stream events, by default made from `chat_stream`'s chunks."""
+        """Anthropic's stream events, by default made from `chat_stream`'s chunks;
+        `message_start` counts the prompt as the backend counted it, else as estimated."""
         body = messages_chat.chat_request(call.body | {"stream": True}, call.model)
-        events = MessageEvents(call.public_model)
-        started = False
+        events = MessageEvents(call.public_model, messages_chat.estimate_input_tokens(body))
         async for chunk in self.chat_stream(replace(call, body=body)):
-            out = [] if started else events.start()
-            started = True
-            for event in out + events.feed(chunk.data):
+            for event in events.feed(chunk.data, chunk.prompt_tokens):
                 yield StreamChunk(event, event=event["type"])
-        for event in ([] if started else events.start()) + events.close():
+        for event in events.close():
             yield StreamChunk(event, event=event["type"])
 
     async def count_tokens(self, call: Call) -> JSONBody:

@@ -1,8 +1,9 @@
 """The price table: which `Price` a model name has, with the config's overrides.
 
-The defaults are OpenAI's list prices (`aiport.store.price_list`, with their sources). A
-name is priced when it is in the table, or when it is a dated snapshot of a name in the
-table (`gpt-4o-2024-08-06` and `gpt-4-0613` are priced as `gpt-4o` and `gpt-4`); never by
+The defaults are OpenAI's and Anthropic's list prices (`aiport.store.price_list` and
+`price_list_anthropic`, with their sources). A name is priced when it is in the table, or
+when it is a dated snapshot of a name in the table (`gpt-4o-2024-08-06`, `gpt-4-0613` and
+`claude-sonnet-4-5-20250929` are priced as `gpt-4o`, `gpt-4` and `claude-sonnet-4-5`); never by
 a bare prefix, so `o1-pro` is not `o1` and `gpt-4o-mini-tts` is not `gpt-4o-mini`. Any
 other name has no price (`None`): the caller decides what that means.
 
@@ -24,9 +25,12 @@ from typing import Any
 
 from aiport.store.price import Price, UsageLike
 from aiport.store.price_list import OPENAI_PRICES
+from aiport.store.price_list_anthropic import ANTHROPIC_PRICES
 
-# `-2024-08-06` (OpenAI's snapshots since 2024) or `-0613` (the older ones).
-_SNAPSHOT = re.compile(r"-(?:\d{4}-\d{2}-\d{2}|\d{4})$")
+DEFAULT_PRICES: Mapping[str, Price] = MappingProxyType({**OPENAI_PRICES, **ANTHROPIC_PRICES})
+# `-2024-08-06` (OpenAI's snapshots since 2024), `-0613` (the older ones) or `-20250929`
+# (Anthropic's).
+_SNAPSHOT = re.compile(r"-(?:\d{4}-\d{2}-\d{2}|\d{8}|\d{4})$")
 
 # Config names (short, and the long ones of earlier versions) → `Price` fields.
 _NAMES = {
@@ -46,7 +50,7 @@ class PriceTable:
         self,
         overrides: Mapping[str, Mapping[str, float] | Price] | None = None,
         *,
-        defaults: Mapping[str, Price] = OPENAI_PRICES,
+        defaults: Mapping[str, Price] = DEFAULT_PRICES,
     ) -> None:
         self._prices: dict[str, Price] = dict(defaults)
         for model, spec in (overrides or {}).items():

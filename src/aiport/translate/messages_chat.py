@@ -231,6 +231,17 @@ def message_from_chat(model: str, chat: JSON) -> JSON:
                 "input": tool_input(function.get("arguments") or ""),
             }
         )
-    message["stop_reason"] = STOP_REASONS.get(choice.get("finish_reason") or "stop", "end_turn")
+    message |= stop_fields(choice)
     message["usage"] = usage_of(chat.get("usage"))
     return message
+
+
+def stop_fields(choice: JSON) -> JSON:
+    """`stop_reason` and `stop_sequence` for a chat choice. Which stop sequence ended it is
+    known only where the chat answer names it in `stop_reason`, as vLLM and the embedded
+    model do; elsewhere (OpenAI's `finish_reason: stop`) it reads as `end_turn`."""
+    finish = choice.get("finish_reason") or "stop"
+    matched = choice.get("stop_reason")
+    if finish == "stop" and isinstance(matched, str):
+        return {"stop_reason": "stop_sequence", "stop_sequence": matched}
+    return {"stop_reason": STOP_REASONS.get(finish, "end_turn"), "stop_sequence": None}

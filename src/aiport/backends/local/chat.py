@@ -13,6 +13,8 @@ The GGUF's own chat template renders the messages (llama.cpp's jinja engine).
   `tools` reach the runtime as they are if the model's template supports tools (its parser
   then returns `tool_calls`); otherwise a prompt and a grammar make the calls
   (`tool_calls.ToolPlan`).
+- A choice that ended on a stop sequence names it in `stop_reason` (as vLLM does); stream
+  chunks carry the prompt's token count from the first token on (`prompt_tokens`).
 - Runtime errors become `InvalidRequest`; a prompt longer than the context is
   `context_length_exceeded` on `messages`.
 
@@ -187,6 +189,7 @@ def engine_requests(req: ChatCompletionRequest, messages: Any, tools: JSON) -> l
         "messages": messages,
         "stream": True,
         "stream_options": {"include_usage": True},  # usage is always metered
+        "timings_per_token": True,  # the prompt's count with the first token
         "temperature": DEFAULT_TEMPERATURE if req.temperature is None else req.temperature,
         **tools,
     }
@@ -199,6 +202,8 @@ def engine_requests(req: ChatCompletionRequest, messages: Any, tools: JSON) -> l
         "logit_bias": req.logit_bias,
     }
     base |= {key: value for key, value in optional.items() if value is not None}
+    if req.stop:
+        base["verbose"] = True  # the final chunk then names the stop sequence that matched
     if req.logprobs:
         base |= {"logprobs": True, "top_logprobs": req.top_logprobs or 0}
     if req.response_format is not None and req.response_format.type != "text":
@@ -207,6 +212,26 @@ def engine_requests(req: ChatCompletionRequest, messages: Any, tools: JSON) -> l
         return [base] * (req.n or 1)
     # llama.cpp seeds are uint32, and 0xFFFFFFFF means "pick one at random".
     return [base | {"seed": (req.seed + i) % 0xFFFFFFFF} for i in range(req.n or 1)]
+
+
+def _name_stop_word(chunk: JSON) -> JSON:
+    """A choice that ended on one of the request's stop sequences names it in
+    `stop_reason`, as vLLM does (llama.cpp reports it with `verbose`)."""
+    verbose = chunk.pop("__verbose", None)
+    if not isinstance(verbose, dict) or verbose.get("stop_type") != "word":
+        return chunk
+    for choice in chunk.get("choices") or []:
+        if choice.get("finish_reason") == "stop" and verbose.get("stopping_word"):
+            choice["stop_reason"] = verbose["stopping_word"]
+    return chunk
+
+
+def _prompt_count(chunk: JSON) -> int | None:
+    """The prompt's tokens (cached or not), from the timings of a runtime chunk."""
+    timings = chunk.get("timings")
+    if not isinstance(timings, dict):
+        return None
+    return int(timings.get("prompt_n") or 0) + int(timings.get("cache_n") or 0) or None
 
 
 class _Totals:
@@ -242,6 +267,7 @@ class _Message:
         self.tool_calls: dict[int, JSON] = {}
         self.logprobs: list[Any] | None = None
         self.finish_reason: str | None = None
+        self.stop_reason: str | None = None
 
     def add(self, choice: JSON) -> None:
         delta = choice.get("delta") or {}
@@ -257,6 +283,7 @@ class _Message:
         if isinstance(choice.get("logprobs"), dict):
             self.logprobs = (self.logprobs or []) + list(choice["logprobs"].get("content") or [])
         self.finish_reason = choice.get("finish_reason") or self.finish_reason
+        self.stop_reason = choice.get("stop_reason") or self.stop_reason
 
     def choice(self, index: int) -> JSON:
         text = {key: "".join(parts) for key, parts in self.parts.items()}
@@ -265,12 +292,13 @@ class _Message:
             message["content"] = text["content"] or None
             message["tool_calls"] = [self.tool_calls[i] for i in sorted(self.tool_calls)]
         logprobs = None if self.logprobs is None else {"content": self.logprobs, "refusal": None}
-        return {
+        choice = {
             "index": index,
             "message": message,
             "logprobs": logprobs,
             "finish_reason": self.finish_reason or "stop",
         }
+        return choice | ({"stop_reason": self.stop_reason} if self.stop_reason else {})
 
 
 def _stream_choices(index: int, choice: JSON, opened: set[int]) -> list[JSON]:
@@ -290,6 +318,8 @@ def _stream_choices(index: int, choice: JSON, opened: set[int]) -> list[JSON]:
             return out  # the runtime's own opening chunk
     logprobs = choice.get("logprobs")
     out.append({"index": index, "delta": delta, "logprobs": logprobs, "finish_reason": finish})
+    if choice.get("stop_reason"):
+        out[-1]["stop_reason"] = choice["stop_reason"]
     return out
 
 
@@ -391,7 +421,7 @@ class LlamaChatBackend(LlamaCompletions, LocalEngine[LlamaEngine]):
             async for index, chunk in items:
                 if "error" in chunk:
                     _raise_runtime_error(chunk["error"])
-                yield index, (plan.rewrite(index, chunk) if plan else chunk)
+                yield index, _name_stop_word(plan.rewrite(index, chunk) if plan else chunk)
 
     async def chat(self, call: Call) -> JSONBody:
         messages: dict[int, _Message] = {}
@@ -419,16 +449,19 @@ class LlamaChatBackend(LlamaCompletions, LocalEngine[LlamaEngine]):
         with_usage = req.wants_usage_chunk
         head = _head(call, "chat.completion.chunk")
         totals, opened = _Totals(), set[int]()
+        prompt: int | None = None
         async with aclosing(self._chunks(call, req)) as chunks:
             async for index, chunk in chunks:
                 totals.add(chunk)
+                prompt = prompt or _prompt_count(chunk)
                 for choice in chunk.get("choices") or []:
                     for framed in _stream_choices(index, choice, opened):
                         data = head | {
                             "system_fingerprint": totals.fingerprint,
                             "choices": [framed],
                         }
-                        yield StreamChunk(data | {"usage": None} if with_usage else data)
+                        data = data | {"usage": None} if with_usage else data
+                        yield StreamChunk(data, prompt_tokens=prompt)
         if with_usage:
             closing = head | {"system_fingerprint": totals.fingerprint, "choices": []}
             yield StreamChunk(closing | {"usage": totals.openai()})
