@@ -10,7 +10,6 @@ renders at twice the size before scaling down (antialiasing).
 from __future__ import annotations
 
 import hashlib
-import io
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from aiport.backends.local.sketch.canvas import INK, RGB, Box, Canvas, resolve_c
 from aiport.backends.local.sketch.describe import describe_scene
 from aiport.backends.local.sketch.layout import CAPTION_BAND, Placement, layout
 from aiport.backends.local.sketch.paint import SHAPE_PAINTERS, paint_unknown
+from aiport.backends.local.sketch.png import encode_png
 from aiport.backends.local.sketch.reader import parse_scene
 from aiport.backends.local.sketch.scene import Scene
 from aiport.backends.local.sketch.things import THING_PAINTERS, paint_city, paint_sign
@@ -75,10 +75,7 @@ def render_each(job: RenderJob) -> Iterator[GeneratedImage]:
 
 def render_png(scene: Scene, job: RenderJob, index: int = 0) -> bytes:
     """PNG bytes of picture number `index` of `job`, exactly `job.width` × `job.height`."""
-    image = render_image(scene, job, index)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=3)  # flat colours: 3 is small and fast
-    return buffer.getvalue()
+    return encode_png(render_image(scene, job, index))
 
 
 def render_image(scene: Scene, job: RenderJob, index: int = 0) -> Image.Image:
