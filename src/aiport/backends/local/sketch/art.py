@@ -2,9 +2,10 @@
 
 `art/fluent-emoji-flat.json.gz` (built by `scripts/build-sketch-art.py`) holds, per thing,
 its SVG body, the box its visible pixels fill, its CLDR group and its English and German
-names and keywords (emojibase-data, MIT). `raster` draws a thing at the size a layout
-asks, so it stays sharp at 1792×1024; `tint` repaints the thing's main colour family to an
-asked colour by rewriting the SVG's colours before rasterising. CairoSVG rasterises into a
+names and keywords (emojibase-data, MIT); people also in five natural skin tones. `raster`
+draws a thing at the size a layout asks, so it stays sharp at 1792×1024, in a skin tone if
+asked; `tint` repaints the thing's main colour family to an asked colour by rewriting the
+SVG's colours before rasterising. CairoSVG rasterises into a
 cairo image surface that Pillow reads without a PNG round trip (here ~5 ms for an 800 px
 picture against ~90 ms with resvg-py, which only hands out PNG bytes).
 """
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 RGB = tuple[int, int, int]
 ART_FILE = Path(__file__).parent / "art" / "fluent-emoji-flat.json.gz"
 _HEX = re.compile(r"#[0-9A-Fa-f]{6}\b")
+SKIN_TONES = ("light", "medium-light", "medium", "medium-dark", "dark")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,7 @@ class Art:
     group: int
     english: tuple[str, ...]  # CLDR name first, then keywords
     german: tuple[str, ...]
+    tones: tuple[tuple[str, str], ...] = ()  # (skin tone, SVG body), for people
 
     @property
     def label(self) -> str:
@@ -75,18 +78,26 @@ def art_set() -> dict[str, Art]:
             group=entry["group"] if entry["group"] is not None else -1,
             english=tuple(entry["en"]),
             german=tuple(entry["de"]),
+            tones=tuple(entry.get("tones", {}).items()),
         )
         for name, entry in data["things"].items()
     }
 
 
 @lru_cache(maxsize=48)
-def raster(name: str, width: int, height: int, tint: RGB | None = None) -> Image.Image:
-    """The picture `name` as an RGBA image of exactly width × height pixels."""
+def raster(
+    name: str, width: int, height: int, tint: RGB | None = None, tone: str | None = None
+) -> Image.Image:
+    """The picture `name` as an RGBA image of exactly width × height pixels.
+
+    `tone` (one of `SKIN_TONES`) draws a person in that skin tone where the art has it.
+    """
     from PIL import Image
 
     art = art_set()[name]
-    body = tinted_body(art, tint) if tint is not None else art.body
+    body = dict(art.tones).get(tone or "", art.body)
+    if tint is not None:
+        body = tinted_body(art, tint, body)
     width, height = max(1, width), max(1, height)
     surface = _cairo_surface(art.svg(body), width, height)
     return Image.frombuffer(
@@ -107,11 +118,13 @@ def _cairo_surface(svg: str, width: int, height: int) -> Any:
 # -- tinting -------------------------------------------------------------------------------
 
 
-def tinted_body(art: Art, target: RGB) -> str:
-    """The SVG body with the main colour family moved to `target`, shades kept apart."""
+def tinted_body(art: Art, target: RGB, body: str | None = None) -> str:
+    """The SVG body (`art`'s own, or one of its skin tones) with the main colour family
+    moved to `target`, shades kept apart."""
+    body = body or art.body
     family = main_family(art)
     if not family:
-        return art.body
+        return body
     base = _hls(family[0])
     goal = colorsys.rgb_to_hls(*(v / 255 for v in target))
 
@@ -124,7 +137,7 @@ def tinted_body(art: Art, target: RGB) -> str:
         r, g, b = colorsys.hls_to_rgb(goal[0], new_light, goal[2] if goal[2] > 0.05 else 0.0)
         return f"#{round(r * 255):02X}{round(g * 255):02X}{round(b * 255):02X}"
 
-    return _HEX.sub(repaint, art.body)
+    return _HEX.sub(repaint, body)
 
 
 @lru_cache(maxsize=256)

@@ -126,6 +126,8 @@ def paint_setting(c: Canvas, scene: Scene, transparent: bool) -> None:
         _road(c, width, height, top, night=scene.time == "night")
     if scene.place == "room":
         _room(c, width, height, top, night=scene.time in ("night", "sunset"))
+    if scene.place == "river":
+        _river(c, width, height, top)
 
 
 def _ground_name(scene: Scene, kinds: set[str]) -> str:
@@ -191,6 +193,18 @@ def _road(c: Canvas, width: int, height: int, top: int, night: bool) -> None:
             r = height * 0.05
             c.draw.ellipse((x - r, pole[1] - r, x + r, pole[1] + r), fill=(255, 230, 140, 70))
             c.draw.ellipse((x - r / 4, pole[1] - r / 4, x + r / 4, pole[1] + r / 4), fill=LAMP)
+
+
+def _river(c: Canvas, width: int, height: int, top: int) -> None:
+    """A river flowing from the horizon towards the viewer, widening as it comes."""
+    bank = [(width * 0.46, top), (width * 0.54, top), (width * 0.9, height), (width * 0.1, height)]
+    c.draw.polygon(bank, fill=_SEA[0])
+    line = max(1, height // 260)
+    for k in range(10):
+        t = (k + c.rng.uniform(0.2, 0.8)) / 10  # 0 at the horizon, 1 at the bottom
+        y, half = top + (height - top) * t, width * (0.04 + 0.36 * t)
+        x = width / 2 + c.rng.uniform(-0.6, 0.3) * half
+        c.draw.line([(x, y), (x + half * 0.3, y)], fill=(255, 255, 255, 110), width=line)
 
 
 def _room(c: Canvas, width: int, height: int, top: int, night: bool) -> None:

@@ -33,7 +33,7 @@ DEFAULT_COLORS: dict[str, RGB] = {
     "moon": (245, 236, 190), "cloud": (252, 252, 255), "building": (120, 135, 160),
     "tree": (46, 150, 70), "robot": (150, 162, 178), "mountain": (110, 120, 140),
     "sign": (250, 245, 228), "unknown": (170, 170, 190), "city": (95, 105, 125),
-    "sofa": (58, 120, 160), "table": (166, 112, 62),
+    "sofa": (58, 120, 160), "table": (166, 112, 62), "bridge": (176, 160, 140),
 }  # fmt: skip
 RAINBOW: list[RGB] = [COLOR_RGB[c] for c in ("red", "orange", "yellow", "green", "blue", "purple")]
 

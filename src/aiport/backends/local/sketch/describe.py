@@ -61,6 +61,7 @@ _PLACES = {
     "cyberpunk": "in a neon cyberpunk setting",
     "room": "in a room",
     "road": "on a road",
+    "river": "by a river",
 }
 _TIMES = {"night": "at night", "sunset": "at sunset", "day": "on a sunny day"}
 
@@ -177,6 +178,8 @@ def _where(scene: Scene, obj: SceneObject, inside: set[int]) -> str:
             return f"{_RELATIONS[obj.relation]} {_object_phrase(scene, target, inside)}"
         other = scene.objects[target]
         return f"{_RELATIONS[obj.relation]} the {_noun(other, scene, plural=other.count > 1)}"
+    if obj.hangs:
+        return "on the wall"
     if (obj.h, obj.v) in _SPOTS:
         return _SPOTS[(obj.h, obj.v)]
     if obj.h and obj.v:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from aiport.backends.local.sketch.art import art_set
 from aiport.backends.local.sketch.scene import Scene, SceneObject
 from aiport.backends.local.sketch.sizes import size_and_zone
-from aiport.backends.local.sketch.words import SURFACES
+from aiport.backends.local.sketch.words import PLATES, SURFACES
 
 Box = tuple[float, float, float, float]
 
@@ -48,6 +48,7 @@ GEOMETRY: dict[str, Geometry] = {
     "sign": Geometry(1.5, 0.36, "ground"),
     "sofa": Geometry(2.0, 0.30, "ground"),
     "table": Geometry(2.2, 0.32, "ground"),
+    "bridge": Geometry(2.4, 0.40, "ground"),
     "city": Geometry(1.0, 1.0, "backdrop"),
     "rainbow": Geometry(1.0, 1.0, "backdrop"),
 }
@@ -56,7 +57,8 @@ CAPTION_BAND = 0.19  # share of the height a caption banner takes
 SIZE_FACTOR = {"large": 1.45, "small": 0.6}
 _COLUMNS = {"left": (0.02, 0.36), "center": (0.33, 0.67), "right": (0.64, 0.98)}
 _ROWS = {"top": (0.03, 0.38), "middle": (0.31, 0.69), "bottom": (0.62, 0.97)}
-_GROUND_PLACES = {"beach", "forest", "meadow", "desert", "snow", "cyberpunk", "room", "road"}
+_GROUND_PLACES = {"beach", "forest", "meadow", "desert", "snow", "cyberpunk", "room", "road",
+                  "river"}  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -70,9 +72,19 @@ class Placement:
     layer: float
 
 
-def geometry(obj: SceneObject, ground: bool = False) -> Geometry:
-    """Shape and zone of `obj`; on a picture with ground, unknown things stand on it."""
+# Hand-drawn kinds that are everyday things too: beside pictures of the art set (a dog, a
+# child) they take a thing's size and lie on the ground instead of filling the canvas.
+AMONG_THINGS = {"ball": Geometry(1.0, 0.1, "ground")}
+
+
+def geometry(obj: SceneObject, ground: bool = False, among_things: bool = False) -> Geometry:
+    """Shape and zone of `obj`; on a picture with ground, unknown things stand on it.
+
+    `among_things`: the scene also draws pictures of the art set (see `AMONG_THINGS`).
+    """
     geo = GEOMETRY.get(obj.kind) or _art_geometry(obj.kind)
+    if among_things and obj.kind in AMONG_THINGS:
+        geo = AMONG_THINGS[obj.kind]
     if obj.kind == "mountain" and obj.h is None and obj.v is None:
         return Geometry(geo.aspect, geo.height, "backdrop")
     if geo.zone == "free" and ground and obj.kind not in GEOMETRY:
@@ -140,6 +152,7 @@ class _Planner:
         self.scene, self.width, self.height, self.rng = scene, width, height, rng
         self.shuffle = shuffle
         self.ground = has_ground(scene)
+        self.among_things = any(obj.kind in art_set() for obj in scene.objects)
         self.unit = min(width, height)
         self.regions: dict[int, Box] = {}
         self.placed: dict[int, list[Placement]] = {}
@@ -168,7 +181,8 @@ class _Planner:
     # -- regions -----------------------------------------------------------------------
 
     def _geo(self, obj: SceneObject) -> Geometry:
-        return geometry(obj, self.ground)
+        geo = geometry(obj, self.ground, self.among_things)
+        return Geometry(geo.aspect, geo.height, "wall") if obj.hangs else geo
 
     def _relation_ok(self, i: int, obj: SceneObject) -> bool:
         target = obj.target
@@ -185,16 +199,24 @@ class _Planner:
             return (0.03, HORIZON - 0.04 if self.ground else 0.40)
         if zone == "ground":
             return (0.22, 0.95)
+        if zone == "water" and self.scene.place == "river":
+            return (HORIZON + 0.1, 0.96)
         if zone == "water":
             return (0.30, HORIZON + 0.05)
         if zone == "backdrop":
             return (HORIZON - 0.45, HORIZON + 0.02)
+        if zone == "wall":
+            return (0.08, HORIZON - 0.08)
         return (0.20, 0.95) if self.ground else (0.06, 0.94)
 
     def _base_region(self, obj: SceneObject) -> Box:
         zone = self._geo(obj).zone
         y0, y1 = _ROWS[obj.v] if obj.v else self._zone_rows(zone)
         x0, x1 = _COLUMNS[obj.h] if obj.h else (0.02, 0.98)
+        if zone == "wall" and not obj.h:
+            x0, x1 = (0.04, 0.58)  # the room's window is on the right
+        if zone == "water" and not obj.h and self.scene.place == "river":
+            x0, x1 = (0.25, 0.75)
         if zone == "backdrop" and not obj.h:
             x0, x1 = 0.0, 1.0
         return (x0, y0, x1, y1)
@@ -214,9 +236,10 @@ class _Planner:
                 for j, obj in enumerate(objects)
                 if obj.h and j in self.regions and _overlap((y0, y1), self.regions[j][1::2]) > 0.1
             ]
-            spans = _subtract((0.02, 0.98), taken)
+            width = self.regions[members[0]][0::2]  # the zone's own: a wall's, a river's
+            spans = _subtract(width, taken)
             if sum(b - a for a, b in spans) < 0.25:
-                spans = [(0.02, 0.98)]
+                spans = [width]
             demand = [self._demand(objects[i]) for i in members]
             for i, (x0, x1) in zip(members, _share(spans, demand), strict=True):
                 self.regions[i] = (x0, y0, x1, y1)
@@ -310,11 +333,21 @@ class _Planner:
         step = (tx1 - tx0) / len(sharing)
         x0 = tx0 + step * sharing.index(i)
         target_kind = self.scene.objects[obj.target or 0].kind
+        if target_kind in PLATES:  # seen from above: in the middle of the plate
+            cx, cy, half = (tx0 + tx1) / 2, (ty0 + ty1) / 2, (ty1 - ty0) * 0.3
+            across = half * self.height / self.width
+            return (cx - across, cy - half, cx + across, cy + half)
         if obj.relation == "in":  # heaped up: the container's rim hides the lower part
             rim = ty0 + (ty1 - ty0) * 0.3
             return (x0 + step * 0.08, rim - (ty1 - ty0) * 0.75, x0 + step * 0.92, rim)
         seat = ty0 + (ty1 - ty0) * SURFACES.get(target_kind, 0.0) + 0.01
         return (x0, max(0.0, seat - tall * 0.75), x0 + step, seat)
+
+    def _on_plate(self, obj: SceneObject) -> bool:
+        target = obj.target
+        if obj.relation not in ("on", "in") or target is None or target not in self.placed:
+            return False
+        return self.scene.objects[target].kind in PLATES
 
     # -- copies ------------------------------------------------------------------------
 
@@ -330,10 +363,12 @@ class _Planner:
         if geo.zone == "backdrop":
             return [Placement(obj.kind, (rx0, ry0, rx1, ry1), i, 0, layer)]
         base_h = geo.height * self.unit * SIZE_FACTOR.get(obj.size or "", 1.0)
+        if self._on_plate(obj):  # food fills its plate, however small it is drawn alone
+            base_h = (ry1 - ry0) * 0.9
         if i == self.portrait:
             base_h, geo = 0.84 * self.height, Geometry(geo.aspect, 0.84, "ground")
         sits = geo.zone in ("ground", "water") or obj.relation in ("on", "in")
-        most_rows = (1 if obj.count <= 6 else 2) if sits else obj.count
+        most_rows = (1 if obj.count <= 6 and not self._on_plate(obj) else 2) if sits else obj.count
         if geo.zone == "sky":
             most_rows = 2
         size = (geo.aspect * base_h, base_h)

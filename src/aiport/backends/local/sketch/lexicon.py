@@ -164,6 +164,8 @@ def index() -> dict[str, tuple[int, tuple[str, ...]]]:
     """Folded word or name → (best rank, art names best first)."""
     ranked: dict[str, list[tuple[int, int, str]]] = {}
     for order, art in enumerate(art_set().values()):
+        if art.name in w.SCENE_TILES:
+            continue
         penalty = 6 if art.group in _FACES or art.group in _SYMBOLS else 0
         for key, rank in _keys(art):
             ranked.setdefault(key, []).append((rank + penalty, order, art.name))

@@ -51,6 +51,12 @@ def parse_scene(prompt: str) -> Scene:
             obj.text = scene.texts.pop(0)
         if scene.framing == "portrait" and obj.kind in w.BUSTS:
             obj.kind = w.BUSTS[obj.kind]
+        if obj.hangs:
+            obj.kind = w.WALL_VERSIONS.get(obj.kind, obj.kind)
+        target = obj.target if obj.target is not None else len(scene.objects)
+        crossed = target < len(scene.objects) and scene.objects[target].kind in w.CROSSED
+        if obj.relation == "above" and crossed:
+            obj.relation = "on"
     if scene.place is None and any(obj.kind in w.INDOOR_KINDS for obj in scene.objects):
         scene.place = "room"
     return scene
@@ -72,6 +78,7 @@ class Reader:
         self.phrase = _Phrase()
         self.segment = 0  # index of the first object in the current clause
         self.pending_position: tuple[str | None, str | None] | None = None
+        self.pending_hang = False
         self.pending_relation: tuple[str, int] | None = None
         # "Neben einem Hund sitzt eine Katze": relation first, then target, then subject.
         self.reversed_relation: tuple[str, int | None] | None = None
@@ -106,6 +113,8 @@ class Reader:
                 thing = lexicon.lookup_phrase(str(value))
                 if thing is not None:
                     self._add_thing(thing, " ".join(o for _, o in self.tokens[i:end]))
+            elif kind == "wall":
+                self._hang(" ".join(o for _, o in self.tokens[i:end]))
             else:
                 self._position(None, "top", end)
             return end
@@ -132,6 +141,8 @@ class Reader:
                 return "relation", w.RELATION_INDEX[words], i + size
             if words in _SKY_PHRASES:
                 return "sky", 0, i + size
+            if words in w.WALL_PHRASES:
+                return "wall", 0, i + size
             if words in w.PLACE_PHRASES:
                 return "place", w.PLACE_PHRASES[words], i + size
         for size in (3, 2):
@@ -201,7 +212,7 @@ class Reader:
             self._setting(word)
             self.scene.setting_words.append(original)
             self._drop_phrase()
-        elif word in w.HAIR_WORDS and self._hair(original):
+        elif self._styles_person(word, original):
             self._drop_phrase()
         elif word in w.FOLDED_SETS["meta"]:
             if word in w.FOLDED_SETS["background"] and self.phrase.color:
@@ -230,6 +241,8 @@ class Reader:
 
     def _noun(self, thing: lexicon.Thing, original: str) -> None:
         """A noun: drawn, unless it only qualifies the noun after it ("fruit bowl")."""
+        if thing.kind == "square" and self._town_square():
+            thing = lexicon.Thing("city")
         following = self.next_thing()
         if following is not None and thing.kind in w.CONTAINERS:  # "eine Tasse Kaffee"
             self._add_thing(thing, original)
@@ -246,6 +259,17 @@ class Reader:
         elif following is None or not thing.strong:
             self._add_thing(thing, original)
         # else: a modifier of the noun that follows ("apple tree"): that noun is drawn
+
+    def _town_square(self) -> bool:
+        """ "a fountain in a square": a square after in/on/at, beside a thing, is a place."""
+        before = [t for t, _ in self.tokens[max(0, self.position - 3) : self.position]]
+        while before and (
+            before[-1] in w.FOLDED_SETS["determiners"] or before[-1] in w.COUNT_INDEX
+        ):
+            before.pop()
+        if not before or before[-1] not in w.TOWN_SQUARE_PREPOSITIONS:
+            return False
+        return any(obj.kind not in w.SHAPES for obj in self.objects[self.segment :])
 
     def next_thing(self) -> lexicon.Thing | None:
         at = self.position + 1
@@ -293,6 +317,21 @@ class Reader:
         styled = f"{bust}-{style}" if style else bust
         person.kind = styled if styled in art_set() else bust
         person.words.append(original)
+        return True
+
+    def _styles_person(self, word: str, original: str) -> bool:
+        """Hair or a beard of the last person named ("a man with red hair / a beard")."""
+        if word in w.HAIR_WORDS:
+            return self._hair(original)
+        return word in w.BEARD_WORDS and self._beard(original)
+
+    def _beard(self, original: str) -> bool:
+        """ "with a beard": the last person is drawn bearded."""
+        people = [o for o in self.objects if o.kind in w.BEARDED]
+        if not people:
+            return False
+        people[-1].kind = w.BEARDED[people[-1].kind]
+        people[-1].words.append(original)
         return True
 
     def _compound(self, word: str, original: str) -> bool:
@@ -372,6 +411,7 @@ class Reader:
         if self.pending_position is not None:
             obj.h, obj.v = self.pending_position
             self.pending_position = None
+        obj.hangs, self.pending_hang = self.pending_hang, False
         self._relate(obj)
         self.objects.append(obj)
         self.phrase = _Phrase()
@@ -407,6 +447,19 @@ class Reader:
             subject.h, subject.v = h, v
         else:
             self.pending_position = (h, v)
+
+    def _hang(self, words: str) -> None:
+        """ "on the wall": the clause's thing (or the next one) hangs on a room's wall."""
+        self._end_phrase()
+        self.pending_relation = None
+        self.scene.setting_words.append(words)
+        if self.scene.place in (None, "meadow"):
+            self.scene.place = "room"
+        in_clause = self.objects[self.segment :]
+        if in_clause:
+            in_clause[-1].hangs = True
+        else:
+            self.pending_hang = True
 
     def _relation(self, relation: str) -> None:
         self._end_phrase()

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aiport.backends.base import GeneratedImage
-from aiport.backends.local.sketch.art import art_set, raster
+from aiport.backends.local.sketch.art import SKIN_TONES, art_set, raster
 from aiport.backends.local.sketch.backdrop import background, paint_mountain_range, paint_setting
 from aiport.backends.local.sketch.canvas import INK, RGB, Box, Canvas, resolve_color, write
 from aiport.backends.local.sketch.describe import describe_scene
@@ -124,7 +124,8 @@ def _paint(canvas: Canvas, scene: Scene, placement: Placement, muted: bool) -> N
         painter(canvas, box, color)
     else:
         tint = color if obj.color and not _named_in(obj.color, kind) else None
-        paint_art(canvas, box, kind, tint)
+        tone = canvas.rng.choice(SKIN_TONES) if art_set()[kind].tones else None
+        paint_art(canvas, box, kind, tint, tone)
 
 
 def _named_in(color: str, kind: str) -> bool:
@@ -132,8 +133,14 @@ def _named_in(color: str, kind: str) -> bool:
     return color.rpartition(" ")[2] in art_set()[kind].label.split()
 
 
-def paint_art(canvas: Canvas, box: Box, name: str, tint: RGB | None = None) -> None:
-    """The art-set picture `name` as large as fits in `box`, standing on its bottom edge."""
+def paint_art(
+    canvas: Canvas, box: Box, name: str, tint: RGB | None = None, tone: str | None = None
+) -> None:
+    """The art-set picture `name` as large as fits in `box`, standing on its bottom edge.
+
+    People are drawn in one of the art's five natural skin tones (`tone`), not in the
+    emoji's yellow: the renderer draws scenes, not smileys.
+    """
     aspect = art_set()[name].aspect
     x0, y0, x1, y1 = box
     width, height = x1 - x0, y1 - y0
@@ -143,7 +150,7 @@ def paint_art(canvas: Canvas, box: Box, name: str, tint: RGB | None = None) -> N
         height = width / aspect
     left, top = round((x0 + x1 - width) / 2), round(y1 - height)
     canvas.shadow((left, top, left + width, top + height))
-    picture = raster(name, round(width), round(height), tint)
+    picture = raster(name, round(width), round(height), tint, tone)
     if canvas.image.mode == "RGBA":
         _composite(canvas.image, picture, left, top)
     else:

@@ -16,7 +16,8 @@ class SceneObject:
 
     `h` is left/center/right and `v` top/middle/bottom (None: the layout chooses).
     `relation` (above/on/in/below/next_to/left_of/right_of) places it against `target`,
-    an index into `Scene.objects`. `label` is the prompt's word for an `unknown` kind.
+    an index into `Scene.objects`. `hangs`: on a room's wall ("a clock on the wall").
+    `label` is the prompt's word for an `unknown` kind.
     `kind` is a hand-drawn kind (`words.NOUNS`) or a picture of the art set; `variants`
     (a collective such as "fruit") gives one picture per copy. `words` are the prompt's
     words this group draws.
@@ -30,6 +31,7 @@ class SceneObject:
     v: str | None = None
     relation: str | None = None
     target: int | None = None
+    hangs: bool = False
     label: str | None = None
     text: str | None = None
     requested_count: int = 1

@@ -183,7 +183,31 @@ def paint_table(c: Canvas, box: Box, color: RGB) -> None:
     c.draw.rectangle(at(box, 0.04, 0.1, 0.96, 0.17), fill=darker(color, 0.2))
 
 
+def paint_bridge(c: Canvas, box: Box, color: RGB) -> None:
+    """A stone bridge of three arches over water, seen from the side; its deck is at 10%."""
+    c.shadow(box)
+    _part(c, at(box, 0.0, 0.1, 1.0, 1.0), color, round_=0.02)
+    for k in range(3):
+        x0, x1 = 0.06 + k * 0.31, 0.06 + k * 0.31 + 0.26
+        arch = at(box, x0, 0.42, x1, 1.0)
+        span = arch[2] - arch[0]
+        top = (arch[0], arch[1], arch[2], arch[1] + span)
+        c.draw.ellipse(top, fill=RIVER)
+        c.draw.rectangle((arch[0], arch[1] + span / 2, arch[2], arch[3]), fill=RIVER)
+        for fy in (0.82, 0.92):
+            c.draw.line(pts(box, x0 + 0.05, fy, x1 - 0.05, fy), fill=lighter(RIVER, 0.35),
+                        width=c.line_width(box, 0.01))  # fmt: skip
+    c.draw.rectangle(at(box, 0.0, 0.1, 1.0, 0.17), fill=darker(color, 0.25))
+    rail = c.line_width(box, 0.012)
+    c.draw.line(pts(box, 0.0, 0.02, 1.0, 0.02), fill=darker(color, 0.35), width=rail)
+    for k in range(15):
+        fx = 0.01 + k * 0.07
+        c.draw.line(pts(box, fx, 0.02, fx, 0.1), fill=darker(color, 0.35), width=rail)
+
+
+RIVER: RGB = (70, 150, 215)
+
 THING_PAINTERS: dict[str, Painter] = {
     "building": paint_building, "robot": paint_robot, "mountain": paint_mountain,
-    "sofa": paint_sofa, "table": paint_table,
+    "sofa": paint_sofa, "table": paint_table, "bridge": paint_bridge,
 }  # fmt: skip

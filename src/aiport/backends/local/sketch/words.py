@@ -41,7 +41,11 @@ NOUNS: dict[str, tuple[str, str]] = {
     "robot": ("robot android droid cyborg mech roboter", "robots androids droids cyborgs"),
     "mountain": ("mountain hill peak berg hügel gipfel", "mountains hills berge"),
     "cloud": ("cloud wolke", "clouds wolken"),
-    "city": ("city town skyline downtown metropolis stadt großstadt metropole", "cities städte"),
+    "city": (
+        "city town skyline downtown metropolis cityscape plaza stadt großstadt metropole"
+        " marktplatz dorfplatz stadtplatz",
+        "cities städte",
+    ),
     "sign": (
         "sign signboard billboard banner poster placard schild plakat tafel",
         "signs billboards banners posters schilder plakate",
@@ -52,7 +56,19 @@ NOUNS: dict[str, tuple[str, str]] = {
         "table desk tisch schreibtisch esstisch couchtisch küchentisch",
         "tables desks tische",
     ),
+    "bridge": ("bridge viaduct brücke viadukt", "bridges viaducts brücken"),
 }
+SHAPES = frozenset({"circle", "ball", "square", "rectangle", "box", "triangle", "star", "heart"})
+# "a fountain in a square": after in/on/at, beside things, a square is a town's square.
+TOWN_SQUARE_PREPOSITIONS = frozenset({"in", "on", "at", "auf", "am", "im", "an"})
+# Art-set pictures that are whole scenes in a tile (a skyline on a purple square): never
+# drawn as things; their words draw the hand-drawn kind or setting instead.
+SCENE_TILES = frozenset(
+    {
+        "bridge-at-night", "cityscape", "cityscape-at-dusk", "night-with-stars", "sunrise",
+        "sunset", "sunrise-over-mountains", "milky-way", "foggy", "national-park", "desert",
+    }
+)  # fmt: skip
 
 # Hand-kept words → art names, where the CLDR names pick another picture or none.
 ART_WORDS: dict[str, str] = {
@@ -64,6 +80,7 @@ ART_WORDS: dict[str, str] = {
         "evergreen-tree": "pine fir spruce tanne fichte tannenbaum nadelbaum",
         "palm-tree": "palm palme",
         "automobile": "car auto wagen pkw vehicle fahrzeug",
+        "locomotive": "train zug eisenbahn",
         "delivery-truck": "truck lorry lkw lastwagen laster",
         "top-hat": "zylinder",
         "cat": "cat kitten katze kater kätzchen mieze",
@@ -141,6 +158,13 @@ HAIR_STYLES = {
     "red": "red-hair", "orange": "red-hair", "yellow": "blonde-hair", "gold": "blonde-hair",
     "white": "white-hair", "grey": "white-hair", "silver": "white-hair", "curly": "curly-hair",
 }  # fmt: skip
+# "a man with a beard": that person is drawn with one (as a bust), not beside a bearded head.
+BEARD_WORDS = frozenset({"beard", "bart", "vollbart"})
+BEARDED = {
+    **dict.fromkeys(("man-standing", "man", "old-man", "older-man"), "man-beard"),
+    **dict.fromkeys(("woman-standing", "woman", "old-woman"), "woman-beard"),
+    **dict.fromkeys(("person-standing", "person", "older-person"), "person-beard"),
+}
 # Standing people drawn as a bust when the prompt asks for a portrait or a hair colour.
 BUSTS = {"person-standing": "person", "man-standing": "man", "woman-standing": "woman"}
 # Containers and surfaces: "a bowl of fruit", "ein Korb mit Äpfeln" put the things in them.
@@ -161,7 +185,16 @@ CONTAINERS = frozenset(
 )
 CONTENT_LINKS = frozenset({"of", "with", "mit", "voller", "voll", "full", "filled"})
 # Where a thing standing on another one rests, as a fraction of the other's height.
-SURFACES = {"table": 0.03, "sofa": 0.5, "bed": 0.42, "chair": 0.44, "box": 0.02}
+SURFACES = {"table": 0.03, "sofa": 0.5, "bed": 0.42, "chair": 0.44, "box": 0.02, "bridge": 0.1}
+# What goes over one of these goes on it ("ein Zug fährt über eine Brücke").
+CROSSED = frozenset({"bridge"})
+# Plates seen from above: what lies on one lies in its middle and fills it.
+PLATES = frozenset({"fork-and-knife-with-plate"})
+# "a clock on the wall": the thing hangs on a room's wall; some are drawn as wall versions.
+WALL_PHRASES = ("on the wall", "on a wall", "at the wall", "against the wall", "an der wand",
+                "an einer wand", "an die wand", "auf der wand")  # fmt: skip
+WALL_VERSIONS = dict.fromkeys(("alarm-clock", "watch", "mantelpiece-clock", "timer-clock"),
+                              "ten-oclock")  # fmt: skip
 INDOOR_KINDS = frozenset({"sofa", "table", "bed", "chair", "couch-and-lamp"})
 # Materials: the first part of a compound that is not a thing of its own ("Holztisch").
 MATERIALS = _words(
@@ -274,7 +307,8 @@ PLACE_PHRASES = {"unter wasser": "underwater", "under water": "underwater",
 
 RELATIONS: dict[str, str] = {
     "above": "above", "over": "above", "über": "above", "oberhalb": "above",
-    "on": "on", "atop": "on", "on top of": "on", "auf": "on", "upon": "on",
+    "on": "on", "atop": "on", "on top of": "on", "auf": "on", "upon": "on", "crossing": "on",
+    "across": "on", "überquert": "on", "überqueren": "on",
     "below": "below", "under": "below", "underneath": "below", "beneath": "below",
     "unter": "below", "unterhalb": "below",
     "next to": "next_to", "beside": "next_to", "besides": "next_to", "near": "next_to",
@@ -305,6 +339,7 @@ PLACES = {
     " zimmer"
     " wohnzimmer küche schlafzimmer büro raum drinnen stube kinderzimmer esszimmer",
     "road": "highway road street motorway freeway autobahn straße landstraße fahrbahn",
+    "river": "river stream creek brook fluss bach flussufer",
 }
 # Setting words that describe a noun rather than being one ("a cyberpunk city").
 SETTING_ADJECTIVES = _words(
@@ -401,7 +436,7 @@ def known_modifier(head: str) -> str | None:
 def reserved(word: str) -> bool:
     """Whether a folded word has a meaning of its own here, so it never names a thing."""
     tables = (COLOR_INDEX, SHADE_INDEX, SIZE_INDEX, TIME_INDEX, PLACE_INDEX, FRAMING_INDEX,
-              COUNT_INDEX, RELATION_INDEX, POSITION_INDEX, HAIR_WORDS)  # fmt: skip
+              COUNT_INDEX, RELATION_INDEX, POSITION_INDEX, HAIR_WORDS, BEARD_WORDS)  # fmt: skip
     return any(word in table for table in tables) or any(
         word in FOLDED_SETS[name]
         for name in ("meta", "stopwords", "fillers", "boundaries", "determiners")

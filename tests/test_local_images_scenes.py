@@ -1,0 +1,144 @@
+"""Everyday scenes look as a user expects: sizes beside each other, where things stand.
+
+Each test checks a property of the layout (boxes in pixels, for several random layouts) or
+of the pixels, for a weak spot seen on the README's contact sheet.
+"""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from aiport.backends.local.sketch import lexicon
+from aiport.backends.local.sketch import words as w
+from aiport.backends.local.sketch.art import art_set, raster
+from aiport.backends.local.sketch.describe import describe_scene
+from aiport.backends.local.sketch.layout import HORIZON, Box, layout
+from aiport.backends.local.sketch.reader import parse_scene
+from aiport.backends.local.sketch.render import RenderJob, render_image
+
+SIZE = 1024
+
+
+def boxes(prompt: str, seed: int) -> dict[str, list[Box]]:
+    """Every drawn copy's box, by kind, in one of the prompt's random layouts."""
+    scene = parse_scene(prompt)
+    out: dict[str, list[Box]] = {}
+    for placed in layout(scene, SIZE, SIZE, random.Random(seed), vary=seed > 0):
+        out.setdefault(scene.objects[placed.group].kind_of(placed.copy), []).append(placed.box)
+    return out
+
+
+def height(box: Box) -> float:
+    return box[3] - box[1]
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize(
+    "prompt", ["a dog playing with a ball in the park", "ein Hund spielt mit einem Ball im Park"]
+)
+def test_a_ball_beside_a_dog_is_ball_sized_and_lies_on_the_ground(prompt: str, seed: int) -> None:
+    drawn = boxes(prompt, seed)
+    (dog,), (ball,) = drawn["dog"], drawn["ball"]
+    assert height(ball) < 0.6 * height(dog)
+    assert ball[3] > HORIZON * SIZE  # on the meadow, not floating in the sky
+
+
+def test_balls_alone_keep_the_size_of_shapes() -> None:
+    for ball in boxes("three red balls on the left", 0)["ball"]:
+        assert height(ball) > 0.2 * SIZE
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize(
+    ("prompt", "train"),
+    [("a train crossing a bridge", "locomotive"), ("ein Zug fährt über eine Brücke", "locomotive")],
+)
+def test_a_train_crosses_a_bridge_on_its_deck(prompt: str, train: str, seed: int) -> None:
+    drawn = boxes(prompt, seed)
+    (bridge,), (engine,) = drawn["bridge"], drawn[train]
+    deck = bridge[1] + height(bridge) * w.SURFACES["bridge"]
+    assert abs(engine[3] - deck) < 0.03 * SIZE  # its wheels are on the deck
+    assert bridge[0] <= engine[0] and engine[2] <= bridge[2]
+    assert height(engine) < height(bridge)
+
+
+def test_scene_tiles_are_never_drawn_as_things() -> None:
+    """Pictures that are a whole scene on a square (a bridge at night) stand for settings."""
+    for name in w.SCENE_TILES:
+        for word in art_set()[name].english[:1]:
+            for token in word.split():
+                thing = lexicon.lookup(w.fold(token))
+                assert thing is None or thing.kind not in w.SCENE_TILES, (name, token)
+    bridge = parse_scene("a bridge over a river")
+    assert [o.kind for o in bridge.objects] == ["bridge"] and bridge.place == "river"
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize(
+    "prompt", ["a clock on the wall", "eine Uhr an der Wand", "An der Wand hängt eine Uhr"]
+)
+def test_a_clock_on_the_wall_hangs_on_the_wall(prompt: str, seed: int) -> None:
+    scene = parse_scene(prompt)
+    (clock,) = scene.objects
+    assert scene.place == "room" and clock.hangs
+    assert "clock" in art_set()[clock.kind].label  # a clock's face, not a wristwatch
+    ((box,),) = boxes(prompt, seed).values()
+    assert box[3] < (HORIZON - 0.04) * SIZE  # above the skirting board, not on the floor
+    assert box[2] < 0.62 * SIZE  # beside the room's window, not over it
+    assert "clock on the wall" in describe_scene(scene).replace("o’clock", "clock")
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize(
+    ("prompt", "food"),
+    [("sushi on a plate", "sushi"), ("Sushi auf einem Teller", "sushi"),
+     ("a watermelon on a plate", "watermelon"), ("a plate of spaghetti", "spaghetti")],
+)  # fmt: skip
+def test_food_on_a_plate_lies_in_its_middle_and_fills_it(prompt: str, food: str, seed: int) -> None:
+    drawn = boxes(prompt, seed)
+    (plate,), (dish,) = drawn["fork-and-knife-with-plate"], drawn[food]
+    centre = ((dish[0] + dish[2]) / 2, (dish[1] + dish[3]) / 2)
+    assert plate[0] + (plate[2] - plate[0]) / 3 < centre[0] < plate[2] - (plate[2] - plate[0]) / 3
+    assert plate[1] + height(plate) / 3 < centre[1] < plate[3] - height(plate) / 3
+    assert height(dish) > 0.35 * height(plate)  # it was a tenth when it sat on the rim
+
+
+@pytest.mark.parametrize(
+    ("prompt", "kinds"),
+    [
+        ("a fountain in a square", {"fountain", "city"}),
+        ("ein Brunnen auf dem Marktplatz", {"fountain", "city"}),
+        ("a red circle in a square", {"circle", "square"}),
+        ("a blue square", {"square"}),
+    ],
+)
+def test_a_square_is_a_towns_square_beside_things_and_a_shape_beside_shapes(
+    prompt: str, kinds: set[str]
+) -> None:
+    assert {obj.kind for obj in parse_scene(prompt).objects} == kinds
+
+
+def test_people_are_drawn_in_natural_skin_tones_not_emoji_yellow() -> None:
+    yellow = np.array([255, 200, 61])  # Fluent Emoji's default skin (#FFC83D)
+    for prompt in ("a portrait of a woman with red hair", "three men in a park"):
+        job = RenderJob(prompt=prompt, width=256, height=256)
+        rgb = np.asarray(render_image(parse_scene(prompt), job).convert("RGB")).astype(int)
+        emoji_skin = (np.abs(rgb - yellow).sum(axis=2) < 30).mean()
+        assert emoji_skin < 0.002, prompt
+    tones = {raster("woman-red-hair", 32, 32, tone=tone).tobytes() for tone in (None, "dark")}
+    assert len(tones) == 2
+
+
+@pytest.mark.parametrize(
+    ("prompt", "kinds"),
+    [
+        ("ein alter Mann mit Bart", ["man-beard"]),
+        ("an old man with a beard and a cane", ["man-beard", "white-cane"]),
+        ("a beard", ["person-beard"]),
+    ],
+)
+def test_a_man_with_a_beard_is_one_bearded_man(prompt: str, kinds: list[str]) -> None:
+    assert [obj.kind for obj in parse_scene(prompt).objects] == kinds
