@@ -100,6 +100,7 @@ class Accounts:
             self.redis,
             spend_loader=self.spend,
             fallback=settings.limits_fallback,
+            supervisor=settings.limiter_socket,
         )
         self.prices = PriceTable(settings.file.prices)
         self.allow_unpriced = settings.file.unpriced_models == "allow"

@@ -134,6 +134,11 @@ class Settings(BaseSettings):
     limits_fallback: Literal["local", "reject"] = Field(
         default="local", description="When Redis is unreachable: per-instance limits, or 503"
     )
+    limiter_socket: str | None = Field(
+        default=None,
+        description="Set by `serve --workers N` (no Redis) for its workers: the Unix socket "
+        "of the supervisor's limiter, which they all share",
+    )
     max_body_bytes: int = Field(default=26 * 1024 * 1024, description="Largest request body")
     max_json_bytes: int = Field(default=8 * 1024 * 1024, description="Largest JSON body")
     cors_origins: list[str] = Field(

@@ -19,8 +19,10 @@ import sys
 import tempfile
 from types import FrameType
 
+from aiport.limits.parent import LimiterService
 from aiport.metrics import MULTIPROC_ENV
 from aiport.settings import Settings
+from aiport.store.database import default_database_url
 
 log = logging.getLogger(__name__)
 
@@ -29,14 +31,11 @@ WORKER_ENV = "AIPORT_WORKER"  # in a worker: the file descriptor of the supervis
 
 def supervise(settings: Settings, master_key: str) -> int:
     """Start `workers` copies of this command and wait for them; 0 if all stopped cleanly."""
+    # Without Redis the workers share this process's limiter: limits as for one process.
+    limits = None
     if not settings.redis_url:
-        log.warning(
-            "%d workers without AIPORT_REDIS_URL: each enforces rate limits and budgets on"
-            " its own, so a key may get up to %d times its limits; set AIPORT_REDIS_URL to"
-            " share them",
-            settings.workers,
-            settings.workers,
-        )
+        limits = LimiterService(settings.database_url or default_database_url(settings.data_dir))
+        limits.start()
     lifeline, keep_open = os.pipe()
     # One directory for every worker's metrics, so that a scrape of any shows them all.
     metrics_dir = tempfile.mkdtemp(prefix="aiport-metrics-")
@@ -46,6 +45,7 @@ def supervise(settings: Settings, master_key: str) -> int:
         "AIPORT_MASTER_KEY": master_key,
         MULTIPROC_ENV: metrics_dir,
     }
+    env |= limits.env if limits is not None else {}
     argv = [sys.executable, "-m", "aiport", *sys.argv[1:]]
     workers = [
         subprocess.Popen(argv, env=env, pass_fds=(lifeline,), process_group=0)
@@ -71,6 +71,8 @@ def supervise(settings: Settings, master_key: str) -> int:
     signal.signal(signal.SIGINT, stop)
     codes = [worker.wait() for worker in workers]
     os.close(keep_open)
+    if limits is not None:  # after the workers: their last settlements come here
+        limits.stop()
     shutil.rmtree(metrics_dir, ignore_errors=True)
     if any(codes):
         log.error("workers exited with %s", codes)

@@ -16,9 +16,12 @@ gets 429 `insufficient_quota` with `x-should-retry: false`.
 
 `RedisLimiter` does all of it in one Lua script per request, atomically and with Redis's
 clock, so N instances enforce one limit; `LocalLimiter` does the same arithmetic in
-process. `FallbackLimiter` uses Redis and, while Redis is unreachable, either the local
-limiter (per-instance limits) or refuses with 503 — warned once, and it switches back by
-itself when a background probe reaches Redis again.
+process, and the workers of one `serve --workers N` without Redis share the supervisor's
+(`SocketLimiter` asking `LimiterService` over a Unix socket). `FallbackLimiter` uses Redis
+and, while Redis is unreachable, either the local limiter (per-instance limits) or refuses
+with 503 — warned once, and it switches back by itself when a background probe reaches
+Redis again, having added what keys spent meanwhile to Redis's totals (each outage reads
+spend from the database afresh).
 """
 
 from aiport.limits.base import (

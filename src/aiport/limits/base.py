@@ -144,13 +144,11 @@ class Limiter(ABC):
         Settling twice does nothing the second time. With `actual_cost_usd` None the
         reserved cost stands.
         """
-        delta = int(actual_tokens) - admission.tokens
+        delta, delta_usd = settlement(admission, actual_tokens, actual_cost_usd)
         if admission.settled or admission.backend == "none":
             admission.settled = True
             return delta
         admission.settled = True
-        cost = admission.cost_usd if actual_cost_usd is None else max(0.0, actual_cost_usd)
-        delta_usd = micro_usd(cost) - micro_usd(admission.cost_usd)
         if delta or delta_usd:
             await self._settle(admission.key, delta, delta_usd)
         return delta
@@ -164,6 +162,14 @@ class Limiter(ABC):
 
     @abstractmethod
     async def _settle(self, key: KeyRecord, delta_tokens: int, delta_micro_usd: int) -> None: ...
+
+
+def settlement(
+    admission: Admission, actual_tokens: int, actual_cost_usd: float | None
+) -> tuple[int, int]:
+    """What settling `admission` changes: tokens, and micro-USD (None: the cost reserved)."""
+    cost = admission.cost_usd if actual_cost_usd is None else max(0.0, actual_cost_usd)
+    return int(actual_tokens) - admission.tokens, micro_usd(cost) - micro_usd(admission.cost_usd)
 
 
 async def load_spend(loader: SpendLoader | None, key_id: str) -> KeySpend:

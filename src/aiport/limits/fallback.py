@@ -1,4 +1,11 @@
-"""Redis first; while it is unreachable, per-instance limits or 503 — and back again."""
+"""Redis first; while it is unreachable, per-instance limits or 503 — and back again.
+
+Budgets stay whole across outages: each time Redis goes away the local limiter reads
+every key's spend from the database afresh (not what it knew from an earlier outage), and
+what keys spend while Redis is away — reservations, and the settlements of every request
+that could not reach Redis — is added to Redis's totals when it is back, before shared
+limits resume. Rate limits (rpm, tpm) are not carried over: they are per minute anyway.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +13,13 @@ import asyncio
 import contextlib
 import logging
 import math
+from dataclasses import replace
 from typing import Any
 
 from aiport.errors import Overloaded
-from aiport.limits.base import Admission, Limiter, SpendLoader
+from aiport.limits.base import Admission, Limiter, SpendLoader, micro_usd, settlement
 from aiport.limits.local import LocalLimiter
+from aiport.limits.parent import SocketLimiter
 from aiport.limits.redis_limiter import RedisLimiter, is_redis_outage
 from aiport.store.keys import KeyRecord
 
@@ -41,6 +50,8 @@ class FallbackLimiter(Limiter):
         self.fallback = fallback
         self.retry_interval = retry_interval
         self._probe: asyncio.Task[None] | None = None
+        # Spend not yet in Redis, by key id: the key, tokens, micro-USD.
+        self._unsynced: dict[str, tuple[KeyRecord, int, int]] = {}
 
     @property
     def redis_down(self) -> bool:
@@ -59,7 +70,9 @@ class FallbackLimiter(Limiter):
                 "Rate limiting is temporarily unavailable; please retry shortly.",
                 headers={"retry-after": str(math.ceil(self.retry_interval))},
             )
-        return await self.local._admit(key, tokens, cost_usd)
+        admission = await self.local._admit(key, tokens, cost_usd)
+        self._owe(key, tokens, micro_usd(cost_usd))
+        return admission
 
     async def _settle(self, key: KeyRecord, delta_tokens: int, delta_micro_usd: int) -> None:
         raise AssertionError("settle() dispatches on the admission's backend")
@@ -67,16 +80,23 @@ class FallbackLimiter(Limiter):
     async def settle(
         self, admission: Admission, actual_tokens: int, actual_cost_usd: float | None = None
     ) -> int:
-        if admission.backend == "local":
-            return await self.local.settle(admission, actual_tokens, actual_cost_usd)
+        """Settle where the request was admitted; what Redis cannot take now, it gets later."""
+        delta, delta_usd = settlement(admission, actual_tokens, actual_cost_usd)
+        if admission.backend != "redis":
+            owed = admission.backend == "local" and not admission.settled
+            await self.local.settle(admission, actual_tokens, actual_cost_usd)
+            if owed:  # spend of the outage: Redis gets the correction too
+                await self._pass_on(admission.key, delta, delta_usd)
+            return delta
         try:
             return await self.primary.settle(admission, actual_tokens, actual_cost_usd)
         except Exception as exc:
             if not is_redis_outage(exc):
                 raise
             self._went_down(exc)
-            # The reservation stays counted in Redis: limits err on the strict side.
-            return int(actual_tokens) - admission.tokens
+            # The reservation stays counted in Redis until the correction is paid back.
+            self._owe(admission.key, delta, delta_usd)
+            return delta
 
     async def close(self) -> None:
         if self._probe is not None:
@@ -85,9 +105,41 @@ class FallbackLimiter(Limiter):
                 await self._probe
             self._probe = None
 
+    def _owe(self, key: KeyRecord, tokens: int, micros: int) -> None:
+        """Remember spend Redis has not seen (budgets only; rate limits are per minute)."""
+        if not key.has_budget or not (tokens or micros):
+            return
+        _, owed_tokens, owed_micros = self._unsynced.get(key.id, (key, 0, 0))
+        self._unsynced[key.id] = (key, owed_tokens + tokens, owed_micros + micros)
+
+    async def _pass_on(self, key: KeyRecord, tokens: int, micros: int) -> None:
+        """Add spend to Redis's totals now, or once it is back."""
+        if self.redis_down:
+            self._owe(key, tokens, micros)
+            return
+        try:
+            await self.primary._settle(replace(key, tpm=None), tokens, micros)
+        except Exception as exc:
+            if not is_redis_outage(exc):
+                raise
+            self._went_down(exc)
+            self._owe(key, tokens, micros)
+
+    async def _pay_back(self) -> None:
+        """Add the spend made while Redis was away to its totals (those it still holds; a
+        total it lost is read from the database again on the key's next request)."""
+        while self._unsynced:
+            _, (key, tokens, micros) = self._unsynced.popitem()
+            try:
+                await self.primary._settle(replace(key, tpm=None), tokens, micros)
+            except BaseException:
+                self._owe(key, tokens, micros)
+                raise
+
     def _went_down(self, exc: BaseException) -> None:
         if self._probe is not None:
             return
+        self.local.forget_spend()
         log.warning(
             "Redis unreachable (%s: %s); rate limits now %s until it is back",
             type(exc).__name__,
@@ -101,6 +153,7 @@ class FallbackLimiter(Limiter):
             await asyncio.sleep(self.retry_interval)
             try:
                 await self.primary.redis.ping()
+                await self._pay_back()
             except Exception as exc:
                 if is_redis_outage(exc):
                     continue
@@ -117,9 +170,13 @@ def make_limiter(
     fallback: str = "local",
     namespace: str = "aiport",
     retry_interval: float = 2.0,
+    supervisor: str | None = None,
 ) -> Limiter:
-    """The limiter an instance uses: in process without Redis (`redis=None`), else shared
-    through Redis with the configured fallback (`open_redis(url)` makes the client)."""
+    """The limiter an instance uses: shared through Redis with the configured fallback
+    (`open_redis(url)` makes the client); without Redis, the supervisor's over the Unix
+    socket `supervisor` (a worker of `serve --workers N`), else in process."""
+    if redis is None and supervisor is not None:
+        return SocketLimiter(supervisor)
     local = LocalLimiter(spend_loader=spend_loader)
     if redis is None:
         return local

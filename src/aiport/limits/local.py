@@ -36,12 +36,16 @@ class LocalLimiter(Limiter):
         self._budget: dict[str, list[int]] = {}  # key id → [tokens used, micro-USD spent]
 
     async def _admit(self, key: KeyRecord, tokens: int, cost_usd: float) -> Admission:
+        out = await self.decide(key, tokens, micro_usd(cost_usd))
+        return admission_or_raise(key, tokens, cost_usd, out, self.backend)
+
+    async def decide(self, key: KeyRecord, tokens: int, micros: int) -> Outcome:
+        """Reserve `tokens` and `micros` if they fit; the outcome either way."""
         if key.has_budget and key.id not in self._budget:
             spend = await load_spend(self._spend_loader, key.id)
             self._budget.setdefault(key.id, [spend.tokens, micro_usd(spend.cost_usd)])
         # No await from here on: the check and the reservation are one atomic step.
-        out = self._decide(key, tokens, micro_usd(cost_usd), self._clock())
-        return admission_or_raise(key, tokens, cost_usd, out, self.backend)
+        return self._decide(key, tokens, micros, self._clock())
 
     def _decide(self, key: KeyRecord, tokens: int, micros: int, now: float) -> Outcome:
         used = self._budget.get(key.id, [0, 0])
@@ -74,6 +78,10 @@ class LocalLimiter(Limiter):
             self._budget[key.id][0] += tokens
             self._budget[key.id][1] += micros
         return Outcome("ok", new_req - now, new_tok - now)
+
+    def forget_spend(self) -> None:
+        """Read every key's spend from the database again on its next request."""
+        self._budget.clear()
 
     async def _settle(self, key: KeyRecord, delta_tokens: int, delta_micro_usd: int) -> None:
         if key.tpm is not None and delta_tokens:
