@@ -147,7 +147,10 @@ def test_what_each_price_can_meter() -> None:
 
     def meters(model: str, meter: str) -> bool:
         price = table.price(model)
-        return price is not None and price.meters(meter)
+        can = price is not None and price.meters(meter)
+        assert (table.price_for(model, meter) is not None) == can  # and remembered so
+        assert (table.price_for(model, meter) is not None) == can
+        return can
 
     assert meters("gpt-4o", "tokens") and meters("omni-moderation-latest", "tokens")
     assert meters("tts-1", "characters") and not meters("gpt-4o-mini-tts", "characters")

@@ -81,7 +81,7 @@ class Charge:
             return False
         if self.price is None:
             return True
-        return not self.price.free and usage == Usage()
+        return usage == Usage() and not self.price.free
 
 
 class Accounts:
@@ -179,12 +179,11 @@ class Accounts:
         ctx.charge = charge
 
     def _charge(self, ctx: RequestContext, estimate: Estimate, priced_as: str | None) -> Charge:
-        price = self.prices.price(priced_as) if priced_as is not None else None
+        price = None if priced_as is None else self.prices.price_for(priced_as, estimate.meter)
         record = ctx.caller.record if ctx.caller is not None else None
-        if priced_as is not None and (price is None or not price.meters(estimate.meter)):
-            if record is not None and _counts_cost(record) and not self.allow_unpriced:
-                raise ModelPriceUnknown(priced_as, estimate.meter)
-            price = None
+        refuse = record is not None and _counts_cost(record) and not self.allow_unpriced
+        if priced_as is not None and price is None and refuse:
+            raise ModelPriceUnknown(priced_as, estimate.meter)
         return Charge(priced_as, price, estimate)
 
     # -- usage --------------------------------------------------------------------------

@@ -41,6 +41,8 @@ _NAMES = {
     "per_million_characters": "characters",
 }
 _IMAGE_NAMES = ("image", "per_image")
+_UNSEEN = Price(input=-1.0)  # a marker: no price is negative
+_REMEMBERED = 10_000
 
 
 class PriceTable:
@@ -53,6 +55,7 @@ class PriceTable:
         defaults: Mapping[str, Price] = DEFAULT_PRICES,
     ) -> None:
         self._prices: dict[str, Price] = dict(defaults)
+        self._billing: dict[tuple[str, str], Price | None] = {}
         for model, spec in (overrides or {}).items():
             if isinstance(spec, Price):
                 self._prices[model] = spec
@@ -67,6 +70,18 @@ class PriceTable:
             if family != model:
                 found = self._prices.get(family)
         return found
+
+    def price_for(self, model: str, meter: str) -> Price | None:
+        """The model's price if it can bill a request metered in `meter`, else None.
+        Remembered per name (this runs for every request)."""
+        known = self._billing.get((model, meter), _UNSEEN)
+        if known is _UNSEEN:
+            price = self.price(model)
+            known = price if price is not None and price.meters(meter) else None
+            if len(self._billing) >= _REMEMBERED:  # names come from clients: bounded
+                self._billing.clear()
+            self._billing[(model, meter)] = known
+        return known
 
     def cost(self, model: str, usage: UsageLike, image_variant: str = "") -> float:
         """USD for `usage` on `model`; 0.0 for an unpriced model."""
