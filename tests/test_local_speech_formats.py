@@ -106,6 +106,14 @@ async def test_voice_may_be_an_object_naming_a_seed_voice(backend: PiperSpeechBa
     assert content_type == "audio/mpeg" and len(data) > 1000
 
 
+async def test_openai_docs_example_voice_and_instructions(backend: PiperSpeechBackend) -> None:
+    """OpenAI's own speech example: gpt-4o-mini-tts, `coral`, with `instructions`."""
+    content_type, data = await speak(
+        backend, input="Hi.", voice="coral", instructions="Speak in a cheerful tone."
+    )
+    assert content_type == "audio/mpeg" and len(data) > 1000
+
+
 @pytest.mark.parametrize("voice", ["bob", "Alloy2", {"id": "bob"}, {"name": "alloy"}])
 async def test_unknown_voice_is_a_400_listing_the_six(
     backend: PiperSpeechBackend, voice: object

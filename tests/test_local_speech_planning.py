@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from aiport.backends.local.speech import (
+    NEWER_VOICES,
     VOICE_NAMES,
     VOICES,
     SpeechJob,
@@ -12,6 +13,7 @@ from aiport.backends.local.speech import (
     resolve_voice,
 )
 from aiport.errors import InvalidRequest
+from tests.support.openapi_spec import spec
 
 
 def test_every_seed_voice_has_a_distinct_preset() -> None:
@@ -24,12 +26,20 @@ def test_voice_by_name_or_object(voice: object) -> None:
     assert resolve_voice(voice) is VOICES["nova"]
 
 
-@pytest.mark.parametrize("voice", ["ash", {"id": "ash"}, {"voice": "nova"}, {"id": 3}])
+def test_every_voice_openai_names_is_served() -> None:
+    """The spec's voice names (gpt-4o-mini-tts's `coral` is in OpenAI's own examples)."""
+    names = spec()["components"]["schemas"]["VoiceIdsShared"]["anyOf"][1]["enum"]
+    for name in names:
+        assert resolve_voice(name) in (*VOICES.values(), *NEWER_VOICES.values())
+    assert len({resolve_voice(name) for name in names}) == len(names)
+
+
+@pytest.mark.parametrize("voice", ["nova2", {"id": "voice_1234"}, {"voice": "nova"}, {"id": 3}])
 def test_other_voices_are_refused(voice: object) -> None:
     with pytest.raises(InvalidRequest) as caught:
         resolve_voice(voice)
     assert caught.value.param == "voice"
-    assert "alloy, echo, fable, onyx, nova, shimmer" in caught.value.message
+    assert "alloy, echo, fable, onyx, nova, shimmer, ash" in caught.value.message
 
 
 def phonemes(text: str) -> list[str]:

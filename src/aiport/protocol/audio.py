@@ -12,7 +12,6 @@ DEFAULT_SPEECH_MODEL = "tts-1"  # the seed's default
 DEFAULT_TRANSCRIPTION_MODEL = "whisper-1"  # the seed's default
 MAX_SPEECH_INPUT = 4096
 
-VOICES = ("alloy", "echo", "fable", "onyx", "nova", "shimmer")
 SpeechFormat = Literal["mp3", "opus", "aac", "flac", "wav", "pcm"]
 TranscriptFormat = Literal["json", "text", "srt", "verbose_json", "vtt"]
 

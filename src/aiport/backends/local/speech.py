@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -68,14 +68,29 @@ VOICES: dict[str, VoicePreset] = {
 }
 VOICE_NAMES = ("alloy", "echo", "fable", "onyx", "nova", "shimmer")
 
+# OpenAI's newer voices (gpt-4o-mini-tts, the Realtime API; its docs' examples use
+# `coral`) are drawn from the six above: the nearest in pitch, at a slightly different
+# pace so that no two names sound exactly alike. One speaker cannot give them more.
+NEWER_VOICES: dict[str, VoicePreset] = {
+    "ash": replace(VOICES["echo"], pace=0.98),
+    "ballad": replace(VOICES["fable"], pace=0.88),
+    "cedar": replace(VOICES["onyx"], pace=1.00),
+    "coral": replace(VOICES["nova"], pace=1.00),
+    "marin": replace(VOICES["shimmer"], pace=0.95),
+    "sage": replace(VOICES["alloy"], pace=0.94),
+    "verse": replace(VOICES["echo"], pace=1.12),
+}
+ALL_VOICES = VOICES | NEWER_VOICES
+_OFFERED = (*VOICE_NAMES, *NEWER_VOICES)
+
 
 def resolve_voice(voice: object) -> VoicePreset:
     """The preset for a request's `voice`: a name, or `{"id": name}`; else a 400."""
     name = voice.get("id") if isinstance(voice, dict) else voice
-    preset = VOICES.get(name.strip().lower()) if isinstance(name, str) else None
+    preset = ALL_VOICES.get(name.strip().lower()) if isinstance(name, str) else None
     if preset is None:
         raise InvalidRequest(
-            f"Unsupported voice {name!r}; this model offers: {', '.join(VOICE_NAMES)}.",
+            f"Unsupported voice {name!r}; this model offers: {', '.join(_OFFERED)}.",
             param="voice",
         )
     return preset
