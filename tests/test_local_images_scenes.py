@@ -15,7 +15,8 @@ from aiport.backends.local.sketch import lexicon
 from aiport.backends.local.sketch import words as w
 from aiport.backends.local.sketch.art import art_set, raster
 from aiport.backends.local.sketch.describe import describe_scene
-from aiport.backends.local.sketch.layout import HORIZON, Box, layout
+from aiport.backends.local.sketch.geometry import HORIZON
+from aiport.backends.local.sketch.layout import Box, layout
 from aiport.backends.local.sketch.reader import parse_scene
 from aiport.backends.local.sketch.render import RenderJob, render_image
 

@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from aiport.backends.local.sketch.canvas import RGB, Canvas, darker, lighter, mix, resolve_color
-from aiport.backends.local.sketch.layout import HORIZON, has_ground
+from aiport.backends.local.sketch.geometry import HORIZON, has_ground
 from aiport.backends.local.sketch.scene import Scene
 from aiport.backends.local.sketch.things import paint_mountain, paint_tree
 

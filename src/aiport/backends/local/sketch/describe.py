@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aiport.backends.local.sketch import words as w
 from aiport.backends.local.sketch.art import art_set
-from aiport.backends.local.sketch.layout import geometry
+from aiport.backends.local.sketch.geometry import geometry
 from aiport.backends.local.sketch.scene import MAX_COUNT, Scene, SceneObject
 
 SIGNATURE = (

@@ -15,50 +15,22 @@ import random
 from dataclasses import dataclass
 
 from aiport.backends.local.sketch.art import art_set
+from aiport.backends.local.sketch.geometry import (
+    HORIZON,
+    SIZE_FACTOR,
+    Geometry,
+    geometry,
+    has_ground,
+)
 from aiport.backends.local.sketch.scene import Scene, SceneObject
-from aiport.backends.local.sketch.sizes import size_and_zone
 from aiport.backends.local.sketch.words import PLATES, SURFACES
 
 Box = tuple[float, float, float, float]
 
 
-@dataclass(frozen=True, slots=True)
-class Geometry:
-    aspect: float  # width / height
-    height: float  # fraction of the canvas's shorter side
-    zone: str  # free | sky | ground | water | backdrop
-
-
-GEOMETRY: dict[str, Geometry] = {
-    "circle": Geometry(1.0, 0.36, "free"),
-    "ball": Geometry(1.0, 0.30, "free"),
-    "square": Geometry(1.0, 0.34, "free"),
-    "rectangle": Geometry(1.6, 0.26, "free"),
-    "box": Geometry(1.0, 0.30, "free"),
-    "triangle": Geometry(1.1, 0.32, "free"),
-    "star": Geometry(1.0, 0.30, "free"),
-    "heart": Geometry(1.1, 0.28, "free"),
-    "unknown": Geometry(1.0, 0.30, "free"),
-    "sun": Geometry(1.0, 0.28, "sky"),
-    "moon": Geometry(1.0, 0.22, "sky"),
-    "cloud": Geometry(1.9, 0.15, "sky"),
-    "building": Geometry(0.45, 0.62, "ground"),
-    "robot": Geometry(0.62, 0.52, "ground"),
-    "mountain": Geometry(1.6, 0.45, "ground"),
-    "sign": Geometry(1.5, 0.36, "ground"),
-    "sofa": Geometry(2.0, 0.30, "ground"),
-    "table": Geometry(2.2, 0.32, "ground"),
-    "bridge": Geometry(2.4, 0.40, "ground"),
-    "city": Geometry(1.0, 1.0, "backdrop"),
-    "rainbow": Geometry(1.0, 1.0, "backdrop"),
-}
-HORIZON = 0.62  # fraction of the height where the ground begins, when there is ground
 CAPTION_BAND = 0.19  # share of the height a caption banner takes
-SIZE_FACTOR = {"large": 1.45, "small": 0.6}
 _COLUMNS = {"left": (0.02, 0.36), "center": (0.33, 0.67), "right": (0.64, 0.98)}
 _ROWS = {"top": (0.03, 0.38), "middle": (0.31, 0.69), "bottom": (0.62, 0.97)}
-_GROUND_PLACES = {"beach", "forest", "meadow", "desert", "snow", "cyberpunk", "room", "road",
-                  "river"}  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -70,44 +42,6 @@ class Placement:
     group: int
     copy: int
     layer: float
-
-
-# Hand-drawn kinds that are everyday things too: beside pictures of the art set (a dog, a
-# child) they take a thing's size and lie on the ground instead of filling the canvas.
-AMONG_THINGS = {"ball": Geometry(1.0, 0.1, "ground")}
-
-
-def geometry(obj: SceneObject, ground: bool = False, among_things: bool = False) -> Geometry:
-    """Shape and zone of `obj`; on a picture with ground, unknown things stand on it.
-
-    `among_things`: the scene also draws pictures of the art set (see `AMONG_THINGS`).
-    """
-    geo = GEOMETRY.get(obj.kind) or _art_geometry(obj.kind)
-    if among_things and obj.kind in AMONG_THINGS:
-        geo = AMONG_THINGS[obj.kind]
-    if obj.kind == "mountain" and obj.h is None and obj.v is None:
-        return Geometry(geo.aspect, geo.height, "backdrop")
-    if geo.zone == "free" and ground and obj.kind not in GEOMETRY:
-        return Geometry(geo.aspect, geo.height, "ground")  # a thing lies on the ground
-    if obj.kind == "unknown" and ground:
-        return Geometry(geo.aspect, geo.height, "ground")
-    return geo
-
-
-def _art_geometry(kind: str) -> Geometry:
-    art = art_set().get(kind)
-    if art is None:
-        return GEOMETRY["unknown"]
-    height, zone = size_and_zone(kind, art.group)
-    return Geometry(art.aspect, height, zone)
-
-
-def has_ground(scene: Scene) -> bool:
-    """Whether the picture has a horizon with ground (or sea) below it."""
-    if scene.framing == "portrait":
-        return False
-    zones = {geometry(obj).zone for obj in scene.objects}
-    return bool(zones & {"ground", "water", "backdrop"}) or scene.place in _GROUND_PLACES
 
 
 def layout(
@@ -404,10 +338,6 @@ def _portrait_subject(scene: Scene) -> int | None:
         if obj.count == 1 and obj.relation is None and obj.kind != "unknown":
             return i
     return None
-
-
-def _shifted(box: Box, dy: float) -> Box:
-    return (box[0], box[1] + dy, box[2], box[3] + dy)
 
 
 def _grid(

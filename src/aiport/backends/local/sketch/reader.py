@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 
 from aiport.backends.local.sketch import lexicon
 from aiport.backends.local.sketch import words as w
-from aiport.backends.local.sketch.art import art_set
+from aiport.backends.local.sketch.people import add_beard, style_hair
 from aiport.backends.local.sketch.scene import MAX_COUNT, Scene, SceneObject
+from aiport.backends.local.sketch.spans import phrase_at, position_at
 from aiport.backends.local.sketch.texts import extract_texts
 
 MAX_OBJECTS = 12
@@ -98,7 +99,7 @@ class Reader:
         return self.scene
 
     def _step(self, i: int) -> int:
-        phrase = self._multiword(i)
+        phrase = phrase_at(self.tokens, i)
         if phrase is not None:
             kind, value, end = phrase
             if kind == "count":
@@ -118,7 +119,7 @@ class Reader:
             else:
                 self._position(None, "top", end)
             return end
-        position = self._position_at(i)
+        position = position_at(self.tokens, i)
         if position is not None:
             h, v, end = position
             if end < len(self.tokens) and self.tokens[end][0] in w.RELATION_LINKS:
@@ -131,45 +132,6 @@ class Reader:
         self.position, self.skip = i, 0
         self._word(*self.tokens[i])
         return i + 1 + self.skip
-
-    def _multiword(self, i: int) -> tuple[str, int | str, int] | None:
-        for size in (4, 3, 2):
-            words = " ".join(t for t, _ in self.tokens[i : i + size])
-            if words in w.COUNT_INDEX:
-                return "count", w.COUNT_INDEX[words], i + size
-            if words in w.RELATION_INDEX and " " in words:
-                return "relation", w.RELATION_INDEX[words], i + size
-            if words in _SKY_PHRASES:
-                return "sky", 0, i + size
-            if words in w.WALL_PHRASES:
-                return "wall", 0, i + size
-            if words in w.PLACE_PHRASES:
-                return "place", w.PLACE_PHRASES[words], i + size
-        for size in (3, 2):
-            words = " ".join(t for t, _ in self.tokens[i : i + size])
-            if lexicon.lookup_phrase(words) is not None:
-                return "thing", words, i + size
-        return None
-
-    def _position_at(self, i: int) -> tuple[str | None, str | None, int] | None:
-        """A run like "in the top right corner" / "oben rechts" starting at token `i`."""
-        h = v = None
-        j, found = i, False
-        while j < len(self.tokens) and j - i < 8:
-            word = self.tokens[j][0]
-            if word in w.POSITION_INDEX:
-                dh, dv = w.POSITION_INDEX[word]
-                h, v, found = dh or h, dv or v, True
-            elif word not in w.FOLDED_SETS["fillers"] or (found and word == "of"):
-                break
-            j += 1
-        if not found:
-            return None
-        while j > i and self.tokens[j - 1][0] not in w.POSITION_INDEX:
-            j -= 1  # give trailing fillers ("the", "of") back to the next reading
-        if h == "center" and v not in (None, "middle"):
-            h = None  # "top middle" means the top, centred: keep h free for the layout
-        return h, v, j
 
     def _word(self, word: str, original: str) -> None:
         sets = w.FOLDED_SETS
@@ -302,37 +264,12 @@ class Reader:
         self.reversed_relation = (_content_relation(last.kind), len(self.objects) - 1)
         return True
 
-    def _hair(self, original: str) -> bool:
-        """ "with red hair": the last person is drawn with that hair, as a bust."""
-        people = [o for o in self.objects if o.kind in w.BUSTS or o.kind in w.BUSTS.values()]
-        if not people:
-            return False
-        person = people[-1]
-        bust = w.BUSTS.get(person.kind, person.kind)
-        color = (self.phrase.color or "").rpartition(" ")[2]
-        curly = any(
-            word in ("curly", "lockig", "lockige", "lockigen") for word, _ in self.phrase.words
-        )
-        style = w.HAIR_STYLES.get("curly" if curly else color)
-        styled = f"{bust}-{style}" if style else bust
-        person.kind = styled if styled in art_set() else bust
-        person.words.append(original)
-        return True
-
     def _styles_person(self, word: str, original: str) -> bool:
         """Hair or a beard of the last person named ("a man with red hair / a beard")."""
         if word in w.HAIR_WORDS:
-            return self._hair(original)
-        return word in w.BEARD_WORDS and self._beard(original)
-
-    def _beard(self, original: str) -> bool:
-        """ "with a beard": the last person is drawn bearded."""
-        people = [o for o in self.objects if o.kind in w.BEARDED]
-        if not people:
-            return False
-        people[-1].kind = w.BEARDED[people[-1].kind]
-        people[-1].words.append(original)
-        return True
+            adjectives = [t for t, _ in self.phrase.words]
+            return style_hair(self.objects, self.phrase.color, adjectives, original)
+        return word in w.BEARD_WORDS and add_beard(self.objects, original)
 
     def _compound(self, word: str, original: str) -> bool:
         """German compounds: `Obstschale` → bowl of fruit, `hellblaue` → hell + blaue."""
@@ -485,7 +422,6 @@ class Reader:
 
 
 _RELATION_OF = {"left": "left_of", "right": "right_of", "top": "above", "bottom": "below"}
-_SKY_PHRASES = {w.fold(p) for p in w.SKY_PHRASES}
 
 
 def _content_relation(container: str) -> str:

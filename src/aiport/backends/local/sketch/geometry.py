@@ -1,0 +1,90 @@
+"""How big each kind of thing is drawn and in which zone of the picture it belongs.
+
+A `Geometry` is a thing's aspect, its height as a fraction of the canvas's shorter side
+and its zone: hand-drawn kinds have theirs in `GEOMETRY`; pictures of the art set get
+theirs from their CLDR subgroup (`sizes`). The scene around a thing can change it: on a
+picture with ground, free things lie on the ground; beside other pictures a ball is
+ball-sized (`AMONG_THINGS`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiport.backends.local.sketch.art import art_set
+from aiport.backends.local.sketch.scene import Scene, SceneObject
+from aiport.backends.local.sketch.sizes import size_and_zone
+
+
+@dataclass(frozen=True, slots=True)
+class Geometry:
+    aspect: float  # width / height
+    height: float  # fraction of the canvas's shorter side
+    zone: str  # free | sky | ground | water | backdrop
+
+
+GEOMETRY: dict[str, Geometry] = {
+    "circle": Geometry(1.0, 0.36, "free"),
+    "ball": Geometry(1.0, 0.30, "free"),
+    "square": Geometry(1.0, 0.34, "free"),
+    "rectangle": Geometry(1.6, 0.26, "free"),
+    "box": Geometry(1.0, 0.30, "free"),
+    "triangle": Geometry(1.1, 0.32, "free"),
+    "star": Geometry(1.0, 0.30, "free"),
+    "heart": Geometry(1.1, 0.28, "free"),
+    "unknown": Geometry(1.0, 0.30, "free"),
+    "sun": Geometry(1.0, 0.28, "sky"),
+    "moon": Geometry(1.0, 0.22, "sky"),
+    "cloud": Geometry(1.9, 0.15, "sky"),
+    "building": Geometry(0.45, 0.62, "ground"),
+    "robot": Geometry(0.62, 0.52, "ground"),
+    "mountain": Geometry(1.6, 0.45, "ground"),
+    "sign": Geometry(1.5, 0.36, "ground"),
+    "sofa": Geometry(2.0, 0.30, "ground"),
+    "table": Geometry(2.2, 0.32, "ground"),
+    "bridge": Geometry(2.4, 0.40, "ground"),
+    "city": Geometry(1.0, 1.0, "backdrop"),
+    "rainbow": Geometry(1.0, 1.0, "backdrop"),
+}
+HORIZON = 0.62  # fraction of the height where the ground begins, when there is ground
+SIZE_FACTOR = {"large": 1.45, "small": 0.6}
+_GROUND_PLACES = {"beach", "forest", "meadow", "desert", "snow", "cyberpunk", "room", "road",
+                  "river"}  # fmt: skip
+
+
+# Hand-drawn kinds that are everyday things too: beside pictures of the art set (a dog, a
+# child) they take a thing's size and lie on the ground instead of filling the canvas.
+AMONG_THINGS = {"ball": Geometry(1.0, 0.1, "ground")}
+
+
+def geometry(obj: SceneObject, ground: bool = False, among_things: bool = False) -> Geometry:
+    """Shape and zone of `obj`; on a picture with ground, unknown things stand on it.
+
+    `among_things`: the scene also draws pictures of the art set (see `AMONG_THINGS`).
+    """
+    geo = GEOMETRY.get(obj.kind) or _art_geometry(obj.kind)
+    if among_things and obj.kind in AMONG_THINGS:
+        geo = AMONG_THINGS[obj.kind]
+    if obj.kind == "mountain" and obj.h is None and obj.v is None:
+        return Geometry(geo.aspect, geo.height, "backdrop")
+    if geo.zone == "free" and ground and obj.kind not in GEOMETRY:
+        return Geometry(geo.aspect, geo.height, "ground")  # a thing lies on the ground
+    if obj.kind == "unknown" and ground:
+        return Geometry(geo.aspect, geo.height, "ground")
+    return geo
+
+
+def _art_geometry(kind: str) -> Geometry:
+    art = art_set().get(kind)
+    if art is None:
+        return GEOMETRY["unknown"]
+    height, zone = size_and_zone(kind, art.group)
+    return Geometry(art.aspect, height, zone)
+
+
+def has_ground(scene: Scene) -> bool:
+    """Whether the picture has a horizon with ground (or sea) below it."""
+    if scene.framing == "portrait":
+        return False
+    zones = {geometry(obj).zone for obj in scene.objects}
+    return bool(zones & {"ground", "water", "backdrop"}) or scene.place in _GROUND_PLACES

@@ -1,0 +1,41 @@
+"""How a person the prompt names looks: hair colour or curls, a beard.
+
+"a woman with red hair" draws that woman as the art set's red-haired bust, "a man with a
+beard" as its bearded man; the words are told to the last person named. Both answer False
+when no such person was named, so the reader can read the word otherwise.
+"""
+
+from __future__ import annotations
+
+from aiport.backends.local.sketch import words as w
+from aiport.backends.local.sketch.art import art_set
+from aiport.backends.local.sketch.scene import SceneObject
+
+_CURLY = frozenset({"curly", "lockig", "lockige", "lockigen"})
+
+
+def style_hair(
+    objects: list[SceneObject], color: str | None, adjectives: list[str], original: str
+) -> bool:
+    """ "with red hair": the last person is drawn with that hair, as a bust."""
+    people = [o for o in objects if o.kind in w.BUSTS or o.kind in w.BUSTS.values()]
+    if not people:
+        return False
+    person = people[-1]
+    bust = w.BUSTS.get(person.kind, person.kind)
+    curly = any(word in _CURLY for word in adjectives)
+    style = w.HAIR_STYLES.get("curly" if curly else (color or "").rpartition(" ")[2])
+    styled = f"{bust}-{style}" if style else bust
+    person.kind = styled if styled in art_set() else bust
+    person.words.append(original)
+    return True
+
+
+def add_beard(objects: list[SceneObject], original: str) -> bool:
+    """ "with a beard": the last person is drawn bearded."""
+    people = [o for o in objects if o.kind in w.BEARDED]
+    if not people:
+        return False
+    people[-1].kind = w.BEARDED[people[-1].kind]
+    people[-1].words.append(original)
+    return True
