@@ -143,3 +143,41 @@ def test_people_are_drawn_in_natural_skin_tones_not_emoji_yellow() -> None:
 )
 def test_a_man_with_a_beard_is_one_bearded_man(prompt: str, kinds: list[str]) -> None:
     assert [obj.kind for obj in parse_scene(prompt).objects] == kinds
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize(
+    "prompt",
+    ["a bowl of fruit", "eine Obstschale", "grapes in a bowl", "Trauben in einer Schüssel",
+     "three eggs in a blue bowl"],
+)  # fmt: skip
+def test_what_is_in_a_bowl_lies_in_it_behind_its_rim(prompt: str, seed: int) -> None:
+    """The bowl is drawn by hand, open at the top, not the emoji's bowl with a spoon."""
+    scene = parse_scene(prompt)
+    bowl = next(i for i, obj in enumerate(scene.objects) if obj.kind == "bowl")
+    inside = [i for i, obj in enumerate(scene.objects) if obj.relation == "in"]
+    assert inside and all(scene.objects[i].target == bowl for i in inside)
+    placed = layout(scene, SIZE, SIZE, random.Random(seed), vary=seed > 0)
+    (rim,) = [p for p in placed if p.group == bowl]
+    contents = [p for p in placed if p.group in inside]
+    for thing in contents:
+        assert rim.box[0] <= thing.box[0] and thing.box[2] <= rim.box[2]
+        assert rim.box[1] < thing.box[3] < rim.box[1] + 0.3 * height(rim.box)  # sunk in it
+        assert placed.index(thing) < placed.index(rim)  # drawn first: the bowl hides its foot
+
+
+@pytest.mark.parametrize(
+    ("prompt", "kinds"),
+    [
+        ("a bowl of soup", ["steaming-bowl"]),
+        ("eine Schüssel Suppe", ["steaming-bowl"]),
+        ("a bowl of cereal", ["bowl-with-spoon"]),
+        ("a bowl of rice", ["cooked-rice"]),
+        ("a cat in a box", ["cat", "box"]),
+        ("ein Glas Wasser", ["tumbler-glass", "droplet"]),  # not a person swimming in it
+    ],
+)
+def test_a_dish_that_is_a_bowl_is_drawn_once(prompt: str, kinds: list[str]) -> None:
+    scene = parse_scene(prompt)
+    assert [obj.kind for obj in scene.objects] == kinds
+    assert all(obj.relation in (None, "in") for obj in scene.objects)

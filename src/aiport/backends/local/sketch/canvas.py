@@ -34,6 +34,7 @@ DEFAULT_COLORS: dict[str, RGB] = {
     "tree": (46, 150, 70), "robot": (150, 162, 178), "mountain": (110, 120, 140),
     "sign": (250, 245, 228), "unknown": (170, 170, 190), "city": (95, 105, 125),
     "sofa": (58, 120, 160), "table": (166, 112, 62), "bridge": (176, 160, 140),
+    "bowl": (64, 150, 196),
 }  # fmt: skip
 RAINBOW: list[RGB] = [COLOR_RGB[c] for c in ("red", "orange", "yellow", "green", "blue", "purple")]
 

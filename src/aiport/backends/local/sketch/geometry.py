@@ -43,6 +43,7 @@ GEOMETRY: dict[str, Geometry] = {
     "sofa": Geometry(2.0, 0.30, "ground"),
     "table": Geometry(2.2, 0.32, "ground"),
     "bridge": Geometry(2.4, 0.40, "ground"),
+    "bowl": Geometry(2.0, 0.2, "free"),
     "city": Geometry(1.0, 1.0, "backdrop"),
     "rainbow": Geometry(1.0, 1.0, "backdrop"),
 }
@@ -52,6 +53,8 @@ _GROUND_PLACES = {"beach", "forest", "meadow", "desert", "snow", "cyberpunk", "r
                   "river"}  # fmt: skip
 
 
+# Hand-drawn kinds that are everyday things: on a picture with ground they lie on it.
+LIES_ON_GROUND = frozenset({"bowl"})
 # Hand-drawn kinds that are everyday things too: beside pictures of the art set (a dog, a
 # child) they take a thing's size and lie on the ground instead of filling the canvas.
 AMONG_THINGS = {"ball": Geometry(1.0, 0.1, "ground")}
@@ -67,7 +70,7 @@ def geometry(obj: SceneObject, ground: bool = False, among_things: bool = False)
         geo = AMONG_THINGS[obj.kind]
     if obj.kind == "mountain" and obj.h is None and obj.v is None:
         return Geometry(geo.aspect, geo.height, "backdrop")
-    if geo.zone == "free" and ground and obj.kind not in GEOMETRY:
+    if geo.zone == "free" and ground and (obj.kind not in GEOMETRY or obj.kind in LIES_ON_GROUND):
         return Geometry(geo.aspect, geo.height, "ground")  # a thing lies on the ground
     if obj.kind == "unknown" and ground:
         return Geometry(geo.aspect, geo.height, "ground")

@@ -23,7 +23,7 @@ from aiport.backends.local.sketch.geometry import (
     has_ground,
 )
 from aiport.backends.local.sketch.scene import Scene, SceneObject
-from aiport.backends.local.sketch.words import PLATES, SURFACES
+from aiport.backends.local.sketch.words import PLATES, RIMS, SURFACES
 
 Box = tuple[float, float, float, float]
 
@@ -272,7 +272,7 @@ class _Planner:
             across = half * self.height / self.width
             return (cx - across, cy - half, cx + across, cy + half)
         if obj.relation == "in":  # heaped up: the container's rim hides the lower part
-            rim = ty0 + (ty1 - ty0) * 0.3
+            rim = ty0 + (ty1 - ty0) * RIMS.get(target_kind, 0.3)
             return (x0 + step * 0.08, rim - (ty1 - ty0) * 0.75, x0 + step * 0.92, rim)
         seat = ty0 + (ty1 - ty0) * SURFACES.get(target_kind, 0.0) + 0.01
         return (x0, max(0.0, seat - tall * 0.75), x0 + step, seat)

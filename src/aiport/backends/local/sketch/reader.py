@@ -60,7 +60,24 @@ def parse_scene(prompt: str) -> Scene:
             obj.relation = "on"
     if scene.place is None and any(obj.kind in w.INDOOR_KINDS for obj in scene.objects):
         scene.place = "room"
+    _serve_dishes(scene)
     return scene
+
+
+def _serve_dishes(scene: Scene) -> None:
+    """ "a bowl of soup": a dish whose picture is a bowl with its food is drawn alone."""
+    objects = scene.objects
+    for i, dish in enumerate(objects):
+        bowl = objects[dish.target] if dish.relation == "in" and dish.target is not None else None
+        if bowl is None or bowl.kind != "bowl" or dish.kind not in w.BOWL_DISHES:
+            continue
+        bowl.kind, bowl.color = dish.kind, dish.color
+        bowl.words.extend(dish.words)
+        del objects[i]
+        for obj in objects:
+            if obj.target is not None and obj.target > i:
+                obj.target -= 1
+        return _serve_dishes(scene)  # the indexes moved: look again
 
 
 def _looks_german(tokens: list[tuple[str, str]]) -> bool:
@@ -137,6 +154,9 @@ class Reader:
         sets = w.FOLDED_SETS
         if word in w.CONTENT_LINKS and self._opens_container():
             return
+        if word in w.INTO and self._container_follows():
+            self._relation("in")
+            return
         if word in sets["boundaries"]:
             self._end_phrase()
             self.segment = len(self.objects)
@@ -205,7 +225,7 @@ class Reader:
         """A noun: drawn, unless it only qualifies the noun after it ("fruit bowl")."""
         if thing.kind == "square" and self._town_square():
             thing = lexicon.Thing("city")
-        following = self.next_thing()
+        following = self.next_thing(weak=self.german and thing.kind in w.CONTAINERS)
         if following is not None and thing.kind in w.CONTAINERS:  # "eine Tasse Kaffee"
             self._add_thing(thing, original)
             if following.kind != thing.kind:
@@ -233,12 +253,13 @@ class Reader:
             return False
         return any(obj.kind not in w.SHAPES for obj in self.objects[self.segment :])
 
-    def next_thing(self) -> lexicon.Thing | None:
+    def next_thing(self, weak: bool = False) -> lexicon.Thing | None:
+        """The thing the next word names; `weak`: a keyword match counts too."""
         at = self.position + 1
         if at >= len(self.tokens) or w.reserved(self.tokens[at][0]):
             return None
         thing = self._lookup(*self.tokens[at])
-        return thing if thing is not None and thing.strong else None
+        return thing if thing is not None and (thing.strong or weak) else None
 
     def _carries_things(self, index: int) -> bool:
         """A table (or sofa...) that something was just put on."""
@@ -384,6 +405,17 @@ class Reader:
             subject.h, subject.v = h, v
         else:
             self.pending_position = (h, v)
+
+    def _container_follows(self) -> bool:
+        """ "in a bowl", "in einem großen Korb": a container is the next noun."""
+        sets = w.FOLDED_SETS
+        for word, original in self.tokens[self.position + 1 : self.position + 4]:
+            if any(word in table for table in (sets["determiners"], w.COUNT_INDEX,
+                                                 w.COLOR_INDEX, w.SIZE_INDEX)):  # fmt: skip
+                continue
+            thing = self._lookup(word, original)
+            return thing is not None and thing.kind in w.CONTAINERS and thing.kind != "table"
+        return False
 
     def _hang(self, words: str) -> None:
         """ "on the wall": the clause's thing (or the next one) hangs on a room's wall."""

@@ -67,6 +67,8 @@ SIZE_OF: dict[str, tuple[float, str]] = {
     **dict.fromkeys(("snowman", "snowman-without-snow"), (0.4, "ground")),
     **dict.fromkeys(("bowl-with-spoon", "basket", "fork-and-knife-with-plate", "amphora"),
                     (0.42, "free")),
+    **dict.fromkeys(("steaming-bowl", "pot-of-food", "green-salad", "cooked-rice"),
+                    (0.3, "free")),  # a dish drawn as its bowl ("a bowl of soup")
     "volcano": (0.45, "ground"),
     "tent": (0.34, "ground"),
 }  # fmt: skip

@@ -1,4 +1,4 @@
-"""Painters for hand-drawn things: buildings, robots, mountains, sofas, tables, signs...
+"""Painters for hand-drawn things: buildings, robots, mountains, sofas, tables, bowls...
 
 Same contract as the shapes in `paint`: draw one object into a pixel box with a main colour
 (the body of a robot, the crown of a tree, the cover of a sofa). Parts are
@@ -205,9 +205,23 @@ def paint_bridge(c: Canvas, box: Box, color: RGB) -> None:
         c.draw.line(pts(box, fx, 0.02, fx, 0.1), fill=darker(color, 0.35), width=rail)
 
 
+def paint_bowl(c: Canvas, box: Box, color: RGB) -> None:
+    """A bowl seen from the side: a rim and a round body on a foot, open at the top.
+
+    What is in it is drawn before it, so the body hides its lower part (`words.RIMS`).
+    """
+    c.shadow(box)
+    c.draw.rectangle(at(box, 0.36, 0.88, 0.64, 1.0), fill=darker(color, 0.25))
+    body = at(box, 0.03, -0.86, 0.97, 0.94)
+    c.draw.chord(body, 0, 180, fill=color, outline=darker(color), width=c.line_width(box, 0.03))
+    if c.detail:
+        c.draw.chord(at(box, 0.12, -0.6, 0.5, 0.7), 60, 150, fill=(*lighter(color, 0.35), 110))
+    _part(c, at(box, 0.0, 0.0, 1.0, 0.13), lighter(color, 0.15), round_=0.5)
+
+
 RIVER: RGB = (70, 150, 215)
 
 THING_PAINTERS: dict[str, Painter] = {
     "building": paint_building, "robot": paint_robot, "mountain": paint_mountain,
-    "sofa": paint_sofa, "table": paint_table, "bridge": paint_bridge,
+    "sofa": paint_sofa, "table": paint_table, "bridge": paint_bridge, "bowl": paint_bowl,
 }  # fmt: skip

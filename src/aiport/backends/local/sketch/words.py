@@ -57,6 +57,7 @@ NOUNS: dict[str, tuple[str, str]] = {
         "tables desks tische",
     ),
     "bridge": ("bridge viaduct brücke viadukt", "bridges viaducts brücken"),
+    "bowl": ("bowl schale schüssel", "bowls schalen schüsseln"),
 }
 SHAPES = frozenset({"circle", "ball", "square", "rectangle", "box", "triangle", "star", "heart"})
 # "a fountain in a square": after in/on/at, beside things, a square is a town's square.
@@ -98,9 +99,10 @@ ART_WORDS: dict[str, str] = {
         "balloon": "balloon ballon luftballon",
         "rocket": "rocket rakete spaceship raumschiff ufo",
         "ringed-planet": "planet saturn",
-        "bowl-with-spoon": "bowl schale schüssel",
         "hot-beverage": "cup mug tasse becher coffee kaffee tea tee",
         "basket": "basket korb",
+        "steaming-bowl": "soup suppe",
+        "droplet": "wasser",
         "fork-and-knife-with-plate": "plate teller",
         "light-bulb": "lamp lampe bulb glühbirne",
         "tumbler-glass": "glass glas",
@@ -170,6 +172,7 @@ BUSTS = {"person-standing": "person", "man-standing": "man", "woman-standing": "
 # Containers and surfaces: "a bowl of fruit", "ein Korb mit Äpfeln" put the things in them.
 CONTAINERS = frozenset(
     {
+        "bowl",
         "bowl-with-spoon",
         "basket",
         "fork-and-knife-with-plate",
@@ -184,6 +187,13 @@ CONTAINERS = frozenset(
     }
 )
 CONTENT_LINKS = frozenset({"of", "with", "mit", "voller", "voll", "full", "filled"})
+# "grapes in a bowl", "Äpfel in einem Korb": before a container, "in" puts a thing into it.
+INTO = frozenset({"in", "im", "inside", "into", "innerhalb"})
+# Where what is in a container sinks to, as a fraction of the container's height (else 0.3).
+RIMS = {"bowl": 0.12}
+# Dishes whose picture is a bowl with its food: "a bowl of soup" draws that one picture.
+BOWL_DISHES = frozenset({"bowl-with-spoon", "pot-of-food", "green-salad", "cooked-rice",
+                         "steaming-bowl"})  # fmt: skip
 # Where a thing standing on another one rests, as a fraction of the other's height.
 SURFACES = {"table": 0.03, "sofa": 0.5, "bed": 0.42, "chair": 0.44, "box": 0.02, "bridge": 0.1}
 # What goes over one of these goes on it ("ein Zug fährt über eine Brücke").
@@ -212,7 +222,7 @@ PLURALS = {
 # Names for art-set pictures whose CLDR name says more (or less) than what is seen.
 DISPLAY_NAMES = {
     "automobile": "car", "person-standing": "person", "man-standing": "man",
-    "woman-standing": "woman", "bowl-with-spoon": "bowl", "hot-beverage": "cup of coffee",
+    "woman-standing": "woman", "bowl-with-spoon": "bowl of cereal", "hot-beverage": "cup of coffee",
     "fork-and-knife-with-plate": "plate", "tumbler-glass": "glass", "deciduous-tree": "tree",
     "evergreen-tree": "fir tree", "ringed-planet": "planet", "couch-and-lamp": "couch",
     "light-bulb": "light bulb", "sailboat": "sailboat", "delivery-truck": "truck",
