@@ -181,3 +181,35 @@ def test_a_dish_that_is_a_bowl_is_drawn_once(prompt: str, kinds: list[str]) -> N
     scene = parse_scene(prompt)
     assert [obj.kind for obj in scene.objects] == kinds
     assert all(obj.relation in (None, "in") for obj in scene.objects)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize(
+    ("prompt", "head", "beside"),
+    [("a kangaroo with a baby", "baby", "kangaroo"), ("a boy and his cat", "boy", "cat"),
+     ("ein Mädchen mit einem Hund", "girl", "dog")],
+)  # fmt: skip
+def test_a_persons_head_beside_an_animal_is_about_its_size(
+    prompt: str, head: str, beside: str, seed: int
+) -> None:
+    drawn = boxes(prompt, seed)
+    (face,), (animal,) = drawn[head], drawn[beside]
+    assert height(face) < 1.3 * height(animal)  # it was twice the kangaroo
+    alone = boxes(f"a {head}", seed)[head][0]
+    assert height(face) < 0.7 * height(alone)  # alone, a head still fills the picture
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize(
+    ("prompt", "person", "held"),
+    [("a child with a balloon", "child", "balloon"),
+     ("ein Kind mit einem roten Luftballon", "child", "balloon"),
+     ("a boy flying a kite on the beach", "boy", "kite")],
+)  # fmt: skip
+def test_a_balloon_or_kite_a_person_holds_floats_just_above_them(
+    prompt: str, person: str, held: str, seed: int
+) -> None:
+    drawn = boxes(prompt, seed)
+    (who,), (thing,) = drawn[person], drawn[held]
+    assert thing[3] <= who[1] + 0.02 * SIZE and who[1] - thing[3] < 0.1 * SIZE
+    assert thing[0] < who[2] and who[0] < thing[2]  # over the person, not across the sky

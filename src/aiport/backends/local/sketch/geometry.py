@@ -4,11 +4,12 @@ A `Geometry` is a thing's aspect, its height as a fraction of the canvas's short
 and its zone: hand-drawn kinds have theirs in `GEOMETRY`; pictures of the art set get
 theirs from their CLDR subgroup (`sizes`). The scene around a thing can change it: on a
 picture with ground, free things lie on the ground; beside other pictures a ball is
-ball-sized (`AMONG_THINGS`).
+ball-sized (`AMONG_THINGS`) and a person's head about an animal's size.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from aiport.backends.local.sketch.art import art_set
@@ -58,16 +59,24 @@ LIES_ON_GROUND = frozenset({"bowl"})
 # Hand-drawn kinds that are everyday things too: beside pictures of the art set (a dog, a
 # child) they take a thing's size and lie on the ground instead of filling the canvas.
 AMONG_THINGS = {"ball": Geometry(1.0, 0.1, "ground")}
+# People's heads (the art's "person" subgroup: a child, a baby, a woman with red hair):
+# alone they fill a picture; beside an animal or a thing they are drawn about its size.
+_HEADS_GROUP = 23
+HEAD_AMONG_THINGS = {"baby": 0.18}
+_HEAD = 0.28
 
 
-def geometry(obj: SceneObject, ground: bool = False, among_things: bool = False) -> Geometry:
+def geometry(obj: SceneObject, ground: bool = False, beside: Iterable[str] = ()) -> Geometry:
     """Shape and zone of `obj`; on a picture with ground, unknown things stand on it.
 
-    `among_things`: the scene also draws pictures of the art set (see `AMONG_THINGS`).
+    `beside`: the kinds of the other groups drawn with it (see `AMONG_THINGS`, heads).
     """
     geo = GEOMETRY.get(obj.kind) or _art_geometry(obj.kind)
-    if among_things and obj.kind in AMONG_THINGS:
+    others = [art_set()[kind] for kind in beside if kind in art_set()]
+    if others and obj.kind in AMONG_THINGS:
         geo = AMONG_THINGS[obj.kind]
+    if _is_head(obj.kind) and any(art.group != _HEADS_GROUP for art in others):
+        geo = Geometry(geo.aspect, HEAD_AMONG_THINGS.get(obj.kind, _HEAD), geo.zone)
     if obj.kind == "mountain" and obj.h is None and obj.v is None:
         return Geometry(geo.aspect, geo.height, "backdrop")
     if geo.zone == "free" and ground and (obj.kind not in GEOMETRY or obj.kind in LIES_ON_GROUND):
@@ -75,6 +84,11 @@ def geometry(obj: SceneObject, ground: bool = False, among_things: bool = False)
     if obj.kind == "unknown" and ground:
         return Geometry(geo.aspect, geo.height, "ground")
     return geo
+
+
+def _is_head(kind: str) -> bool:
+    art = art_set().get(kind)
+    return art is not None and art.group == _HEADS_GROUP
 
 
 def _art_geometry(kind: str) -> Geometry:

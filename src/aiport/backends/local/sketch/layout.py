@@ -14,7 +14,6 @@ import math
 import random
 from dataclasses import dataclass
 
-from aiport.backends.local.sketch.art import art_set
 from aiport.backends.local.sketch.geometry import (
     HORIZON,
     SIZE_FACTOR,
@@ -86,7 +85,6 @@ class _Planner:
         self.scene, self.width, self.height, self.rng = scene, width, height, rng
         self.shuffle = shuffle
         self.ground = has_ground(scene)
-        self.among_things = any(obj.kind in art_set() for obj in scene.objects)
         self.unit = min(width, height)
         self.regions: dict[int, Box] = {}
         self.placed: dict[int, list[Placement]] = {}
@@ -115,7 +113,8 @@ class _Planner:
     # -- regions -----------------------------------------------------------------------
 
     def _geo(self, obj: SceneObject) -> Geometry:
-        geo = geometry(obj, self.ground, self.among_things)
+        beside = (other.kind for other in self.scene.objects if other is not obj)
+        geo = geometry(obj, self.ground, beside)
         return Geometry(geo.aspect, geo.height, "wall") if obj.hangs else geo
 
     def _relation_ok(self, i: int, obj: SceneObject) -> bool:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from aiport.backends.local.sketch import lexicon
 from aiport.backends.local.sketch import words as w
+from aiport.backends.local.sketch.art import art_set
 from aiport.backends.local.sketch.people import add_beard, style_hair
 from aiport.backends.local.sketch.scene import MAX_COUNT, Scene, SceneObject
 from aiport.backends.local.sketch.spans import phrase_at, position_at
@@ -156,6 +157,8 @@ class Reader:
             return
         if word in w.INTO and self._container_follows():
             self._relation("in")
+            return
+        if word in w.HOLDING and self._holds_aloft():
             return
         if word in sets["boundaries"]:
             self._end_phrase()
@@ -406,16 +409,30 @@ class Reader:
         else:
             self.pending_position = (h, v)
 
+    def _holds_aloft(self) -> bool:
+        """ "a child with a balloon": the balloon floats just above the person."""
+        person = self.objects[-1].kind if self.objects[self.segment :] else ""
+        following = self._noun_ahead() if _is_person(person) else None
+        if following is None or following.kind not in w.HELD_ALOFT:
+            return False
+        self._end_phrase()
+        self.reversed_relation = ("above", len(self.objects) - 1)
+        return True
+
     def _container_follows(self) -> bool:
         """ "in a bowl", "in einem großen Korb": a container is the next noun."""
+        thing = self._noun_ahead()
+        return thing is not None and thing.kind in w.CONTAINERS and thing.kind != "table"
+
+    def _noun_ahead(self) -> lexicon.Thing | None:
+        """The thing named next, past articles, counts, colours and sizes."""
         sets = w.FOLDED_SETS
         for word, original in self.tokens[self.position + 1 : self.position + 4]:
             if any(word in table for table in (sets["determiners"], w.COUNT_INDEX,
                                                  w.COLOR_INDEX, w.SIZE_INDEX)):  # fmt: skip
                 continue
-            thing = self._lookup(word, original)
-            return thing is not None and thing.kind in w.CONTAINERS and thing.kind != "table"
-        return False
+            return self._lookup(word, original)
+        return None
 
     def _hang(self, words: str) -> None:
         """ "on the wall": the clause's thing (or the next one) hangs on a room's wall."""
@@ -454,6 +471,14 @@ class Reader:
 
 
 _RELATION_OF = {"left": "left_of", "right": "right_of", "top": "above", "bottom": "below"}
+
+
+def _is_person(kind: str) -> bool:
+    art = art_set().get(kind)
+    return art is not None and _PEOPLE_GROUPS[0] <= art.group <= _PEOPLE_GROUPS[1]
+
+
+_PEOPLE_GROUPS = (23, 30)  # the art's people: heads, gestures, roles, activities
 
 
 def _content_relation(container: str) -> str:

@@ -187,6 +187,10 @@ CONTAINERS = frozenset(
     }
 )
 CONTENT_LINKS = frozenset({"of", "with", "mit", "voller", "voll", "full", "filled"})
+# "a child with a balloon": a person holds these up, so they float just above them.
+HELD_ALOFT = frozenset({"balloon", "kite"})
+HOLDING = frozenset({"with", "mit", "holding", "holds", "flying", "flies", "haelt", "halten",
+                     "hielt", "laesst"})  # fmt: skip
 # "grapes in a bowl", "Äpfel in einem Korb": before a container, "in" puts a thing into it.
 INTO = frozenset({"in", "im", "inside", "into", "innerhalb"})
 # Where what is in a container sinks to, as a fraction of the container's height (else 0.3).
