@@ -213,3 +213,25 @@ def test_a_balloon_or_kite_a_person_holds_floats_just_above_them(
     (who,), (thing,) = drawn[person], drawn[held]
     assert thing[3] <= who[1] + 0.02 * SIZE and who[1] - thing[3] < 0.1 * SIZE
     assert thing[0] < who[2] and who[0] < thing[2]  # over the person, not across the sky
+
+
+@pytest.mark.parametrize(
+    ("prompt", "kinds", "place"),
+    [
+        ("ein Mann mit einem Hut", ["man-standing", "top-hat"], None),  # last word: a hat
+        ("a penguin on the ice", ["penguin"], "snow"),  # not on an ice cube
+        ("ein Pinguin auf dem Eis", ["penguin"], "snow"),  # nor on an ice cream
+        ("a firefighter next to a fire truck", ["firefighter", "fire-engine"], None),
+        ("a pair of glasses", ["glasses"], None),
+        ("two glasses of milk", ["glass-of-milk"], None),  # not a cow in a glass
+        ("three cups of coffee", ["hot-beverage"], None),
+    ],
+)
+def test_words_that_drew_the_wrong_thing(prompt: str, kinds: list[str], place: str | None) -> None:
+    scene = parse_scene(prompt)
+    assert [obj.kind for obj in scene.objects] == kinds and scene.place == place
+
+
+def test_plural_names_with_of_are_said_right() -> None:
+    assert "two glasses of milk" in describe_scene(parse_scene("two glasses of milk"))
+    assert "three cups of coffee" in describe_scene(parse_scene("three cups of coffee"))

@@ -144,8 +144,10 @@ def thing_name(kind: str) -> str:
 
 
 def plural_of(name: str) -> str:
-    """English plural of a name: its head word ("women with red hair", "red apples")."""
+    """English plural of a name: its head word ("women with red hair", "cups of coffee")."""
     head, joiner, rest = name.partition(" with ")
+    if not joiner:
+        head, joiner, rest = name.partition(" of ")
     *before, last = head.split(" ")
     if last in w.PLURALS:
         last = w.PLURALS[last]

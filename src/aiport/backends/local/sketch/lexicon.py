@@ -66,6 +66,8 @@ def lookup_phrase(words: str) -> Thing | None:
     """A multi-word name such as `teddy bear`, `fire engine` or `living room` (folded)."""
     if words in w.ART_WORDS:
         return Thing(w.ART_WORDS[words])
+    if words in w.ART_PHRASES:
+        return Thing(w.ART_PHRASES[words])
     if any(w.reserved(word) for word in words.split()):
         return None  # "snowman in the snow" is read word by word: the snow is a setting
     rank, names = index().get(words, (0, ()))

@@ -66,11 +66,11 @@ def parse_scene(prompt: str) -> Scene:
 
 
 def _serve_dishes(scene: Scene) -> None:
-    """ "a bowl of soup": a dish whose picture is a bowl with its food is drawn alone."""
+    """ "a bowl of soup": a picture that shows its container too is drawn instead of both."""
     objects = scene.objects
     for i, dish in enumerate(objects):
         bowl = objects[dish.target] if dish.relation == "in" and dish.target is not None else None
-        if bowl is None or bowl.kind != "bowl" or dish.kind not in w.BOWL_DISHES:
+        if bowl is None or dish.kind not in w.SERVED_IN.get(bowl.kind, ()):
             continue
         bowl.kind, bowl.color = dish.kind, dish.color
         bowl.words.extend(dish.words)

@@ -22,7 +22,11 @@ def phrase_at(tokens: Tokens, i: int) -> tuple[str, int | str, int] | None:
     `what` is count, relation, sky, wall, place or thing.
     """
     for size in (4, 3, 2):
+        if i + size > len(tokens):
+            continue  # the prompt's last words: a shorter run is read below
         words = " ".join(t for t, _ in tokens[i : i + size])
+        if words in w.ART_PHRASES:  # "a pair of glasses" before the count "a pair of"
+            return "thing", words, i + size
         if words in w.COUNT_INDEX:
             return "count", w.COUNT_INDEX[words], i + size
         if words in w.RELATION_INDEX and " " in words:
@@ -34,6 +38,8 @@ def phrase_at(tokens: Tokens, i: int) -> tuple[str, int | str, int] | None:
         if words in w.PLACE_PHRASES:
             return "place", w.PLACE_PHRASES[words], i + size
     for size in (3, 2):
+        if i + size > len(tokens):
+            continue
         words = " ".join(t for t, _ in tokens[i : i + size])
         if lexicon.lookup_phrase(words) is not None:
             return "thing", words, i + size

@@ -103,6 +103,8 @@ ART_WORDS: dict[str, str] = {
         "basket": "basket korb",
         "steaming-bowl": "soup suppe",
         "droplet": "wasser",
+        "glasses": "brille spectacles eyeglasses",
+        "glass-of-milk": "milk milch",
         "fork-and-knife-with-plate": "plate teller",
         "light-bulb": "lamp lampe bulb glühbirne",
         "tumbler-glass": "glass glas",
@@ -126,6 +128,10 @@ ART_WORDS: dict[str, str] = {
     }.items()
     for word in text.split()
 }
+
+# Hand-kept names of several words, where the CLDR names have none or another picture.
+ART_PHRASES = {"fire truck": "fire-engine", "a pair of glasses": "glasses",
+               "pair of glasses": "glasses", "reading glasses": "glasses"}  # fmt: skip
 
 # German words that mean something else in English ("Hut" is a hat, "hut" a Hütte).
 GERMAN_WORDS = {"hut": "top-hat", "eis": "ice-cream", "see": "water-wave"}
@@ -195,9 +201,14 @@ HOLDING = frozenset({"with", "mit", "holding", "holds", "flying", "flies", "hael
 INTO = frozenset({"in", "im", "inside", "into", "innerhalb"})
 # Where what is in a container sinks to, as a fraction of the container's height (else 0.3).
 RIMS = {"bowl": 0.12}
-# Dishes whose picture is a bowl with its food: "a bowl of soup" draws that one picture.
-BOWL_DISHES = frozenset({"bowl-with-spoon", "pot-of-food", "green-salad", "cooked-rice",
-                         "steaming-bowl"})  # fmt: skip
+# Pictures that show their container with what is in it: "a bowl of soup", "a glass of
+# milk" draw that one picture, as many as the containers asked for.
+SERVED_IN = {
+    "bowl": frozenset({"bowl-with-spoon", "pot-of-food", "green-salad", "cooked-rice",
+                       "steaming-bowl"}),
+    "tumbler-glass": frozenset({"glass-of-milk"}),
+    "hot-beverage": frozenset({"hot-beverage"}),  # "three cups of coffee"
+}  # fmt: skip
 # Where a thing standing on another one rests, as a fraction of the other's height.
 SURFACES = {"table": 0.03, "sofa": 0.5, "bed": 0.42, "chair": 0.44, "box": 0.02, "bridge": 0.1}
 # What goes over one of these goes on it ("ein Zug fährt über eine Brücke").
@@ -219,7 +230,8 @@ FRAMINGS = {"portrait": "portrait headshot closeup porträt bildnis nahaufnahme"
 
 # English display names whose plural is not noun + "s".
 PLURALS = {
-    "box": "boxes", "city": "cities", "man": "men", "woman": "women", "person": "people",
+    "box": "boxes", "glass": "glasses", "city": "cities", "man": "men", "woman": "women",
+    "person": "people",
     "child": "children", "mouse": "mice", "fish": "fish", "sheep": "sheep", "deer": "deer",
     "knife": "knives", "leaf": "leaves", "goose": "geese", "tooth": "teeth", "foot": "feet",
 }  # fmt: skip
@@ -229,7 +241,8 @@ DISPLAY_NAMES = {
     "woman-standing": "woman", "bowl-with-spoon": "bowl of cereal", "hot-beverage": "cup of coffee",
     "fork-and-knife-with-plate": "plate", "tumbler-glass": "glass", "deciduous-tree": "tree",
     "evergreen-tree": "fir tree", "ringed-planet": "planet", "couch-and-lamp": "couch",
-    "light-bulb": "light bulb", "sailboat": "sailboat", "delivery-truck": "truck",
+    "light-bulb": "light bulb", "glasses": "pair of glasses", "sailboat": "sailboat",
+    "delivery-truck": "truck",
 }  # fmt: skip
 
 COLOR_RGB: dict[str, tuple[int, int, int]] = {
@@ -317,7 +330,8 @@ POSITION_FILLERS = _words(
 SKY_PHRASES = ("in the sky", "up in the sky", "am himmel", "im himmel", "in den himmel")
 # Settings said in two words: "unter Wasser" is under water, not "below a water".
 PLACE_PHRASES = {"unter wasser": "underwater", "under water": "underwater",
-                 "under the sea": "underwater", "living room": "room"}  # fmt: skip
+                 "under the sea": "underwater", "living room": "room", "on the ice": "snow",
+                 "on ice": "snow", "auf dem eis": "snow", "auf eis": "snow"}  # fmt: skip
 
 RELATIONS: dict[str, str] = {
     "above": "above", "over": "above", "über": "above", "oberhalb": "above",
