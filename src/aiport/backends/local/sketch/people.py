@@ -1,4 +1,4 @@
-"""How a person the prompt names looks: hair colour or curls, a beard.
+"""Who counts as a person, and how a person the prompt names looks: hair, a beard.
 
 "a woman with red hair" draws that woman as the art set's red-haired bust, "a man with a
 beard" as its bearded man; the words are told to the last person named. Both answer False
@@ -12,6 +12,13 @@ from aiport.backends.local.sketch.art import art_set
 from aiport.backends.local.sketch.scene import SceneObject
 
 _CURLY = frozenset({"curly", "lockig", "lockige", "lockigen"})
+_PEOPLE_GROUPS = (23, 30)  # the art's people: heads, gestures, roles, activities
+
+
+def is_person(kind: str) -> bool:
+    """Whether the art-set picture `kind` shows a person (a child, a farmer, a skier)."""
+    art = art_set().get(kind)
+    return art is not None and _PEOPLE_GROUPS[0] <= art.group <= _PEOPLE_GROUPS[1]
 
 
 def style_hair(

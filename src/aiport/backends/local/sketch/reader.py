@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 from aiport.backends.local.sketch import lexicon
 from aiport.backends.local.sketch import words as w
-from aiport.backends.local.sketch.art import art_set
-from aiport.backends.local.sketch.people import add_beard, style_hair
+from aiport.backends.local.sketch.finish import finish_scene
+from aiport.backends.local.sketch.people import add_beard, is_person, style_hair
 from aiport.backends.local.sketch.scene import MAX_COUNT, Scene, SceneObject
 from aiport.backends.local.sketch.spans import phrase_at, position_at
 from aiport.backends.local.sketch.texts import extract_texts
@@ -47,38 +47,8 @@ def parse_scene(prompt: str) -> Scene:
     found = [(w.fold(t), t) for t in _TOKEN.findall(text)]
     tokens = [(f, t) for f, t in found if len(f) > 1 or f.isdigit() or f in "a,;.!?"]
     scene = Reader(tokens, _looks_german(tokens)).read()
-    scene.texts = texts
-    for obj in scene.objects:
-        if obj.kind == "sign" and scene.texts:
-            obj.text = scene.texts.pop(0)
-        if scene.framing == "portrait" and obj.kind in w.BUSTS:
-            obj.kind = w.BUSTS[obj.kind]
-        if obj.hangs:
-            obj.kind = w.WALL_VERSIONS.get(obj.kind, obj.kind)
-        target = obj.target if obj.target is not None else len(scene.objects)
-        crossed = target < len(scene.objects) and scene.objects[target].kind in w.CROSSED
-        if obj.relation == "above" and crossed:
-            obj.relation = "on"
-    if scene.place is None and any(obj.kind in w.INDOOR_KINDS for obj in scene.objects):
-        scene.place = "room"
-    _serve_dishes(scene)
+    finish_scene(scene, texts)
     return scene
-
-
-def _serve_dishes(scene: Scene) -> None:
-    """ "a bowl of soup": a picture that shows its container too is drawn instead of both."""
-    objects = scene.objects
-    for i, dish in enumerate(objects):
-        bowl = objects[dish.target] if dish.relation == "in" and dish.target is not None else None
-        if bowl is None or dish.kind not in w.SERVED_IN.get(bowl.kind, ()):
-            continue
-        bowl.kind, bowl.color = dish.kind, dish.color
-        bowl.words.extend(dish.words)
-        del objects[i]
-        for obj in objects:
-            if obj.target is not None and obj.target > i:
-                obj.target -= 1
-        return _serve_dishes(scene)  # the indexes moved: look again
 
 
 def _looks_german(tokens: list[tuple[str, str]]) -> bool:
@@ -412,7 +382,7 @@ class Reader:
     def _holds_aloft(self) -> bool:
         """ "a child with a balloon": the balloon floats just above the person."""
         person = self.objects[-1].kind if self.objects[self.segment :] else ""
-        following = self._noun_ahead() if _is_person(person) else None
+        following = self._noun_ahead() if is_person(person) else None
         if following is None or following.kind not in w.HELD_ALOFT:
             return False
         self._end_phrase()
@@ -471,14 +441,6 @@ class Reader:
 
 
 _RELATION_OF = {"left": "left_of", "right": "right_of", "top": "above", "bottom": "below"}
-
-
-def _is_person(kind: str) -> bool:
-    art = art_set().get(kind)
-    return art is not None and _PEOPLE_GROUPS[0] <= art.group <= _PEOPLE_GROUPS[1]
-
-
-_PEOPLE_GROUPS = (23, 30)  # the art's people: heads, gestures, roles, activities
 
 
 def _content_relation(container: str) -> str:
