@@ -26,6 +26,7 @@ from typing import Any
 from aiport.backends.base import Call
 from aiport.backends.local.chat import LlamaChatBackend
 from aiport.backends.local.embeddings import MiniLMEmbeddingsBackend
+from aiport.protocol.embeddings import EmbeddingRequest
 
 QUERIES = [
     "how do I reset my password",
@@ -40,7 +41,7 @@ QUERIES = [
 
 
 def call(body: dict[str, Any], key: str) -> Call:
-    return Call(body, "m", "m", "bench", key_id=key)
+    return Call.from_body(EmbeddingRequest, body, "m", key_id=key)
 
 
 async def throughput(

@@ -30,6 +30,7 @@ from typing import Any
 
 from aiport.backends.base import Call
 from aiport.backends.local.chat import LlamaChatBackend, smollm2_gguf_path
+from aiport.protocol.chat import ChatCompletionRequest
 
 # Gemma's turn format (the GGUF has no template of its own); a system turn joins the user's.
 GEMMA_TEMPLATE = (
@@ -143,7 +144,7 @@ def call(messages: list[dict[str, str]], max_tokens: int, stream: bool = False) 
         "seed": 1,
         "stream": stream,
     }
-    return Call(body, "m", "m", "bench")
+    return Call.from_body(ChatCompletionRequest, body, "m")
 
 
 async def quality(backend: LlamaChatBackend) -> tuple[dict[str, int], list[tuple[str, str, bool]]]:

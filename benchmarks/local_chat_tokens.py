@@ -60,7 +60,9 @@ async def measure(backend: LlamaChatBackend, max_tokens: int, rounds: int) -> Ru
     validated = ChatCompletionRequest.model_validate(payload)
     request = engine_requests(validated, payload["messages"], {})[0]
     whole_request = {k: v for k, v in request.items() if k != "stream_options"} | {"stream": False}
-    call = Call(body=payload, model=DEFAULT_MODEL_ID, public_model="gpt-4o", request_id="bench")
+    call = Call.make(
+        validated, payload, model=DEFAULT_MODEL_ID, public_model="gpt-4o", request_id="bench"
+    )
 
     def direct() -> int:
         usage: dict[str, int] = {}

@@ -27,6 +27,7 @@ import numpy as np
 from aiport.backends.base import Call
 from aiport.backends.local.embeddings import MiniLMEmbeddingsBackend
 from aiport.backends.local.minilm import model_file, tokenizer_file
+from aiport.protocol.embeddings import EmbeddingRequest
 
 PROSE = (
     "Our support team answers customer tickets about passwords, billing and account access. "
@@ -95,7 +96,7 @@ async def backend_runs(texts: list[str], threads: int, clients: int) -> dict[str
     timings = {}
     for encoding_format in ("float", "base64"):
         body = {"model": "all-minilm-l6-v2", "input": texts, "encoding_format": encoding_format}
-        call = Call(body=body, model="all-minilm-l6-v2", public_model="m", request_id="bench")
+        call = Call.from_body(EmbeddingRequest, body, "all-minilm-l6-v2")
         started = clock()
         await backend.embeddings(call)
         timings[f"backend, one request, {encoding_format}"] = since(started)
@@ -105,7 +106,7 @@ async def backend_runs(texts: list[str], threads: int, clients: int) -> dict[str
     async def client() -> None:
         for text in pending:
             body = {"model": "all-minilm-l6-v2", "input": text, "encoding_format": "base64"}
-            await backend.embeddings(Call(body, "all-minilm-l6-v2", "m", "bench"))
+            await backend.embeddings(Call.from_body(EmbeddingRequest, body, "all-minilm-l6-v2"))
 
     started = clock()
     await asyncio.gather(*(client() for _ in range(clients)))

@@ -19,6 +19,7 @@ import time
 
 from aiport.backends.base import Call
 from aiport.backends.local.speech import PiperSpeechBackend
+from aiport.protocol.audio import SpeechRequest
 
 ONE_SENTENCE = "Today is a wonderful day to build something people love!"
 LONG_TEXT = (
@@ -47,12 +48,8 @@ async def one_run(
     backend: PiperSpeechBackend, text: str, fmt: str, voice: str
 ) -> tuple[float, float, float]:
     """(seconds to first chunk, seconds to last chunk, seconds of audio)."""
-    call = Call(
-        body={"input": text, "voice": voice, "response_format": fmt},
-        model=backend.model_id,
-        public_model="tts-1",
-        request_id="bench",
-    )
+    body = {"input": text, "voice": voice, "response_format": fmt}
+    call = Call.from_body(SpeechRequest, body, backend.model_id, public_model="tts-1")
     started = time.perf_counter()
     result = await backend.speech(call)
     parts, first = [], 0.0

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from aiport.backends.base import Call, Upload
 from aiport.backends.local.transcription import WhisperBackend, packaged_models
+from aiport.protocol.audio import TranscriptionRequest
 
 TEXT = (
     "Good morning, everyone, and thank you for joining the quarterly planning meeting. "
@@ -70,7 +71,10 @@ async def measure(model_id: str, path: Path, repeats: int, beam_size: int) -> di
     await backend.start()
     load_seconds = time.perf_counter() - started
     upload = Upload(path=path, filename=path.name, content_type="audio/mpeg", size=0)
-    call = Call({"language": "en"}, model_id, "whisper-1", "req_bench", upload)
+    body = {"language": "en"}
+    call = Call.from_body(
+        TranscriptionRequest, body, model_id, public_model="whisper-1", upload=upload
+    )
     await backend.transcribe(call)  # warm-up
     times, text, seconds = [], "", 0.0
     for _ in range(repeats):

@@ -243,6 +243,7 @@ def test_bodies_under_the_limit_still_pass(small: AiportProcess) -> None:
         ("/v1/images/generations", {"prompt": "x", "n": 0}, "n"),
         ("/v1/images/generations", {"prompt": "x", "quality": "ultra"}, "quality"),
         ("/v1/images/generations", {"size": "1024x1024"}, "prompt"),
+        ("/v1/images/generations", {"prompt": ""}, "prompt"),
         ("/v1/audio/speech", speech(speed=10), "speed"),
         ("/v1/audio/speech", speech(speed=0.1), "speed"),
         ("/v1/audio/speech", speech(response_format="ogg"), "response_format"),

@@ -30,13 +30,21 @@ from aiport.backends.local.moderation import ModerationBackend
 from aiport.backends.local.sketch import render
 from aiport.backends.local.speech import PiperSpeechBackend
 from aiport.backends.local.transcription import TINY_EN, WhisperBackend
+from aiport.protocol.audio import SpeechRequest, TranscriptionRequest
+from aiport.protocol.chat import ChatCompletionRequest
+from aiport.protocol.common import WireModel
+from aiport.protocol.embeddings import EmbeddingRequest
+from aiport.protocol.images import ImageRequest
+from aiport.protocol.moderations import ModerationRequest
 from tests.test_local_images_diffusion import fake_engine, write_safetensors
 
 ONE_SLOT = {"concurrency": 1, "queue_size": 1}
 
 
-def call(body: dict[str, Any], upload: Upload | None = None, model: str = "m") -> Call:
-    return Call(body, model, "m", "req_test", upload=upload, key_id="k")
+def call(
+    wire: type[WireModel], body: dict[str, Any], upload: Upload | None = None, model: str = "m"
+) -> Call:
+    return Call.from_body(wire, body, model, public_model="m", upload=upload, key_id="k")
 
 
 class Counter:
@@ -69,7 +77,9 @@ async def test_chat(monkeypatch: pytest.MonkeyPatch) -> None:
     await backend.start()
     try:
         body = {"messages": [{"role": "user", "content": "Tell a long story."}], "model": "m"}
-        stream = backend.chat_stream(call(body | {"max_tokens": 400, "stream": True}))
+        stream = backend.chat_stream(
+            call(ChatCompletionRequest, body | {"max_tokens": 400, "stream": True})
+        )
         received = 0
         async for _ in stream:
             received += 1
@@ -77,7 +87,7 @@ async def test_chat(monkeypatch: pytest.MonkeyPatch) -> None:
                 break
         await stream.aclose()  # type: ignore[attr-defined]
         assert backend.runner.busy == 0  # the generation stopped within a token
-        answer = await backend.chat(call(body | {"max_tokens": 4}))
+        answer = await backend.chat(call(ChatCompletionRequest, body | {"max_tokens": 4}))
         assert answer.usage.completion_tokens <= 4
     finally:
         await backend.close()
@@ -89,9 +99,11 @@ async def test_embeddings(monkeypatch: pytest.MonkeyPatch) -> None:
     try:
         encoded = Counter(monkeypatch, backend.model, "encode_counted")
         texts = [f"sentence {i} is about the weather in town" for i in range(2000)]
-        big = asyncio.create_task(backend.embeddings(call({"input": texts, "model": "m"})))
+        big = asyncio.create_task(
+            backend.embeddings(call(EmbeddingRequest, {"input": texts, "model": "m"}))
+        )
         await leave_when(big, lambda: encoded.count >= 2)
-        answer = await backend.embeddings(call({"input": "hello", "model": "m"}))
+        answer = await backend.embeddings(call(EmbeddingRequest, {"input": "hello", "model": "m"}))
         assert len(answer.data["data"]) == 1
         assert encoded.count < 20  # of about 80 batches
         assert backend.status()["busy"] == 0
@@ -105,9 +117,11 @@ async def test_moderation(monkeypatch: pytest.MonkeyPatch) -> None:
     try:
         judged = Counter(monkeypatch, backend.model, "classify")
         texts = [f"Line {i}: the weather is nice today and we go for a walk." for i in range(800)]
-        big = asyncio.create_task(backend.moderate(call({"input": texts, "model": "m"})))
+        big = asyncio.create_task(
+            backend.moderate(call(ModerationRequest, {"input": texts, "model": "m"}))
+        )
         await leave_when(big, lambda: judged.count >= 1)
-        answer = await backend.moderate(call({"input": "hello", "model": "m"}))
+        answer = await backend.moderate(call(ModerationRequest, {"input": "hello", "model": "m"}))
         assert len(answer.data["results"]) == 1
         assert judged.count < 10  # of 50 batches
         assert backend.status()["busy"] == 0
@@ -122,10 +136,10 @@ async def test_images(monkeypatch: pytest.MonkeyPatch) -> None:
         drawn = Counter(monkeypatch, render, "render_png")
         body = {"prompt": "a city at night with five cars", "n": 10, "model": "m"}
         big = asyncio.create_task(
-            backend.images(call(body | {"size": "1792x1024", "quality": "hd"}))
+            backend.images(call(ImageRequest, body | {"size": "1792x1024", "quality": "hd"}))
         )
         await leave_when(big, lambda: drawn.count >= 1)
-        answer = await backend.images(call(body | {"n": 1, "size": "256x256"}))
+        answer = await backend.images(call(ImageRequest, body | {"n": 1, "size": "256x256"}))
         assert len(answer.images) == 1
         assert drawn.count <= 3  # of 10 pictures, plus the follow-up's
     finally:
@@ -139,9 +153,9 @@ async def test_speech(monkeypatch: pytest.MonkeyPatch) -> None:
         rendered = Counter(monkeypatch, backend.model, "phoneme_ids_to_audio")
         text = " ".join(f"This is sentence number {i} of a long text." for i in range(40))
         body = {"voice": "alloy", "response_format": "pcm", "model": "m"}
-        audio = await backend.speech(call(body | {"input": text}))
+        audio = await backend.speech(call(SpeechRequest, body | {"input": text}))
         await audio.chunks.aclose()  # type: ignore[attr-defined]
-        answer = await backend.speech(call(body | {"input": "Hello."}))
+        answer = await backend.speech(call(SpeechRequest, body | {"input": "Hello."}))
         assert [chunk async for chunk in answer.chunks]
         assert rendered.count < 10  # of 40 sentences, plus the follow-up's
     finally:
@@ -185,9 +199,13 @@ async def test_transcription(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
 
         # One temperature: no fallback re-decoding, so each window costs the same.
         body = {"model": TINY_EN, "temperature": 0.2}
-        big = asyncio.create_task(backend.transcribe(call(body, upload(long_wav), TINY_EN)))
+        big = asyncio.create_task(
+            backend.transcribe(call(TranscriptionRequest, body, upload(long_wav), TINY_EN))
+        )
         await leave_when(big, lambda: segments.count >= 1)
-        answer = await backend.transcribe(call(body, upload(short_wav), TINY_EN))
+        answer = await backend.transcribe(
+            call(TranscriptionRequest, body, upload(short_wav), TINY_EN)
+        )
         assert "library" in answer.data["text"].lower()  # type: ignore[union-attr]
         assert segments.count < 16  # of about 24, the first 30-second window decoded
     finally:
@@ -210,11 +228,13 @@ async def test_diffusion(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
     try:
         stuck = backend.model
         assert stuck is not None
-        big = asyncio.create_task(backend.images(call({"prompt": "a fox", "model": "m"})))
+        big = asyncio.create_task(
+            backend.images(call(ImageRequest, {"prompt": "a fox", "model": "m"}))
+        )
         await leave_when(big, lambda: backend.runner.busy == 1)
         await asyncio.sleep(0.2)  # it is generating now
         monkeypatch.setattr(diffusion, "_serve_engine", fake_engine)
-        answer = await backend.images(call({"prompt": "a fox", "model": "m"}))
+        answer = await backend.images(call(ImageRequest, {"prompt": "a fox", "model": "m"}))
         assert len(answer.images) == 1
         assert not stuck.alive  # the abandoned generation was stopped, not left running
     finally:

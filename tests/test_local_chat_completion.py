@@ -12,6 +12,7 @@ import pytest
 from aiport.backends.base import Call, JSONBody
 from aiport.backends.local.chat import DEFAULT_MODEL_ID, LlamaChatBackend
 from aiport.errors import InvalidRequest
+from aiport.protocol.chat import ChatCompletionRequest
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="session")]
 
@@ -36,7 +37,7 @@ async def backend() -> AsyncIterator[LlamaChatBackend]:
 def call(**body: Any) -> Call:
     body.setdefault("model", "gpt-4o")
     body.setdefault("messages", QUESTION)
-    return Call(body=body, model=DEFAULT_MODEL_ID, public_model=body["model"], request_id="r")
+    return Call.from_body(ChatCompletionRequest, body, DEFAULT_MODEL_ID)
 
 
 async def complete(backend: LlamaChatBackend, **body: Any) -> dict[str, Any]:

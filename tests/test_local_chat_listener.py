@@ -19,6 +19,7 @@ from aiport.backends.local.chat import (
     LlamaEngine,
     smollm2_gguf_path,
 )
+from aiport.protocol.chat import ChatCompletionRequest
 
 WEATHER_TOOL = {
     "type": "function",
@@ -59,9 +60,7 @@ async def loaded() -> AsyncIterator[tuple[LlamaChatBackend, set[str]]]:
     assert backend.status() == {"model": DEFAULT_MODEL_ID, "loaded": False, "busy": 0}
     before = tcp_listening_inodes()
     body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 2}
-    result = await backend.chat(
-        Call(body=body, model=DEFAULT_MODEL_ID, public_model="gpt-4o", request_id="r")
-    )
+    result = await backend.chat(Call.from_body(ChatCompletionRequest, body, DEFAULT_MODEL_ID))
     assert result.data["choices"][0]["finish_reason"] in {"stop", "length"}
     opened = tcp_listening_inodes() - before
     yield backend, opened
@@ -148,7 +147,7 @@ async def test_a_tool_capable_template_accepts_tools() -> None:
             "tools": [WEATHER_TOOL],
             "max_tokens": 4,
         }
-        result = await backend.chat(Call(body=body, model="m", public_model="m", request_id="r"))
+        result = await backend.chat(Call.from_body(ChatCompletionRequest, body, "m"))
         assert result.data["choices"][0]["finish_reason"] in {"stop", "length", "tool_calls"}
     finally:
         await backend.close()
@@ -159,9 +158,7 @@ async def test_any_gguf_serves_under_its_own_id_and_close_unloads_it() -> None:
     await backend.start()
     assert [card.id for card in backend.models()] == ["my-smol"]
     body = {"model": "mine", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 2}
-    result = await backend.chat(
-        Call(body=body, model="my-smol", public_model="mine", request_id="r")
-    )
+    result = await backend.chat(Call.from_body(ChatCompletionRequest, body, "my-smol"))
     assert result.data["model"] == "mine" and result.usage.completion_tokens > 0
     folder = Path(engine(backend).socket_path).parent
     assert folder.exists()

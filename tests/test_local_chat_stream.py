@@ -14,6 +14,7 @@ import pytest
 from aiport.backends.base import Call, StreamChunk
 from aiport.backends.local.chat import DEFAULT_MODEL_ID, LlamaChatBackend
 from aiport.errors import InvalidRequest
+from aiport.protocol.chat import ChatCompletionRequest
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="session")]
 
@@ -31,7 +32,7 @@ async def backend() -> AsyncIterator[LlamaChatBackend]:
 def call(**body: Any) -> Call:
     body.setdefault("model", "gpt-4o-mini")
     body.setdefault("messages", [{"role": "user", "content": "Say hello to me."}])
-    return Call(body=body, model=DEFAULT_MODEL_ID, public_model=body["model"], request_id="r")
+    return Call.from_body(ChatCompletionRequest, body, DEFAULT_MODEL_ID)
 
 
 async def collect(backend: LlamaChatBackend, **body: Any) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from aiport.backends.local.embeddings import (
     decoded_token_input,
 )
 from aiport.errors import InvalidRequest
+from aiport.protocol.embeddings import EmbeddingRequest
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +38,7 @@ async def backend() -> AsyncIterator[MiniLMEmbeddingsBackend]:
 
 async def embed(backend: MiniLMEmbeddingsBackend, **body: Any) -> dict[str, Any]:
     body.setdefault("model", "text-embedding-3-small")
-    call = Call(body=body, model="all-minilm-l6-v2", public_model=body["model"], request_id="r")
+    call = Call.from_body(EmbeddingRequest, body, "all-minilm-l6-v2")
     result = await backend.embeddings(call)
     assert result.raw is not None
     wire = orjson.loads(result.raw)

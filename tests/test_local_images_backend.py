@@ -13,12 +13,13 @@ from PIL import Image
 from aiport.backends.base import Call, ImageSet
 from aiport.backends.local import images as images_module
 from aiport.backends.local.images import MODEL_ID, SceneImageBackend
-from aiport.errors import InvalidRequest, Overloaded
+from aiport.errors import Overloaded
+from aiport.protocol.images import ImageRequest
 
 
 def call(**body: Any) -> Call:
     body.setdefault("model", "dall-e-2")
-    return Call(body=body, model=MODEL_ID, public_model=body["model"], request_id="req_test")
+    return Call.from_body(ImageRequest, body, MODEL_ID)
 
 
 def size_of(png: bytes) -> tuple[int, int]:
@@ -67,9 +68,20 @@ async def test_quality_and_style_change_the_picture(backend: SceneImageBackend) 
     assert "detailed, shaded" in (results[1].images[0].revised_prompt or "")
 
 
-async def test_invalid_body_is_a_400(backend: SceneImageBackend) -> None:
-    with pytest.raises(InvalidRequest):
-        await backend.images(call(prompt=""))
+async def test_the_engine_takes_the_request_as_validated(
+    backend: SceneImageBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The API layer validates the body once; the engine reads `call.request`."""
+    body = {"model": "dall-e-2", "prompt": "a red ball", "n": 2, "size": "256x256"}
+    request = ImageRequest.model_validate(body)
+
+    def validated_again(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the engine validated the body again")
+
+    monkeypatch.setattr(ImageRequest, "model_validate", validated_again)
+    asked = Call.make(request, {}, model=MODEL_ID, public_model="dall-e-2", request_id="r")
+    result = await backend.images(asked)
+    assert [size_of(image.png) for image in result.images] == [(256, 256)] * 2
 
 
 async def test_rendering_runs_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:

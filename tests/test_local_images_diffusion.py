@@ -171,7 +171,7 @@ def crashing_engine(conn: Any, init: dict[str, Any]) -> None:
 
 
 def call(body: dict[str, Any]) -> Call:
-    return Call(body=body, model="stable-diffusion", public_model="dall-e-2", request_id="req_test")
+    return Call.from_body(ImageRequest, body, "stable-diffusion", public_model="dall-e-2")
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from aiport.backends.base import Call
 from aiport.backends.local.moderation import MODEL_ID, ModerationBackend, split_pieces
 from aiport.errors import InvalidRequest
-from aiport.protocol.moderations import CATEGORIES
+from aiport.protocol.moderations import CATEGORIES, ModerationRequest
 
 pytestmark = pytest.mark.slow
 
@@ -24,9 +24,7 @@ async def backend() -> AsyncIterator[ModerationBackend]:
 
 
 def call(body: dict[str, Any]) -> Call:
-    return Call(
-        body=body, model=MODEL_ID, public_model="omni-moderation-latest", request_id="req_test"
-    )
+    return Call.from_body(ModerationRequest, body, MODEL_ID, public_model="omni-moderation-latest")
 
 
 async def test_every_result_has_all_13_categories(backend: ModerationBackend) -> None:

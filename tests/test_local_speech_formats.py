@@ -14,6 +14,7 @@ av = pytest.importorskip("av")
 from aiport.backends.base import Call  # noqa: E402
 from aiport.backends.local.speech import VOICE_NAMES, PiperSpeechBackend  # noqa: E402
 from aiport.errors import InvalidRequest  # noqa: E402
+from aiport.protocol.audio import SpeechRequest  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="session")]
 
@@ -37,9 +38,7 @@ async def backend() -> AsyncIterator[PiperSpeechBackend]:
 
 
 def call(**body: object) -> Call:
-    return Call(
-        body=body, model="piper-en-us-joe-medium", public_model="tts-1", request_id="req_test"
-    )
+    return Call.from_body(SpeechRequest, body, "piper-en-us-joe-medium", public_model="tts-1")
 
 
 async def speak(backend: PiperSpeechBackend, **body: object) -> tuple[str, bytes]:

@@ -15,6 +15,7 @@ pytest.importorskip("av")
 from aiport.backends.base import BinaryBody, Call
 from aiport.backends.local.speech import PiperSpeechBackend
 from aiport.errors import Overloaded
+from aiport.protocol.audio import SpeechRequest
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="session")]
 
@@ -54,11 +55,11 @@ def pieces_rendered(backend: PiperSpeechBackend, monkeypatch: pytest.MonkeyPatch
 
 async def speak(backend: PiperSpeechBackend, text: str, fmt: str = "mp3") -> BinaryBody:
     return await backend.speech(
-        Call(
-            body={"input": text, "voice": "fable", "response_format": fmt},
-            model="piper-en-us-joe-medium",
+        Call.from_body(
+            SpeechRequest,
+            {"input": text, "voice": "fable", "response_format": fmt},
+            "piper-en-us-joe-medium",
             public_model="tts-1",
-            request_id="req_test",
         )
     )
 

@@ -13,6 +13,7 @@ pytest.importorskip("av")
 
 from aiport.backends.base import Call
 from aiport.backends.local.speech import VOICE_NAMES, VOICES, PiperSpeechBackend
+from aiport.protocol.audio import SpeechRequest
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="session")]
 
@@ -34,7 +35,7 @@ async def backend() -> AsyncIterator[PiperSpeechBackend]:
 async def samples(backend: PiperSpeechBackend, voice: str, speed: float = 1.0) -> np.ndarray:
     body = {"input": TEXT, "voice": voice, "response_format": "pcm", "speed": speed}
     result = await backend.speech(
-        Call(body=body, model="piper-en-us-joe-medium", public_model="tts-1", request_id="req_test")
+        Call.from_body(SpeechRequest, body, "piper-en-us-joe-medium", public_model="tts-1")
     )
     data = b"".join([chunk async for chunk in result.chunks])
     return np.frombuffer(data, dtype="<i2").astype(np.float64) / 32768

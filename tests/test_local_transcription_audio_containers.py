@@ -21,6 +21,7 @@ pytest.importorskip("piper")
 from aiport.backends.base import Call, JSONBody, Upload  # noqa: E402
 from aiport.backends.local.audio_decode import SAMPLE_RATE, decode_audio  # noqa: E402
 from aiport.backends.local.transcription import TINY_EN, WhisperBackend  # noqa: E402
+from aiport.protocol.audio import TranscriptionRequest  # noqa: E402
 from tests.support.speech_quality import word_error_rate  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -108,11 +109,10 @@ async def test_speech_in_every_container_is_transcribed(
     backend: WhisperBackend, speech_files: dict[str, Path], name: str
 ) -> None:
     path = speech_files[name]
-    call = Call(
-        body={"model": "whisper-1"},
-        model=TINY_EN,
-        public_model="whisper-1",
-        request_id="req_test",
+    call = Call.from_body(
+        TranscriptionRequest,
+        {"model": "whisper-1"},
+        TINY_EN,
         upload=Upload(path=path, filename=name, content_type="", size=path.stat().st_size),
     )
     result = await backend.transcribe(call)

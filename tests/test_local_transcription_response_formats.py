@@ -28,6 +28,7 @@ from aiport.backends.local.transcription import (
     packaged_models,
 )
 from aiport.errors import InvalidRequest, ModelNotFound
+from aiport.protocol.audio import TranscriptionRequest
 from tests.support.speech_quality import word_error_rate
 
 SENTENCE = (
@@ -73,11 +74,10 @@ async def backend() -> AsyncIterator[WhisperBackend]:
 
 
 def call(path: Path, model: str = TINY_EN, **body: Any) -> Call:
-    return Call(
-        body={"model": "whisper-1", **body},
-        model=model,
-        public_model="whisper-1",
-        request_id="req_test",
+    return Call.from_body(
+        TranscriptionRequest,
+        {"model": "whisper-1", **body},
+        model,
         upload=Upload(path=path, filename=path.name, content_type="audio/wav", size=1),
     )
 
@@ -224,7 +224,7 @@ async def test_base_model_detects_the_language(backend: WhisperBackend, speech_w
 async def test_missing_upload_and_unserved_model_are_refused(speech_wav: Path) -> None:
     backend = WhisperBackend(model_id=TINY_EN, load_at_start=False)
     with pytest.raises(InvalidRequest) as caught:
-        await backend.transcribe(Call({}, TINY_EN, "whisper-1", "req_test"))
+        await backend.transcribe(Call.from_body(TranscriptionRequest, {}, TINY_EN))
     assert caught.value.param == "file"
     with pytest.raises(ModelNotFound):
         await backend.transcribe(call(speech_wav, model="whisper-large-v3"))

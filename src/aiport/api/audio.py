@@ -14,7 +14,6 @@ from aiport.backends.base import JSONBody, Upload
 from aiport.errors import APIError, InvalidRequest
 from aiport.metering import Estimate, estimate_prompt_tokens
 from aiport.protocol.audio import (
-    DEFAULT_SPEECH_MODEL,
     SpeechRequest,
     TranscriptionRequest,
     TranslationRequest,
@@ -42,8 +41,7 @@ async def create_speech(request: web.Request) -> web.StreamResponse:
     speech = validate(SpeechRequest, body)
     estimate = Estimate(characters=len(speech.input), meter="characters")
     target = await route(request, speech.model, estimate, kind="speech")
-    call = build_call(request, target, SpeechRequest, body, speech.model)
-    call.body.setdefault("model", DEFAULT_SPEECH_MODEL)
+    call = build_call(request, target, speech, body, speech.model)
     audio = await target.backend.speech(call)
     chunks = aiter(audio.chunks)
     # Pull the first bytes before answering, so that a failure is still a proper error
@@ -103,7 +101,7 @@ async def _audio_to_text(
         # The audio's length is unknown until it is decoded: nothing to reserve ahead.
         estimate = Estimate(prompt_tokens=estimate_prompt_tokens(fields), meter="audio")
         target = await route(request, parsed.model, estimate, kind="transcription", admitted=True)
-        call = build_call(request, target, wire, fields, parsed.model, upload)
+        call = build_call(request, target, parsed, fields, parsed.model, upload)
         backend = target.backend
         result = await (backend.translate(call) if translate else backend.transcribe(call))
     finally:

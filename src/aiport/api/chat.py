@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator
-from typing import Any
 
 from aiohttp import web
 
@@ -19,6 +18,8 @@ from aiport.metering import Estimate, completion_estimate, estimate_prompt_token
 from aiport.protocol.chat import DEFAULT_TEMPERATURE, ChatCompletionRequest
 from aiport.routing import Target
 
+DEFAULTS = {"temperature": DEFAULT_TEMPERATURE}  # the seed's; an upstream may keep its own
+
 
 async def create_chat_completion(request: web.Request) -> web.StreamResponse:
     svc = services(request)
@@ -30,23 +31,16 @@ async def create_chat_completion(request: web.Request) -> web.StreamResponse:
         output_tokens=completion_estimate(chat.completion_limit, chat.n),
     )
     target = await route(request, chat.model, estimate, kind="chat")
-    call = build_call(request, target, ChatCompletionRequest, body, chat.model)
-    if "temperature" not in call.body:  # the seed's default; an upstream may keep its own
-        call.body["temperature"] = DEFAULT_TEMPERATURE
-        call.defaulted = ("temperature",)
+    # A stream's usage is always asked of the backend (for metering) and dropped again
+    # below when the client did not ask for it.
+    call = build_call(
+        request, target, chat, body, chat.model, defaults=DEFAULTS, want_usage=bool(chat.stream)
+    )
     if chat.stream:
-        # Usage is always asked of the backend (for metering) and dropped again below
-        # when the client did not ask for it.
-        call.body["stream_options"] = {**_stream_options(body), "include_usage": True}
         return await _stream(request, ctx, target, call, chat.wants_usage_chunk)
     result = await target.backend.chat(call)
     ctx.usage, ctx.usage_reported = result.usage, True
     return json_response(request, result)
-
-
-def _stream_options(body: dict[str, Any]) -> dict[str, Any]:
-    options = body.get("stream_options")
-    return dict(options) if isinstance(options, dict) else {}
 
 
 async def _stream(

@@ -27,14 +27,12 @@ async def create_completion(request: web.Request) -> web.StreamResponse:
         output_tokens=completion_estimate(limit, req.n),
     )
     target = await route(request, req.model, estimate, kind="chat")
-    call = build_call(request, target, CompletionRequest, body, req.model)
+    # A stream's usage is always asked for (metering), and dropped again below.
+    call = build_call(request, target, req, body, req.model, want_usage=bool(req.stream))
     if not req.stream:
         result = await target.backend.completions(call)
         ctx.usage, ctx.usage_reported = result.usage, True
         return json_response(request, result)
-    options = body.get("stream_options")
-    call.body["stream_options"] = {**(options if isinstance(options, dict) else {})}
-    call.body["stream_options"]["include_usage"] = True  # for metering; dropped again below
     observed = observe_stream(ctx, target.backend.completions_stream(call), _generated_text)
     async with contextlib.aclosing(observed) as chunks:
         try:

@@ -64,30 +64,32 @@ async def route(
 def build_call(
     request: web.Request,
     target: Target,
-    wire: type[WireModel],
+    validated: WireModel,
     body: dict[str, Any],
     public_model: str,
     upload: Upload | None = None,
+    *,
+    defaults: dict[str, Any] | None = None,
+    want_usage: bool = False,
 ) -> Call:
-    """A call carrying only the spec's fields (plus the provider's allowed extras), so a
-    caller can never choose the upstream or its credentials through the body."""
-    forwarded = wire.forwardable(body)
-    if isinstance(target.backend, UpstreamBackend):
-        for name in target.backend.config.extra_fields:
-            if name in body:
-                forwarded[name] = body[name]
-    forwarded["model"] = target.model
+    """The call for `target`: the request as validated, and the body to forward (only the
+    spec's fields plus the provider's allowed extras; see `Call.make`)."""
     ctx = context(request)
     if ctx.trace is not None:
         ctx.trace.request_body(body)
     bodies = services(request).body_log
     if bodies is not None and ctx.caller is not None and bodies.wants(ctx.caller.key_id):
         bodies.write("request", ctx.request_id, ctx.caller.key_id, body)
-    return Call(
-        body=forwarded,
+    backend = target.backend
+    return Call.make(
+        validated,
+        body,
         model=target.model,
         public_model=public_model,
-        request_id=context(request).request_id,
+        request_id=ctx.request_id,
+        key_id=ctx.caller.key_id if ctx.caller is not None else "",
+        extra_fields=backend.config.extra_fields if isinstance(backend, UpstreamBackend) else (),
+        defaults=defaults,
+        want_usage=want_usage,
         upload=upload,
-        key_id=caller.key_id if (caller := context(request).caller) else "",
     )

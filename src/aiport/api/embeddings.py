@@ -18,7 +18,7 @@ async def create_embedding(request: web.Request) -> web.Response:
     embedding = validate(EmbeddingRequest, body)
     estimate = Estimate(prompt_tokens=estimate_prompt_tokens({"input": body.get("input")}))
     target = await route(request, embedding.model, estimate, kind="embeddings")
-    call = build_call(request, target, EmbeddingRequest, body, embedding.model)
+    call = build_call(request, target, embedding, body, embedding.model)
     result = await target.backend.embeddings(call)
     ctx.usage, ctx.usage_reported = result.usage, True
     return json_response(request, result)

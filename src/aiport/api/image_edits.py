@@ -60,13 +60,10 @@ async def _forward(request: web.Request, operation: str, what: str) -> web.Respo
         meter="images",
     )
     target = await route(request, model, estimate, kind="images")
-    call = Call(
-        body=fields | {"model": target.model},
-        model=target.model,
-        public_model=model,
-        request_id=ctx.request_id,
-        form=RawForm(raw, request.headers["Content-Type"]),
+    call = Call.make(
+        None, fields, model=target.model, public_model=model, request_id=ctx.request_id
     )
+    call.form = RawForm(raw, request.headers["Content-Type"])
     try:
         result = await target.backend.image_edit(call, operation)
     except UnsupportedCapability:

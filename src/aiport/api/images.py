@@ -18,6 +18,8 @@ from aiport.imagestore import ROUTE_PREFIX
 from aiport.metering import Estimate, estimate_prompt_tokens
 from aiport.protocol.images import DEFAULT_QUALITY, DEFAULT_SIZE, ImageRequest
 
+DALL_E_DEFAULTS = {"size": DEFAULT_SIZE, "quality": DEFAULT_QUALITY}
+
 
 async def create_image(request: web.Request) -> web.Response:
     svc = services(request)
@@ -31,11 +33,9 @@ async def create_image(request: web.Request) -> web.Response:
         meter="images",
     )
     target = await route(request, image.model, estimate, kind="images")
-    call = build_call(request, target, ImageRequest, body, image.model)
-    if image.model.startswith("dall-e"):
-        # The seed's defaults; gpt-image models have other values, so only for DALL·E.
-        call.body.setdefault("size", DEFAULT_SIZE)
-        call.body.setdefault("quality", DEFAULT_QUALITY)
+    # The seed's defaults; gpt-image models have other values, so only for DALL·E.
+    defaults = DALL_E_DEFAULTS if image.model.startswith("dall-e") else None
+    call = build_call(request, target, image, body, image.model, defaults=defaults)
     result = await target.backend.images(call)
     ctx.usage, ctx.usage_reported = result.usage, True
     if not isinstance(result, ImageSet):

@@ -23,7 +23,6 @@ from aiport.backends.anthropic import anthropic_usage
 from aiport.backends.base import Call, StreamChunk, Usage
 from aiport.context import RequestContext
 from aiport.metering import Estimate, estimate_prompt_tokens, observe_stream
-from aiport.protocol.common import WireModel
 from aiport.protocol.messages import PASSED_HEADERS, CountTokensRequest, MessagesRequest
 from aiport.routing import Target
 
@@ -35,7 +34,7 @@ async def create_message(request: web.Request) -> web.StreamResponse:
     req = validate(MessagesRequest, body)
     estimate = Estimate(prompt_tokens=estimate_prompt_tokens(body), output_tokens=req.max_tokens)
     target = await route(request, req.model, estimate, kind="messages")
-    call = _call(request, target, MessagesRequest, body, req.model)
+    call = _call(request, target, req, body)
     if req.stream:
         return await _stream(request, ctx, target, call)
     result = await target.backend.messages(call)
@@ -49,16 +48,16 @@ async def count_tokens(request: web.Request) -> web.Response:
     body = await read_json(request, svc.settings.max_json_bytes)
     req = validate(CountTokensRequest, body)
     target = await route(request, req.model, Estimate(), kind="messages")
-    call = _call(request, target, CountTokensRequest, body, req.model)
+    call = _call(request, target, req, body)
     result = await target.backend.count_tokens(call)
     ctx.usage, ctx.usage_reported = Usage(), True  # counting generates nothing
     return json_response(request, result)
 
 
 def _call(
-    request: web.Request, target: Target, wire: type[WireModel], body: dict[str, Any], model: str
+    request: web.Request, target: Target, req: CountTokensRequest, body: dict[str, Any]
 ) -> Call:
-    call = build_call(request, target, wire, body, model)
+    call = build_call(request, target, req, body, req.model)
     call.headers = {h: request.headers[h] for h in PASSED_HEADERS if h in request.headers}
     return call
 

@@ -18,8 +18,7 @@ async def create_moderation(request: web.Request) -> web.Response:
     moderation = validate(ModerationRequest, body)
     estimate = Estimate(prompt_tokens=estimate_prompt_tokens({"input": body.get("input")}))
     target = await route(request, moderation.model, estimate, kind="moderation")
-    call = build_call(request, target, ModerationRequest, body, moderation.model)
-    call.body.setdefault("model", target.model)
+    call = build_call(request, target, moderation, body, moderation.model)
     result = await target.backend.moderate(call)
     ctx.usage, ctx.usage_reported = result.usage, True
     return json_response(request, result)

@@ -48,10 +48,12 @@ async def create_response(request: web.Request) -> web.StreamResponse:
         output_tokens=completion_estimate(req.max_output_tokens),
     )
     target = await route(request, req.model, estimate, kind="chat")
-    call = build_call(request, target, ResponseRequest, body, req.model)
-    call.body["input"] = [_upstream_item(i) for i in earlier if _sendable(i)] + sent_items
-    call.body.pop("previous_response_id", None)
-    call.body["store"] = False
+    # The backend is sent the whole conversation and never asked to store it.
+    items = [_upstream_item(i) for i in earlier if _sendable(i)] + sent_items
+    sent: JSON = {"input": items, "store": False}
+    forwarded = {k: v for k, v in body.items() if k != "previous_response_id"} | sent
+    asked = req.model_copy(update=sent | {"previous_response_id": None})
+    call = build_call(request, target, asked, forwarded, req.model)
     keep = _Keeper(svc.stored_responses, ctx, req, own_items, earlier)
     if req.stream:
         return await _stream(request, ctx, target, call, keep)

@@ -21,17 +21,24 @@ that iterates a stream (the client went away) must stop the work behind it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from aiport.errors import UnsupportedCapability
+from pydantic import ValidationError
+
+from aiport.errors import InternalError, InvalidRequest, UnsupportedCapability
+from aiport.protocol.chat import ChatCompletionRequest
+from aiport.protocol.common import WireModel
+from aiport.protocol.messages import CountTokensRequest, MessagesRequest
+from aiport.protocol.responses import ResponseRequest
 from aiport.translate import messages_chat, responses_chat
 from aiport.translate.messages_stream import MessageEvents
 from aiport.translate.responses_stream import ResponseEvents
 
 JSON = dict[str, Any]
+W = TypeVar("W", bound=WireModel)
 
 
 @dataclass(slots=True)
@@ -108,13 +115,20 @@ class RawForm:
 
 @dataclass(slots=True)
 class Call:
-    """One request as a backend sees it.
+    """One request as a backend sees it; made by `Call.make` (or `for_chat`, a translation).
 
-    `body` is the validated JSON body (or the form fields of a multipart upload) with the
-    fields a caller may not set already removed; `model` is the name this backend knows
-    the model by, `public_model` the one the client asked for.
+    `request` is the client's request as the API layer validated it (a `protocol` model,
+    its `model` the name the client asked for): engines read its typed fields
+    (`request_as`) and never validate again. `body` is the same request as it is forwarded
+    to an upstream: only the spec's fields as sent, plus the provider's allowed extras and
+    aiport's defaults, `model` the upstream's name for it. `want_usage`: a stream must end
+    with a usage chunk (metering counts it) whether or not the client asked for one; the
+    API layer drops it again. `model` is the name this backend knows the model by,
+    `public_model` the one the client asked for. `request` is None only for a multipart
+    body passed through as it came (`form`).
     """
 
+    request: WireModel | None
     body: JSON
     model: str
     public_model: str
@@ -124,6 +138,89 @@ class Call:
     headers: dict[str, str] = field(default_factory=dict)  # protocol headers passed on
     defaulted: tuple[str, ...] = ()  # body fields aiport filled in, not the caller
     form: RawForm | None = None  # a multipart body passed on as it came
+    want_usage: bool = False
+
+    @classmethod
+    def make(
+        cls,
+        request: WireModel | None,
+        body: JSON,
+        *,
+        model: str,
+        public_model: str,
+        request_id: str,
+        key_id: str = "",
+        extra_fields: Iterable[str] = (),
+        defaults: JSON | None = None,
+        want_usage: bool = False,
+        upload: Upload | None = None,
+    ) -> Call:
+        """The call for `request` (validated from the client's `body`) on a backend that
+        knows the model as `model`: the forwarded body carries only the spec's fields plus
+        `extra_fields` (a provider's allowed extras), so a caller can never choose the
+        upstream or its credentials through the body; `defaults` fill fields the client
+        left out (named in `defaulted`); `want_usage` asks a stream for its usage chunk."""
+        forwarded = type(request).forwardable(body) if request is not None else dict(body)
+        for name in extra_fields:
+            if name in body:
+                forwarded[name] = body[name]
+        defaults = defaults or {}
+        defaulted = tuple(name for name in defaults if name not in forwarded)
+        for name in defaulted:
+            forwarded[name] = defaults[name]
+        if want_usage:
+            options = body.get("stream_options")
+            options = options if isinstance(options, dict) else {}
+            forwarded["stream_options"] = {**options, "include_usage": True}
+        forwarded["model"] = model
+        return cls(
+            request=request,
+            body=forwarded,
+            model=model,
+            public_model=public_model,
+            request_id=request_id,
+            upload=upload,
+            key_id=key_id,
+            defaulted=defaulted,
+            want_usage=want_usage,
+        )
+
+    @classmethod
+    def from_body(cls, wire: type[WireModel], body: JSON, model: str, **options: Any) -> Call:
+        """A call straight from a JSON body, for an engine used without the HTTP layer
+        (tests, benchmarks): `body` validated as `wire`; `public_model` defaults to
+        the body's `model`, `request_id` to `req_local`."""
+        options.setdefault("public_model", body.get("model") or model)
+        options.setdefault("request_id", "req_local")
+        return cls.make(wire.model_validate(body), body, model=model, **options)
+
+    def request_as(self, wire: type[W]) -> W:
+        """The validated request, typed: what the handler of this capability validated."""
+        if not isinstance(self.request, wire):
+            raise InternalError(
+                f"`{self.public_model}` was sent a {type(self.request).__name__} where a "
+                f"{wire.__name__} belongs."
+            )
+        return self.request
+
+    def for_chat(self, body: JSON) -> Call:
+        """This call as the chat completion `body` (a translation of it) asks for it."""
+        request = _chat_request(body)
+        return replace(self, request=request, body=body, want_usage=request.wants_usage_chunk)
+
+
+def _chat_request(body: JSON) -> ChatCompletionRequest:
+    """A translated chat request, validated once (a value the chat API cannot take is the
+    client's 400, as if it had been sent as chat)."""
+    try:
+        return ChatCompletionRequest.model_validate(body)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        param = ".".join(str(part) for part in error["loc"]) or None
+        raise InvalidRequest(
+            f"The request cannot be served as a chat completion: {param}: {error['msg']}.",
+            param=param,
+        ) from None
 
 
 @dataclass(slots=True)
@@ -219,18 +316,19 @@ class Backend:
 
     async def responses(self, call: Call) -> JSONBody:
         """A Responses API answer, by default through `chat` (translated both ways)."""
-        chat = replace(call, body=responses_chat.chat_request(call.body, call.model))
-        result = await self.chat(chat)
-        data = responses_chat.response_from_chat(call.body, call.public_model, result.data)
+        request = call.request_as(ResponseRequest)
+        result = await self.chat(call.for_chat(responses_chat.chat_request(request, call.model)))
+        data = responses_chat.response_from_chat(request, call.public_model, result.data)
         return JSONBody(data, usage=result.usage)
 
     async def responses_stream(self, call: Call) -> AsyncIterator[StreamChunk]:
         """Responses API events, by default made from `chat_stream`'s chunks. The first
         events wait for the first chunk, so a refusal before it is still an HTTP error."""
-        body = responses_chat.chat_request(call.body | {"stream": True}, call.model)
-        events = ResponseEvents(call.body, call.public_model)
+        request = call.request_as(ResponseRequest)
+        chat = call.for_chat(responses_chat.chat_request(request, call.model, stream=True))
+        events = ResponseEvents(request, call.public_model)
         started = False
-        async for chunk in self.chat_stream(replace(call, body=body)):
+        async for chunk in self.chat_stream(chat):
             out = [] if started else events.start()
             started = True
             for event in out + events.feed(chunk.data):
@@ -240,17 +338,18 @@ class Backend:
 
     async def messages(self, call: Call) -> JSONBody:
         """An Anthropic Messages answer, by default through `chat` (translated both ways)."""
-        chat = replace(call, body=messages_chat.chat_request(call.body, call.model))
-        result = await self.chat(chat)
+        request = call.request_as(MessagesRequest)
+        result = await self.chat(call.for_chat(messages_chat.chat_request(request, call.model)))
         data = messages_chat.message_from_chat(call.public_model, result.data)
         return JSONBody(data, usage=result.usage)
 
     async def messages_stream(self, call: Call) -> AsyncIterator[StreamChunk]:
         """Anthropic's stream events, by default made from `chat_stream`'s chunks;
         `message_start` counts the prompt as the backend counted it, else as estimated."""
-        body = messages_chat.chat_request(call.body | {"stream": True}, call.model)
-        events = MessageEvents(call.public_model, messages_chat.estimate_input_tokens(body))
-        async for chunk in self.chat_stream(replace(call, body=body)):
+        request = call.request_as(MessagesRequest)
+        chat = call.for_chat(messages_chat.chat_request(request, call.model, stream=True))
+        events = MessageEvents(call.public_model, messages_chat.estimate_input_tokens(chat.body))
+        async for chunk in self.chat_stream(chat):
             for event in events.feed(chunk.data, chunk.prompt_tokens):
                 yield StreamChunk(event, event=event["type"])
         for event in events.close():
@@ -259,7 +358,7 @@ class Backend:
     async def count_tokens(self, call: Call) -> JSONBody:
         """Anthropic's token count, by default estimated from the chat request the
         messages become (no tokenizer is at hand for an arbitrary model)."""
-        chat = messages_chat.chat_request(call.body | {"max_tokens": 1}, call.model)
+        chat = messages_chat.chat_request(call.request_as(CountTokensRequest), call.model)
         return JSONBody({"input_tokens": messages_chat.estimate_input_tokens(chat)})
 
     async def completions(self, call: Call) -> JSONBody:

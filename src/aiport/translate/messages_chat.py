@@ -15,7 +15,7 @@ import secrets
 from typing import Any
 
 from aiport.errors import InvalidRequest
-from aiport.protocol.messages import MessagesRequest
+from aiport.protocol.messages import CountTokensRequest, MessagesRequest
 
 JSON = dict[str, Any]
 
@@ -38,38 +38,41 @@ def new_id(prefix: str) -> str:
 # -- request: Messages → chat ----------------------------------------------------------
 
 
-def chat_request(body: JSON, model: str) -> JSON:
-    req = MessagesRequest.model_validate(body)
-    chat: JSON = {"model": model, "messages": chat_messages(body), "max_tokens": req.max_tokens}
+def chat_request(req: CountTokensRequest, model: str, *, stream: bool = False) -> JSON:
+    """The chat-completions body that asks a chat model what `req` asks (a token count's
+    request, which generates nothing, asks for one token)."""
+    full = req if isinstance(req, MessagesRequest) else None
+    chat: JSON = {"model": model, "messages": chat_messages(req)}
+    chat["max_tokens"] = full.max_tokens if full is not None else 1
     tools = [_chat_tool(tool) for tool in req.tools or [] if _is_custom_tool(tool)]
     if tools:
         chat["tools"] = tools
         if req.tool_choice:
             chat |= _chat_tool_choice(req.tool_choice)
-    if req.stop_sequences:
-        chat["stop"] = req.stop_sequences[:MAX_CHAT_STOPS]
-    optional = {"temperature": req.temperature, "top_p": req.top_p}
+    if full is None:
+        return chat
+    if full.stop_sequences:
+        chat["stop"] = full.stop_sequences[:MAX_CHAT_STOPS]
+    optional = {"temperature": full.temperature, "top_p": full.top_p}
     chat |= {key: value for key, value in optional.items() if value is not None}
-    user = (req.metadata or {}).get("user_id")
+    user = (full.metadata or {}).get("user_id")
     if isinstance(user, str):
         chat["user"] = user
-    if req.stream:
+    if stream:
         chat |= {"stream": True, "stream_options": {"include_usage": True}}
     return chat
 
 
-def chat_messages(body: JSON) -> list[JSON]:
+def chat_messages(req: CountTokensRequest) -> list[JSON]:
     messages: list[JSON] = []
-    system = body.get("system")
-    if system:
-        messages.append({"role": "system", "content": _text_of(system)})
-    for index, message in enumerate(body.get("messages") or []):
+    if req.system:
+        messages.append({"role": "system", "content": _text_of(req.system)})
+    for index, message in enumerate(req.messages):
         param = f"messages[{index}]"
-        content = message.get("content")
-        if message.get("role") == "assistant":
-            messages.append(_assistant_message(content, param))
+        if message.role == "assistant":
+            messages.append(_assistant_message(message.content, param))
         else:
-            messages.extend(_user_messages(content, param))
+            messages.extend(_user_messages(message.content, param))
     return messages
 
 

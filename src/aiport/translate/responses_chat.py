@@ -28,9 +28,8 @@ def new_id(prefix: str) -> str:
 # -- request: Responses → chat ---------------------------------------------------------
 
 
-def chat_request(body: JSON, model: str) -> JSON:
-    """The chat-completions body that asks a chat model what `body` asks."""
-    req = ResponseRequest.model_validate(body)
+def chat_request(req: ResponseRequest, model: str, *, stream: bool = False) -> JSON:
+    """The chat-completions body that asks a chat model what `req` asks."""
     chat: JSON = {"model": model, "messages": chat_messages(req)}
     tools = [_chat_tool(tool) for tool in req.tools or [] if tool.get("type") == "function"]
     if tools:
@@ -57,7 +56,7 @@ def chat_request(body: JSON, model: str) -> JSON:
     response_format = _response_format(req)
     if response_format is not None:
         chat["response_format"] = response_format
-    if req.stream:
+    if stream:
         chat |= {"stream": True, "stream_options": {"include_usage": True}}
     return chat
 
@@ -169,9 +168,8 @@ def _response_format(req: ResponseRequest) -> JSON | None:
 # -- answer: chat → Responses ----------------------------------------------------------
 
 
-def response_shell(body: JSON, model: str, response_id: str | None = None) -> JSON:
+def response_shell(req: ResponseRequest, model: str, response_id: str | None = None) -> JSON:
     """A `response` object in progress, echoing the request as OpenAI does."""
-    req = ResponseRequest.model_validate(body)
     text: JSON = {"format": {"type": "text"}, "verbosity": "medium"}
     if req.text is not None and req.text.format is not None:
         text["format"] = req.text.format.model_dump(by_alias=True, exclude_none=True)
@@ -264,9 +262,9 @@ def finish(response: JSON, finish_reason: str | None, usage: Any) -> JSON:
     return response
 
 
-def response_from_chat(body: JSON, model: str, chat: JSON) -> JSON:
+def response_from_chat(req: ResponseRequest, model: str, chat: JSON) -> JSON:
     """The `response` object for a whole chat completion (its first choice)."""
-    response = response_shell(body, model)
+    response = response_shell(req, model)
     choice = (chat.get("choices") or [{}])[0]
     message = choice.get("message") or {}
     content = message.get("content")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiport.protocol.responses import ResponseRequest
 from aiport.translate.responses_chat import (
     JSON,
     finish,
@@ -28,8 +29,8 @@ from aiport.translate.responses_chat import (
 class ResponseEvents:
     """Feed it chat chunks (`feed`), then `close`; each returns the events to send."""
 
-    def __init__(self, body: JSON, model: str) -> None:
-        self.response = response_shell(body, model)
+    def __init__(self, req: ResponseRequest, model: str) -> None:
+        self.response = response_shell(req, model)
         self._sequence = 0
         self._output: list[JSON] = []  # items as they will be in the final response
         self._text: JSON | None = None  # the open message item: id, index, pieces

@@ -409,7 +409,7 @@ class LlamaChatBackend(LlamaCompletions, LocalEngine[LlamaEngine]):
         """The runtime's chunks for every choice of `call`, errors raised as APIErrors."""
         engine = await self.loaded()
         tools = _tool_fields(req, engine.supports_tools)
-        messages = call.body["messages"]
+        messages = [message.model_dump(exclude_unset=True) for message in req.messages]
         plan = None
         if req.tools and req.tool_choice != "none" and not tools:  # a template without tools
             plan = ToolPlan(req.tools, req.tool_choice)
@@ -426,7 +426,7 @@ class LlamaChatBackend(LlamaCompletions, LocalEngine[LlamaEngine]):
     async def chat(self, call: Call) -> JSONBody:
         messages: dict[int, _Message] = {}
         totals = _Totals()
-        req = ChatCompletionRequest.model_validate(call.body)
+        req = call.request_as(ChatCompletionRequest)
         async with aclosing(self._chunks(call, req)) as chunks:
             async for index, chunk in chunks:
                 totals.add(chunk)
@@ -443,10 +443,11 @@ class LlamaChatBackend(LlamaCompletions, LocalEngine[LlamaEngine]):
     async def chat_stream(self, call: Call) -> AsyncIterator[StreamChunk]:
         """OpenAI's framing: one id and created throughout, the role in each choice's first
         delta, `finish_reason` null until that choice's last chunk; with
-        `stream_options.include_usage`, `usage: null` in every chunk and a closing chunk
-        with `choices: []` and the totals. The API layer adds `data: [DONE]`."""
-        req = ChatCompletionRequest.model_validate(call.body)
-        with_usage = req.wants_usage_chunk
+        `stream_options.include_usage` (or `call.want_usage`), `usage: null` in every chunk
+        and a closing chunk with `choices: []` and the totals. The API layer adds
+        `data: [DONE]`."""
+        req = call.request_as(ChatCompletionRequest)
+        with_usage = call.want_usage or req.wants_usage_chunk
         head = _head(call, "chat.completion.chunk")
         totals, opened = _Totals(), set[int]()
         prompt: int | None = None

@@ -107,7 +107,7 @@ class LlamaCompletions:
                 yield index, chunk
 
     async def completions(self, call: Call) -> JSONBody:
-        req = CompletionRequest.model_validate(call.body)
+        req = call.request_as(CompletionRequest)
         prompts = [prompt for prompt, _ in engine_requests(req)]
         texts: dict[int, list[str]] = {i: [] for i in range(len(prompts))}
         logprobs: dict[int, list[Any]] = {i: [] for i in range(len(prompts))}
@@ -138,10 +138,10 @@ class LlamaCompletions:
         return JSONBody(data, usage=usage)
 
     async def completions_stream(self, call: Call) -> AsyncIterator[StreamChunk]:
-        req = CompletionRequest.model_validate(call.body)
+        req = call.request_as(CompletionRequest)
         prompts = [prompt for prompt, _ in engine_requests(req)]
         head, usage, echoed = _head(call), Usage(), set[int]()
-        with_usage = bool((req.stream_options or {}).get("include_usage"))
+        with_usage = call.want_usage or req.wants_usage_chunk
         async with aclosing(self._completion_chunks(call, req)) as chunks:
             async for index, chunk in chunks:
                 _add_usage(usage, chunk.get("usage"), index, req.n or 1)

@@ -35,7 +35,7 @@ from pydantic import Field, model_validator
 from aiport.backends.base import JSON, Call, GeneratedImage, ImageSet, Usage
 from aiport.backends.local.engine import EngineOptions, LocalEngine
 from aiport.backends.local.runner import Emitter
-from aiport.errors import InternalError, InvalidRequest
+from aiport.errors import InternalError
 from aiport.protocol.images import ImageRequest
 
 log = logging.getLogger(__name__)
@@ -328,10 +328,7 @@ class DiffusionBackend(LocalEngine[EngineProcess]):
         return super().status() | {"loaded": self.model is not None and self.model.alive}
 
     async def images(self, call: Call) -> ImageSet:
-        try:
-            request = ImageRequest.model_validate(call.body)
-        except ValueError as exc:
-            raise InvalidRequest(f"Invalid image request: {exc}", param="prompt") from exc
+        request = call.request_as(ImageRequest)
         seed = self.options.seed if self.options.seed >= 0 else random.randrange(2**31)
         kwargs = engine_kwargs(request, self.options, seed)
         try:

@@ -106,7 +106,7 @@ class MiniLMEmbeddingsBackend(LocalEngine["MiniLM"]):
         return super().status() | {"busy": self.batcher.busy}
 
     async def embeddings(self, call: Call) -> JSONBody:
-        request = EmbeddingRequest.model_validate(call.body)
+        request = call.request_as(EmbeddingRequest)
         dimensions = _checked_dimensions(request.dimensions)
         texts = request.texts()
         if texts is None:

@@ -15,7 +15,6 @@ from aiport.backends.base import Call, ImageSet, Usage
 from aiport.backends.local.engine import EngineOptions, LocalEngine
 from aiport.backends.local.runner import Emitter
 from aiport.backends.local.sketch.render import RenderJob, job_from_request, render_each, render_set
-from aiport.errors import InvalidRequest
 from aiport.protocol.images import ImageRequest
 
 log = logging.getLogger(__name__)
@@ -40,11 +39,7 @@ class SceneImageBackend(LocalEngine[bool]):
         return True
 
     async def images(self, call: Call) -> ImageSet:
-        try:
-            request = ImageRequest.model_validate(call.body)
-        except ValueError as exc:
-            raise InvalidRequest(f"Invalid image request: {exc}", param="prompt") from exc
-        job = job_from_request(request)
+        job = job_from_request(call.request_as(ImageRequest))
         images = [image async for image in self.runner.stream(_render, job, key=call.key_id)]
         self.model = True  # rendering needs no loading: it has warmed up now
         return ImageSet(images=images, usage=Usage(images=len(images)))

@@ -213,12 +213,11 @@ def _load_head(encoder: Encoder, encoder_name: str) -> dict[str, Any]:
     return training.build_head(encoder.encode, encoder_name)
 
 
-def request_texts(body: dict[str, Any]) -> list[str]:
+def request_texts(request: ModerationRequest) -> list[str]:
     """The texts to judge: one per string input; a multi-modal input's text parts as one.
 
     OpenAI answers a list of content parts with a single result, so the parts are joined.
     """
-    request = ModerationRequest.model_validate(body)
     texts = request.texts()
     if isinstance(request.input, list) and request.input and isinstance(request.input[0], dict):
         if not texts:
@@ -266,7 +265,7 @@ class ModerationBackend(LocalEngine[ModerationClassifier]):
         )
 
     async def moderate(self, call: Call) -> JSONBody:
-        texts = request_texts(call.body)
+        texts = request_texts(call.request_as(ModerationRequest))
         await self.loaded()
         size = self.options.batch_size
         judged: list[tuple[Verdict, int]] = []

@@ -233,12 +233,12 @@ class PiperSpeechBackend(LocalEngine[Any]):
         return load_voice(model, config, self.options.threads)
 
     async def speech(self, call: Call) -> BinaryBody:
-        """Audio for `call.body["input"]`, streamed; errors surface before the first byte.
+        """Audio for the request's `input`, streamed; errors surface before the first byte.
 
         The first chunk is produced before this returns, so a refusal (`Overloaded`) or a
         synthesis failure is still an HTTP error, not a broken 200 stream.
         """
-        request = SpeechRequest.model_validate(call.body)
+        request = call.request_as(SpeechRequest)
         job = SpeechJob(
             text=request.input,
             preset=resolve_voice(request.voice),

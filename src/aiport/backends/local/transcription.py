@@ -24,7 +24,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field
 
 from aiport.backends.base import JSON, Call, JSONBody, ModelCard, TextBody, Usage
 from aiport.backends.local.audio_decode import SAMPLE_RATE, decode_audio
@@ -40,7 +40,7 @@ from aiport.backends.local.transcript import (
     render_text,
 )
 from aiport.errors import InvalidRequest, ModelNotFound
-from aiport.protocol.audio import TranscriptionRequest
+from aiport.protocol.audio import TranscriptionRequest, TranslationRequest
 
 log = logging.getLogger(__name__)
 
@@ -187,20 +187,16 @@ class WhisperBackend(LocalEngine[WhisperModels]):
             raise ModelNotFound(call.public_model)
         if call.upload is None:
             raise InvalidRequest("An audio `file` must be uploaded.", param="file")
-        try:
-            req = TranscriptionRequest.model_validate(call.body)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            param = ".".join(str(p) for p in first["loc"]) or None
-            raise InvalidRequest(f"Invalid `{param}`: {first['msg']}", param=param) from exc
-        # Translations have no timestamp granularities in OpenAI's API.
-        granularities = set(req.timestamp_granularities or ()) if task == "transcribe" else set()
+        req = call.request_as(TranslationRequest)
+        # Translations have no language nor timestamp granularities in OpenAI's API.
+        spoken = req if task == "transcribe" and isinstance(req, TranscriptionRequest) else None
+        granularities = set(spoken.timestamp_granularities or ()) if spoken else set()
         verbose = req.response_format == "verbose_json"
         job = _Job(
             path=call.upload.path,
             filename=call.upload.filename,
             task=task,
-            language=language_code(req.language) if task == "transcribe" else None,
+            language=language_code(spoken.language) if spoken else None,
             prompt=req.prompt or None,
             temperature=req.temperature,
             word_timestamps=verbose and "word" in granularities,
