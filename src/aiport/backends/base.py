@@ -164,10 +164,11 @@ class Call:
         for name in extra_fields:
             if name in body:
                 forwarded[name] = body[name]
-        defaults = defaults or {}
-        defaulted = tuple(name for name in defaults if name not in forwarded)
-        for name in defaulted:
-            forwarded[name] = defaults[name]
+        defaulted: tuple[str, ...] = ()
+        if defaults:
+            defaulted = tuple([name for name in defaults if name not in forwarded])
+            for name in defaulted:
+                forwarded[name] = defaults[name]
         if want_usage:
             options = body.get("stream_options")
             options = options if isinstance(options, dict) else {}
