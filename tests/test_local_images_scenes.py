@@ -187,14 +187,15 @@ def test_a_dish_that_is_a_bowl_is_drawn_once(prompt: str, kinds: list[str]) -> N
 @pytest.mark.parametrize(
     ("prompt", "head", "beside"),
     [("a kangaroo with a baby", "baby", "kangaroo"), ("a boy and his cat", "boy", "cat"),
-     ("ein Mädchen mit einem Hund", "girl", "dog")],
+     ("ein Mädchen mit einem Hund", "girl", "dog"),
+     ("a police officer next to a police car", "police-officer", "police-car")],
 )  # fmt: skip
 def test_a_persons_head_beside_an_animal_is_about_its_size(
     prompt: str, head: str, beside: str, seed: int
 ) -> None:
     drawn = boxes(prompt, seed)
     (face,), (animal,) = drawn[head], drawn[beside]
-    assert height(face) < 1.3 * height(animal)  # it was twice the kangaroo
+    assert height(face) < 1.5 * height(animal)  # it was twice the kangaroo
     alone = boxes(f"a {head}", seed)[head][0]
     assert height(face) < 0.7 * height(alone)  # alone, a head still fills the picture
 

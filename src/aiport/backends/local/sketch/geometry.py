@@ -4,7 +4,7 @@ A `Geometry` is a thing's aspect, its height as a fraction of the canvas's short
 and its zone: hand-drawn kinds have theirs in `GEOMETRY`; pictures of the art set get
 theirs from their CLDR subgroup (`sizes`). The scene around a thing can change it: on a
 picture with ground, free things lie on the ground; beside other pictures a ball is
-ball-sized (`AMONG_THINGS`) and a person's head about an animal's size.
+ball-sized (`AMONG_THINGS`) and a person's head or bust about an animal's size.
 """
 
 from __future__ import annotations
@@ -59,9 +59,10 @@ LIES_ON_GROUND = frozenset({"bowl"})
 # Hand-drawn kinds that are everyday things too: beside pictures of the art set (a dog, a
 # child) they take a thing's size and lie on the ground instead of filling the canvas.
 AMONG_THINGS = {"ball": Geometry(1.0, 0.1, "ground")}
-# People's heads (the art's "person" subgroup: a child, a baby, a woman with red hair):
-# alone they fill a picture; beside an animal or a thing they are drawn about its size.
-_HEADS_GROUP = 23
+# People drawn as heads or busts (the art's "person", "role" and "fantasy" subgroups: a
+# child, a woman with red hair, a firefighter, Santa Claus): alone they fill a picture;
+# beside an animal or a thing they are drawn about its size.
+_BUST_GROUPS = frozenset({23, 25, 26})
 HEAD_AMONG_THINGS = {"baby": 0.18}
 _HEAD = 0.28
 
@@ -75,7 +76,7 @@ def geometry(obj: SceneObject, ground: bool = False, beside: Iterable[str] = ())
     others = [art_set()[kind] for kind in beside if kind in art_set()]
     if others and obj.kind in AMONG_THINGS:
         geo = AMONG_THINGS[obj.kind]
-    if _is_head(obj.kind) and any(art.group != _HEADS_GROUP for art in others):
+    if _is_bust(obj.kind) and any(art.group not in _BUST_GROUPS for art in others):
         geo = Geometry(geo.aspect, HEAD_AMONG_THINGS.get(obj.kind, _HEAD), geo.zone)
     if obj.kind == "mountain" and obj.h is None and obj.v is None:
         return Geometry(geo.aspect, geo.height, "backdrop")
@@ -86,9 +87,9 @@ def geometry(obj: SceneObject, ground: bool = False, beside: Iterable[str] = ())
     return geo
 
 
-def _is_head(kind: str) -> bool:
+def _is_bust(kind: str) -> bool:
     art = art_set().get(kind)
-    return art is not None and art.group == _HEADS_GROUP
+    return art is not None and art.group in _BUST_GROUPS
 
 
 def _art_geometry(kind: str) -> Geometry:

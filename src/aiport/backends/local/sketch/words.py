@@ -115,7 +115,7 @@ ART_WORDS: dict[str, str] = {
         "police-car": "polizeiauto streifenwagen",
         "houses": "village dorf",
         "badminton": "racket racquet schläger",
-        "deer": "deer reh hirsch",
+        "deer": "deer reh hirsch reindeer rentier",
         "chipmunk": "squirrel eichhörnchen",
         "chestnut": "nut nuss",
         "bread": "loaf laib",
