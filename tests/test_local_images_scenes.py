@@ -222,6 +222,8 @@ def test_a_balloon_or_kite_a_person_holds_floats_just_above_them(
         ("ein Mann mit einem Hut", ["man-standing", "top-hat"], None),  # last word: a hat
         ("a penguin on the ice", ["penguin"], "snow"),  # not on an ice cube
         ("ein Pinguin auf dem Eis", ["penguin"], "snow"),  # nor on an ice cream
+        ("a boat on the water", ["sailboat"], "beach"),  # not on a water drop
+        ("ein Boot auf dem Wasser", ["sailboat"], "beach"),
         ("a firefighter next to a fire truck", ["firefighter", "fire-engine"], None),
         ("a pair of glasses", ["glasses"], None),
         ("two glasses of milk", ["glass-of-milk"], None),  # not a cow in a glass

@@ -331,7 +331,8 @@ SKY_PHRASES = ("in the sky", "up in the sky", "am himmel", "im himmel", "in den 
 # Settings said in two words: "unter Wasser" is under water, not "below a water".
 PLACE_PHRASES = {"unter wasser": "underwater", "under water": "underwater",
                  "under the sea": "underwater", "living room": "room", "on the ice": "snow",
-                 "on ice": "snow", "auf dem eis": "snow", "auf eis": "snow"}  # fmt: skip
+                 "on ice": "snow", "auf dem eis": "snow", "auf eis": "snow",
+                 "on the water": "beach", "auf dem wasser": "beach"}  # fmt: skip
 
 RELATIONS: dict[str, str] = {
     "above": "above", "over": "above", "über": "above", "oberhalb": "above",
