@@ -238,3 +238,19 @@ def test_words_that_drew_the_wrong_thing(prompt: str, kinds: list[str], place: s
 def test_plural_names_with_of_are_said_right() -> None:
     assert "two glasses of milk" in describe_scene(parse_scene("two glasses of milk"))
     assert "three cups of coffee" in describe_scene(parse_scene("three cups of coffee"))
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize(
+    ("prompt", "bird"),
+    [("a yellow duck swimming in a pond", "duck"), ("a duck on the water", "duck"),
+     ("zwei Schwäne am See", "swan"), ("a duck on a river", "duck")],
+)  # fmt: skip
+def test_water_birds_swim_on_the_water_not_on_the_sand(prompt: str, bird: str, seed: int) -> None:
+    scene = parse_scene(prompt)
+    assert scene.place in ("beach", "river") and [o.kind for o in scene.objects] == [bird]
+    for box in boxes(prompt, seed)[bird]:
+        if scene.place == "beach":  # the sea is a band behind the sand, up to the horizon
+            assert abs(box[3] - HORIZON * SIZE) < 0.08 * SIZE
+        else:  # the river runs down the middle of the meadow
+            assert box[3] > HORIZON * SIZE and box[0] > 0.2 * SIZE and box[2] < 0.8 * SIZE

@@ -22,7 +22,7 @@ from aiport.backends.local.sketch.geometry import (
     has_ground,
 )
 from aiport.backends.local.sketch.scene import Scene, SceneObject
-from aiport.backends.local.sketch.words import PLATES, RIMS, SURFACES
+from aiport.backends.local.sketch.words import PLATES, RIMS, SURFACES, SWIMMERS
 
 Box = tuple[float, float, float, float]
 
@@ -115,7 +115,11 @@ class _Planner:
     def _geo(self, obj: SceneObject) -> Geometry:
         beside = (other.kind for other in self.scene.objects if other is not obj)
         geo = geometry(obj, self.ground, beside)
-        return Geometry(geo.aspect, geo.height, "wall") if obj.hangs else geo
+        if obj.hangs:
+            return Geometry(geo.aspect, geo.height, "wall")
+        if obj.kind in SWIMMERS and self.scene.place in ("beach", "river"):
+            return Geometry(geo.aspect, geo.height, "water")  # a duck on the pond, not the sand
+        return geo
 
     def _relation_ok(self, i: int, obj: SceneObject) -> bool:
         target = obj.target

@@ -213,6 +213,8 @@ SERVED_IN = {
 SURFACES = {"table": 0.03, "sofa": 0.5, "bed": 0.42, "chair": 0.44, "box": 0.02, "bridge": 0.1}
 # What goes over one of these goes on it ("ein Zug fährt über eine Brücke").
 CROSSED = frozenset({"bridge"})
+# Water birds: where there is water (a beach, a pond, a river), they swim on it.
+SWIMMERS = frozenset({"duck", "swan", "goose", "flamingo"})
 # Plates seen from above: what lies on one lies in its middle and fills it.
 PLATES = frozenset({"fork-and-knife-with-plate"})
 # "a clock on the wall": the thing hangs on a room's wall; some are drawn as wall versions.
@@ -332,7 +334,9 @@ SKY_PHRASES = ("in the sky", "up in the sky", "am himmel", "im himmel", "in den 
 PLACE_PHRASES = {"unter wasser": "underwater", "under water": "underwater",
                  "under the sea": "underwater", "living room": "room", "on the ice": "snow",
                  "on ice": "snow", "auf dem eis": "snow", "auf eis": "snow",
-                 "on the water": "beach", "auf dem wasser": "beach"}  # fmt: skip
+                 "on the water": "beach", "auf dem wasser": "beach", "am see": "beach",
+                 "im see": "beach", "auf dem see": "beach", "an einem see": "beach",
+                 "in einem see": "beach", "auf einem see": "beach"}  # fmt: skip
 
 RELATIONS: dict[str, str] = {
     "above": "above", "over": "above", "über": "above", "oberhalb": "above",
