@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from aiport.auth import Caller
 from aiport.backends.base import Usage
@@ -91,7 +90,7 @@ class Accounts:
             settings.database_url or default_database_url(settings.data_dir)
         )
         self.store = KeyStore(self.db)
-        self.redis: Any = open_redis(settings.redis_url) if settings.redis_url else None
+        self.redis = open_redis(settings.redis_url) if settings.redis_url else None
         self.cache = KeyCache(self.store, redis=self.redis)
         self.keys = KeyService(self.store, revoker=self.cache)
         self.writer = UsageWriter(self.db)
@@ -104,7 +103,7 @@ class Accounts:
         )
         self.prices = PriceTable(settings.file.prices)
         self.allow_unpriced = settings.file.unpriced_models == "allow"
-        self._settling: set[asyncio.Task[Any]] = set()
+        self._settling: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         await self.db.connect()

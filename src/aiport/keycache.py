@@ -34,10 +34,14 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from aiport.errors import AuthenticationFailed, Overloaded
 from aiport.store.keys import KeyRecord, KeyStore, hash_key, looks_like_key
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+    from redis.asyncio.client import PubSub
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +61,7 @@ class KeyCache:
         self,
         store: KeyStore,
         *,
-        redis: Any | None = None,
+        redis: Redis | None = None,
         channel: str = REVOCATION_CHANNEL,
         positive_ttl: float = 30.0,
         negative_ttl: float = 5.0,
@@ -86,7 +90,7 @@ class KeyCache:
         self._generation = 0
         self._version: int | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._pubsub: Any = None
+        self._pubsub: PubSub | None = None
 
     async def start(self) -> None:
         """Read the current keys version and start the poll (and Redis listener)."""
@@ -249,7 +253,7 @@ class KeyCache:
                 self._version = version
                 self.invalidate()
 
-    async def _subscribe(self) -> None:
+    async def _subscribe(self) -> PubSub:
         await self._unsubscribe()
         assert self.redis is not None
         pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
@@ -260,6 +264,7 @@ class KeyCache:
                 await pubsub.aclose()
             raise
         self._pubsub = pubsub
+        return pubsub
 
     async def _unsubscribe(self) -> None:
         pubsub, self._pubsub = self._pubsub, None
@@ -271,14 +276,15 @@ class KeyCache:
         failures = 0
         while True:
             try:
-                if self._pubsub is None:
-                    await self._subscribe()
+                pubsub = self._pubsub
+                if pubsub is None:
+                    pubsub = await self._subscribe()
                     # Messages sent while we were away are lost: start over.
                     self.invalidate()
                     if failures:
                         log.warning("revocation channel reconnected")
                     failures = 0
-                message = await self._pubsub.get_message(timeout=1.0)
+                message = await pubsub.get_message(timeout=1.0)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import math
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 from aiport.errors import Overloaded
 from aiport.limits.base import Admission, Limiter, SpendLoader, micro_usd, settlement
@@ -22,6 +22,9 @@ from aiport.limits.local import LocalLimiter
 from aiport.limits.parent import SocketLimiter
 from aiport.limits.redis_limiter import RedisLimiter, is_redis_outage
 from aiport.store.keys import KeyRecord
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +167,7 @@ class FallbackLimiter(Limiter):
 
 
 def make_limiter(
-    redis: Any | None,
+    redis: Redis | None,
     *,
     spend_loader: SpendLoader | None = None,
     fallback: str = "local",

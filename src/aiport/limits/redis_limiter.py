@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING
 
 from aiport.limits.base import (
     BUDGET_TTL,
@@ -16,6 +16,9 @@ from aiport.limits.base import (
     micro_usd,
 )
 from aiport.store.keys import KeyRecord
+
+if TYPE_CHECKING:  # imported when a Redis URL is configured (open_redis)
+    from redis.asyncio import Redis
 
 # KEYS: requests TAT, tokens TAT, token total, micro-USD total.
 # ARGV: rpm, tpm, tokens, max tokens (-1: none), micro-USD, max micro-USD (-1: none), ttl ms.
@@ -119,7 +122,7 @@ class RedisLimiter(Limiter):
 
     def __init__(
         self,
-        redis: Any,
+        redis: Redis,
         *,
         spend_loader: SpendLoader | None = None,
         namespace: str = "aiport",
@@ -138,7 +141,7 @@ class RedisLimiter(Limiter):
         return [f"{base}:rpm", f"{base}:tpm", f"{base}:tokens_total", f"{base}:spend_micro_usd"]
 
     async def _admit(self, key: KeyRecord, tokens: int, cost_usd: float) -> Admission:
-        args = [
+        args: list[int | str] = [
             key.rpm or 0,
             key.tpm or 0,
             tokens,
@@ -172,7 +175,7 @@ class RedisLimiter(Limiter):
 
     async def _settle(self, key: KeyRecord, delta_tokens: int, delta_micro_usd: int) -> None:
         keys = self._keys(key.id)[1:]
-        args = [key.tpm or 0, delta_tokens, delta_micro_usd, self._ttl_ms]
+        args: list[int | str] = [key.tpm or 0, delta_tokens, delta_micro_usd, self._ttl_ms]
         await self._settle_script(keys=keys, args=args)
 
 
@@ -183,7 +186,7 @@ def is_redis_outage(exc: BaseException) -> bool:
     return isinstance(exc, ConnectionError | TimeoutError | OSError | asyncio.TimeoutError)
 
 
-def open_redis(url: str, *, timeout: float = 0.5) -> Any:
+def open_redis(url: str, *, timeout: float = 0.5) -> Redis:
     """A `redis.asyncio` client that fails fast, so an outage costs little latency."""
     import redis.asyncio as aioredis
     from redis.asyncio.retry import Retry
