@@ -29,8 +29,9 @@ async def test_upgrade_creates_the_schema_once(db_url: str) -> None:
 
 async def test_two_instances_upgrading_at_once_both_succeed(db_url: str) -> None:
     first, second = open_database(db_url), open_database(db_url)
-    await asyncio.gather(first.connect(), second.connect())
     try:
+        # Both open the file at once: on SQLite the switch to WAL waits for the other.
+        await asyncio.gather(first.connect(), second.connect())
         results = await asyncio.gather(upgrade(first), upgrade(second))
         assert sorted(results, key=len) == [[], list(range(1, LATEST_VERSION + 1))]
         rows = await first.fetch("SELECT version FROM schema_version ORDER BY version")

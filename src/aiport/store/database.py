@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -170,14 +171,33 @@ class SqliteDatabase(Database):
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         # isolation_level=None: autocommit, with explicit BEGIN where we need a transaction.
-        self._conn = await aiosqlite.connect(self.path, isolation_level=None)
-        for pragma in (
-            "PRAGMA journal_mode=WAL",
-            "PRAGMA synchronous=NORMAL",
-            f"PRAGMA busy_timeout={self.busy_timeout_ms}",
-            "PRAGMA foreign_keys=ON",
-        ):
-            await self._conn.execute(pragma)
+        conn = await aiosqlite.connect(
+            self.path, isolation_level=None, timeout=self.busy_timeout_ms / 1000
+        )
+        try:
+            await self._use_wal(conn)
+            for pragma in ("PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"):
+                await conn.execute(pragma)
+        except BaseException:
+            await conn.close()  # its thread would keep the process alive
+            raise
+        self._conn = conn
+
+    async def _use_wal(self, conn: Any) -> None:
+        """Switch the file to WAL. Processes opening a new file at once (the workers of
+        `serve --workers N`) can find it locked without SQLite waiting (it would deadlock),
+        so this retries until the busy timeout."""
+        import sqlite3
+
+        deadline = time.monotonic() + self.busy_timeout_ms / 1000
+        while True:
+            try:
+                await conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                    raise
+            await asyncio.sleep(0.01)
 
     async def close(self) -> None:
         if self._conn is not None:
