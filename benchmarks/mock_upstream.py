@@ -2,6 +2,7 @@
 
 `POST /v1/chat/completions` answers a fixed completion, or with `"stream": true` a stream
 of `MOCK_CHUNKS` chunks; `POST /v1/embeddings` a fixed 1536-float vector; `GET /v1/models`.
+With `MOCK_DELAY_MS` set, each answer waits that long first, as a model would.
 It spends a few microseconds per request, so what a benchmark measures is the gateway.
 
     python benchmarks/mock_upstream.py --port 18500
@@ -17,6 +18,7 @@ import httptools
 import orjson
 
 CHUNKS = int(os.environ.get("MOCK_CHUNKS", "64"))
+DELAY = float(os.environ.get("MOCK_DELAY_MS", "0")) / 1000  # before each answer, like a model
 CHAT = orjson.dumps(
     {
         "id": "chatcmpl-bench",
@@ -111,7 +113,15 @@ class MockProtocol(asyncio.Protocol):
     def on_message_complete(self) -> None:
         body = b"".join(self.body)
         self.body = []
-        self.transport.write(self._answer(self.url, body))
+        answer = self._answer(self.url, body)
+        if DELAY:
+            asyncio.get_running_loop().call_later(DELAY, self._send, answer)
+        else:
+            self.transport.write(answer)
+
+    def _send(self, answer: bytes) -> None:
+        if not self.transport.is_closing():
+            self.transport.write(answer)
 
     @staticmethod
     def _answer(url: bytes, body: bytes) -> bytes:

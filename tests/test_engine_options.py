@@ -14,7 +14,7 @@ import yaml
 
 from aiport.backends.local.engine import EngineConfigError, UnavailableEngine, options_markdown
 from aiport.backends.registry import LOCAL_ENGINES, build_local_engines, build_router, load_object
-from aiport.errors import Overloaded
+from aiport.errors import NoHealthyDeployment
 from aiport.services import Services
 from aiport.settings import FileConfig, Settings
 
@@ -88,9 +88,15 @@ async def test_an_engine_whose_code_is_missing_is_reported_not_dropped() -> None
     await services.start()
     try:
         assert "No module named 'aiport_no_such_module'" in services.failed["local-chat"]
-        target = services.router.resolve("gpt-4o")  # still routed: answered with a 503
-        with pytest.raises(Overloaded):
-            services.check_available(target.backend)
+        group = services.router.resolve("gpt-4o")  # still routed: answered with a 503
+        assert "aiport_no_such_module" in (group.deployments[0].health.down or "")
+
+        async def never(*_: object) -> None:
+            raise AssertionError("a down engine is not called")
+
+        with pytest.raises(NoHealthyDeployment) as refused:
+            await services.runner.run(group, never)
+        assert refused.value.status == 503 and refused.value.headers["retry-after"]
     finally:
         await services.close()
 

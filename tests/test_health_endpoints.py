@@ -41,7 +41,9 @@ def test_live_and_ready_need_no_key(proxy: AiportProcess) -> None:
         response = raw_request(proxy.base_url + path, key=None)
         assert response.status == 200, (path, response.body)
         assert response.headers["x-request-id"].startswith("req_")
-    assert raw_request(proxy.base_url + "/health/ready", key=None).json() == {"status": "ready"}
+    ready = raw_request(proxy.base_url + "/health/ready", key=None).json()
+    assert ready["status"] == "ready"
+    assert ready["deployments"]["vllm/meta-llama/Llama-3-8B"] == "closed"
 
 
 def test_public_health_is_up_or_down_only(proxy: AiportProcess) -> None:
@@ -54,7 +56,7 @@ def test_a_starting_server_is_live_but_not_ready(broken: AiportProcess) -> None:
     """Right after the listener opened: live; not ready; model requests refused with 503."""
     assert raw_request(broken.base_url + "/health/live", key=None).status == 200
     ready = raw_request(broken.base_url + "/health/ready", key=None)
-    assert ready.status == 503 and ready.json() == {"status": "starting"}
+    assert ready.status == 503 and ready.json()["status"] == "starting"
     refused = raw_request(
         broken.base_url + "/v1/chat/completions",
         {"model": "crashes", "messages": [{"role": "user", "content": "x"}]},
@@ -72,7 +74,8 @@ def test_with_no_backend_up_it_is_not_ready_and_says_why_only_to_the_master_key(
         assert time.monotonic() < deadline
         time.sleep(0.1)
     ready = raw_request(broken.base_url + "/health/ready", key=None)
-    assert ready.status == 503 and ready.json() == {"status": "no_backend_up"}
+    assert ready.status == 503 and ready.json()["status"] == "no_backend_up"
+    assert set(ready.json()["deployments"].values()) == {"down"}  # each deployment's state
 
     for key in (None, "sk-wrong"):
         public = raw_request(broken.base_url + "/health", key=key)

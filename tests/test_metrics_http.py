@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support import prometheus
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.log_lines import wait_for_line
+from tests.support.prometheus import Samples, delta, total
 from tests.support.server import (
     MASTER_KEY,
     UPSTREAM_KEY,
@@ -52,28 +53,8 @@ def server(
     process.stop()
 
 
-Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
-
-
 def scrape(url: str, key: str | None = METRICS_TOKEN) -> Samples:
-    response = raw_request(url + "/metrics", key=key)
-    assert response.status == 200, response.body[:300]
-    assert response.headers["content-type"].startswith("text/plain; version=")
-    samples: Samples = {}
-    for family in text_string_to_metric_families(response.body.decode()):
-        for s in family.samples:
-            samples[(s.name, frozenset(s.labels.items()))] = s.value
-    return samples
-
-
-def total(samples: Samples, name: str, **labels: str) -> float:
-    """The sum of `name`'s samples whose labels include `labels`."""
-    wanted = set(labels.items())
-    return sum(v for (n, ls), v in samples.items() if n == name and wanted <= ls)
-
-
-def delta(before: Samples, after: Samples, name: str, **labels: str) -> float:
-    return total(after, name, **labels) - total(before, name, **labels)
+    return prometheus.scrape(url, key)
 
 
 def chat(url: str, model: str, key: str, stream: bool = False) -> Any:

@@ -185,6 +185,17 @@ class Accounts:
             raise ModelPriceUnknown(priced_as, estimate.meter)
         return Charge(priced_as, price, estimate)
 
+    def serve_as(self, ctx: RequestContext, priced_as: str | None) -> None:
+        """The request was served by another model than admission priced it by (another
+        deployment of its group, or a fallback): bill by the one that served."""
+        charge = ctx.charge
+        if charge is None or charge.priced_as == priced_as:
+            return
+        price = self.prices.price(priced_as) if priced_as is not None else None
+        if price is not None and not price.meters(charge.estimate.meter):
+            price = None
+        charge.priced_as, charge.price = priced_as, price
+
     # -- usage --------------------------------------------------------------------------
 
     def finish(self, ctx: RequestContext, elapsed_ms: float) -> None:
@@ -192,9 +203,11 @@ class Accounts:
         caller = ctx.caller
         if caller is None:
             return
-        charge = ctx.charge
-        # Only delivered output is billed: a failure before any output costs nothing.
-        usage = ctx.usage if ctx.delivered else Usage()
+        # Only delivered output is billed: a failure before any output costs nothing, and
+        # an answer from the response cache nothing either.
+        hit = ctx.cache == "hit"
+        charge = ctx.charge if not hit else None
+        usage = ctx.usage if ctx.delivered and not hit else Usage()
         cost = charge.cost(usage) if charge is not None else 0.0
         ctx.cost_usd = cost
         ttft = (ctx.first_token - ctx.started) * 1000 if ctx.first_token is not None else None
@@ -217,8 +230,13 @@ class Accounts:
                 ttft_ms=round(ttft, 3) if ttft is not None else None,
                 cost_usd=cost,
                 unpriced=charge is not None and ctx.delivered and charge.unpriced(usage),
+                deployment=ctx.deployment,
+                attempts=len(ctx.attempts),
+                cache=ctx.cache,
             )
         )
+        if hit:
+            charge = ctx.charge  # its reservation is settled with nothing used
         if charge is not None and charge.admission is not None:
             tokens = usage.prompt_tokens + usage.completion_tokens
             task = asyncio.create_task(self._settle(charge.admission, tokens, cost))

@@ -16,6 +16,7 @@ from aiport.api import (
     chat,
     completions,
     console,
+    deployments,
     embeddings,
     health,
     image_edits,
@@ -83,6 +84,7 @@ def create_app(settings: Settings, master_key: str) -> web.Application:
     app.router.add_get("/admin/usage", admin.usage)
     app.router.add_get("/admin/usage/series", admin.usage_series)
     app.router.add_get("/admin/storage", admin.storage)
+    app.router.add_get("/admin/deployments", deployments.list_deployments)
     app.router.add_get("/me", me.me)
     app.router.add_get("/me/usage", me.my_usage)
     console.add_routes(app)

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiport.backends.base import Usage
 
 if TYPE_CHECKING:
     from aiport.accounts import Charge
     from aiport.auth import Caller
+    from aiport.routing.attempts import AttemptRecord
     from aiport.tracing import RequestTrace
 
 
@@ -34,7 +35,8 @@ class RequestContext:
     error_type: str | None = None
     charge: Charge | None = None  # set once admitted: price, estimate, reservation
     deployment: str | None = None  # which deployment served ("cache" for a cache hit)
-    attempts: list[Any] = field(default_factory=list)  # upstream attempts (deployment, status, ms)
+    fallback: str | None = None  # the fallback model that served instead of `model`
+    attempts: list[AttemptRecord] = field(default_factory=list)  # retries, fallbacks too
     cache: str | None = None  # hit, miss or bypass, where the response cache was consulted
     limit_decision: str | None = None  # admitted, rate_limited, over_budget, unavailable
     cost_usd: float = 0.0  # what the request was billed
@@ -42,6 +44,7 @@ class RequestContext:
     output_chunks: int = 0  # chunks with generated output
     streaming: bool = False  # an event stream was opened
     trace: RequestTrace | None = None  # the request's span, when tracing is on
+    headers: dict[str, str] | None = None  # for whatever response it ends with (HTTP layer)
 
     def mark_token(self) -> None:
         """Output went to the client now (for time to first token and chunk gaps)."""

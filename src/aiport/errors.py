@@ -159,6 +159,13 @@ class Unavailable(APIError):
     code = "service_unavailable"
 
 
+class NoHealthyDeployment(Unavailable):
+    """Every deployment of the model is cooling down after failures: answered at once
+    (with `retry-after`) rather than after a full round of doomed retries."""
+
+    code = "no_healthy_deployment"
+
+
 class GatewayTimeout(APIError):
     status = 504
     type = "server_error"

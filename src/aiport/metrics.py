@@ -136,6 +136,7 @@ class Metrics:
         self._series: dict[tuple[str, ...], _Series] = {}
         self._models: dict[str, str] = {}
         self._children: dict[tuple[Any, ...], Any] = {}
+        self._tallies: dict[tuple[Any, ...], _Tally] = {}  # histograms observed per attempt
         self._gauges: list[tuple[Gauge, Sampler]] = []
         self._counters: list[tuple[Counter, Sampler, dict[tuple[str, ...], float]]] = []
         self._define()
@@ -150,8 +151,8 @@ class Metrics:
     ) -> Histogram:
         return Histogram(name, doc, labels, buckets=buckets, registry=self.registry)
 
-    def counter_of(self, name: str, doc: str) -> Counter:
-        return self._counter(name, doc, ())
+    def counter_of(self, name: str, doc: str, labels: tuple[str, ...] = ()) -> Counter:
+        return self._counter(name, doc, labels)
 
     def gauge(self, name: str, doc: str, labels: tuple[str, ...], mode: str = "livesum") -> Gauge:
         return Gauge(name, doc, labels, registry=self.registry, multiprocess_mode=mode)  # type: ignore[arg-type]
@@ -208,6 +209,9 @@ class Metrics:
         self.retries = self._counter(
             "aiport_retries", "Upstream attempts after a request's first", ("model",)
         )
+        self.fallbacks = self._counter(
+            "aiport_fallbacks", "Requests a fallback model answered", ("model", "fallback")
+        )
         self.cache = self._counter(
             "aiport_cache_requests", "Response cache lookups by result", ("model", "result")
         )
@@ -243,6 +247,8 @@ class Metrics:
         """Write what requests added since the last refresh, and sample the gauges."""
         for series in self._series.values():
             series.flush()
+        for tally in self._tallies.values():
+            tally.flush()
         for gauge, sampler in self._gauges:
             for labels, value in sampler().items():
                 (gauge.labels(*labels) if labels else gauge).set(value)
@@ -302,6 +308,8 @@ class Metrics:
             self._stream_timing(ctx, series)
         if ctx.attempts:
             self._attempts(ctx, route, provider, model, seconds)
+        if ctx.fallback is not None:
+            self._child(self.fallbacks, model, self.model_label(ctx.fallback, True)).inc()
         if ctx.cache is not None:
             self._child(self.cache, model, ctx.cache).inc()
         if ctx.limit_decision is not None:
@@ -325,11 +333,19 @@ class Metrics:
             took = attempt.ms / 1000
             upstream += took
             status = STATUS_CLASSES[min(attempt.status // 100, 5) - 1]
-            self._child(self.upstream, provider, attempt.deployment, status).observe(took)
+            self._tally(self.upstream, SECONDS, provider, attempt.deployment, status).observe(took)
         if len(ctx.attempts) > 1:
             self._child(self.retries, model).inc(len(ctx.attempts) - 1)
         end = ctx.first_token - ctx.started if ctx.first_token is not None else seconds
-        self._child(self.overhead, route, provider).observe(max(0.0, end - upstream))
+        self._tally(self.overhead, OVERHEAD, route, provider).observe(max(0.0, end - upstream))
+
+    def _tally(self, metric: Histogram, bounds: tuple[float, ...], *labels: str) -> _Tally:
+        """`metric`'s child for `labels`, observed in-process until the next refresh."""
+        key = (id(metric), *labels)
+        tally = self._tallies.get(key)
+        if tally is None:
+            tally = self._tallies[key] = _Tally(metric.labels(*labels), bounds)
+        return tally
 
     def _child(self, metric: Any, *labels: str) -> Any:
         key = (id(metric), *labels)

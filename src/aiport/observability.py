@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 REFRESH_SECONDS = 1.0
 HEALTH_SECONDS = 10.0
 HEALTH_TIMEOUT = 2.0
+STATE_VALUES = {"closed": 0, "half_open": 1, "open": 2, "down": 3}
 
 
 @dataclass
@@ -112,9 +113,33 @@ class Observability:
             ),
         ):
             m.track_total(m.counter_of(name, doc), _attribute(writer, attribute))
+        self._track_deployments(m, svc)
         for name in ("database", "redis"):
             doc = f"1 when {name} answered its last check"
             m.track(m.gauge(f"aiport_{name}_up", doc, (), "livemin"), self._health(name))
+
+    def _track_deployments(self, m: Metrics, svc: Services) -> None:
+        """The breaker of each configured deployment: its state, trips and load."""
+        router = svc.router
+        m.track(
+            m.gauge(
+                "aiport_deployment_state",
+                "0 closed, 1 half-open, 2 open (ejected), 3 down (did not start); workers' worst",
+                ("deployment",),
+                "livemax",
+            ),
+            lambda: {(id,): STATE_VALUES[state] for id, state in router.states().items()},
+        )
+        m.track(
+            m.gauge("aiport_deployment_in_flight", "Requests at a deployment", ("deployment",)),
+            lambda: {(id,): h.in_flight for id, h in router.configured().items()},
+        )
+        m.track_total(
+            m.counter_of(
+                "aiport_deployment_ejections", "Breaker trips of a deployment", ("deployment",)
+            ),
+            lambda: {(id,): h.ejections for id, h in router.configured().items()},
+        )
 
     def _health(self, name: str) -> Sampler:
         return lambda: {(): self.healthy[name]} if name in self.healthy else {}

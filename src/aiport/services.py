@@ -15,13 +15,17 @@ from aiport.backends.registry import build_local_engines, build_router
 from aiport.backends.upstream import UpstreamBackend
 from aiport.body_log import BodyLog
 from aiport.cors import CorsPolicy
-from aiport.errors import APIError, Overloaded
+from aiport.errors import APIError
 from aiport.imagestore import ImageStore
 from aiport.lifecycle import Lifecycle
 from aiport.logs import AccessLog
 from aiport.metrics import Metrics
 from aiport.observability import Observability
-from aiport.routing import Router
+from aiport.routing.attempts import AttemptRunner
+from aiport.routing.cache import ResponseCache, build_cache
+from aiport.routing.overload import InFlightGate
+from aiport.routing.shared import SharedBreakers
+from aiport.routing.table import Router
 from aiport.settings import Settings
 from aiport.store.responses import ResponseStore
 from aiport.tracing import Tracing
@@ -43,7 +47,11 @@ class Services:
     images: ImageStore
     uploads: UploadSpool
     accounts: Accounts
+    runner: AttemptRunner
+    gate: InFlightGate
     stored_responses: ResponseStore
+    cache: ResponseCache | None = None
+    shared: SharedBreakers | None = None
     access_log: AccessLog | None = None
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
     observability: Observability | None = None
@@ -58,6 +66,12 @@ class Services:
         engines = build_local_engines(settings)
         router, upstreams = build_router(settings, engines)
         accounts = Accounts(settings)
+        redis = accounts.redis
+        shared = SharedBreakers(redis, router) if redis is not None else None
+        for health in router.health.values():
+            if health.quota is not None and redis is not None:
+                health.quota.share(redis)
+        config = settings.file.router
         return cls(
             settings=settings,
             auth=Authenticator(master_key, resolver=accounts),
@@ -69,6 +83,10 @@ class Services:
             uploads=UploadSpool(settings.data_dir / "uploads"),
             accounts=accounts,
             stored_responses=ResponseStore(accounts.db),
+            runner=AttemptRunner(router, on_change=shared.publish if shared else None),
+            gate=InFlightGate(config.max_in_flight, config.queue),
+            cache=build_cache(settings.file.cache, settings.file.models, redis, engines),
+            shared=shared,
             access_log=AccessLog() if settings.access_log else None,
             body_log=BodyLog(**settings.file.log_bodies.model_dump())
             if settings.file.log_bodies
@@ -111,6 +129,11 @@ class Services:
         started = time.perf_counter()
         await asyncio.gather(*(self._start_one(backend) for backend in self.backends))
         log.info("backends started in %.1fs", time.perf_counter() - started)
+        for group in self.router.groups():
+            for deployment in group.deployments:
+                deployment.health.down = self.failed.get(deployment.backend.name)
+        if self.shared is not None:
+            await self.shared.start()
         self._tasks.append(asyncio.create_task(self.images.sweep_forever()))
         if self.observability is not None:
             await self.observability.start(self)
@@ -125,6 +148,8 @@ class Services:
     async def close(self) -> None:
         if self.observability is not None:
             await self.observability.close()
+        if self.shared is not None:
+            await self.shared.close()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -150,11 +175,3 @@ class Services:
                 log.warning("model list of %s unavailable: %s", backend.name, exc.message)
         self._model_cache[backend.name] = (time.monotonic(), models)
         return models
-
-    def check_available(self, backend: Backend) -> None:
-        reason = self.failed.get(backend.name)
-        if reason is not None:
-            raise Overloaded(
-                f"The backend `{backend.name}` is not available: {reason}",
-                headers={"retry-after": "60"},
-            )

@@ -16,6 +16,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from aiport.routing.config import CacheConfig, ModelConfig, RouterConfig
+
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 
 
@@ -35,7 +37,13 @@ class ProviderConfig(BaseModel):
     timeout: float = Field(default=600.0, description="Seconds for a whole non-stream answer")
     connect_timeout: float = Field(default=10.0, description="Seconds to open a connection")
     first_byte_timeout: float = Field(
-        default=120.0, description="Seconds to wait for the upstream's response headers"
+        default=120.0, description="Seconds to wait for the answer's head (a stream's first chunk)"
+    )
+    idle_timeout: float | None = Field(
+        default=None, description="Seconds between two chunks; default: first_byte_timeout"
+    )
+    stream_timeout: float | None = Field(
+        default=None, description="Seconds for a whole stream; default: no limit while it moves"
     )
     extra_fields: list[str] = Field(
         default_factory=list,
@@ -56,15 +64,6 @@ class ProviderConfig(BaseModel):
         description="`anthropic`: max_tokens of a translated request that sets none "
         "(Anthropic requires one)",
     )
-
-
-class RouteConfig(BaseModel):
-    """A public model name served by a provider under its own name."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    provider: str
-    model: str | None = Field(default=None, description="Upstream name; default: the public name")
 
 
 class LocalConfig(BaseModel):
@@ -103,7 +102,9 @@ class FileConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     providers: dict[str, ProviderConfig] = Field(default_factory=dict)
-    models: dict[str, RouteConfig] = Field(default_factory=dict)
+    models: dict[str, ModelConfig] = Field(default_factory=dict)
+    router: RouterConfig = Field(default_factory=RouterConfig)
+    cache: CacheConfig = Field(default_factory=CacheConfig)
     default_provider: str | None = Field(
         default=None, description="Provider for model names not otherwise configured"
     )

@@ -18,6 +18,8 @@ A script is a list of steps, played in order after the whole request was read:
 - `Pause(seconds)`: wait (so the bytes before and after arrive in different reads)
 - `CLOSE`: close the connection (FIN); `RESET`: abort it (RST)
 - `HANG`: never answer; wait until the caller goes away (counted in `upstream.abandoned`)
+- `Repeat(data)`: write `data` again and again, each time once the last write drained,
+  until the caller goes away (bytes written counted in `upstream.repeated_bytes`)
 
 A script that neither closes nor resets leaves the connection open for the caller's next
 request (keep-alive), so pool behaviour shows in `connections` (accepted) and
@@ -47,11 +49,16 @@ class Pause:
     seconds: float
 
 
+@dataclass(frozen=True)
+class Repeat:
+    data: bytes
+
+
 CLOSE = "close"
 RESET = "reset"
 HANG = "hang"
 
-Step = bytes | Pause | str
+Step = bytes | Pause | Repeat | str
 Script = list[Step]
 
 
@@ -151,6 +158,12 @@ def status(code: int, message: str = "upstream trouble", **headers: str) -> Scri
     return answer(orjson.dumps(body), code, {k.replace("_", "-"): v for k, v in headers.items()})
 
 
+def openai_error(code: int, error_code: str, message: str = "refused") -> Script:
+    """An error status whose OpenAI body names a `code` (e.g. `context_length_exceeded`)."""
+    error = {"message": message, "type": "invalid_request_error", "param": None, "code": error_code}
+    return answer(orjson.dumps({"error": error}), code)
+
+
 def rate_limited(retry_after: str | None = None, retry_after_ms: str | None = None) -> Script:
     """429 with `retry-after` (seconds) and/or `retry-after-ms`, as OpenAI sends them."""
     headers = {}
@@ -242,6 +255,7 @@ class FaultyUpstream:
     requests: list[Request] = field(default_factory=list)
     connections: int = 0
     abandoned: int = 0
+    repeated_bytes: int = 0
     port: int = 0
 
     def __post_init__(self) -> None:
@@ -266,7 +280,11 @@ class FaultyUpstream:
         self._scripts.clear()
         self._played.clear()
         self.requests.clear()
-        self.connections = self.abandoned = 0
+        self.connections = self.abandoned = self.repeated_bytes = 0
+
+    def count(self, key: str) -> int:
+        """How many requests had this key (model name or path)."""
+        return sum(1 for request in self.requests if request.key == key)
 
     @property
     def connections_used(self) -> int:
@@ -331,6 +349,11 @@ class FaultyUpstream:
                 await writer.drain()
             elif isinstance(step, Pause):
                 await asyncio.sleep(step.seconds)
+            elif isinstance(step, Repeat):
+                while True:  # until the write fails: the caller went away
+                    writer.write(step.data)
+                    await writer.drain()
+                    self.repeated_bytes += len(step.data)
             elif step == CLOSE:
                 writer.close()
                 return False

@@ -156,7 +156,16 @@ def proxy_config(upstream: FakeUpstream, **provider: Any) -> dict[str, Any]:
             "claude-midstream": {"provider": "anthropic", "model": "overloaded-midstream"},
         },
         "local": {"enabled": False},
+        # These tests look at how one upstream answer is passed on: no retries, no breaker
+        # (tests/test_routing_*.py test those, each on a server of its own).
+        "router": NO_RESILIENCE,
     }
+
+
+NO_RESILIENCE: dict[str, Any] = {
+    "num_retries": 0,
+    "breaker": {"consecutive_failures": 1_000_000, "min_requests": 1_000_000},
+}
 
 
 # -- raw HTTP, for tests that look at exact bytes, statuses and headers -------------------

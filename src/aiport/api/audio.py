@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator, Awaitable
 
 from aiohttp import web
 
 from aiport.api.bodies import read_form, read_json, validate
 from aiport.api.context import context, services
-from aiport.api.dispatch import admit_before_body, build_call, route
+from aiport.api.dispatch import admit_before_body, route, serve
 from aiport.api.responses import json_response, response_headers, start_streaming
-from aiport.backends.base import JSONBody, Upload
+from aiport.backends.base import Backend, BinaryBody, Call, JSONBody, TextBody, Upload
 from aiport.errors import APIError, InvalidRequest
 from aiport.metering import Estimate, estimate_prompt_tokens
 from aiport.protocol.audio import (
@@ -40,30 +41,40 @@ async def create_speech(request: web.Request) -> web.StreamResponse:
     body = await read_json(request, services(request).settings.max_json_bytes)
     speech = validate(SpeechRequest, body)
     estimate = Estimate(characters=len(speech.input), meter="characters")
-    target = await route(request, speech.model, estimate, kind="speech")
-    call = build_call(request, target, speech, body, speech.model)
-    audio = await target.backend.speech(call)
-    chunks = aiter(audio.chunks)
-    # Pull the first bytes before answering, so that a failure is still a proper error
-    # (and costs nothing: the usage counts once there is audio).
-    first = await anext(chunks, b"")
+    group = await route(request, speech.model, estimate, kind="speech")
+
+    async def speak(backend: Backend, call: Call) -> tuple[BinaryBody, bytes, AsyncIterator[bytes]]:
+        audio = await backend.speech(call)
+        chunks = aiter(audio.chunks)
+        # Pull the first bytes before answering, so that a failure is still a proper error
+        # (may be retried, and costs nothing: the usage counts once there is audio).
+        return audio, await anext(chunks, b""), chunks
+
+    served = await serve(request, group, speech, body, speak, stream=True)
+    audio, first, chunks = served.result
     ctx.usage, ctx.usage_reported = audio.usage, True
     ctx.mark_token()
-    response = web.StreamResponse(headers=response_headers(request))
-    response.content_type = audio.content_type.split(";")[0]
-    await start_streaming(request, response)
+    ok: bool | None = None
     try:
-        await response.write(first)
-        async for chunk in chunks:
-            await response.write(chunk)
-    except (ConnectionError, OSError):
-        raise  # the client went away
-    except Exception as exc:
-        _cut_off(request, ctx.request_id, exc)
-        ctx.status = exc.status if isinstance(exc, APIError) else 500
+        response = web.StreamResponse(headers=response_headers(request))
+        response.content_type = audio.content_type.split(";")[0]
+        await start_streaming(request, response)
+        try:
+            await response.write(first)
+            async for chunk in chunks:
+                await response.write(chunk)
+        except (ConnectionError, OSError):
+            raise  # the client went away
+        except Exception as exc:
+            _cut_off(request, ctx.request_id, exc)
+            ctx.status = exc.status if isinstance(exc, APIError) else 500
+            ok = ctx.status < 500
+            return response
+        await response.write_eof()
+        ok = True
         return response
-    await response.write_eof()
-    return response
+    finally:
+        served.lease.finish(ok)
 
 
 def _cut_off(request: web.Request, request_id: str, exc: Exception) -> None:
@@ -100,10 +111,13 @@ async def _audio_to_text(
         parsed = validate(wire, fields, strict=False)  # form fields are text
         # The audio's length is unknown until it is decoded: nothing to reserve ahead.
         estimate = Estimate(prompt_tokens=estimate_prompt_tokens(fields), meter="audio")
-        target = await route(request, parsed.model, estimate, kind="transcription", admitted=True)
-        call = build_call(request, target, parsed, fields, parsed.model, upload)
-        backend = target.backend
-        result = await (backend.translate(call) if translate else backend.transcribe(call))
+        group = await route(request, parsed.model, estimate, kind="transcription", admitted=True)
+
+        def listen(backend: Backend, call: Call) -> Awaitable[JSONBody | TextBody]:
+            return backend.translate(call) if translate else backend.transcribe(call)
+
+        served = await serve(request, group, parsed, fields, listen, upload=upload)
+        result = served.result
     finally:
         if upload is not None:
             upload.path.unlink(missing_ok=True)

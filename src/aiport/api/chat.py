@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
+from typing import Any
 
+import orjson
 from aiohttp import web
 
 from aiport.api.bodies import read_json, validate
 from aiport.api.context import context, services
-from aiport.api.dispatch import build_call, route
+from aiport.api.dispatch import cached, cached_response, keep, route, serve
 from aiport.api.responses import json_response
 from aiport.api.sse import chunk_frame, open_stream, write_frames
-from aiport.backends.base import Call, StreamChunk
+from aiport.backends.base import Backend, Call, JSONBody, StreamChunk
 from aiport.context import RequestContext
 from aiport.metering import Estimate, completion_estimate, estimate_prompt_tokens, observe_stream
 from aiport.protocol.chat import DEFAULT_TEMPERATURE, ChatCompletionRequest
-from aiport.routing import Target
+from aiport.routing.cache import Lookup
+from aiport.routing.cache_store import CachedAnswer
+from aiport.routing.deployment import Group
 
+Opened = tuple[StreamChunk | None, AsyncGenerator[StreamChunk, None]]
 DEFAULTS = {"temperature": DEFAULT_TEMPERATURE}  # the seed's; an upstream may keep its own
 
 
@@ -30,48 +35,93 @@ async def create_chat_completion(request: web.Request) -> web.StreamResponse:
         prompt_tokens=estimate_prompt_tokens(body),
         output_tokens=completion_estimate(chat.completion_limit, chat.n),
     )
-    target = await route(request, chat.model, estimate, kind="chat")
-    # A stream's usage is always asked of the backend (for metering) and dropped again
-    # below when the client did not ask for it.
-    call = build_call(
-        request, target, chat, body, chat.model, defaults=DEFAULTS, want_usage=bool(chat.stream)
-    )
+    group = await route(request, chat.model, estimate, kind="chat")
+    lookup = await cached(request, group, "chat", body)
+    if lookup is not None and lookup.answer is not None:
+        if chat.stream:
+            return await _replay(request, ctx, lookup.answer, chat.wants_usage_chunk)
+        return cached_response(request, lookup)
     if chat.stream:
-        return await _stream(request, ctx, target, call, chat.wants_usage_chunk)
-    result = await target.backend.chat(call)
+        return await _stream(request, ctx, group, body, chat, lookup)
+    served = await serve(request, group, chat, body, _chat, defaults=DEFAULTS)
+    result = served.result
     ctx.usage, ctx.usage_reported = result.usage, True
+    served.lease.settle(result.usage.prompt_tokens + result.usage.completion_tokens)
+    keep(request, lookup, group, served, result.raw or orjson.dumps(result.data))
     return json_response(request, result)
 
 
+def _chat(backend: Backend, call: Call) -> Awaitable[JSONBody]:
+    return backend.chat(call)
+
+
 async def _stream(
-    request: web.Request, ctx: RequestContext, target: Target, call: Call, keep_usage: bool
+    request: web.Request,
+    ctx: RequestContext,
+    group: Group,
+    body: dict[str, Any],
+    chat: ChatCompletionRequest,
+    lookup: Lookup | None,
 ) -> web.StreamResponse:
-    # Closed here, whatever happens (a client gone, a broken upstream), so that the usage
-    # the chain counted is final before the middleware writes the request's row.
-    async with contextlib.aclosing(observe_stream(ctx, target.backend.chat_stream(call))) as chunks:
+    async def open_chat(backend: Backend, call: Call) -> Opened:
+        chunks = observe_stream(ctx, backend.chat_stream(call))
+        # Errors before the first chunk (bad key upstream, unknown model there...) are still
+        # ordinary HTTP errors, and may be retried: the stream is only opened to the client
+        # once there is content.
         try:
-            # Errors before the first chunk (bad key upstream, unknown model there...) are
-            # still ordinary HTTP errors: the stream is only opened once there is content.
-            first = await anext(chunks)
-        except StopAsyncIteration:
-            first = None
-        response = await open_stream(request)
-        async with contextlib.aclosing(_frames(first, chunks, keep_usage)) as frames:
-            ctx.status = await write_frames(response, frames, ctx.request_id)
-    return response
+            return await anext(chunks, None), chunks
+        except BaseException:
+            await chunks.aclose()
+            raise
+
+    # Usage is always asked of the backend (for metering) and dropped again below when the
+    # client did not ask for it.
+    opened = await serve(
+        request, group, chat, body, open_chat, defaults=DEFAULTS, want_usage=True, stream=True
+    )
+    first, rest = opened.result
+    ok: bool | None = None
+    try:
+        # Closed here, whatever happens (a client gone, a broken upstream), so that the usage
+        # the chain counted is final before the middleware writes the row.
+        async with contextlib.aclosing(rest):
+            # A stream the cache should keep is recorded as it goes, and kept only if it
+            # ended well (never a fallback's, nor one cut off).
+            recording = lookup is not None and lookup.store and opened.lease.group is group
+            kept: list[bytes] | None = [] if recording else None
+            response = await open_stream(request)
+            frames = _frames(first, rest, chat.wants_usage_chunk, kept)
+            async with contextlib.aclosing(frames):
+                ctx.status = await write_frames(response, frames, ctx.request_id)
+        ok = ctx.status < 500
+        cache = services(request).cache
+        if cache is not None and lookup is not None and kept and ctx.status == 200:
+            cache.keep(lookup, CachedAnswer(chunks=tuple(kept)))
+        return response
+    finally:
+        opened.lease.finish(ok)
+        opened.lease.settle(ctx.usage.prompt_tokens + ctx.usage.completion_tokens)
 
 
 async def _frames(
-    first: StreamChunk | None, rest: AsyncIterator[StreamChunk], keep_usage: bool
+    first: StreamChunk | None,
+    rest: AsyncIterator[StreamChunk],
+    keep_usage: bool,
+    kept: list[bytes] | None = None,
 ) -> AsyncGenerator[bytes, None]:
     """SSE frames: the first at once (time to first token), then chunks that arrived
-    together leave together (one write, not one each)."""
+    together leave together (one write, not one each). Each chunk's payload also goes into
+    `kept`, when given, for the response cache."""
     if first is not None:
+        if kept is not None:
+            kept.append(_raw(first))
         frame = chunk_frame(first, keep_usage)
         if frame:
             yield frame
     pending: list[bytes] = []
     async for chunk in rest:
+        if kept is not None:
+            kept.append(_raw(chunk))
         frame = chunk_frame(chunk, keep_usage)
         if frame:
             pending.append(frame)
@@ -80,3 +130,25 @@ async def _frames(
             pending.clear()
     if pending:
         yield b"".join(pending)
+
+
+async def _replay(
+    request: web.Request, ctx: RequestContext, answer: CachedAnswer, keep_usage: bool
+) -> web.StreamResponse:
+    """A cached stream, chunk for chunk as it was first sent."""
+    chunks = [StreamChunk(orjson.loads(raw), raw=raw, batched=True) for raw in answer.chunks]
+    if chunks:
+        chunks[-1].batched = False
+
+    async def rest() -> AsyncIterator[StreamChunk]:
+        for chunk in chunks[1:]:
+            yield chunk
+
+    response = await open_stream(request)
+    first = chunks[0] if chunks else None
+    ctx.status = await write_frames(response, _frames(first, rest(), keep_usage), ctx.request_id)
+    return response
+
+
+def _raw(chunk: StreamChunk) -> bytes:
+    return chunk.raw if chunk.raw is not None else orjson.dumps(chunk.data)

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
 
 from aiohttp import web
 
 from aiport.api.bodies import read_json, validate
 from aiport.api.context import context, services
-from aiport.api.dispatch import build_call, route
+from aiport.api.dispatch import route, serve
 from aiport.api.responses import json_response
 from aiport.api.sse import chunk_frame, open_stream, write_frames
-from aiport.backends.base import StreamChunk
+from aiport.backends.base import Backend, Call, JSONBody, StreamChunk
 from aiport.metering import Estimate, completion_estimate, estimate_prompt_tokens, observe_stream
 from aiport.protocol.completions import DEFAULT_MAX_TOKENS, CompletionRequest
+
+Opened = tuple[StreamChunk | None, AsyncGenerator[StreamChunk, None]]
 
 
 async def create_completion(request: web.Request) -> web.StreamResponse:
@@ -26,24 +28,39 @@ async def create_completion(request: web.Request) -> web.StreamResponse:
         prompt_tokens=estimate_prompt_tokens({"prompt": req.prompt, "suffix": req.suffix}),
         output_tokens=completion_estimate(limit, req.n),
     )
-    target = await route(request, req.model, estimate, kind="chat")
-    # A stream's usage is always asked for (metering), and dropped again below.
-    call = build_call(request, target, req, body, req.model, want_usage=bool(req.stream))
+    group = await route(request, req.model, estimate, kind="chat")
     if not req.stream:
-        result = await target.backend.completions(call)
+        served = await serve(request, group, req, body, _complete)
+        result = served.result
         ctx.usage, ctx.usage_reported = result.usage, True
         return json_response(request, result)
-    observed = observe_stream(ctx, target.backend.completions_stream(call), _generated_text)
-    async with contextlib.aclosing(observed) as chunks:
-        try:
-            first = await anext(chunks)  # errors before it are ordinary HTTP errors
-        except StopAsyncIteration:
-            first = None
-        response = await open_stream(request)
-        frames = _frames(first, chunks, req.wants_usage_chunk)
-        async with contextlib.aclosing(frames):
-            ctx.status = await write_frames(response, frames, ctx.request_id)
-    return response
+
+    async def open_completion(backend: Backend, call: Call) -> Opened:
+        chunks = observe_stream(ctx, backend.completions_stream(call), _generated_text)
+        try:  # errors before the first chunk are ordinary HTTP errors, and may be retried
+            return await anext(chunks, None), chunks
+        except BaseException:
+            await chunks.aclose()
+            raise
+
+    # A stream's usage is always asked for (metering), and dropped again below.
+    opened = await serve(request, group, req, body, open_completion, want_usage=True, stream=True)
+    first, chunks = opened.result
+    ok: bool | None = None
+    try:
+        async with contextlib.aclosing(chunks):
+            response = await open_stream(request)
+            frames = _frames(first, chunks, req.wants_usage_chunk)
+            async with contextlib.aclosing(frames):
+                ctx.status = await write_frames(response, frames, ctx.request_id)
+        ok = ctx.status < 500
+        return response
+    finally:
+        opened.lease.finish(ok)
+
+
+def _complete(backend: Backend, call: Call) -> Awaitable[JSONBody]:
+    return backend.completions(call)
 
 
 def _generated_text(chunk: StreamChunk) -> int:

@@ -1,19 +1,40 @@
-"""The steps every model endpoint shares: pick the backend, check access, build the call."""
+"""The steps every model endpoint shares: check access, look in the response cache, then
+try the model's deployments (retries, fallbacks, breaker) with a call built for each.
+
+A handler does:
+
+    group = await route(request, model)                  # scope, limits → the model's group
+    hit = await cached(request, group, "chat", wire, body)   # optional: only where cacheable
+    served = await serve(request, group, wire, body, invoke, prepare=...)
+
+`serve` builds one `Call` per attempt (the deployment's own model name, its provider's
+extra fields, its timeouts) and returns the result with the lease on the deployment that
+answered; a streaming handler calls `served.lease.finish(ok)` when its stream ends.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeVar
 
 from aiohttp import web
 
 from aiport.api.context import context, services
-from aiport.api.responses import add_headers
-from aiport.backends.base import Call, Upload
+from aiport.api.responses import add_headers, json_response
+from aiport.backends.base import Backend, Call, CallTimeouts, JSONBody, Upload, Usage
 from aiport.backends.upstream import UpstreamBackend
+from aiport.context import RequestContext
 from aiport.errors import ModelNotFound
 from aiport.metering import Estimate
 from aiport.protocol.common import WireModel
-from aiport.routing import Target
+from aiport.routing.attempts import Served
+from aiport.routing.cache import Lookup
+from aiport.routing.cache_store import CachedAnswer
+from aiport.routing.deployment import Deployment, Group
+
+T = TypeVar("T")
+Invoke = Callable[[Backend, Call], Awaitable[T]]
+CACHE_DEPLOYMENT = "cache"
 
 
 async def admit_before_body(request: web.Request) -> None:
@@ -35,11 +56,12 @@ async def route(
     kind: str | None = None,
     *,
     admitted: bool = False,
-) -> Target:
-    """The backend for `public_model`, if this caller may use it (else 404, as OpenAI does)
-    and its limits admit the request's `estimate` — decided here, before any model work
-    (or, `admitted`, already before the body was read). The request is priced by the
-    served model: an upstream's name for it, or nothing for an embedded engine. `kind`
+) -> Group:
+    """The model's group, if this caller may use it (else 404, as OpenAI does) and its
+    limits admit the request's `estimate` — decided here, before any model work (or,
+    `admitted`, already before the body was read). The estimate is priced by the model the
+    group's first deployment serves (an upstream's name for it, or nothing for an embedded
+    engine); `serve` re-prices when another deployment or a fallback answers. `kind`
     (chat, messages, images, …) lets a model family resolve locally only on its own
     endpoint."""
     ctx = context(request)
@@ -47,49 +69,195 @@ async def route(
     ctx.model = public_model
     if ctx.caller is not None and not ctx.caller.may_use(public_model):
         raise ModelNotFound(public_model)
-    target = svc.router.resolve(public_model, kind)
-    svc.check_available(target.backend)
-    ctx.served_model = target.model
-    ctx.backend = target.backend.name
-    priced_as = target.model if isinstance(target.backend, UpstreamBackend) else None
+    group = svc.router.resolve(public_model, kind)
     if admitted:
-        svc.accounts.reprice(ctx, estimate, priced_as)
-        return target
-    headers = await svc.accounts.admit(ctx, estimate, priced_as)
+        svc.accounts.reprice(ctx, estimate, priced_as(group.deployments[0]))
+        return group
+    headers = await svc.accounts.admit(ctx, estimate, priced_as(group.deployments[0]))
     if headers:
         add_headers(request, headers)
-    return target
+    return group
 
 
-def build_call(
+def priced_as(deployment: Deployment) -> str | None:
+    """The name a deployment is priced by: its upstream's model name; None (free) for an
+    embedded engine."""
+    return deployment.model if isinstance(deployment.backend, UpstreamBackend) else None
+
+
+async def serve(
     request: web.Request,
-    target: Target,
-    validated: WireModel,
+    group: Group,
+    validated: WireModel | None,
     body: dict[str, Any],
-    public_model: str,
-    upload: Upload | None = None,
+    invoke: Invoke[T],
     *,
     defaults: dict[str, Any] | None = None,
     want_usage: bool = False,
-) -> Call:
-    """The call for `target`: the request as validated, and the body to forward (only the
-    spec's fields plus the provider's allowed extras; see `Call.make`)."""
+    adjust: Callable[[Call], None] | None = None,
+    upload: Upload | None = None,
+    stream: bool = False,
+) -> Served[T]:
+    """Try the group's deployments (and fallbacks) until one answers; see the module doc.
+    Each call is made by `Call.make` (the spec's fields, the deployment's provider's
+    extras, `defaults`, `want_usage`), then whatever `adjust` does to it (protocol headers,
+    fields to drop)."""
     ctx = context(request)
+    svc = services(request)
+    caller = ctx.caller
+    key = caller.key_id if caller is not None else ""
     if ctx.trace is not None:
         ctx.trace.request_body(body)
-    bodies = services(request).body_log
-    if bodies is not None and ctx.caller is not None and bodies.wants(ctx.caller.key_id):
-        bodies.write("request", ctx.request_id, ctx.caller.key_id, body)
-    backend = target.backend
-    return Call.make(
-        validated,
-        body,
-        model=target.model,
-        public_model=public_model,
-        request_id=ctx.request_id,
-        key_id=ctx.caller.key_id if ctx.caller is not None else "",
-        extra_fields=backend.config.extra_fields if isinstance(backend, UpstreamBackend) else (),
-        defaults=defaults,
-        want_usage=want_usage,
-        upload=upload,
+    bodies = svc.body_log
+    if bodies is not None and caller is not None and bodies.wants(caller.key_id):
+        bodies.write("request", ctx.request_id, caller.key_id, body)
+    release = svc.gate.acquire(key) or await svc.gate.wait(key)
+    plan = CallPlan(ctx, validated, body, invoke, defaults, want_usage, upload, adjust)
+    try:
+        served = await svc.runner.run(
+            group,
+            plan,
+            stream=stream,
+            tokens=ctx.charge.estimate.tokens if ctx.charge is not None else 0,
+            may_use=caller.may_use if caller is not None else _anyone,
+            attempts=ctx.attempts,
+        )
+    except BaseException:
+        release()
+        if ctx.attempts:
+            last = ctx.attempts[-1]
+            ctx.deployment = last.deployment
+            add_headers(request, {"x-aiport-deployment": last.header})
+        raise
+    if stream:
+        served.lease.after = release
+    else:
+        release()
+    deployment = served.lease.deployment
+    if served.lease.group is not group:
+        ctx.fallback = served.lease.group.name
+    ctx.served_model = deployment.model
+    ctx.backend = deployment.backend.name
+    ctx.deployment = deployment.id
+    svc.accounts.serve_as(ctx, priced_as(deployment))
+    add_headers(request, {"x-aiport-deployment": deployment.header})
+    return served
+
+
+def _anyone(name: str) -> bool:
+    return True
+
+
+class CallPlan(Generic[T]):
+    """How to call any deployment with this request: one `Call` per attempt, carrying only
+    the spec's fields (plus the provider's allowed extras), so a caller can never choose
+    the upstream or its credentials through the body."""
+
+    __slots__ = (
+        "adjust",
+        "body",
+        "ctx",
+        "defaults",
+        "invoke",
+        "upload",
+        "validated",
+        "want_usage",
     )
+
+    def __init__(
+        self,
+        ctx: RequestContext,
+        validated: WireModel | None,
+        body: dict[str, Any],
+        invoke: Invoke[T],
+        defaults: dict[str, Any] | None,
+        want_usage: bool,
+        upload: Upload | None,
+        adjust: Callable[[Call], None] | None,
+    ) -> None:
+        self.ctx = ctx
+        self.validated = validated
+        self.body = body
+        self.invoke = invoke
+        self.defaults = defaults
+        self.want_usage = want_usage
+        self.upload = upload
+        self.adjust = adjust
+
+    def __call__(
+        self, deployment: Deployment, group: Group, timeouts: CallTimeouts
+    ) -> Awaitable[T]:
+        backend = deployment.backend
+        ctx = self.ctx
+        ctx.served_model, ctx.backend = deployment.model, backend.name  # this attempt's
+        caller = ctx.caller
+        call = Call.make(
+            self.validated,
+            self.body,
+            model=deployment.model,
+            public_model=group.name,
+            request_id=ctx.request_id,
+            key_id=caller.key_id if caller is not None else "",  # served in turn locally
+            extra_fields=backend.config.extra_fields
+            if isinstance(backend, UpstreamBackend)
+            else (),
+            defaults=self.defaults,
+            want_usage=self.want_usage,
+            upload=self.upload,
+        )
+        call.timeouts = timeouts
+        if self.adjust is not None:
+            self.adjust(call)
+        return self.invoke(backend, call)
+
+
+# -- the response cache ---------------------------------------------------------------
+
+
+async def cached(
+    request: web.Request,
+    group: Group,
+    endpoint: str,
+    body: dict[str, Any],
+) -> Lookup | None:
+    """Consult the response cache (when the model has one): on a hit the request is
+    marked as served by the cache at no cost; `x-aiport-cache` says what happened."""
+    svc = services(request)
+    if svc.cache is None or group.policy.cache is None:
+        return None
+    ctx = context(request)
+    caller = ctx.caller
+    lookup = await svc.cache.lookup(
+        group.policy.cache,
+        endpoint,
+        group.name,
+        body,
+        caller.key_id if caller is not None else None,
+        request.headers.get("Cache-Control"),
+    )
+    if lookup is None:
+        return None
+    ctx.cache = lookup.state
+    add_headers(request, {"x-aiport-cache": lookup.state})
+    if lookup.state == "hit":
+        ctx.usage, ctx.usage_reported = Usage(), True  # nothing consumed: costs $0
+        ctx.served_model, ctx.backend = group.name, CACHE_DEPLOYMENT
+        ctx.deployment = CACHE_DEPLOYMENT
+        ctx.mark_token()
+        add_headers(request, {"x-aiport-deployment": CACHE_DEPLOYMENT})
+    return lookup
+
+
+def cached_response(request: web.Request, lookup: Lookup) -> web.Response:
+    assert lookup.answer is not None and lookup.answer.body is not None
+    return json_response(request, JSONBody({}, raw=lookup.answer.body))
+
+
+def keep(
+    request: web.Request, lookup: Lookup | None, group: Group, served: Served[Any], raw: bytes
+) -> None:
+    """Store a complete answer — only one the model itself gave, not a fallback's."""
+    svc = services(request)
+    if lookup is None or not lookup.store or svc.cache is None or served.lease.group is not group:
+        return
+    svc.cache.keep(lookup, CachedAnswer(body=raw))

@@ -2,7 +2,9 @@
 
 - `/health/live`: the process is up and its event loop answers (200, no key).
 - `/health/ready`: it can serve (no key): 503 while starting, while draining for a
-  shutdown, or when no backend is up. Load balancers and Kubernetes route by this.
+  shutdown, when no backend is up, or when no deployment of any model is healthy (all
+  ejected by their breakers); it lists each deployment's state. Load balancers and
+  Kubernetes route by this.
 - `/health`: up/down per backend for anyone; with the master key also the details (load
   state, error texts, paths), which are not for the public.
 """
@@ -28,8 +30,10 @@ async def live(request: web.Request) -> web.Response:
 
 @public
 async def ready(request: web.Request) -> web.Response:
-    reason = not_ready_reason(services(request))
-    response = json_response(request, {"status": reason or "ready"})
+    svc = services(request)
+    reason = not_ready_reason(svc)
+    report = {"status": reason or "ready", "deployments": svc.router.states()}
+    response = json_response(request, report)
     if reason is not None:
         response.set_status(503)
     return response
@@ -41,6 +45,8 @@ def not_ready_reason(svc: Services) -> str | None:
         return svc.lifecycle.phase.value  # "starting" or "draining"
     if svc.backends and all(backend.name in svc.failed for backend in svc.backends):
         return "no_backend_up"  # (an instance with none configured serves the admin API)
+    if not svc.router.any_healthy():
+        return "no_healthy_deployment"
     return None
 
 

@@ -59,7 +59,9 @@ async def _forward(request: web.Request, operation: str, what: str) -> web.Respo
         image_variant=f"{fields.get('quality', 'standard')} {fields.get('size', '1024x1024')}",
         meter="images",
     )
-    target = await route(request, model, estimate, kind="images")
+    # The form goes on as it came, to the group's first deployment (no retries here).
+    target = (await route(request, model, estimate, kind="images")).deployments[0]
+    ctx.served_model, ctx.backend, ctx.deployment = target.model, target.backend.name, target.id
     call = Call.make(
         None, fields, model=target.model, public_model=model, request_id=ctx.request_id
     )

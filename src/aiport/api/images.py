@@ -9,10 +9,10 @@ from aiohttp import web
 
 from aiport.api.bodies import read_json, validate
 from aiport.api.context import context, services
-from aiport.api.dispatch import build_call, route
+from aiport.api.dispatch import route, serve
 from aiport.api.middleware import public
 from aiport.api.responses import json_response
-from aiport.backends.base import ImageSet
+from aiport.backends.base import Backend, Call, ImageSet, JSONBody
 from aiport.errors import NotFound
 from aiport.imagestore import ROUTE_PREFIX
 from aiport.metering import Estimate, estimate_prompt_tokens
@@ -32,11 +32,12 @@ async def create_image(request: web.Request) -> web.Response:
         image_variant=f"{image.quality} {image.size}",
         meter="images",
     )
-    target = await route(request, image.model, estimate, kind="images")
+    group = await route(request, image.model, estimate, kind="images")
+
     # The seed's defaults; gpt-image models have other values, so only for DALL·E.
     defaults = DALL_E_DEFAULTS if image.model.startswith("dall-e") else None
-    call = build_call(request, target, image, body, image.model, defaults=defaults)
-    result = await target.backend.images(call)
+    served = await serve(request, group, image, body, _draw, defaults=defaults)
+    result = served.result
     ctx.usage, ctx.usage_reported = result.usage, True
     if not isinstance(result, ImageSet):
         return json_response(request, result)
@@ -49,6 +50,10 @@ async def create_image(request: web.Request) -> web.Response:
             item["url"] = _public_url(request) + ROUTE_PREFIX + svc.images.save(picture.png)
         data.append(item)
     return json_response(request, {"created": int(time.time()), "data": data})
+
+
+async def _draw(backend: Backend, call: Call) -> JSONBody | ImageSet:
+    return await backend.images(call)
 
 
 def _public_url(request: web.Request) -> str:

@@ -8,7 +8,7 @@ The same route, admission and metering as chat; errors in Anthropic's shape
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -16,15 +16,17 @@ from aiohttp import web
 from aiport.api.anthropic_errors import anthropic_errors, error_event
 from aiport.api.bodies import read_json, validate
 from aiport.api.context import context, services
-from aiport.api.dispatch import build_call, route
+from aiport.api.dispatch import route, serve
 from aiport.api.responses import json_response
 from aiport.api.sse import named_frames, open_stream, write_frames
 from aiport.backends.anthropic import anthropic_usage
-from aiport.backends.base import Call, StreamChunk, Usage
+from aiport.backends.base import Backend, Call, JSONBody, StreamChunk, Usage
 from aiport.context import RequestContext
 from aiport.metering import Estimate, estimate_prompt_tokens, observe_stream
 from aiport.protocol.messages import PASSED_HEADERS, CountTokensRequest, MessagesRequest
-from aiport.routing import Target
+from aiport.routing.deployment import Group
+
+Opened = tuple[StreamChunk | None, AsyncGenerator[StreamChunk, None]]
 
 
 @anthropic_errors
@@ -33,11 +35,11 @@ async def create_message(request: web.Request) -> web.StreamResponse:
     body = await read_json(request, svc.settings.max_json_bytes)
     req = validate(MessagesRequest, body)
     estimate = Estimate(prompt_tokens=estimate_prompt_tokens(body), output_tokens=req.max_tokens)
-    target = await route(request, req.model, estimate, kind="messages")
-    call = _call(request, target, req, body)
+    group = await route(request, req.model, estimate, kind="messages")
     if req.stream:
-        return await _stream(request, ctx, target, call)
-    result = await target.backend.messages(call)
+        return await _stream(request, ctx, group, req, body)
+    served = await serve(request, group, req, body, _messages, adjust=_passed_headers(request))
+    result = served.result
     ctx.usage, ctx.usage_reported = result.usage, True
     return json_response(request, result)
 
@@ -47,19 +49,28 @@ async def count_tokens(request: web.Request) -> web.Response:
     svc, ctx = services(request), context(request)
     body = await read_json(request, svc.settings.max_json_bytes)
     req = validate(CountTokensRequest, body)
-    target = await route(request, req.model, Estimate(), kind="messages")
-    call = _call(request, target, req, body)
-    result = await target.backend.count_tokens(call)
+    group = await route(request, req.model, Estimate(), kind="messages")
+    served = await serve(request, group, req, body, _count, adjust=_passed_headers(request))
     ctx.usage, ctx.usage_reported = Usage(), True  # counting generates nothing
-    return json_response(request, result)
+    return json_response(request, served.result)
 
 
-def _call(
-    request: web.Request, target: Target, req: CountTokensRequest, body: dict[str, Any]
-) -> Call:
-    call = build_call(request, target, req, body, req.model)
-    call.headers = {h: request.headers[h] for h in PASSED_HEADERS if h in request.headers}
-    return call
+def _messages(backend: Backend, call: Call) -> Awaitable[JSONBody]:
+    return backend.messages(call)
+
+
+def _count(backend: Backend, call: Call) -> Awaitable[JSONBody]:
+    return backend.count_tokens(call)
+
+
+def _passed_headers(request: web.Request) -> Callable[[Call], None]:
+    """Anthropic's protocol headers, for an Anthropic upstream."""
+    headers = {h: request.headers[h] for h in PASSED_HEADERS if h in request.headers}
+
+    def adjust(call: Call) -> None:
+        call.headers = dict(headers)
+
+    return adjust
 
 
 def _generated_text(chunk: StreamChunk) -> int:
@@ -89,17 +100,40 @@ async def _whole_usage(
 
 
 async def _stream(
-    request: web.Request, ctx: RequestContext, target: Target, call: Call
+    request: web.Request,
+    ctx: RequestContext,
+    group: Group,
+    req: MessagesRequest,
+    body: dict[str, Any],
 ) -> web.StreamResponse:
-    observed = observe_stream(ctx, target.backend.messages_stream(call), _generated_text)
-    async with contextlib.aclosing(_whole_usage(ctx, observed)) as chunks:
-        try:
-            first = await anext(chunks)  # errors before it are ordinary HTTP errors
-        except StopAsyncIteration:
-            first = None
-        response = await open_stream(request)
-        async with contextlib.aclosing(named_frames(first, chunks)) as frames:
-            ctx.status = await write_frames(
-                response, frames, ctx.request_id, done=b"", error_frame=error_event
-            )
-    return response
+    async def open_messages(backend: Backend, call: Call) -> Opened:
+        observed = observe_stream(ctx, backend.messages_stream(call), _generated_text)
+        chunks = _whole_usage(ctx, observed)
+        try:  # errors before the first event are ordinary HTTP errors, and may be retried
+            return await anext(chunks, None), chunks
+        except BaseException:
+            await chunks.aclose()
+            raise
+
+    opened = await serve(
+        request,
+        group,
+        req,
+        body,
+        open_messages,
+        adjust=_passed_headers(request),
+        stream=True,
+    )
+    first, chunks = opened.result
+    ok: bool | None = None
+    try:
+        async with contextlib.aclosing(chunks):
+            response = await open_stream(request)
+            async with contextlib.aclosing(named_frames(first, chunks)) as frames:
+                ctx.status = await write_frames(
+                    response, frames, ctx.request_id, done=b"", error_frame=error_event
+                )
+        ok = ctx.status < 500
+        return response
+    finally:
+        opened.lease.finish(ok)

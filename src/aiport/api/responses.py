@@ -11,20 +11,23 @@ from aiport.api.context import SERVICES, context
 from aiport.backends.base import JSONBody
 from aiport.errors import APIError
 
-HEADERS_KEY = "aiport.headers"
 STARTED_KEY = "aiport.started"
 
 
 def add_headers(request: web.Request, headers: dict[str, str]) -> None:
     """Headers to put on whatever response this request ends with (e.g. x-ratelimit-*)."""
-    request.setdefault(HEADERS_KEY, {}).update(headers)
+    ctx = context(request)
+    if ctx.headers is None:
+        ctx.headers = dict(headers)
+    else:
+        ctx.headers.update(headers)
 
 
 def response_headers(request: web.Request, extra: dict[str, str] | None = None) -> dict[str, str]:
-    headers = {"x-request-id": context(request).request_id}
-    pending = request.get(HEADERS_KEY)
-    if pending:
-        headers.update(pending)
+    ctx = context(request)
+    headers = {"x-request-id": ctx.request_id}
+    if ctx.headers:
+        headers.update(ctx.headers)
     if extra:
         headers.update(extra)
     return headers

@@ -11,27 +11,28 @@ client sees it complete, so a follow-up can name it at once.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable
 from typing import Any
 
 from aiohttp import web
 
 from aiport.api.bodies import read_json, validate
 from aiport.api.context import context, services
-from aiport.api.dispatch import build_call, route
+from aiport.api.dispatch import route, serve
 from aiport.api.responses import json_response
 from aiport.api.sse import event_frame, named_frames, open_stream, write_frames
-from aiport.backends.base import Call, StreamChunk
+from aiport.backends.base import Backend, Call, JSONBody, StreamChunk
 from aiport.context import RequestContext
 from aiport.errors import APIError, InvalidRequest, NotFound
 from aiport.metering import Estimate, completion_estimate, estimate_prompt_tokens, observe_stream
 from aiport.protocol.responses import ResponseRequest
-from aiport.routing import Target
+from aiport.routing.deployment import Group
 from aiport.store.responses import ResponseStore, StoredResponse
 from aiport.translate.responses_chat import new_id
 
 JSON = dict[str, Any]
 FINAL_EVENTS = ("response.completed", "response.incomplete")
+Opened = tuple[StreamChunk | None, AsyncGenerator[StreamChunk, None]]
 DELTA_EVENTS = ("response.output_text.delta", "response.function_call_arguments.delta")
 
 
@@ -47,17 +48,17 @@ async def create_response(request: web.Request) -> web.StreamResponse:
         prompt_tokens=estimate_prompt_tokens({"earlier": earlier, **body}),
         output_tokens=completion_estimate(req.max_output_tokens),
     )
-    target = await route(request, req.model, estimate, kind="chat")
+    group = await route(request, req.model, estimate, kind="chat")
     # The backend is sent the whole conversation and never asked to store it.
     items = [_upstream_item(i) for i in earlier if _sendable(i)] + sent_items
     sent: JSON = {"input": items, "store": False}
     forwarded = {k: v for k, v in body.items() if k != "previous_response_id"} | sent
     asked = req.model_copy(update=sent | {"previous_response_id": None})
-    call = build_call(request, target, asked, forwarded, req.model)
     keep = _Keeper(svc.stored_responses, ctx, req, own_items, earlier)
     if req.stream:
-        return await _stream(request, ctx, target, call, keep)
-    result = await target.backend.responses(call)
+        return await _stream(request, ctx, group, asked, forwarded, keep)
+    served = await serve(request, group, asked, forwarded, _respond)
+    result = served.result
     ctx.usage, ctx.usage_reported = result.usage, True
     data = keep.echo(dict(result.data))
     await keep.save(data)
@@ -248,20 +249,40 @@ def _generated_text(chunk: StreamChunk) -> int:
     return 0
 
 
+def _respond(backend: Backend, call: Call) -> Awaitable[JSONBody]:
+    return backend.responses(call)
+
+
 async def _stream(
-    request: web.Request, ctx: RequestContext, target: Target, call: Call, keep: _Keeper
+    request: web.Request,
+    ctx: RequestContext,
+    group: Group,
+    asked: ResponseRequest,
+    forwarded: JSON,
+    keep: _Keeper,
 ) -> web.StreamResponse:
-    # Closed here, whatever happens, so the usage counted is final before the row is
-    # written (as for chat).
-    observed = observe_stream(ctx, target.backend.responses_stream(call), _generated_text)
-    async with contextlib.aclosing(keep.events(observed)) as chunks:
-        try:
-            first = await anext(chunks)  # errors before it are ordinary HTTP errors
-        except StopAsyncIteration:
-            first = None
-        response = await open_stream(request)
-        async with contextlib.aclosing(named_frames(first, chunks)) as frames:
-            ctx.status = await write_frames(
-                response, frames, ctx.request_id, done=b"", error_frame=keep.failure_frames
-            )
-    return response
+    async def open_response(backend: Backend, call: Call) -> Opened:
+        observed = observe_stream(ctx, backend.responses_stream(call), _generated_text)
+        chunks = keep.events(observed)
+        try:  # errors before the first event are ordinary HTTP errors, and may be retried
+            return await anext(chunks, None), chunks
+        except BaseException:
+            await chunks.aclose()
+            raise
+
+    opened = await serve(request, group, asked, forwarded, open_response, stream=True)
+    first, chunks = opened.result
+    ok: bool | None = None
+    try:
+        # Closed here, whatever happens, so the usage counted is final before the row is
+        # written (as for chat).
+        async with contextlib.aclosing(chunks):
+            response = await open_stream(request)
+            async with contextlib.aclosing(named_frames(first, chunks)) as frames:
+                ctx.status = await write_frames(
+                    response, frames, ctx.request_id, done=b"", error_frame=keep.failure_frames
+                )
+        ok = ctx.status < 500
+        return response
+    finally:
+        opened.lease.finish(ok)

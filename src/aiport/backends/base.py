@@ -105,6 +105,19 @@ class Upload:
     size: int
 
 
+@dataclass(frozen=True, slots=True)
+class CallTimeouts:
+    """Seconds for one attempt: to connect, to the answer's head (a stream: its first
+    chunk), between two chunks, for a whole answer, and for a whole stream (None: as long
+    as it keeps moving)."""
+
+    connect: float
+    first_byte: float
+    idle: float
+    total: float
+    stream_total: float | None = None
+
+
 @dataclass(slots=True)
 class RawForm:
     """A multipart body as the client sent it, with its content type (and boundary)."""
@@ -139,6 +152,7 @@ class Call:
     defaulted: tuple[str, ...] = ()  # body fields aiport filled in, not the caller
     form: RawForm | None = None  # a multipart body passed on as it came
     want_usage: bool = False
+    timeouts: CallTimeouts | None = None  # None: the backend's own defaults
 
     @classmethod
     def make(
@@ -289,6 +303,8 @@ class Backend:
     """Base class: override the capabilities the backend has; the rest refuse clearly."""
 
     name: str = "backend"
+    # True when the backend itself keeps `call.timeouts` (the router then sets no timer).
+    keeps_timeouts: bool = False
 
     async def start(self) -> None:
         """Open connections or load models. Called once, in the server's start-up."""

@@ -150,6 +150,7 @@ class Response:
     def __init__(self, connection: _Connection, read_timeout: float, max_body: int) -> None:
         self.connection = connection
         self.read_timeout = read_timeout
+        self.deadline: float | None = None  # loop time by which the whole answer must be in
         self.max_body = max_body
         self.status = 0
         self.raw_headers: list[tuple[bytes, bytes]] = []
@@ -215,13 +216,17 @@ class Response:
             self._waiter.set_result(None)
 
     async def wait(self, message: str) -> None:
-        """Until the connection has news (headers, body, end, failure), or `read_timeout`.
+        """Until the connection has news (headers, body, end, failure), or `read_timeout`
+        (or `deadline`, when that comes first).
 
         A future and a timer rather than `asyncio.wait_for`, which makes a task per call;
         this runs several times per proxied request."""
         loop = asyncio.get_running_loop()
         self._waiter = waiter = loop.create_future()
-        timer = loop.call_later(self.read_timeout, _expire, waiter, message)
+        delay = self.read_timeout
+        if self.deadline is not None:
+            delay = min(delay, self.deadline - loop.time())
+        timer = loop.call_later(delay, _expire, waiter, message)
         try:
             await waiter
         finally:
@@ -315,12 +320,18 @@ class Pool:
         body: Body = b"",
         *,
         length: int | None = None,
+        read_timeout: float | None = None,
+        connect_timeout: float | None = None,
+        deadline: float | None = None,
     ) -> Response:
-        """Send a request; `body` is bytes, or a function giving pieces of total `length`."""
+        """Send a request; `body` is bytes, or a function giving pieces of total `length`.
+        The timeouts, when given, replace the pool's for this request; `deadline` (loop
+        time) bounds the whole answer, head and body."""
         head = self._head(method, path, headers, len(body) if isinstance(body, bytes) else length)
         for attempt in (1, 2):
-            connection = await self._acquire(fresh=attempt == 2)
-            response = Response(connection, self.read_timeout, self.max_body_bytes)
+            connection = await self._acquire(attempt == 2, connect_timeout)
+            response = Response(connection, read_timeout or self.read_timeout, self.max_body_bytes)
+            response.deadline = deadline
             connection.response = response
             try:
                 await self._send(connection, head, body)
@@ -366,7 +377,7 @@ class Pool:
             if connection.closed:
                 raise UpstreamConnectionError("upstream closed the connection mid-upload")
 
-    async def _acquire(self, fresh: bool) -> _Connection:
+    async def _acquire(self, fresh: bool, connect_timeout: float | None = None) -> _Connection:
         while True:
             now = time.monotonic()
             while self._idle and not fresh:
@@ -383,7 +394,9 @@ class Pool:
             await self._wait_for_a_slot()
         self._open += 1
         try:
-            connection = await asyncio.wait_for(self._connect(), self.connect_timeout)
+            connection = await asyncio.wait_for(
+                self._connect(), connect_timeout or self.connect_timeout
+            )
             connection.counted = True
             return connection
         except BaseException as exc:

@@ -11,10 +11,14 @@ import logging
 from typing import Any
 
 from aiport.backends.anthropic import AnthropicBackend
-from aiport.backends.base import Backend
+from aiport.backends.base import Backend, CallTimeouts
 from aiport.backends.local.engine import LOCAL_OWNER, EngineConfigError, UnavailableEngine
 from aiport.backends.upstream import UpstreamBackend
-from aiport.routing import OPENAI_ALIASES, Router, Target
+from aiport.routing.config import DeploymentConfig
+from aiport.routing.deployment import Deployment, Group, with_overrides
+from aiport.routing.policy import Policy
+from aiport.routing.quota import ProviderQuota
+from aiport.routing.table import OPENAI_ALIASES, Router, Target
 from aiport.settings import ProviderConfig, Settings
 
 log = logging.getLogger(__name__)
@@ -27,6 +31,8 @@ LOCAL_ENGINES: dict[str, str] = {
     "moderation": "aiport.backends.local.moderation:ModerationBackend",
     "images": "aiport.backends.local.images:SceneImageBackend",
 }
+# An embedded engine answers or fails by itself; these only bound a stuck one.
+LOCAL_TIMEOUTS = CallTimeouts(connect=10.0, first_byte=600.0, idle=600.0, total=600.0)
 
 
 def load_object(path: str) -> Any:
@@ -78,30 +84,41 @@ def _build_engine(name: str, path: str, options: dict[str, Any]) -> Backend:
 def build_router(
     settings: Settings, engines: dict[str, Backend]
 ) -> tuple[Router, dict[str, UpstreamBackend]]:
-    router = Router()
+    file = settings.file
+    policies = {name: Policy.build(file.router, file.cache, m) for name, m in file.models.items()}
+    router = Router(Policy.build(file.router, file.cache), file.router.breaker, policies)
     upstreams = {name: _upstream(name, cfg) for name, cfg in settings.providers().items()}
 
     for engine in engines.values():
         for card in engine.models():
-            router.add_card(engine, card)
+            router.add_card(engine, card, LOCAL_TIMEOUTS)
 
     default_provider = settings.default_provider()
     if default_provider is None:
-        router.set_family_engines(engines)  # gpt-5.4, gpt-image-2, claude-… answer offline
-        aliases = {**OPENAI_ALIASES, **settings.file.local.aliases}
+        # gpt-5.4, gpt-image-2, claude-… answer offline
+        router.set_family_engines(engines, LOCAL_TIMEOUTS)
+        aliases = {**OPENAI_ALIASES, **file.local.aliases}
         for public, kind_or_id in aliases.items():
             _add_alias(router, engines, public, kind_or_id)
     else:
         if default_provider not in upstreams:
             raise ValueError(f"default_provider `{default_provider}` is not a provider")
-        router.set_default(upstreams[default_provider])
-        for public, local_id in settings.file.local.aliases.items():
+        upstream = upstreams[default_provider]
+        router.set_default(upstream, provider_timeouts(upstream.config))
+        for public, local_id in file.local.aliases.items():
             _add_alias(router, engines, public, local_id)
 
-    for public, route in settings.file.models.items():
-        if route.provider not in upstreams:
-            raise ValueError(f"model `{public}` names unknown provider `{route.provider}`")
-        router.add(public, Target(upstreams[route.provider], route.model or public), route.provider)
+    for public, model in file.models.items():
+        if model.deployments:
+            members = [
+                _deployment(router, upstreams, engines, public, d) for d in model.deployments
+            ]
+            owner = (
+                members[0].backend.name
+                if isinstance(members[0].backend, UpstreamBackend)
+                else LOCAL_OWNER
+            )
+            router.add_group(Group(public, members, policies[public]), owner)
     return router, upstreams
 
 
@@ -111,13 +128,56 @@ def _upstream(name: str, config: ProviderConfig) -> UpstreamBackend:
     return UpstreamBackend(name, config)
 
 
+def _deployment(
+    router: Router,
+    upstreams: dict[str, UpstreamBackend],
+    engines: dict[str, Backend],
+    public: str,
+    config: DeploymentConfig,
+) -> Deployment:
+    if config.provider is not None:
+        upstream = upstreams.get(config.provider)
+        if upstream is None:
+            raise ValueError(f"model `{public}` names unknown provider `{config.provider}`")
+        backend: Backend = upstream
+        model = config.model or public
+        timeouts = provider_timeouts(upstream.config)
+    else:
+        engine = engines.get(str(config.engine))
+        cards = engine.models() if engine is not None else []
+        if engine is None or not cards:
+            raise ValueError(f"model `{public}` names unknown local engine `{config.engine}`")
+        backend, model, timeouts = engine, config.model or cards[0].id, LOCAL_TIMEOUTS
+    deployment = router.deployment(
+        backend, model, with_overrides(timeouts, config.timeouts), config.weight, config.priority
+    )
+    health = deployment.health
+    if config.max_in_flight is not None:
+        health.max_in_flight = min(
+            health.max_in_flight or config.max_in_flight, config.max_in_flight
+        )
+    if (config.rpm or config.tpm) and health.quota is None:
+        health.quota = ProviderQuota(health.id, config.rpm, config.tpm)
+    return deployment
+
+
+def provider_timeouts(config: ProviderConfig) -> CallTimeouts:
+    return CallTimeouts(
+        connect=config.connect_timeout,
+        first_byte=config.first_byte_timeout,
+        idle=config.idle_timeout or config.first_byte_timeout,
+        total=config.timeout,
+    )
+
+
 def _add_alias(router: Router, engines: dict[str, Backend], public: str, kind_or_id: str) -> None:
     """`kind_or_id` is an engine kind (chat, speech, ...) or a local model's own id."""
     engine = engines.get(kind_or_id)
     if engine is not None:
         cards = engine.models()
         if cards:
-            router.add(public, Target(engine, cards[0].id), LOCAL_OWNER)
+            router.add(public, Target(engine, cards[0].id), LOCAL_OWNER, LOCAL_TIMEOUTS)
         return
     if router.has(kind_or_id):
-        router.add(public, router.resolve(kind_or_id), LOCAL_OWNER)
+        member = router.resolve(kind_or_id).deployments[0]
+        router.add(public, Target(member.backend, member.model), LOCAL_OWNER, LOCAL_TIMEOUTS)

@@ -21,6 +21,7 @@ from aiport.backends.base import (
     Backend,
     BinaryBody,
     Call,
+    CallTimeouts,
     JSONBody,
     StreamChunk,
     TextBody,
@@ -59,6 +60,8 @@ PASSED_ERROR_HEADERS = (
 
 
 class UpstreamBackend(Backend):
+    keeps_timeouts = True  # connect, first byte, idle and total, on the connection's timer
+
     def __init__(self, name: str, config: ProviderConfig) -> None:
         self.name = name
         self.config = config
@@ -69,6 +72,13 @@ class UpstreamBackend(Backend):
         if config.api_key is not None and config.api_key.get_secret_value():
             self._headers.append(("authorization", f"Bearer {config.api_key.get_secret_value()}"))
         self._json_headers = [*self._headers, ("content-type", "application/json")]
+        self._timeouts = CallTimeouts(
+            connect=config.connect_timeout,
+            first_byte=config.first_byte_timeout,
+            idle=config.idle_timeout or config.first_byte_timeout,
+            total=config.timeout,
+            stream_total=config.stream_timeout,
+        )
 
     async def start(self) -> None:
         self._pool = Pool(
@@ -102,10 +112,12 @@ class UpstreamBackend(Backend):
         body: Body = b"",
         headers: list[tuple[str, str]] | None = None,
         length: int | None = None,
+        timeouts: CallTimeouts | None = None,
+        deadline: float | None = None,
     ) -> AsyncIterator[Response]:
         """Open a request; raise our errors for transport failures and error statuses.
         Leaving the block gives the connection back, or drops it if the body was not read."""
-        response = await self._open(method, path, body, headers, length)
+        response = await self._open(method, path, body, headers, length, timeouts, deadline)
         try:
             yield response
         finally:
@@ -118,11 +130,22 @@ class UpstreamBackend(Backend):
         body: Body = b"",
         headers: list[tuple[str, str]] | None = None,
         length: int | None = None,
+        timeouts: CallTimeouts | None = None,
+        deadline: float | None = None,
     ) -> Response:
-        """Send a request and return the answer's head; an error status is raised here."""
+        """Send a request and return the answer's head; an error status is raised here.
+        `deadline` (loop time) bounds the whole answer."""
         try:
-            headers = tracing.outgoing(headers or self._headers, self.name, self.config.base_url)
-            response = await self.pool.request(method, path, headers, body, length=length)
+            response = await self.pool.request(
+                method,
+                path,
+                tracing.outgoing(headers or self._headers, self.name, self.config.base_url),
+                body,
+                length=length,
+                read_timeout=timeouts.first_byte if timeouts else None,
+                connect_timeout=timeouts.connect if timeouts else None,
+                deadline=deadline,
+            )
         except UpstreamTimeout as exc:
             raise GatewayTimeout(f"The upstream `{self.name}` did not answer in time.") from exc
         except UpstreamBadAnswer as exc:
@@ -152,40 +175,40 @@ class UpstreamBackend(Backend):
                 f"The upstream `{self.name}` did not finish answering in {seconds:g} s."
             ) from exc
 
-    async def _post_json(self, path: str, body: JSON) -> JSONBody:
-        # Written out rather than with `_deadline` and `_request`: this is the hot path,
-        # and generator-based context managers cost more than the rest of it.
+    async def _post_json(self, path: str, call: Call) -> JSONBody:
+        """POST a JSON body and read the whole answer, within `timeouts.total`: a deadline
+        the connection's own read timer keeps (no timer of its own: this is the hot path)."""
+        timeouts = call.timeouts or self._timeouts
+        deadline = asyncio.get_running_loop().time() + timeouts.total
+        body = orjson.dumps(call.body)
+        resp = await self._open("POST", path, body, self._json_headers, None, timeouts, deadline)
         try:
-            async with asyncio.timeout(self.config.timeout):
-                resp = await self._open("POST", path, orjson.dumps(body), self._json_headers)
-                try:
-                    raw = await _read(resp, self.name)
-                finally:
-                    resp.close()
-        except TimeoutError as exc:
-            raise GatewayTimeout(
-                f"The upstream `{self.name}` did not finish answering in {self.config.timeout:g} s."
-            ) from exc
+            resp.read_timeout = timeouts.idle
+            raw = await _read(resp, self.name)
+        finally:
+            resp.close()
         data = _parse(raw, self.name)
         return JSONBody(data, raw=raw, usage=Usage.from_openai(data.get("usage")))
 
     # -- capabilities ------------------------------------------------------------------
 
     async def chat(self, call: Call) -> JSONBody:
-        return await self._post_json("/chat/completions", call.body)
+        return await self._post_json("/chat/completions", call)
 
     def chat_stream(self, call: Call) -> AsyncIterator[StreamChunk]:
-        return self._events("/chat/completions", call.body)
+        return self._events(
+            "/chat/completions", call.body, timeouts=call.timeouts, complete=_finished
+        )
 
     async def responses(self, call: Call) -> JSONBody:
         if self.kind != "openai":
             return await super().responses(call)
-        return await self._post_json("/responses", call.body)
+        return await self._post_json("/responses", call)
 
     def responses_stream(self, call: Call) -> AsyncIterator[StreamChunk]:
         if self.kind != "openai":
             return super().responses_stream(call)
-        return self._events("/responses", call.body, named=True)
+        return self._events("/responses", call.body, named=True, timeouts=call.timeouts)
 
     async def _events(
         self,
@@ -193,35 +216,54 @@ class UpstreamBackend(Backend):
         body: JSON,
         named: bool = False,
         headers: list[tuple[str, str]] | None = None,
+        timeouts: CallTimeouts | None = None,
+        complete: Callable[[JSON | None], bool] | None = None,
     ) -> AsyncIterator[StreamChunk]:
-        """The upstream's SSE stream as chunks; `named`: each event is named by its `type`."""
+        """The upstream's SSE stream as chunks; `named`: each event is named by its `type`.
+        The first may take `timeouts.first_byte` (prefill), later ones at most
+        `timeouts.idle` apart, the whole stream `timeouts.stream_total`. A stream that ends
+        without `[DONE]` and that `complete` does not find whole is an error, never a
+        silently short answer."""
+        timeouts = timeouts or self._timeouts
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        total = timeouts.stream_total
+        deadline = started + total if total is not None else None
         raw = orjson.dumps(body)
-        async with self._request("POST", path, raw, headers or self._json_headers) as resp:
+        async with self._request(
+            "POST", path, raw, headers or self._json_headers, None, timeouts, deadline
+        ) as resp:
+            resp.read_timeout = max(0.001, timeouts.first_byte - (loop.time() - started))
+            last: JSON | None = None
             try:
                 events = sse_data(resp.chunks(), self.config.max_event_bytes)
                 async for payload, more in events:
                     if payload == b"[DONE]":
                         return
-                    data = _parse(payload, self.name)
-                    event = data.get("type") if named else None
-                    yield StreamChunk(data, raw=payload, batched=more, event=event)
+                    if last is None:
+                        resp.read_timeout = timeouts.idle
+                    last = _parse(payload, self.name)
+                    event = last.get("type") if named else None
+                    yield StreamChunk(last, raw=payload, batched=more, event=event)
             except UpstreamTimeout as exc:
                 raise GatewayTimeout(f"The upstream `{self.name}` stalled mid-stream.") from exc
             except (UpstreamBadAnswer, SSEEventTooLarge) as exc:
                 raise _bad_answer(self.name, exc) from exc
             except UpstreamConnectionError as exc:
                 raise BadGateway(f"The upstream `{self.name}` broke off the stream.") from exc
+            if complete is not None and not complete(last):
+                raise BadGateway(f"The upstream `{self.name}` ended the stream unfinished.")
 
     async def embeddings(self, call: Call) -> JSONBody:
-        return await self._post_json("/embeddings", call.body)
+        return await self._post_json("/embeddings", call)
 
     async def images(self, call: Call) -> JSONBody:
-        result = await self._post_json("/images/generations", call.body)
+        result = await self._post_json("/images/generations", call)
         result.usage.images = len(result.data.get("data") or [])  # tokens too, for GPT Image
         return result
 
     async def moderate(self, call: Call) -> JSONBody:
-        return await self._post_json("/moderations", call.body)
+        return await self._post_json("/moderations", call)
 
     async def speech(self, call: Call) -> BinaryBody:
         fmt = str(call.body.get("response_format") or "mp3")
@@ -230,7 +272,10 @@ class UpstreamBackend(Backend):
 
     async def _speech_bytes(self, call: Call) -> AsyncIterator[bytes]:
         body = orjson.dumps(call.body)
-        async with self._request("POST", "/audio/speech", body, self._json_headers) as resp:
+        timeouts = call.timeouts or self._timeouts
+        headers = self._json_headers
+        async with self._request("POST", "/audio/speech", body, headers, None, timeouts) as resp:
+            resp.read_timeout = timeouts.idle
             try:
                 async for chunk in resp.chunks():
                     yield chunk
@@ -246,10 +291,10 @@ class UpstreamBackend(Backend):
         return await self._audio_upload("/audio/translations", call)
 
     async def completions(self, call: Call) -> JSONBody:
-        return await self._post_json("/completions", call.body)
+        return await self._post_json("/completions", call)
 
     def completions_stream(self, call: Call) -> AsyncIterator[StreamChunk]:
-        return self._events("/completions", call.body)
+        return self._events("/completions", call.body, timeouts=call.timeouts)
 
     async def image_edit(self, call: Call, operation: str) -> JSONBody:
         """The client's multipart body, passed on unchanged (images, mask and all)."""
@@ -268,9 +313,10 @@ class UpstreamBackend(Backend):
         assert call.upload is not None
         form = MultipartForm(call.body, call.upload)
         headers = [*self._headers, ("content-type", form.content_type)]
+        timeouts = call.timeouts or self._timeouts
         async with (
-            self._deadline(self.config.timeout),
-            self._request("POST", path, form.pieces, headers, form.length) as resp,
+            self._deadline(timeouts.total),
+            self._request("POST", path, form.pieces, headers, form.length, timeouts) as resp,
         ):
             raw = await _read(resp, self.name)
             content_type = resp.headers.get("content-type", "")
@@ -308,6 +354,17 @@ async def _read(resp: Response, name: str) -> bytes:
 def _bad_answer(name: str, exc: Exception) -> BadGateway:
     log.warning("upstream %s sent an answer we refuse: %s", name, exc)
     return BadGateway(f"The upstream `{name}` sent an answer aiport refuses: {exc}.")
+
+
+def _finished(chunk: JSON | None) -> bool:
+    """Whether a stream's last chunk shows it complete: the usage chunk, or a chunk whose
+    choices all carry a `finish_reason`."""
+    if chunk is None:
+        return False
+    choices = chunk.get("choices")
+    if not choices:
+        return chunk.get("usage") is not None
+    return all(isinstance(c, dict) and c.get("finish_reason") for c in choices)
 
 
 def _parse(raw: bytes, name: str) -> JSON:

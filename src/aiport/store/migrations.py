@@ -124,6 +124,15 @@ MIGRATIONS: tuple[Migration, ...] = (
         usage_rollup.create_statements("sqlite"),
         usage_rollup.create_statements("postgresql"),
     ),
+    _same(
+        5,
+        "usage: deployment, attempts, cache",
+        # Which deployment served ("cache" for a cache hit), how many attempts the request
+        # took (retries and fallbacks included), and the response cache's verdict.
+        "ALTER TABLE usage_records ADD COLUMN deployment TEXT",
+        "ALTER TABLE usage_records ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE usage_records ADD COLUMN cache TEXT",
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -34,7 +34,9 @@ class UsageRecord:
     `status` is the HTTP status sent (or 499 for a client that went away); `error_type` the
     error's `type` when there was one. Token, audio, image and character counts are what was
     consumed; `cost_usd` comes from the price table, and `unpriced` marks a request served
-    without a price (billed 0). Times are in milliseconds.
+    without a price (billed 0). Times are in milliseconds. `deployment` served the request
+    ("cache" for a cache hit), after `attempts` tries (retries and fallbacks included);
+    `cache` is hit, miss or bypass where the response cache was consulted.
     """
 
     request_id: str
@@ -55,6 +57,9 @@ class UsageRecord:
     cost_usd: float = 0.0
     unpriced: bool = False
     created_at: float = field(default_factory=time.time)
+    deployment: str | None = None
+    attempts: int = 0
+    cache: str | None = None
 
 
 _COLUMNS = tuple(f.name for f in fields(UsageRecord))
