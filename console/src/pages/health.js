@@ -46,7 +46,8 @@ function Table({ items, caption, skip = [] }) {
   if (!names.length) return html`<p class="hint">None.</p>`;
   const hidden = new Set(['error', 'state', 'status', 'ready', ...skip]);
   const columns = [...new Set(names.flatMap((n) => Object.keys(items[n] ?? {})))].filter((c) => !hidden.has(c));
-  return html`<div class="scroll"><table class="health">
+  // Focusable, so that a keyboard can scroll a table wider than the page (WCAG 2.1.1).
+  return html`<div class="scroll" tabindex="0" role="region" aria-label=${caption}><table class="health">
     <caption class="sr-only">${caption}</caption>
     <thead><tr><th scope="col">Name</th><th scope="col">State</th>${columns.map((c) => html`<th scope="col">${c.replace(/_/g, ' ')}</th>`)}</tr></thead>
     <tbody>${names.map((name) => {
