@@ -106,6 +106,14 @@ def gateway(
                 "fallbacks": ["rescue"],
             },
             "rescue": {"provider": "backup", "model": "rescue-m"},
+            # A priced model whose fallback has no price.
+            "billed": {
+                "provider": "openai",
+                "model": "gpt-4o",
+                "num_retries": 0,
+                "fallbacks": ["unpriced"],
+            },
+            "unpriced": {"provider": "backup", "model": "mystery-m"},
             "capped": {
                 "deployments": [{"provider": "openai", "model": "capped-m", "max_in_flight": 1}]
             },
@@ -352,6 +360,19 @@ def test_fallbacks_stay_inside_the_keys_model_scope(
         chat(gateway, "scoped", api_key=narrow)
     assert upstream.count("secondary-m") == before  # no escaping the scope by fallback
     assert chat(gateway, "scoped", api_key=wide).parse().model == "secondary-m"
+
+
+def test_a_key_that_counts_cost_never_falls_back_to_an_unpriced_model(
+    gateway: AiportProcess, upstream: FaultyUpstream
+) -> None:
+    upstream.script("gpt-4o", status(500))
+    upstream.script("mystery-m", named("free", "mystery-m"))
+    budgeted = create_key(gateway, max_budget=5)
+    with pytest.raises(openai.InternalServerError):
+        chat(gateway, "billed", api_key=budgeted)
+    assert upstream.count("mystery-m") == 0  # it could not have been billed
+    # A key without budget or tpm counts no cost: the fallback serves it (billed nothing).
+    assert chat(gateway, "billed").parse().model == "mystery-m"
 
 
 def test_a_single_deployment_outage_fails_fast_with_retry_after(

@@ -185,6 +185,18 @@ class Accounts:
             raise ModelPriceUnknown(priced_as, estimate.meter)
         return Charge(priced_as, price, estimate)
 
+    def may_bill(self, ctx: RequestContext, priced_as: str | None) -> bool:
+        """Whether the request may also be served by a model priced as `priced_as` (a
+        fallback): not by an unpriced one for a key whose limits count cost, unless
+        unpriced models are allowed — the rule `admit` applied to the model asked for."""
+        charge = ctx.charge
+        record = ctx.caller.record if ctx.caller is not None else None
+        if priced_as is None or charge is None or record is None or self.allow_unpriced:
+            return True
+        if not _counts_cost(record):
+            return True
+        return self.prices.price_for(priced_as, charge.estimate.meter) is not None
+
     def serve_as(self, ctx: RequestContext, priced_as: str | None) -> None:
         """The request was served by another model than admission priced it by (another
         deployment of its group, or a fallback): bill by the one that served."""

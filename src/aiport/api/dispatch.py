@@ -15,7 +15,7 @@ answered; a streaming handler calls `served.lease.finish(ok)` when its stream en
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from aiohttp import web
 
@@ -31,6 +31,9 @@ from aiport.routing.attempts import Served
 from aiport.routing.cache import Lookup
 from aiport.routing.cache_store import CachedAnswer
 from aiport.routing.deployment import Deployment, Group
+
+if TYPE_CHECKING:
+    from aiport.services import Services
 
 T = TypeVar("T")
 Invoke = Callable[[Backend, Call], Awaitable[T]]
@@ -119,7 +122,7 @@ async def serve(
             plan,
             stream=stream,
             tokens=ctx.charge.estimate.tokens if ctx.charge is not None else 0,
-            may_use=caller.may_use if caller is not None else _anyone,
+            may_use=_may_fall_back(svc, ctx) if caller is not None else _anyone,
             attempts=ctx.attempts,
         )
     except BaseException:
@@ -146,6 +149,24 @@ async def serve(
 
 def _anyone(name: str) -> bool:
     return True
+
+
+def _may_fall_back(svc: Services, ctx: RequestContext) -> Callable[[str], bool]:
+    """Which fallbacks this caller may be served by: names its key may use, and none whose
+    model it could not be billed for (no escaping a scope, nor the price rule)."""
+    caller = ctx.caller
+    assert caller is not None
+
+    def allowed(name: str) -> bool:
+        if not caller.may_use(name):
+            return False
+        try:
+            fallback = svc.router.resolve(name)
+        except ModelNotFound:
+            return True  # the runner skips it (and says so in the log)
+        return svc.accounts.may_bill(ctx, priced_as(fallback.deployments[0]))
+
+    return allowed
 
 
 class CallPlan(Generic[T]):
