@@ -254,3 +254,32 @@ def test_water_birds_swim_on_the_water_not_on_the_sand(prompt: str, bird: str, s
             assert abs(box[3] - HORIZON * SIZE) < 0.08 * SIZE
         else:  # the river runs down the middle of the meadow
             assert box[3] > HORIZON * SIZE and box[0] > 0.2 * SIZE and box[2] < 0.8 * SIZE
+
+
+@pytest.mark.parametrize(
+    ("prompt", "listed", "under"),
+    [
+        ("a dog and a cat on a sofa", ["dog", "cat"], "sofa"),
+        ("ein Hund und eine Katze auf dem Sofa", ["dog", "cat"], "sofa"),
+        ("a cup of coffee and a croissant on a table", ["hot-beverage", "croissant"], "table"),
+        ("an apple, a banana and a pear in a bowl", ["red-apple", "banana", "pear"], "bowl"),
+    ],
+)
+def test_every_thing_of_a_list_goes_on_or_in_what_follows(
+    prompt: str, listed: list[str], under: str
+) -> None:
+    scene = parse_scene(prompt)
+    kinds = [obj.kind for obj in scene.objects]
+    assert kinds == [*listed, under]
+    assert all(obj.target == len(listed) for obj in scene.objects[:-1])
+    surface = boxes(prompt, 0)[under][0]
+    for kind in listed:
+        (box,) = boxes(prompt, 0)[kind]
+        assert surface[0] <= box[0] and box[2] <= surface[2]  # on it, not beside it
+
+
+def test_a_list_stops_at_things_already_placed() -> None:
+    cat, sofa, dog = parse_scene("a cat on a sofa, a dog on the floor").objects
+    assert (cat.relation, cat.target, sofa.relation, dog.kind) == ("on", 1, None, "dog")
+    tree, house, _ = parse_scene("a tree and a house under the sun").objects
+    assert tree.relation is None and house.relation == "below"  # only on and in are shared

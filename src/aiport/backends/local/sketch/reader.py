@@ -68,7 +68,8 @@ class Reader:
         self.segment = 0  # index of the first object in the current clause
         self.pending_position: tuple[str | None, str | None] | None = None
         self.pending_hang = False
-        self.pending_relation: tuple[str, int] | None = None
+        self.pending_relation: tuple[str, tuple[int, ...]] | None = None
+        self.chain_start: int | None = None  # "a dog and a cat": where the list began
         # "Neben einem Hund sitzt eine Katze": relation first, then target, then subject.
         self.reversed_relation: tuple[str, int | None] | None = None
         self.capitalised = any(o[:1].isupper() for _, o in tokens[1:])
@@ -132,6 +133,10 @@ class Reader:
             return
         if word in sets["boundaries"]:
             self._end_phrase()
+            joined = word in w.JOINERS and self.objects[self.segment :]
+            self.chain_start = (
+                (self.segment if self.chain_start is None else self.chain_start) if joined else None
+            )
             self.segment = len(self.objects)
             self.pending_relation = None
         elif word.isdigit():
@@ -352,9 +357,10 @@ class Reader:
         """Complete a pending relation with `obj`, about to be appended."""
         index = len(self.objects)
         if self.pending_relation is not None:
-            rel, subject = self.pending_relation
-            self.objects[subject].relation, self.objects[subject].target = rel, index
-            self.objects[subject].h = self.objects[subject].v = None
+            rel, subjects = self.pending_relation
+            for subject in subjects:
+                self.objects[subject].relation, self.objects[subject].target = rel, index
+                self.objects[subject].h = self.objects[subject].v = None
             self.pending_relation = None
         elif self.reversed_relation is not None:
             rel, target = self.reversed_relation
@@ -426,9 +432,19 @@ class Reader:
         if self.objects[self.segment :] and beside and self._carries_things(last):
             self.reversed_relation = ("on", last)  # "apples on a table next to a cup"
         elif self.objects[self.segment :]:
-            self.pending_relation = (relation, last)
+            self.pending_relation = (relation, self._listed_with(last, relation))
         else:
             self.reversed_relation = (relation, None)
+
+    def _listed_with(self, last: int, relation: str) -> tuple[int, ...]:
+        """ "a dog and a cat on a sofa": every thing of the list goes on it, not the last."""
+        start, self.chain_start = self.chain_start, None
+        if start is None or relation not in ("on", "in"):
+            return (last,)
+        targets = {obj.target for obj in self.objects if obj.relation != "in"}  # a sofa
+        listed = range(start, last)
+        free = [i for i in listed if self.objects[i].relation is None and i not in targets]
+        return (*free, last)
 
     def _setting(self, word: str) -> None:
         scene = self.scene

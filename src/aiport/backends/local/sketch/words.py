@@ -336,7 +336,8 @@ PLACE_PHRASES = {"unter wasser": "underwater", "under water": "underwater",
                  "on ice": "snow", "auf dem eis": "snow", "auf eis": "snow",
                  "on the water": "beach", "auf dem wasser": "beach", "am see": "beach",
                  "im see": "beach", "auf dem see": "beach", "an einem see": "beach",
-                 "in einem see": "beach", "auf einem see": "beach"}  # fmt: skip
+                 "in einem see": "beach", "auf einem see": "beach", "on the floor": "room",
+                 "auf dem fussboden": "room"}  # fmt: skip
 
 RELATIONS: dict[str, str] = {
     "above": "above", "over": "above", "über": "above", "oberhalb": "above",
@@ -381,6 +382,8 @@ SETTING_ADJECTIVES = _words(
 )
 
 BOUNDARIES = _words("and und , ; . ! ? with mit while plus sowie but aber or oder also")
+# Boundaries that list things: "a dog and a cat on a sofa" puts both on it.
+JOINERS = _words("and und , plus sowie")
 # Nouns about the picture itself: they end a noun phrase and are never drawn.
 META = _words(
     "picture image illustration drawing painting photo photograph render rendering sketch scene"
