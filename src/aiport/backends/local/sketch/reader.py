@@ -19,6 +19,7 @@ from aiport.backends.local.sketch import lexicon
 from aiport.backends.local.sketch import words as w
 from aiport.backends.local.sketch.finish import finish_scene
 from aiport.backends.local.sketch.people import add_beard, is_person, style_hair
+from aiport.backends.local.sketch.relations import Relations, content_relation
 from aiport.backends.local.sketch.scene import MAX_COUNT, Scene, SceneObject
 from aiport.backends.local.sketch.spans import phrase_at, position_at
 from aiport.backends.local.sketch.texts import extract_texts
@@ -68,10 +69,7 @@ class Reader:
         self.segment = 0  # index of the first object in the current clause
         self.pending_position: tuple[str | None, str | None] | None = None
         self.pending_hang = False
-        self.pending_relation: tuple[str, tuple[int, ...]] | None = None
-        self.chain_start: int | None = None  # "a dog and a cat": where the list began
-        # "Neben einem Hund sitzt eine Katze": relation first, then target, then subject.
-        self.reversed_relation: tuple[str, int | None] | None = None
+        self.relations = Relations(self.scene.objects)
         self.capitalised = any(o[:1].isupper() for _, o in tokens[1:])
         self.position = 0  # the token being read
         self.skip = 0  # tokens after it that its reading used up
@@ -133,12 +131,8 @@ class Reader:
             return
         if word in sets["boundaries"]:
             self._end_phrase()
-            joined = word in w.JOINERS and self.objects[self.segment :]
-            self.chain_start = (
-                (self.segment if self.chain_start is None else self.chain_start) if joined else None
-            )
+            self.relations.join(word, self.segment)
             self.segment = len(self.objects)
-            self.pending_relation = None
         elif word.isdigit():
             self._count(int(word))
         elif word in w.COUNT_INDEX and not (self.german and word == "an"):
@@ -207,13 +201,13 @@ class Reader:
         if following is not None and thing.kind in w.CONTAINERS:  # "eine Tasse Kaffee"
             self._add_thing(thing, original)
             if following.kind != thing.kind:
-                self.reversed_relation = (_content_relation(thing.kind), len(self.objects) - 1)
+                self.relations.reversed = (content_relation(thing.kind), len(self.objects) - 1)
             else:  # "Tasse Kaffee": the cup is the coffee
                 self.objects[-1].words.append(self.tokens[self.position + 1][1])
                 self.skip = 1
         elif following is not None and following.kind in w.CONTAINERS:
             self._add_thing(following, self.tokens[self.position + 1][1])
-            self.reversed_relation = (_content_relation(following.kind), len(self.objects) - 1)
+            self.relations.reversed = (content_relation(following.kind), len(self.objects) - 1)
             self._add_thing(thing, original)
             self.skip = 1
         elif following is None or not thing.strong:
@@ -239,12 +233,6 @@ class Reader:
         thing = self._lookup(*self.tokens[at])
         return thing if thing is not None and (thing.strong or weak) else None
 
-    def _carries_things(self, index: int) -> bool:
-        """A table (or sofa...) that something was just put on."""
-        if self.objects[index].kind not in w.SURFACES:
-            return False
-        return any(o.relation == "on" and o.target == index for o in self.objects)
-
     def _add_thing(self, thing: lexicon.Thing, original: str) -> None:
         obj = self._add(thing.kind, thing.plural)
         if obj is not None:
@@ -260,7 +248,7 @@ class Reader:
         if last.kind not in w.CONTAINERS or not named_last:
             return False
         self._end_phrase()
-        self.reversed_relation = (_content_relation(last.kind), len(self.objects) - 1)
+        self.relations.reversed = (content_relation(last.kind), len(self.objects) - 1)
         return True
 
     def _styles_person(self, word: str, original: str) -> bool:
@@ -291,9 +279,9 @@ class Reader:
         self._add_thing(thing, original)
         content = lexicon.lookup(modifier) if modifier else None
         if content is not None and content.kind != thing.kind:
-            self.reversed_relation = (_content_relation(thing.kind), len(self.objects) - 1)
+            self.relations.reversed = (content_relation(thing.kind), len(self.objects) - 1)
             if thing.kind not in w.CONTAINERS:
-                self.reversed_relation = ("next_to", len(self.objects) - 1)
+                self.relations.reversed = ("next_to", len(self.objects) - 1)
             self._add_thing(content, original)
         return True
 
@@ -310,7 +298,7 @@ class Reader:
 
     def _drop_phrase(self) -> None:
         self.phrase = _Phrase()
-        self.pending_relation = None
+        self.relations.pending = None
 
     def _end_phrase(self) -> None:
         """Close the phrase: a phrase without a known noun names an unknown thing."""
@@ -348,31 +336,14 @@ class Reader:
             obj.h, obj.v = self.pending_position
             self.pending_position = None
         obj.hangs, self.pending_hang = self.pending_hang, False
-        self._relate(obj)
+        self.relations.relate(obj)
         self.objects.append(obj)
         self.phrase = _Phrase()
         return obj
 
-    def _relate(self, obj: SceneObject) -> None:
-        """Complete a pending relation with `obj`, about to be appended."""
-        index = len(self.objects)
-        if self.pending_relation is not None:
-            rel, subjects = self.pending_relation
-            for subject in subjects:
-                self.objects[subject].relation, self.objects[subject].target = rel, index
-                self.objects[subject].h = self.objects[subject].v = None
-            self.pending_relation = None
-        elif self.reversed_relation is not None:
-            rel, target = self.reversed_relation
-            if target is None:
-                self.reversed_relation = (rel, index)
-            else:
-                obj.relation, obj.target = rel, target
-                self.reversed_relation = None
-
     def _position(self, h: str | None, v: str | None, end: int) -> None:
         self._end_phrase()
-        self.pending_relation = None
+        self.relations.pending = None
         in_clause = self.objects[self.segment :]
         trailing = end >= len(self.tokens) or self.tokens[end][0] in w.FOLDED_SETS["boundaries"]
         subject = (
@@ -392,7 +363,7 @@ class Reader:
         if following is None or following.kind not in w.HELD_ALOFT:
             return False
         self._end_phrase()
-        self.reversed_relation = ("above", len(self.objects) - 1)
+        self.relations.reversed = ("above", len(self.objects) - 1)
         return True
 
     def _container_follows(self) -> bool:
@@ -413,7 +384,7 @@ class Reader:
     def _hang(self, words: str) -> None:
         """ "on the wall": the clause's thing (or the next one) hangs on a room's wall."""
         self._end_phrase()
-        self.pending_relation = None
+        self.relations.pending = None
         self.scene.setting_words.append(words)
         if self.scene.place in (None, "meadow"):
             self.scene.place = "room"
@@ -425,26 +396,7 @@ class Reader:
 
     def _relation(self, relation: str) -> None:
         self._end_phrase()
-        last = len(self.objects) - 1
-        while last >= 0 and self.objects[last].relation == "in":
-            last = self.objects[last].target or 0  # "a bowl of fruit on a table": the bowl
-        beside = relation in ("next_to", "left_of", "right_of")
-        if self.objects[self.segment :] and beside and self._carries_things(last):
-            self.reversed_relation = ("on", last)  # "apples on a table next to a cup"
-        elif self.objects[self.segment :]:
-            self.pending_relation = (relation, self._listed_with(last, relation))
-        else:
-            self.reversed_relation = (relation, None)
-
-    def _listed_with(self, last: int, relation: str) -> tuple[int, ...]:
-        """ "a dog and a cat on a sofa": every thing of the list goes on it, not the last."""
-        start, self.chain_start = self.chain_start, None
-        if start is None or relation not in ("on", "in"):
-            return (last,)
-        targets = {obj.target for obj in self.objects if obj.relation != "in"}  # a sofa
-        listed = range(start, last)
-        free = [i for i in listed if self.objects[i].relation is None and i not in targets]
-        return (*free, last)
+        self.relations.open(relation, self.segment)
 
     def _setting(self, word: str) -> None:
         scene = self.scene
@@ -457,11 +409,6 @@ class Reader:
 
 
 _RELATION_OF = {"left": "left_of", "right": "right_of", "top": "above", "bottom": "below"}
-
-
-def _content_relation(container: str) -> str:
-    """Things go "in" a bowl or basket but "on" a table or plate."""
-    return "on" if container in w.SURFACES or "plate" in container else "in"
 
 
 def _color_name(phrase: _Phrase) -> str | None:
