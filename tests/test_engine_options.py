@@ -113,3 +113,51 @@ def test_routing_still_sees_the_default_engines() -> None:
     settings = settings_with({})
     router, _ = build_router(settings, build_local_engines(settings))
     assert router.has("gpt-4o") and router.has("text-embedding-3-small")
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (  # the README's routing example once named a provider it did not define
+            {"models": {"my-llama": {"provider": "vllm", "model": "meta-llama/Llama-3-8B"}}},
+            "model `my-llama` names unknown provider `vllm`",
+        ),
+        ({"router": {"strategy": "fastest"}}, "router.strategy"),
+    ],
+)
+def test_a_wrong_routing_setting_stops_start_up_with_the_message(
+    tmp_path: Path, config: dict[str, Any], message: str
+) -> None:
+    path = tmp_path / "aiport.yaml"
+    path.write_text(yaml.safe_dump(config))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AIPORT_"))}
+    env |= {"AIPORT_DATA_DIR": str(tmp_path / "data"), "AIPORT_MASTER_KEY": "sk-test-0123456789"}
+    for command in (["serve", "--port", "0"], ["models"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "aiport", *command, "--config", str(path)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode != 0, command
+        assert message in done.stderr, command
+        assert "Traceback" not in done.stderr, (command, done.stderr[-1500:])
+
+
+def test_every_aiport_yaml_example_in_the_readme_builds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new user copies these: each must load and build its routes as written (secrets from
+    the environment; `openai` from OPENAI_API_KEY)."""
+    readme = (ROOT / "README.md").read_text()
+    blocks = [part.split("```")[0] for part in readme.split("```yaml\n")[1:]]
+    examples = [block for block in blocks if "models:" in block]
+    assert len(examples) >= 3, blocks
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    for example in examples:
+        settings = Settings()
+        settings.file = FileConfig.model_validate(yaml.safe_load(example))
+        if "qwen" in settings.file.local.engines:  # its GGUF path is not here; its route is
+            settings.file.local.engines["qwen"]["enabled"] = False
+        router, _ = build_router(settings, build_local_engines(settings))
+        for name in settings.file.models:
+            assert router.has(name), name

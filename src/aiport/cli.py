@@ -6,8 +6,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
 
 from aiport import analytics, cli_admin, logs, master_key
+from aiport.backends.local.engine import EngineConfigError
+from aiport.routing.config import ConfigError
 from aiport.settings import Settings
 
 
@@ -18,6 +24,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     if handler is None:
         parser.print_help()
         sys.exit(2)
+    try:
+        _run(handler, args)
+    except (ConfigError, EngineConfigError, ValidationError, yaml.YAMLError) as exc:
+        # A mistake in aiport.yaml: its message, not a traceback.
+        sys.exit(f"aiport: {exc}")
+
+
+def _run(handler: Any, args: argparse.Namespace) -> None:
     if handler.__module__ in (cli_admin.__name__, analytics.__name__):
         # The admin commands open the database (and Redis, to tell other instances).
         settings = load_settings(args)
@@ -69,13 +83,9 @@ def _serve(args: argparse.Namespace) -> None:
         print(f"aiport: generated a master key, stored in {path} (mode 0600).")
         print(f"aiport: it is shown this once: {key}", flush=True)
     print(f"aiport: serving on http://{settings.host}:{settings.port}", flush=True)
-    from aiport.backends.local.engine import EngineConfigError
     from aiport.server import run
 
-    try:
-        sys.exit(run(settings, key))
-    except EngineConfigError as exc:
-        sys.exit(f"aiport: {exc}")
+    sys.exit(run(settings, key))
 
 
 def _models(args: argparse.Namespace) -> None:

@@ -14,7 +14,7 @@ from aiport.backends.anthropic import AnthropicBackend
 from aiport.backends.base import Backend, CallTimeouts
 from aiport.backends.local.engine import LOCAL_OWNER, EngineConfigError, UnavailableEngine
 from aiport.backends.upstream import UpstreamBackend
-from aiport.routing.config import DeploymentConfig
+from aiport.routing.config import ConfigError, DeploymentConfig
 from aiport.routing.deployment import Deployment, Group, with_overrides
 from aiport.routing.policy import Policy
 from aiport.routing.quota import ProviderQuota
@@ -102,7 +102,7 @@ def build_router(
             _add_alias(router, engines, public, kind_or_id)
     else:
         if default_provider not in upstreams:
-            raise ValueError(f"default_provider `{default_provider}` is not a provider")
+            raise ConfigError(f"default_provider `{default_provider}` is not a provider")
         upstream = upstreams[default_provider]
         router.set_default(upstream, provider_timeouts(upstream.config))
         for public, local_id in file.local.aliases.items():
@@ -138,7 +138,7 @@ def _deployment(
     if config.provider is not None:
         upstream = upstreams.get(config.provider)
         if upstream is None:
-            raise ValueError(f"model `{public}` names unknown provider `{config.provider}`")
+            raise ConfigError(f"model `{public}` names unknown provider `{config.provider}`")
         backend: Backend = upstream
         model = config.model or public
         timeouts = provider_timeouts(upstream.config)
@@ -146,7 +146,7 @@ def _deployment(
         engine = engines.get(str(config.engine))
         cards = engine.models() if engine is not None else []
         if engine is None or not cards:
-            raise ValueError(f"model `{public}` names unknown local engine `{config.engine}`")
+            raise ConfigError(f"model `{public}` names unknown local engine `{config.engine}`")
         backend, model, timeouts = engine, config.model or cards[0].id, LOCAL_TIMEOUTS
     deployment = router.deployment(
         backend, model, with_overrides(timeouts, config.timeouts), config.weight, config.priority

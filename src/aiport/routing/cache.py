@@ -27,7 +27,7 @@ import orjson
 from aiport.backends.base import Backend, Call
 from aiport.protocol.embeddings import EmbeddingRequest
 from aiport.routing.cache_store import CachedAnswer, CacheStore, MemoryStore, RedisStore
-from aiport.routing.config import CacheConfig, ModelCacheConfig, ModelConfig
+from aiport.routing.config import CacheConfig, ConfigError, ModelCacheConfig, ModelConfig
 from aiport.routing.semantic import SemanticIndex
 
 log = logging.getLogger(__name__)
@@ -135,7 +135,7 @@ def build_cache(
     store: CacheStore
     if config.backend == "redis" or (config.backend == "auto" and redis is not None):
         if redis is None:
-            raise ValueError("cache.backend is redis, but AIPORT_REDIS_URL is not set")
+            raise ConfigError("cache.backend is redis, but AIPORT_REDIS_URL is not set")
         store = RedisStore(redis)
     else:
         store = MemoryStore(config.max_bytes)

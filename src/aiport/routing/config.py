@@ -35,6 +35,10 @@ DEFAULT_FAILURE_ON = (CONNECT_ERROR, TIMEOUT, "500", "502", "503", "504")
 Strategy = Literal["weighted", "least_in_flight", "lowest_latency"]
 
 
+class ConfigError(ValueError):
+    """aiport.yaml names something that is not there: start-up stops with this message."""
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
