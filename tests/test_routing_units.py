@@ -194,6 +194,17 @@ def test_error_classes_and_what_is_never_retried() -> None:
     assert retry.retryable(upstream_error(429, "rate_limit_exceeded"), "429", retry_on, 0)
 
 
+def test_anthropic_overloaded_529_is_a_5xx_like_any_other() -> None:
+    """Anthropic answers 529 when overloaded (its SDK retries it); the README promises
+    retries on every 5xx."""
+    router = RouterConfig()
+    overloaded = upstream_error(529, "overloaded_error")
+    assert retry.error_class(overloaded) == "529"
+    assert retry.retryable(overloaded, "529", router.retry_on, 0)
+    assert "529" in router.breaker.failure_on
+    assert retry.fallback_reason(overloaded) == "general"
+
+
 def test_fallback_reasons() -> None:
     assert retry.fallback_reason(upstream_error(400, "context_length_exceeded")) == (
         "context_window"

@@ -27,10 +27,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 # Error classes a retry or the breaker can name: transport failures and upstream statuses.
 CONNECT_ERROR = "connect_error"
 TIMEOUT = "timeout"
-DEFAULT_RETRY_ON = (CONNECT_ERROR, TIMEOUT, "408", "409", "429", "500", "502", "503", "504")
+# 529: Anthropic's "overloaded" (its SDK retries it, as every 5xx).
+DEFAULT_FAILURE_ON = (CONNECT_ERROR, TIMEOUT, "500", "502", "503", "504", "529")
 # A 429 is not a deployment's failure: it keeps that deployment out of rotation for its
 # `retry-after` instead (see `attempts.py`).
-DEFAULT_FAILURE_ON = (CONNECT_ERROR, TIMEOUT, "500", "502", "503", "504")
+DEFAULT_RETRY_ON = (*DEFAULT_FAILURE_ON, "408", "409", "429")
 
 Strategy = Literal["weighted", "least_in_flight", "lowest_latency"]
 
