@@ -226,6 +226,19 @@ def test_failures_come_in_openais_shape(
     assert len(upstream.requests) == seen  # refused before going upstream
 
 
+def test_a_models_timeouts_hold_on_claude(proxy: AiportProcess) -> None:
+    """`timeouts:` of a model served by an `anthropic` provider: a 504 in the caller's
+    protocol once they pass, on every API and streamed or not (they were ignored)."""
+    chat = {"model": "claude-slow", "messages": HELLO}
+    message = {"model": "claude-slow", "max_tokens": 10, "messages": HELLO}
+    for stream in (False, True):
+        answer = raw_request(proxy.base_url + "/v1/chat/completions", chat | {"stream": stream})
+        assert_openai_error(answer, 504)
+        answer = raw_request(proxy.base_url + "/v1/messages", message | {"stream": stream})
+        assert answer.status == 504, answer.body[:300]
+        assert answer.json()["error"]["type"] == "timeout_error"
+
+
 def test_images_reach_claude_as_image_blocks(client: openai.OpenAI, upstream: FakeUpstream) -> None:
     parts: Any = [
         {"type": "text", "text": "What is this?"},

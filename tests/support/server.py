@@ -154,6 +154,11 @@ def proxy_config(upstream: FakeUpstream, **provider: Any) -> dict[str, Any]:
             "agent-claude": {"provider": "anthropic"},
             "claude-overloaded": {"provider": "anthropic", "model": "error-529"},
             "claude-midstream": {"provider": "anthropic", "model": "overloaded-midstream"},
+            "claude-slow": {  # the model's own timeouts hold on an Anthropic provider too
+                "provider": "anthropic",
+                "model": "slow-3000",
+                "timeouts": {"first_byte": 0.3, "total": 0.3},
+            },
         },
         "local": {"enabled": False},
         # These tests look at how one upstream answer is passed on: no retries, no breaker

@@ -42,10 +42,13 @@ class AnthropicBackend(UpstreamBackend):
 
     async def _post(self, path: str, call: Call, body: JSON | None = None) -> bytes:
         raw_body = orjson.dumps(call.body if body is None else body)
+        timeouts = call.timeouts or self._timeouts  # the model's, within the request's deadline
+        headers = self._headers_for(call)
         async with (
-            self._deadline(self.config.timeout),
-            self._request("POST", path, raw_body, self._headers_for(call)) as resp,
+            self._deadline(timeouts.total),
+            self._request("POST", path, raw_body, headers, None, timeouts) as resp,
         ):
+            resp.read_timeout = timeouts.idle
             return await _read(resp, self.name)
 
     # -- the Messages API, natively --------------------------------------------------
@@ -56,7 +59,10 @@ class AnthropicBackend(UpstreamBackend):
         return JSONBody(data, raw=raw, usage=anthropic_usage(data.get("usage")))
 
     def messages_stream(self, call: Call) -> AsyncIterator[StreamChunk]:
-        return self._events("/messages", call.body, named=True, headers=self._headers_for(call))
+        headers = self._headers_for(call)
+        return self._events(
+            "/messages", call.body, named=True, headers=headers, timeouts=call.timeouts
+        )
 
     async def count_tokens(self, call: Call) -> JSONBody:
         raw = await self._post("/messages/count_tokens", call)
@@ -87,7 +93,10 @@ class AnthropicBackend(UpstreamBackend):
         request = self._messages_request(call)
         options = call.body.get("stream_options") or {}
         chunks = ChatChunks(call.public_model, include_usage=bool(options.get("include_usage")))
-        events = self._events("/messages", request, named=True, headers=self._headers_for(call))
+        headers = self._headers_for(call)
+        events = self._events(
+            "/messages", request, named=True, headers=headers, timeouts=call.timeouts
+        )
         with _openai_errors():
             async for event in events:
                 out = chunks.feed(event.data)
