@@ -3,8 +3,12 @@ prefix), cached and long prompts, pictures by quality and size, and config overr
 
 from __future__ import annotations
 
-import pytest
+import re
 
+import pytest
+import yaml
+
+from aiport.accounts import ModelPriceUnknown
 from aiport.backends.base import Usage
 from aiport.store.price import Price
 from aiport.store.pricing import PriceTable, cost
@@ -187,3 +191,15 @@ def test_config_overrides_merge_with_defaults() -> None:
 def test_bad_price_config_is_refused(spec: dict[str, float]) -> None:
     with pytest.raises(ValueError, match="my-model"):
         PriceTable({"my-model": spec})
+
+
+@pytest.mark.parametrize("meter", ["tokens", "images", "characters", "audio"])
+def test_the_price_unknown_message_shows_a_price_that_fixes_it(meter: str) -> None:
+    """The operator copies the refusal's example under `prices:`: then the model can be
+    billed in the unit it was refused for (gpt-4o-mini-tts on /audio/speech: characters;
+    a token price, the only example before, left it refused)."""
+    message = ModelPriceUnknown("my-model", meter).message
+    found = re.search(r"`prices: ([^`]*)`", message)
+    assert found is not None, message
+    prices = yaml.safe_load(found.group(1))
+    assert PriceTable(prices).price_for("my-model", meter) is not None, message

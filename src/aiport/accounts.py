@@ -42,17 +42,26 @@ log = logging.getLogger(__name__)
 _DECISIONS = {"rate_limit_exceeded": "rate_limited", "insufficient_quota": "over_budget"}
 
 
+# A price in each meter's unit, as it goes under `prices:`, for the refusal's example.
+PRICE_EXAMPLES = {
+    "tokens": ("{input: 1.25, output: 10}", "USD per 1M tokens"),
+    "images": ("{image: 0.04}", "USD per picture"),
+    "characters": ("{characters: 15}", "USD per 1M characters"),
+    "audio": ("{audio_minute: 0.006}", "USD per minute"),
+}
+
+
 class ModelPriceUnknown(InvalidRequest):
     code = "model_price_unknown"
 
     def __init__(self, model: str, meter: str) -> None:
         unit = "" if meter == "tokens" else f" for {meter}"
+        example, per = PRICE_EXAMPLES.get(meter, PRICE_EXAMPLES["tokens"])
         super().__init__(
             f"The model `{model}` has no price{unit} in aiport's price table, and this key"
             " has a budget or a token limit, so its cost could not be counted. Ask the"
             f" operator to add it under `prices:` in aiport.yaml (e.g. `prices: {{{model}:"
-            " {input: 1.25, output: 10}}` in USD per 1M tokens) or to set"
-            " `unpriced_models: allow`.",
+            f" {example}}}` in {per}) or to set `unpriced_models: allow`.",
             param="model",
         )
 
