@@ -387,3 +387,26 @@ def test_single_backend_form_becomes_one_deployment() -> None:
     with pytest.raises(ValueError):
         ModelConfig.model_validate({"deployments": [{"provider": "a", "engine": "chat"}]})
     assert ModelConfig.model_validate({"cache": True}).cache is not None
+
+
+@pytest.mark.parametrize(
+    "router",
+    [
+        {"retry_on": ["5xx"]},
+        {"retry_on": ["timeouts", 503]},
+        {"retry_on": {"connection_error": 3}},
+        {"breaker": {"failure_on": ["server_error"]}},
+    ],
+)
+def test_an_error_class_that_does_not_exist_is_refused(router: dict[str, object]) -> None:
+    """A class no failure has would silently never retry (or never trip the breaker)."""
+    with pytest.raises(ValueError, match="error class"):
+        RouterConfig.model_validate(router)
+
+
+def test_error_classes_may_be_written_as_numbers() -> None:
+    router = RouterConfig.model_validate(
+        {"retry_on": [429, "timeout"], "breaker": {"failure_on": [500, 529, "connect_error"]}}
+    )
+    assert set(router.retry_on) == {"429", "timeout"}
+    assert router.breaker.failure_on == ["500", "529", "connect_error"]

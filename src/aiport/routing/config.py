@@ -130,6 +130,16 @@ class ModelConfig(_Strict):
         return self
 
 
+def _error_class(name: object) -> str:
+    """`connect_error`, `timeout` or an HTTP status (429 or "429"), as text."""
+    text = str(name)
+    if text in (CONNECT_ERROR, TIMEOUT) or (text.isdigit() and 100 <= int(text) <= 599):
+        return text
+    raise ValueError(
+        f"`{name}` is not an error class: use {CONNECT_ERROR}, {TIMEOUT} or a status (503)"
+    )
+
+
 class BreakerConfig(_Strict):
     """When a deployment is taken out of rotation, and for how long."""
 
@@ -141,6 +151,11 @@ class BreakerConfig(_Strict):
     cooldown_max: float = Field(default=120.0, gt=0, description="Doubling stops here")
     half_open_probes: int = Field(default=1, ge=1, description="Trial requests at once")
     failure_on: list[str] = Field(default_factory=lambda: list(DEFAULT_FAILURE_ON))
+
+    @field_validator("failure_on", mode="before")
+    @classmethod
+    def _classes(cls, value: object) -> object:
+        return [_error_class(name) for name in value] if isinstance(value, list) else value
 
 
 class QueueConfig(_Strict):
@@ -173,9 +188,9 @@ class RouterConfig(_Strict):
     @classmethod
     def _retry_list(cls, value: object) -> object:
         if isinstance(value, list):
-            return {str(name): 10**6 for name in value}  # bounded by num_retries
+            return {_error_class(name): 10**6 for name in value}  # bounded by num_retries
         if isinstance(value, dict):
-            return {str(name): count for name, count in value.items()}
+            return {_error_class(name): count for name, count in value.items()}
         return value
 
 
