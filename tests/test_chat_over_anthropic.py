@@ -239,6 +239,29 @@ def test_a_models_timeouts_hold_on_claude(proxy: AiportProcess) -> None:
         assert answer.json()["error"]["type"] == "timeout_error"
 
 
+def test_openais_other_endpoints_are_a_400_on_claude(
+    client: openai.OpenAI, upstream: FakeUpstream
+) -> None:
+    """Anthropic has no embeddings, moderations, images, speech or transcriptions: a 400 in
+    OpenAI's shape naming the model, instead of a request to a path Anthropic lacks (whose
+    404 came back in Anthropic's shape to an OpenAI client)."""
+    seen = len(upstream.requests)
+    calls: dict[str, Any] = {
+        "embeddings": lambda: client.embeddings.create(model=CLAUDE, input="x"),
+        "moderations": lambda: client.moderations.create(model=CLAUDE, input="x"),
+        "images": lambda: client.images.generate(model=CLAUDE, prompt="x"),
+        "speech": lambda: client.audio.speech.create(model=CLAUDE, voice="alloy", input="x"),
+        "transcriptions": lambda: client.audio.transcriptions.create(
+            model=CLAUDE, file=("a.wav", b"RIFF0000WAVE")
+        ),
+    }
+    for name, call in calls.items():
+        with pytest.raises(openai.BadRequestError) as refused:
+            call()
+        assert refused.value.code == "unsupported_model", (name, refused.value.body)
+    assert len(upstream.requests) == seen
+
+
 def test_images_reach_claude_as_image_blocks(client: openai.OpenAI, upstream: FakeUpstream) -> None:
     parts: Any = [
         {"type": "text", "text": "What is this?"},

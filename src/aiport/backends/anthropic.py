@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 import orjson
 
-from aiport.backends.base import JSON, Call, JSONBody, StreamChunk, Usage
+from aiport.backends.base import JSON, Backend, Call, JSONBody, StreamChunk, Usage
 from aiport.backends.upstream import UpstreamBackend, _openai_error_body, _parse, _read
 from aiport.errors import BadGateway, UpstreamError
 from aiport.protocol.messages import DEFAULT_VERSION
@@ -110,6 +110,18 @@ class AnthropicBackend(UpstreamBackend):
 
     def completions_stream(self, call: Call) -> AsyncIterator[StreamChunk]:
         raise self._unsupported(call, "text completions")
+
+    # Anthropic has none of OpenAI's other endpoints: the 400 a backend without them gives,
+    # not a request to a path Anthropic lacks (its 404, in its own shape, to OpenAI clients).
+    embeddings = Backend.embeddings
+    moderate = Backend.moderate
+    image_edit = Backend.image_edit
+    speech = Backend.speech
+    transcribe = Backend.transcribe
+    translate = Backend.translate
+
+    async def images(self, call: Call) -> JSONBody:
+        raise self._unsupported(call, "image generation")
 
 
 @contextmanager
