@@ -13,11 +13,12 @@ from aiport.backends.base import Backend, CallTimeouts
 from aiport.errors import BadGateway, Overloaded, UpstreamError
 from aiport.routing import retry
 from aiport.routing.breaker import Breaker
-from aiport.routing.cache import deterministic, request_key
+from aiport.routing.cache import build_cache, deterministic, request_key
 from aiport.routing.cache_store import CachedAnswer, MemoryStore
 from aiport.routing.config import (
     BreakerConfig,
     CacheConfig,
+    ConfigError,
     ModelConfig,
     QueueConfig,
     RouterConfig,
@@ -410,3 +411,10 @@ def test_error_classes_may_be_written_as_numbers() -> None:
     )
     assert set(router.retry_on) == {"429", "timeout"}
     assert router.breaker.failure_on == ["500", "529", "connect_error"]
+
+
+def test_a_semantic_cache_without_the_embeddings_engine_stops_start_up() -> None:
+    """It needs the embedded embeddings engine: without it the cache was silently exact-only."""
+    models = {"m": ModelConfig.model_validate({"provider": "p", "cache": {"semantic": {}}})}
+    with pytest.raises(ConfigError, match=r"`m`.*embeddings engine"):
+        build_cache(CacheConfig(), models, None, {})

@@ -129,7 +129,7 @@ def build_cache(
 ) -> ResponseCache | None:
     """The response cache, when any model (or `cache.enabled`) asks for one: in Redis when
     it is configured (or `backend: redis`), else in memory; with a semantic index when a
-    model wants one and the embedded embeddings engine is there."""
+    model wants one (which needs the embedded embeddings engine)."""
     if not config.enabled and not any(m.cache for m in models.values()):
         return None
     store: CacheStore
@@ -141,7 +141,13 @@ def build_cache(
         store = MemoryStore(config.max_bytes)
     engine = engines.get("embeddings")
     semantic = None
-    if engine is not None and any(m.cache and m.cache.semantic for m in models.values()):
+    wanting = [name for name, m in models.items() if m.cache and m.cache.semantic]
+    if wanting and engine is None:
+        raise ConfigError(
+            f"model `{wanting[0]}` wants a semantic cache, which needs the embedded"
+            " embeddings engine (local.engines.embeddings is off)"
+        )
+    if engine is not None and wanting:
         semantic = SemanticIndex(embedder(engine))
     return ResponseCache(config, store, semantic)
 
