@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from aiport.body_log import REDACTED, redact
 from tests.support import prometheus
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.log_lines import wait_for_line
@@ -153,6 +154,22 @@ def test_bodies_are_logged_for_the_keys_asked_redacted_and_capped(server: Aiport
     assert not [
         t for t in server.log().splitlines() if other.headers["x-request-id"] in t and "body" in t
     ]
+
+
+def test_token_counts_are_not_taken_for_secrets() -> None:
+    """`max_tokens` and usage's `*_tokens` are counts, not credentials: a body log that hid
+    them could not show what a request asked for or used; a `token` itself stays hidden."""
+    counts = {
+        "max_tokens": 5,
+        "thinking": {"type": "enabled", "budget_tokens": 1024},
+        "usage": {"prompt_tokens": 11, "prompt_tokens_details": {"cached_tokens": 0}},
+    }
+    secrets = {"token": "t0ps3cret", "access_token": "a", "auth": {"refresh_token": "r"}}
+    assert redact(counts | secrets) == counts | {
+        "token": REDACTED,
+        "access_token": REDACTED,
+        "auth": {"refresh_token": REDACTED},
+    }
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:

@@ -23,20 +23,25 @@ log = logging.getLogger("aiport.bodies")
 REDACTED = "[redacted]"
 _SECRET_NAME = re.compile(r"(api[_-]?key|authorization|token|secret|password|credential)", re.I)
 _SECRET_VALUE = re.compile(r"\b(sk-[A-Za-z0-9_\-]{8,}|Bearer\s+\S+)")
+# Counts, not credentials: `max_tokens`, `prompt_tokens`, `prompt_tokens_details`, …
+_TOKEN_COUNT = re.compile(r"tokens(_details)?$", re.I)
 
 
 def redact(value: Any) -> Any:
     """`value` with secrets replaced (see the module docstring); the input is not changed."""
     if isinstance(value, dict):
-        return {
-            k: REDACTED if isinstance(k, str) and _SECRET_NAME.search(k) else redact(v)
-            for k, v in value.items()
-        }
+        return {k: REDACTED if _secret_name(k) else redact(v) for k, v in value.items()}
     if isinstance(value, list):
         return [redact(v) for v in value]
     if isinstance(value, str):
         return _SECRET_VALUE.sub(REDACTED, value)
     return value
+
+
+def _secret_name(name: object) -> bool:
+    return (
+        isinstance(name, str) and bool(_SECRET_NAME.search(name)) and not _TOKEN_COUNT.search(name)
+    )
 
 
 class BodyLog:
