@@ -61,7 +61,12 @@ class AnthropicBackend(UpstreamBackend):
     def messages_stream(self, call: Call) -> AsyncIterator[StreamChunk]:
         headers = self._headers_for(call)
         return self._events(
-            "/messages", call.body, named=True, headers=headers, timeouts=call.timeouts
+            "/messages",
+            call.body,
+            named=True,
+            headers=headers,
+            timeouts=call.timeouts,
+            complete=_message_ended,
         )
 
     async def count_tokens(self, call: Call) -> JSONBody:
@@ -122,6 +127,11 @@ class AnthropicBackend(UpstreamBackend):
 
     async def images(self, call: Call) -> JSONBody:
         raise self._unsupported(call, "image generation")
+
+
+def _message_ended(event: JSON | None) -> bool:
+    """A Messages stream ends with `message_stop` (or an `error` event); no `[DONE]`."""
+    return event is not None and event.get("type") in ("message_stop", "error")
 
 
 @contextmanager

@@ -208,7 +208,9 @@ class UpstreamBackend(Backend):
     def responses_stream(self, call: Call) -> AsyncIterator[StreamChunk]:
         if self.kind != "openai":
             return super().responses_stream(call)
-        return self._events("/responses", call.body, named=True, timeouts=call.timeouts)
+        return self._events(
+            "/responses", call.body, named=True, timeouts=call.timeouts, complete=_response_ended
+        )
 
     async def _events(
         self,
@@ -294,7 +296,7 @@ class UpstreamBackend(Backend):
         return await self._post_json("/completions", call)
 
     def completions_stream(self, call: Call) -> AsyncIterator[StreamChunk]:
-        return self._events("/completions", call.body, timeouts=call.timeouts)
+        return self._events("/completions", call.body, timeouts=call.timeouts, complete=_finished)
 
     async def image_edit(self, call: Call, operation: str) -> JSONBody:
         """The client's multipart body, passed on unchanged (images, mask and all)."""
@@ -365,6 +367,16 @@ def _finished(chunk: JSON | None) -> bool:
     if not choices:
         return chunk.get("usage") is not None
     return all(isinstance(c, dict) and c.get("finish_reason") for c in choices)
+
+
+# The events a Responses stream ends with (no `[DONE]` follows them).
+RESPONSE_END_EVENTS = frozenset(
+    {"response.completed", "response.incomplete", "response.failed", "error"}
+)
+
+
+def _response_ended(event: JSON | None) -> bool:
+    return event is not None and event.get("type") in RESPONSE_END_EVENTS
 
 
 def _parse(raw: bytes, name: str) -> JSON:

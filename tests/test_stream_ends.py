@@ -1,0 +1,101 @@
+"""A stream passed through as the upstream sent it (the Responses API on an `openai`
+provider, Messages on an `anthropic` one, legacy completions) that the upstream ends early —
+a clean close before its last event — reaches the client as an error, never as a short
+answer that looks whole (the README: "a stream that ends without `[DONE]` or a final
+`finish_reason` is an error too")."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+import pytest
+
+from tests.support.faulty_upstream import FaultyUpstream, sse
+from tests.support.server import AiportProcess, raw_request
+
+CREATED: Any = {"id": "resp_1", "object": "response", "status": "in_progress", "output": []}
+MESSAGE: Any = {"id": "msg_1", "type": "message", "role": "assistant", "content": []}
+
+
+def event(data: dict[str, Any]) -> bytes:
+    return b"event: %s\ndata: %s\n\n" % (str(data["type"]).encode(), orjson.dumps(data))
+
+
+def data_of(raw: bytes) -> list[bytes]:
+    """Each SSE event's `data:` payload, named events too."""
+    return [
+        line[len(b"data: ") :]
+        for block in raw.split(b"\n\n")
+        for line in block.split(b"\n")
+        if line.startswith(b"data: ")
+    ]
+
+
+def chunk(data: dict[str, Any]) -> bytes:
+    return b"data: %s\n\n" % orjson.dumps(data)
+
+
+RESPONSE_START = [
+    event({"type": "response.created", "sequence_number": 0, "response": CREATED}),
+    event({"type": "response.output_text.delta", "sequence_number": 1, "delta": "Hel"}),
+]
+MESSAGE_START = [
+    event({"type": "message_start", "message": MESSAGE}),
+    event({"type": "content_block_start", "index": 0, "content_block": {"type": "text"}}),
+    event({"type": "content_block_delta", "index": 0, "delta": {"text": "Hel"}}),
+]
+COMPLETION_START = [
+    chunk({"id": "cmpl-1", "object": "text_completion", "choices": [{"text": "Hel"}]}),
+]
+CASES = {
+    "responses": ("/v1/responses", {"input": "Hallo"}, RESPONSE_START),
+    "messages": (
+        "/v1/messages",
+        {"max_tokens": 5, "messages": [{"role": "user", "content": "x"}]},
+        MESSAGE_START,
+    ),
+    "completions": ("/v1/completions", {"prompt": "Hallo"}, COMPLETION_START),
+}
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[FaultyUpstream]:
+    server = FaultyUpstream().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def gateway(
+    upstream: FaultyUpstream, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AiportProcess]:
+    config = {
+        "providers": {
+            "openai": {"base_url": upstream.url, "api_key": "sk-up", "type": "openai"},
+            "anthropic": {"type": "anthropic", "base_url": upstream.url, "api_key": "sk-a"},
+        },
+        "models": {"messages-cut": {"provider": "anthropic"}},
+        "router": {"num_retries": 0},
+        "local": {"enabled": False},
+    }
+    server = AiportProcess(tmp_path_factory.mktemp("stream-ends"), config=config).start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize("api", list(CASES))
+def test_a_passed_through_stream_cut_short_ends_with_an_error(
+    gateway: AiportProcess, upstream: FaultyUpstream, api: str
+) -> None:
+    path, body, start = CASES[api]
+    model = f"{api}-cut"
+    upstream.script(model, sse(*start, done=False))  # a clean end, before the last event
+    response = raw_request(gateway.base_url + path, {"model": model, "stream": True, **body})
+    assert response.status == 200  # the stream had begun
+    events = data_of(response.body)
+    assert b"[DONE]" not in events, events
+    last = orjson.loads(events[-1])
+    error = last.get("error") or last.get("response", {}).get("error")
+    assert error, events[-2:]
