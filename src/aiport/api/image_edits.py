@@ -66,6 +66,7 @@ async def _forward(request: web.Request, operation: str, what: str) -> web.Respo
         None, fields, model=target.model, public_model=model, request_id=ctx.request_id
     )
     call.form = RawForm(raw, request.headers["Content-Type"])
+    call.timeouts = target.timeouts  # the model's `timeouts:`, as a routed call has them
     try:
         result = await target.backend.image_edit(call, operation)
     except UnsupportedCapability:

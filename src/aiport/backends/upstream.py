@@ -303,9 +303,10 @@ class UpstreamBackend(Backend):
         assert call.form is not None
         path = "/images/edits" if operation == "edit" else "/images/variations"
         headers = [*self._headers, ("content-type", call.form.content_type)]
+        timeouts = call.timeouts or self._timeouts  # the model's, within the request's deadline
         async with (
-            self._deadline(self.config.timeout),
-            self._request("POST", path, call.form.body, headers) as resp,
+            self._deadline(timeouts.total),
+            self._request("POST", path, call.form.body, headers, None, timeouts) as resp,
         ):
             raw = await _read(resp, self.name)
         data = _parse(raw, self.name)

@@ -1,18 +1,22 @@
-"""A stream passed through as the upstream sent it (the Responses API on an `openai`
-provider, Messages on an `anthropic` one, legacy completions) that the upstream ends early —
-a clean close before its last event — reaches the client as an error, never as a short
-answer that looks whole (the README: "a stream that ends without `[DONE]` or a final
-`finish_reason` is an error too")."""
+"""Requests passed through to an upstream as they are, under its faults.
+
+A stream (the Responses API on an `openai` provider, Messages on an `anthropic` one, legacy
+completions) that the upstream ends early — a clean close before its last event — reaches
+the client as an error, never as a short answer that looks whole (the README: "a stream
+that ends without `[DONE]` or a final `finish_reason` is an error too"). An image edit keeps
+its model's timeouts.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
+import openai
 import orjson
 import pytest
 
-from tests.support.faulty_upstream import FaultyUpstream, sse
+from tests.support.faulty_upstream import FaultyUpstream, slow_first_byte, sse
 from tests.support.server import AiportProcess, raw_request
 
 CREATED: Any = {"id": "resp_1", "object": "response", "status": "in_progress", "output": []}
@@ -76,7 +80,10 @@ def gateway(
             "openai": {"base_url": upstream.url, "api_key": "sk-up", "type": "openai"},
             "anthropic": {"type": "anthropic", "base_url": upstream.url, "api_key": "sk-a"},
         },
-        "models": {"messages-cut": {"provider": "anthropic"}},
+        "models": {
+            "messages-cut": {"provider": "anthropic"},
+            "slow-edits": {"provider": "openai", "timeouts": {"first_byte": 0.3, "total": 0.3}},
+        },
         "router": {"num_retries": 0},
         "local": {"enabled": False},
     }
@@ -99,3 +106,12 @@ def test_a_passed_through_stream_cut_short_ends_with_an_error(
     last = orjson.loads(events[-1])
     error = last.get("error") or last.get("response", {}).get("error")
     assert error, events[-2:]
+
+
+def test_an_image_edit_keeps_its_models_timeouts(
+    gateway: AiportProcess, upstream: FaultyUpstream
+) -> None:
+    upstream.script("/v1/images/edits", slow_first_byte(3))
+    with pytest.raises(openai.InternalServerError) as late:
+        gateway.client().images.edit(model="slow-edits", image=("a.png", b"\x89PNG"), prompt="x")
+    assert late.value.status_code == 504  # after 0.3 s, not the provider's default
