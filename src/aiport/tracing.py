@@ -255,7 +255,9 @@ class RequestTrace:
         span.end()
 
     def _finish_attempts(self, ctx: RequestContext) -> None:
-        records = ctx.attempts
+        # Only attempts that went over the network have a span: not a local engine's.
+        local = self.tracing.local_backends
+        records = [r for r in ctx.attempts if r.deployment.partition("/")[0] not in local]
         for i, (span, start) in enumerate(self.attempt_spans):
             status = records[i].status if i < len(records) else ctx.status
             end = start + int(records[i].ms * 1e6) if i < len(records) else None
