@@ -283,3 +283,15 @@ def test_a_list_stops_at_things_already_placed() -> None:
     assert (cat.relation, cat.target, sofa.relation, dog.kind) == ("on", 1, None, "dog")
     tree, house, _ = parse_scene("a tree and a house under the sun").objects
     assert tree.relation is None and house.relation == "below"  # only on and in are shared
+
+
+def test_a_thing_on_the_wall_casts_no_floor_shadow_in_hd(monkeypatch: pytest.MonkeyPatch) -> None:
+    from aiport.backends.local.sketch.canvas import Canvas
+
+    shadows: list[Box] = []
+    monkeypatch.setattr(Canvas, "shadow", lambda self, box: shadows.append(box))
+    for prompt, cast in (("a clock on the wall", 0), ("a clock on a table", 2)):
+        shadows.clear()
+        job = RenderJob(prompt=prompt, width=256, height=256, detailed=True)
+        render_image(parse_scene(prompt), job)
+        assert len(shadows) == cast, prompt  # the table and the clock on it cast theirs

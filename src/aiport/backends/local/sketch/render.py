@@ -125,7 +125,7 @@ def _paint(canvas: Canvas, scene: Scene, placement: Placement, muted: bool) -> N
     else:
         tint = color if obj.color and not _named_in(obj.color, kind) else None
         tone = canvas.rng.choice(SKIN_TONES) if art_set()[kind].tones else None
-        paint_art(canvas, box, kind, tint, tone)
+        paint_art(canvas, box, kind, tint, tone, stands=not obj.hangs)
 
 
 def _named_in(color: str, kind: str) -> bool:
@@ -134,12 +134,19 @@ def _named_in(color: str, kind: str) -> bool:
 
 
 def paint_art(
-    canvas: Canvas, box: Box, name: str, tint: RGB | None = None, tone: str | None = None
+    canvas: Canvas,
+    box: Box,
+    name: str,
+    tint: RGB | None = None,
+    tone: str | None = None,
+    *,
+    stands: bool = True,
 ) -> None:
     """The art-set picture `name` as large as fits in `box`, standing on its bottom edge.
 
     People are drawn in one of the art's five natural skin tones (`tone`), not in the
-    emoji's yellow: the renderer draws scenes, not smileys.
+    emoji's yellow: the renderer draws scenes, not smileys. What `stands` casts a shadow
+    in hd; what hangs on a wall does not.
     """
     aspect = art_set()[name].aspect
     x0, y0, x1, y1 = box
@@ -149,7 +156,8 @@ def paint_art(
     else:
         height = width / aspect
     left, top = round((x0 + x1 - width) / 2), round(y1 - height)
-    canvas.shadow((left, top, left + width, top + height))
+    if stands:
+        canvas.shadow((left, top, left + width, top + height))
     picture = raster(name, round(width), round(height), tint, tone)
     if canvas.image.mode == "RGBA":
         _composite(canvas.image, picture, left, top)
