@@ -169,3 +169,36 @@ async def test_a_budget_holds_across_two_redis_outages(
     finally:
         await limiter.close()
         await writer.close()
+
+
+async def test_an_unexpected_error_while_probing_does_not_leave_limits_local(
+    relayed: tuple[TcpProxy, RedisLimiter], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A Redis that answers with an error (a replica gone read-only, a script flushed) is
+    not an outage, but the probe must keep going: it used to die, and limits stayed
+    per-instance for the rest of the process's life."""
+    from redis.exceptions import ResponseError
+
+    proxy, redis_limiter = relayed
+    limiter = FallbackLimiter(redis_limiter, LocalLimiter(), fallback="local", retry_interval=0.1)
+    real_ping = redis_limiter.redis.ping
+    answers: list[BaseException | None] = [ResponseError("READONLY You can't write")]
+
+    async def ping() -> Any:
+        if answers:
+            error = answers.pop()
+            if error is not None:
+                raise error
+        return await real_ping()
+
+    redis_limiter.redis.ping = ping  # type: ignore[method-assign]
+    caplog.set_level(logging.WARNING, logger="aiport.limits")
+    try:
+        await proxy.cut()
+        assert (await limiter.admit(LIMITED, estimated_tokens=1)).backend == "local"
+        await proxy.restore()
+        await wait_for_backend(limiter, "redis", within=3.0)
+        assert not answers
+        assert any("READONLY" in r.getMessage() for r in caplog.records)
+    finally:
+        await limiter.close()

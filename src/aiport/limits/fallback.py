@@ -158,9 +158,9 @@ class FallbackLimiter(Limiter):
                 await self.primary.redis.ping()
                 await self._pay_back()
             except Exception as exc:
-                if is_redis_outage(exc):
-                    continue
-                raise
+                if not is_redis_outage(exc):  # an answer, not an outage: keep probing
+                    log.warning("Redis probe failed (%s: %s); retrying", type(exc).__name__, exc)
+                continue
             log.warning("Redis reachable again; shared rate limits restored")
             self._probe = None
             return
