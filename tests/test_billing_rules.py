@@ -31,6 +31,14 @@ UNRELEASED = "gpt-9-unreleased"  # a name the fake upstream serves and no price 
 def billing_config(upstream: FakeUpstream, **extra: Any) -> dict[str, Any]:
     config = proxy_config(upstream)
     config["models"]["cheap"] = {"provider": "openai", "model": "gpt-4"}
+    # A group whose second tier has no price: it could serve a budget key for nothing.
+    config["models"]["mixed-tiers"] = {
+        "deployments": [
+            {"provider": "openai", "model": "error-502"},
+            {"provider": "openai", "model": UNRELEASED, "priority": 1},
+        ],
+        "num_retries": 1,
+    }
     # Names the fake upstream fails on or streams forever, priced so budget keys reach them.
     config["prices"] = {
         "error-400": {"input": 30, "output": 60},
@@ -82,6 +90,20 @@ async def test_an_unpriced_model_is_refused_for_keys_that_count_cost(
         assert UNRELEASED in error["message"] and "prices:" in error["message"]
         assert "unpriced_models: allow" in error["message"]
     assert all(r["body"]["model"] != UNRELEASED for r in upstream.requests[seen:])
+
+
+async def test_a_group_with_an_unpriced_deployment_is_refused_for_keys_that_count_cost(
+    billing: Deployment,
+) -> None:
+    """Its first deployment is priced, so admission passed, but when it failed the next
+    tier (no price) answered and the key was billed nothing (`unpriced_models: allow`
+    serves it)."""
+    first, allowing = billing.instances
+    budget = billing.create_key(max_budget=1.0)["key"]
+    error = assert_openai_error(chat(first, budget, "mixed-tiers"), 400, "model")
+    assert error["code"] == "model_price_unknown" and UNRELEASED in error["message"], error
+    assert chat(first, billing.create_key()["key"], "mixed-tiers").status == 200  # no budget
+    assert chat(allowing, budget, "mixed-tiers").status == 200
 
 
 async def test_unpriced_requests_are_flagged_and_snapshots_priced_exactly(

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from aiohttp import web
 
+from aiport.accounts import ModelPriceUnknown
 from aiport.api.context import context, services
 from aiport.api.responses import add_headers, json_response
 from aiport.backends.base import Backend, Call, CallTimeouts, JSONBody, Upload, Usage
@@ -64,7 +65,9 @@ async def route(
     limits admit the request's `estimate` — decided here, before any model work (or,
     `admitted`, already before the body was read). The estimate is priced by the model the
     group's first deployment serves (an upstream's name for it, or nothing for an embedded
-    engine); `serve` re-prices when another deployment or a fallback answers. `kind`
+    engine); `serve` re-prices when another deployment or a fallback answers, so a key
+    whose limits count cost is refused a group with any deployment it could not be
+    billed for. `kind`
     (chat, messages, images, …) lets a model family resolve locally only on its own
     endpoint."""
     ctx = context(request)
@@ -75,10 +78,15 @@ async def route(
     group = svc.router.resolve(public_model, kind)
     if admitted:
         svc.accounts.reprice(ctx, estimate, priced_as(group.deployments[0]))
-        return group
-    headers = await svc.accounts.admit(ctx, estimate, priced_as(group.deployments[0]))
-    if headers:
-        add_headers(request, headers)
+    else:
+        headers = await svc.accounts.admit(ctx, estimate, priced_as(group.deployments[0]))
+        if headers:
+            add_headers(request, headers)
+    for member in group.deployments[1:]:
+        # Any deployment may serve: none this key could not be billed for (its reservation
+        # goes back, as for any failure before output).
+        if not svc.accounts.may_bill(ctx, priced_as(member)):
+            raise ModelPriceUnknown(member.model, estimate.meter)
     return group
 
 
@@ -164,7 +172,7 @@ def _may_fall_back(svc: Services, ctx: RequestContext) -> Callable[[str], bool]:
             fallback = svc.router.resolve(name)
         except ModelNotFound:
             return True  # the runner skips it (and says so in the log)
-        return svc.accounts.may_bill(ctx, priced_as(fallback.deployments[0]))
+        return all(svc.accounts.may_bill(ctx, priced_as(d)) for d in fallback.deployments)
 
     return allowed
 
