@@ -37,11 +37,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from aiport.errors import AuthenticationFailed, Overloaded
+from aiport.redis_channel import Channel
 from aiport.store.keys import KeyRecord, KeyStore, hash_key, looks_like_key
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
-    from redis.asyncio.client import PubSub
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ class KeyCache:
         self._generation = 0
         self._version: int | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._pubsub: PubSub | None = None
+        self._channel: Channel | None = None
 
     async def start(self) -> None:
         """Read the current keys version and start the poll (and Redis listener)."""
@@ -98,9 +98,12 @@ class KeyCache:
             self._version = await self.store.keys_version()
         self._tasks.append(asyncio.create_task(self._poll(), name="keycache-poll"))
         if self.redis is not None:
-            with contextlib.suppress(Exception):
-                await self._subscribe()  # now, so a revoke right after start is heard
-            self._tasks.append(asyncio.create_task(self._listen(), name="keycache-listen"))
+            channel = Channel(
+                self.redis, self.channel, "revocation channel", self._revoked, self._start_over
+            )
+            self._channel = channel
+            await channel.open()  # now, so a revoke right after start is heard
+            self._tasks.append(asyncio.create_task(channel.listen(), name="keycache-listen"))
 
     async def close(self) -> None:
         if self._refresh is not None:
@@ -111,7 +114,8 @@ class KeyCache:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
-        await self._unsubscribe()
+        if self._channel is not None:
+            await self._channel.close()
 
     async def resolve(self, presented: object) -> KeyRecord | None:
         """The record of a stored key (revoked and expired ones included), else None."""
@@ -253,49 +257,11 @@ class KeyCache:
                 self._version = version
                 self.invalidate()
 
-    async def _subscribe(self) -> PubSub:
-        await self._unsubscribe()
-        assert self.redis is not None
-        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-        try:
-            await pubsub.subscribe(self.channel)
-        except BaseException:
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()
-            raise
-        self._pubsub = pubsub
-        return pubsub
+    def _revoked(self, data: object) -> None:
+        key_id = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+        if isinstance(key_id, str):
+            self.invalidate(key_id)
 
-    async def _unsubscribe(self) -> None:
-        pubsub, self._pubsub = self._pubsub, None
-        if pubsub is not None:
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()
-
-    async def _listen(self) -> None:
-        failures = 0
-        while True:
-            try:
-                pubsub = self._pubsub
-                if pubsub is None:
-                    pubsub = await self._subscribe()
-                    # Messages sent while we were away are lost: start over.
-                    self.invalidate()
-                    if failures:
-                        log.warning("revocation channel reconnected")
-                    failures = 0
-                message = await pubsub.get_message(timeout=1.0)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                failures += 1
-                if failures == 1:
-                    log.warning("revocation channel lost (%s); retrying", exc)
-                await self._unsubscribe()
-                await asyncio.sleep(min(5.0, 0.2 * 2**failures))
-                continue
-            if message and message.get("type") == "message":
-                data = message.get("data")
-                key_id = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
-                if isinstance(key_id, str):
-                    self.invalidate(key_id)
+    async def _start_over(self) -> None:
+        """Messages sent while the channel was away are lost: forget every key."""
+        self.invalidate()

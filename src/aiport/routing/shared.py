@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 
+from aiport.redis_channel import Channel
 from aiport.routing.deployment import Health
 from aiport.routing.table import Router
 
@@ -34,22 +35,22 @@ class SharedBreakers:
         self.redis = redis
         self.router = router
         self.origin = f"{os.getpid()}-{id(self)}"
-        self._pubsub: Any = None
+        self._channel = Channel(redis, CHANNEL, "breaker channel", self.apply, self._load)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._listener: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        with contextlib.suppress(Exception):
-            await self._subscribe()
-            await self._load()
-        self._listener = asyncio.create_task(self._listen(), name="breakers-listen")
+        if await self._channel.open():
+            with contextlib.suppress(Exception):
+                await self._load()
+        self._listener = asyncio.create_task(self._channel.listen(), name="breakers-listen")
 
     async def close(self) -> None:
         tasks = [*self._tasks, *([self._listener] if self._listener else [])]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await self._unsubscribe()
+        await self._channel.close()
 
     def publish(self, health: Health) -> None:
         """Share a trip or a recovery (called by the attempt runner; never blocks)."""
@@ -99,41 +100,3 @@ class SharedBreakers:
         for data in await self.redis.mget([PREFIX + i for i in ids]):
             if data:
                 self.apply(data)
-
-    async def _subscribe(self) -> None:
-        await self._unsubscribe()
-        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-        try:
-            await pubsub.subscribe(CHANNEL)
-        except BaseException:
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()
-            raise
-        self._pubsub = pubsub
-
-    async def _unsubscribe(self) -> None:
-        pubsub, self._pubsub = self._pubsub, None
-        if pubsub is not None:
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()
-
-    async def _listen(self) -> None:
-        failures = 0
-        while True:
-            try:
-                if self._pubsub is None:
-                    await self._subscribe()
-                    await self._load()  # what was said while away is in the keys
-                    failures = 0
-                message = await self._pubsub.get_message(timeout=1.0)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                failures += 1
-                if failures == 1:
-                    log.warning("breaker channel lost (%s); retrying", exc)
-                await self._unsubscribe()
-                await asyncio.sleep(min(5.0, 0.2 * 2**failures))
-                continue
-            if message and message.get("type") == "message":
-                self.apply(message["data"])
