@@ -4,10 +4,13 @@ only chat completions — and the two compared event for event."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_type_hints
 
 import anthropic
 import pytest
+from anthropic.types import message_count_tokens_params, message_create_params
+from anthropic.types.beta import message_count_tokens_params as beta_count_params
+from anthropic.types.beta import message_create_params as beta_create_params
 
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.server import ANTHROPIC_UPSTREAM_KEY, MASTER_KEY, AiportProcess, raw_request
@@ -168,3 +171,100 @@ def test_errors_come_in_anthropics_shape(proxy: AiportProcess, client: anthropic
         headers={"x-api-key": MASTER_KEY},
     )
     assert answer.status == 400 and answer.json()["type"] == "error"
+
+
+# Every body field of the SDK's create and count_tokens (stable and beta), with a value of
+# the SDK's shape. `betas`, `user_profile_id` and `workspace_id` are headers.
+EVERY_COUNT_FIELD: dict[str, Any] = {
+    "system": "Be brief.",
+    "tools": [WEATHER],
+    "tool_choice": {"type": "auto"},
+    "thinking": {"type": "enabled", "budget_tokens": 1024},
+    "mcp_servers": [{"type": "url", "url": "https://mcp.example.com/sse", "name": "example"}],
+    "context_management": {"edits": [{"type": "clear_tool_uses_20250919"}]},
+    "output_config": {"effort": "low"},
+    "cache_control": {"type": "ephemeral"},
+    "speed": "fast",
+    "compaction": {"type": "summarize"},
+    "billing_policy": {"type": "billing_policy", "bill_to": {"type": "organization"}},
+}
+EVERY_CREATE_FIELD: dict[str, Any] = EVERY_COUNT_FIELD | {
+    "stop_sequences": ["\n\n"],
+    "metadata": {"user_id": "user-1"},
+    "service_tier": "auto",
+    "container": "container_1",
+    "inference_geo": "us",
+    "diagnostics": {"previous_message_id": "msg_1"},
+    "fallbacks": "default",
+    "fallback_credit_token": {"token": "fct_1"},
+    "thread": {"type": "create"},
+}
+HEADER_PARAMS = {"betas", "user_profile_id", "workspace_id"}
+# No longer in the SDK's create, but older SDKs and Claude Code still send them.
+OLDER_FIELDS = {
+    "temperature": 0.5,
+    "top_p": 0.9,
+    "top_k": 40,
+    "output_format": {"type": "json_schema", "schema": {"type": "object"}},
+}
+
+
+def sdk_fields(*params: type) -> set[str]:
+    return {name for p in params for name in get_type_hints(p)} - HEADER_PARAMS
+
+
+def test_every_field_the_sdk_sends_is_passed_on(
+    client: anthropic.Anthropic, upstream: FakeUpstream
+) -> None:
+    required = {"model", "messages", "max_tokens", "stream"}
+    create = sdk_fields(
+        message_create_params.MessageCreateParamsBase, beta_create_params.MessageCreateParamsBase
+    )
+    assert create <= set(EVERY_CREATE_FIELD) | required, "a new SDK field: add it"
+    count = sdk_fields(
+        message_count_tokens_params.MessageCountTokensParams,
+        beta_count_params.MessageCountTokensParams,
+    )
+    assert count <= set(EVERY_COUNT_FIELD) | required, "a new SDK field: add it"
+    beta = ["context-management-2025-06-27", "mcp-client-2025-04-04"]
+    for model in (NATIVE, TRANSLATED):
+        message = client.beta.messages.create(  # type: ignore[call-overload]
+            model=model,
+            max_tokens=50,
+            messages=HELLO,
+            betas=beta,
+            extra_body=OLDER_FIELDS,
+            **EVERY_CREATE_FIELD,
+        )
+        assert message.content[0].type == "text"
+        client.beta.messages.count_tokens(  # type: ignore[call-overload]
+            model=model, messages=HELLO, betas=beta, **EVERY_COUNT_FIELD
+        )
+    sent = upstream.last("/messages")
+    everything = EVERY_CREATE_FIELD | OLDER_FIELDS
+    assert {name: sent["body"].get(name) for name in everything} == everything
+    assert sent["headers"]["anthropic-beta"] == ",".join(beta)
+    counted = upstream.last("/messages/count_tokens")["body"]
+    assert {name: counted.get(name) for name in EVERY_COUNT_FIELD} == EVERY_COUNT_FIELD
+
+
+@pytest.mark.parametrize("model", [NATIVE, TRANSLATED])
+def test_an_unknown_field_is_refused_as_anthropic_does(
+    client: anthropic.Anthropic, upstream: FakeUpstream, model: str
+) -> None:
+    seen = len(upstream.requests)
+    unknown = {"response_format": {"type": "json_object"}}
+    with pytest.raises(anthropic.BadRequestError) as create:
+        client.messages.create(model=model, max_tokens=5, messages=HELLO, extra_body=unknown)
+    with pytest.raises(anthropic.BadRequestError) as count:
+        client.messages.count_tokens(model=model, messages=HELLO, extra_body={"max_tokens": 5})
+    assert create.value.body == {
+        "type": "error",
+        "error": {
+            "type": "invalid_request_error",
+            "message": "response_format: Extra inputs are not permitted",
+        },
+    }
+    message = count.value.body["error"]["message"]  # type: ignore[index]
+    assert message == "max_tokens: Extra inputs are not permitted"
+    assert len(upstream.requests) == seen  # refused before anything went upstream

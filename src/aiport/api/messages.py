@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -22,10 +22,12 @@ from aiport.api.sse import named_frames, open_stream, write_frames
 from aiport.backends.anthropic import anthropic_usage
 from aiport.backends.base import Backend, Call, JSONBody, StreamChunk, Usage
 from aiport.context import RequestContext
+from aiport.errors import InvalidRequest
 from aiport.metering import Estimate, estimate_prompt_tokens, observe_stream
 from aiport.protocol.messages import PASSED_HEADERS, CountTokensRequest, MessagesRequest
 from aiport.routing.deployment import Group
 
+R = TypeVar("R", bound=CountTokensRequest)
 Opened = tuple[StreamChunk | None, AsyncGenerator[StreamChunk, None]]
 
 
@@ -33,7 +35,7 @@ Opened = tuple[StreamChunk | None, AsyncGenerator[StreamChunk, None]]
 async def create_message(request: web.Request) -> web.StreamResponse:
     svc, ctx = services(request), context(request)
     body = await read_json(request, svc.settings.max_json_bytes)
-    req = validate(MessagesRequest, body)
+    req = _validate(MessagesRequest, body)
     estimate = Estimate(prompt_tokens=estimate_prompt_tokens(body), output_tokens=req.max_tokens)
     group = await route(request, req.model, estimate, kind="messages")
     if req.stream:
@@ -48,11 +50,19 @@ async def create_message(request: web.Request) -> web.StreamResponse:
 async def count_tokens(request: web.Request) -> web.Response:
     svc, ctx = services(request), context(request)
     body = await read_json(request, svc.settings.max_json_bytes)
-    req = validate(CountTokensRequest, body)
+    req = _validate(CountTokensRequest, body)
     group = await route(request, req.model, Estimate(), kind="messages")
     served = await serve(request, group, req, body, _count, adjust=_passed_headers(request))
     ctx.usage, ctx.usage_reported = Usage(), True  # counting generates nothing
     return json_response(request, served.result)
+
+
+def _validate(model: type[R], body: dict[str, Any]) -> R:
+    """`body` as `model`; an unknown top-level field is refused the way Anthropic does."""
+    unknown = model.unknown_field(body)
+    if unknown is not None:
+        raise InvalidRequest(f"{unknown}: Extra inputs are not permitted", param=unknown)
+    return validate(model, body)
 
 
 def _messages(backend: Backend, call: Call) -> Awaitable[JSONBody]:

@@ -19,6 +19,11 @@ class WireModel(BaseModel):
         names = _wire_names(cls)
         return {k: v for k, v in body.items() if k in names}
 
+    @classmethod
+    def wire_names(cls) -> frozenset[str]:
+        """The field names this operation defines, as they appear on the wire."""
+        return _wire_names(cls)
+
 
 @cache
 def _wire_names(model: type[BaseModel]) -> frozenset[str]:

@@ -1,7 +1,9 @@
 """POST /messages and /messages/count_tokens: Anthropic's Messages API request.
 
 Roles, block types and the numbers Anthropic checks are checked here; the content of
-blocks passes through as sent.
+blocks passes through as sent. The fields are every body field of the `anthropic` SDK's
+create and count_tokens, stable and beta (tests/test_messages_api_proxy.py checks the
+list against the installed SDK); any other top-level field is refused, as Anthropic does.
 """
 
 from __future__ import annotations
@@ -40,6 +42,16 @@ class CountTokensRequest(WireModel):
     mcp_servers: list[dict[str, Any]] | None = None
     output_config: dict[str, Any] | None = None
     context_management: dict[str, Any] | None = None
+    cache_control: dict[str, Any] | None = None
+    speed: str | None = None
+    compaction: dict[str, Any] | None = None
+    billing_policy: dict[str, Any] | None = None
+
+    @classmethod
+    def unknown_field(cls, body: dict[str, Any]) -> str | None:
+        """The first top-level field of `body` this operation does not define, if any."""
+        names = cls.wire_names()
+        return next((name for name in body if name not in names), None)
 
 
 class MessagesRequest(CountTokensRequest):
@@ -53,6 +65,11 @@ class MessagesRequest(CountTokensRequest):
     service_tier: str | None = None
     container: str | dict[str, Any] | None = None
     inference_geo: str | None = None
+    diagnostics: dict[str, Any] | None = None
+    fallbacks: str | list[dict[str, Any]] | None = None
+    fallback_credit_token: str | dict[str, Any] | None = None
+    thread: dict[str, Any] | None = None
+    output_format: dict[str, Any] | None = None  # structured outputs' first beta
 
     @field_validator("tools")
     @classmethod
