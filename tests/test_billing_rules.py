@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from aiport.backends.registry import LOCAL_ENGINES
 from tests.support.accounts_e2e import CHAT_PATH, Deployment, close_deployment, open_deployment
 from tests.support.fake_upstream import FakeUpstream, wait_for
 from tests.support.server import AiportProcess, assert_openai_error, proxy_config, raw_request
@@ -38,6 +39,28 @@ def billing_config(upstream: FakeUpstream, **extra: Any) -> dict[str, Any]:
             {"provider": "openai", "model": UNRELEASED, "priority": 1},
         ],
         "num_retries": 1,
+    }
+    # Groups led by an embedded engine (free) that cannot serve here (its module is
+    # missing, as when an optional package is not installed): gpt-4 behind it answers,
+    # as a deployment of the group or as its fallback.
+    config["local"] = {
+        "enabled": True,
+        "load": "first_use",
+        "engines": {
+            **{kind: {"enabled": False} for kind in LOCAL_ENGINES},
+            "gone": {"backend": "aiport_no_such_module:Engine", "model_id": "gone-chat"},
+        },
+    }
+    config["models"]["local-first"] = {
+        "deployments": [
+            {"engine": "gone"},
+            {"provider": "openai", "model": "gpt-4", "priority": 1},
+        ],
+        "num_retries": 1,
+    }
+    config["models"]["local-or-fallback"] = {
+        "deployments": [{"engine": "gone"}],
+        "fallbacks": ["cheap"],
     }
     # Names the fake upstream fails on or streams forever, priced so budget keys reach them.
     config["prices"] = {
@@ -180,6 +203,53 @@ async def test_reservations_cover_chunked_bodies_every_choice_and_the_served_pri
     [served] = [r for r in rows if r["status"] == 200]
     assert served["model_used"] == "gpt-4"
     assert served["cost_usd"] == pytest.approx((11 * 30 + 6 * 60) / M)
+
+
+def gpt_4_cost(prompt: int, completion: int) -> float:
+    return (prompt * 30 + completion * 60) / M
+
+
+async def test_a_group_reserves_what_its_dearest_deployment_or_fallback_would_cost(
+    billing: Deployment,
+) -> None:
+    """Led by a free embedded engine, with gpt-4 behind it: reserving $0 let a key at the
+    edge of its budget be served (and billed) by gpt-4 well past it."""
+    # "Hello there" is estimated at 8 prompt tokens: with 10 output tokens, gpt-4 may
+    # cost $0.00084 — more than this key has left.
+    edge = billing.create_key(max_budget=0.0005)
+    for model in ("local-first", "local-or-fallback"):
+        error = assert_openai_error(chat(billing.first, edge["key"], model, max_tokens=10), 429)
+        assert error["code"] == "insufficient_quota", (model, error)
+
+    # A key that can afford gpt-4 is served by it and billed by gpt-4's price.
+    able = billing.create_key(max_budget=0.01)
+    for model in ("local-first", "local-or-fallback"):
+        response = chat(billing.first, able["key"], model, max_tokens=10)
+        assert response.status == 200, (model, response.body[:300])
+    rows = await billing.wait_for_rows(able["id"], 2)
+    assert [(r["model_used"], r["status"]) for r in rows] == [("gpt-4", 200)] * 2
+    for row in rows:  # the fake upstream reports 11 prompt and 6 completion tokens
+        assert row["cost_usd"] == pytest.approx(gpt_4_cost(11, 6)), row
+    assert billing.key_info(able["id"])["spend_usd"] == pytest.approx(2 * gpt_4_cost(11, 6))
+
+
+async def test_a_request_that_used_more_than_it_reserved_is_billed_in_full_then_refused(
+    billing: Deployment,
+) -> None:
+    """What a budget key can overspend by: the excess of requests' real use over their
+    estimates (here the upstream counts 11 prompt tokens where 8 were estimated and
+    answers 6 tokens to `max_tokens: 1`). It is billed, never capped at the reservation,
+    and the key is refused from then on."""
+    created = billing.create_key(max_budget=0.0005)
+    key = created["key"]
+    reserved = gpt_4_cost(8, 1)  # $0.0003: fits
+    assert reserved < 0.0005 < gpt_4_cost(11, 6)
+    assert chat(billing.first, key, "cheap", max_tokens=1).status == 200
+    [row] = await billing.wait_for_rows(created["id"], 1)
+    assert row["cost_usd"] == pytest.approx(gpt_4_cost(11, 6)), row
+    assert billing.key_info(created["id"])["spend_usd"] == pytest.approx(gpt_4_cost(11, 6))
+    error = assert_openai_error(chat(billing.first, key, "cheap", max_tokens=1), 429)
+    assert error["code"] == "insufficient_quota", error
 
 
 async def test_a_request_that_fails_before_any_output_costs_nothing(

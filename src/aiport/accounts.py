@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from aiport.auth import Caller
@@ -150,23 +151,27 @@ class Accounts:
     # -- limits -------------------------------------------------------------------------
 
     async def admit(
-        self, ctx: RequestContext, estimate: Estimate, priced_as: str | None
+        self,
+        ctx: RequestContext,
+        estimate: Estimate,
+        priced_as: str | None,
+        may_also_serve: Iterable[str | None] = (),
     ) -> dict[str, str]:
-        """Price the request by `priced_as` (the served model's name; None for an embedded
-        engine) and reserve `estimate` against the caller's limits; the headers to send."""
+        """Price the request by `priced_as` (the first model that may serve it; None for an
+        embedded engine) and reserve `estimate` against the caller's limits; the headers
+        to send. A key with a budget in USD reserves what the dearest of `priced_as` and
+        `may_also_serve` (the names of whatever else may serve: other deployments,
+        fallbacks; read only for such a key) would cost, so no deployment can take it past
+        its budget on an estimate; the one that serves is billed (`serve_as`)."""
         charge = self._charge(ctx, estimate, priced_as)
         record = ctx.caller.record if ctx.caller is not None else None
         if record is not None:
-            cost = 0.0
-            if charge.price is not None:
-                cost = charge.price.estimate(
-                    estimate.prompt_tokens,
-                    estimate.output_tokens,
-                    images=estimate.images,
-                    image_variant=estimate.image_variant,
-                    characters=estimate.characters,
-                    audio_seconds=estimate.audio_seconds,
-                )
+            cost = _estimated_cost(charge.price, estimate)
+            if record.max_budget_usd is not None:
+                for name in may_also_serve:
+                    if name is not None:  # None: an embedded engine, free
+                        price = self.prices.price_for(name, estimate.meter)
+                        cost = max(cost, _estimated_cost(price, estimate))
             try:
                 charge.admission = await self.limiter.admit(record, estimate.tokens, cost)
             except APIError as exc:
@@ -271,6 +276,20 @@ class Accounts:
             log.warning("could not settle a reservation of key %s: %s", admission.key.id, exc)
         except Exception:
             log.exception("could not settle a reservation of key %s", admission.key.id)
+
+
+def _estimated_cost(price: Price | None, estimate: Estimate) -> float:
+    """What `estimate` may cost at `price` (nothing when unpriced)."""
+    if price is None:
+        return 0.0
+    return price.estimate(
+        estimate.prompt_tokens,
+        estimate.output_tokens,
+        images=estimate.images,
+        image_variant=estimate.image_variant,
+        characters=estimate.characters,
+        audio_seconds=estimate.audio_seconds,
+    )
 
 
 def _counts_cost(record: KeyRecord) -> bool:

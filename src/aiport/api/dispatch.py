@@ -14,7 +14,8 @@ answered; a streaming handler calls `served.lease.finish(ok)` when its stream en
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from aiohttp import web
@@ -65,21 +66,30 @@ async def route(
     limits admit the request's `estimate` — decided here, before any model work (or,
     `admitted`, already before the body was read). The estimate is priced by the model the
     group's first deployment serves (an upstream's name for it, or nothing for an embedded
-    engine); `serve` re-prices when another deployment or a fallback answers, so a key
-    whose limits count cost is refused a group with any deployment it could not be
-    billed for. `kind`
-    (chat, messages, images, …) lets a model family resolve locally only on its own
-    endpoint."""
+    engine), and a budget reserves what the dearest deployment or fallback that may serve
+    would cost; `serve` re-prices by the one that answers. A key whose limits count cost is
+    refused a group with any deployment it could not be billed for. `kind` (chat,
+    messages, images, …) lets a model family resolve locally only on its own endpoint."""
     ctx = context(request)
     svc = services(request)
     ctx.model = public_model
     if ctx.caller is not None and not ctx.caller.may_use(public_model):
         raise ModelNotFound(public_model)
     group = svc.router.resolve(public_model, kind)
+    first = priced_as(group.deployments[0])
     if admitted:
-        svc.accounts.reprice(ctx, estimate, priced_as(group.deployments[0]))
+        svc.accounts.reprice(ctx, estimate, first)
     else:
-        headers = await svc.accounts.admit(ctx, estimate, priced_as(group.deployments[0]))
+        policy = group.policy
+        others = (
+            _may_also_serve(svc, ctx, group)  # a generator: read only for a budget in USD
+            if len(group.deployments) > 1
+            or policy.fallbacks
+            or policy.context_window_fallbacks
+            or policy.content_policy_fallbacks
+            else ()
+        )
+        headers = await svc.accounts.admit(ctx, estimate, first, others)
         if headers:
             add_headers(request, headers)
     for member in group.deployments[1:]:
@@ -88,6 +98,24 @@ async def route(
         if not svc.accounts.may_bill(ctx, priced_as(member)):
             raise ModelPriceUnknown(member.model, estimate.meter)
     return group
+
+
+def _may_also_serve(svc: Services, ctx: RequestContext, group: Group) -> Iterator[str | None]:
+    """Whatever else may serve the request, by the name each is priced as: the group's
+    other deployments, and those of the fallbacks this caller may use."""
+    for deployment in group.deployments[1:]:
+        yield priced_as(deployment)
+    policy = group.policy
+    fallbacks = {
+        *policy.fallbacks,
+        *policy.context_window_fallbacks,
+        *policy.content_policy_fallbacks,
+    }
+    for name in fallbacks - {group.name}:
+        if ctx.caller is None or ctx.caller.may_use(name):
+            with suppress(ModelNotFound):  # the runner skips it too
+                for deployment in svc.router.resolve(name).deployments:
+                    yield priced_as(deployment)
 
 
 def priced_as(deployment: Deployment) -> str | None:
