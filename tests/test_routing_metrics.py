@@ -18,6 +18,7 @@ from tests.support.server import AiportProcess, raw_request
 MESSAGES: Any = [{"role": "user", "content": "Hallo!"}]
 FAILING = "openai/pair-a"
 HEALTHY = "backup/pair-b"
+SOLO = "openai/solo-m"
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +50,7 @@ def gateway(
             },
             "secondary": {"provider": "backup", "model": "secondary-m"},
             "cached": {"provider": "openai", "model": "cached-m", "cache": {"ttl": 60}},
+            "solo": {"provider": "openai", "model": "solo-m", "num_retries": 0},
         },
         "router": {
             "backoff_base": 0.01,
@@ -122,3 +124,24 @@ def test_retries_fallbacks_breaker_and_cache_are_counted_exactly(
     # The usage row of the first request counts both of its attempts.
     row = usage_row(gateway, first.headers["x-request-id"])
     assert (row["status"], row["attempts"], row["deployment"]) == (200, 2, HEALTHY)
+
+
+def test_failures_and_fast_fails_carry_the_configured_deployment(
+    gateway: AiportProcess, upstream: FaultyUpstream
+) -> None:
+    """A failure on a configured deployment is labelled with its model (bounded: from the
+    config), not `_other`; and once the breaker ejected it, the fast 503s name it too."""
+    upstream.script("solo-m", status(500))
+    body = {"model": "solo", "messages": MESSAGES}
+    before = scrape(gateway.base_url)
+    for _ in range(2):  # the second failure in a row ejects the group's only deployment
+        assert raw_request(gateway.base_url + "/v1/chat/completions", body).status == 500
+    refused = raw_request(gateway.base_url + "/v1/chat/completions", body)
+    assert refused.status == 503
+    assert refused.json()["error"]["code"] == "no_healthy_deployment"
+    assert upstream.count("solo-m") == 2
+    after = scrape(gateway.base_url)
+    d = lambda **labels: delta(before, after, "aiport_requests_total", **labels)  # noqa: E731
+    solo = {"model": "solo", "served_model": "solo-m", "provider": "openai", "deployment": SOLO}
+    assert d(**solo, status_class="5xx") == 3
+    assert d(model="solo") == 3

@@ -92,7 +92,7 @@ class Services:
             if settings.file.log_bodies
             else None,
             observability=Observability.build(
-                settings, master_key, router.has, frozenset(e.name for e in engines.values())
+                settings, master_key, router.knows, frozenset(e.name for e in engines.values())
             ),
         )
 

@@ -29,7 +29,7 @@ from aiport.context import RequestContext
 from aiport.errors import ModelNotFound
 from aiport.metering import Estimate
 from aiport.protocol.common import WireModel
-from aiport.routing.attempts import Served
+from aiport.routing.attempts import EveryDeploymentOut, Served
 from aiport.routing.cache import Lookup
 from aiport.routing.cache_store import CachedAnswer
 from aiport.routing.deployment import Deployment, Group
@@ -161,12 +161,15 @@ async def serve(
             may_use=_may_fall_back(svc, ctx) if caller is not None else _anyone,
             attempts=ctx.attempts,
         )
-    except BaseException:
+    except BaseException as exc:
         release()
         if ctx.attempts:
             last = ctx.attempts[-1]
             ctx.deployment = last.deployment
             add_headers(request, {"x-aiport-deployment": last.header})
+        if isinstance(exc, EveryDeploymentOut):  # refused at once, without an attempt
+            out = exc.deployment
+            ctx.served_model, ctx.backend, ctx.deployment = out.model, out.backend.name, out.id
         raise
     if stream:
         served.lease.after = release

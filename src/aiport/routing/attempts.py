@@ -46,6 +46,16 @@ RATE_LIMIT_PAUSE = 1.0  # seconds a 429 without retry-after keeps its deployment
 EMPTY: frozenset[Health] = frozenset()
 
 
+class EveryDeploymentOut(NoHealthyDeployment):
+    """Every deployment of a group is out (ejected, or did not start): no attempt was made.
+    `deployment` is the one it would have gone to first, which the request is labelled
+    with (usage row, metrics) as if that attempt had failed."""
+
+    def __init__(self, message: str, deployment: Deployment, retry_after: int) -> None:
+        super().__init__(message, headers={"retry-after": str(retry_after)})
+        self.deployment = deployment
+
+
 @dataclass(slots=True)
 class AttemptRecord:
     """For the access log and the usage row: where an attempt went and how it ended."""
@@ -291,9 +301,10 @@ class AttemptRunner:
         reasons = {d.health.down for d in group.deployments if d.health.down}
         retry_after = max(1, round(min(waits, default=1))) if not reasons else 60
         why = f": {reasons.pop()}" if reasons else " after repeated failures"
-        raise NoHealthyDeployment(
+        raise EveryDeploymentOut(
             f"The model `{group.name}` is unavailable{why}; retry in {retry_after} s.",
-            headers={"retry-after": str(retry_after)},
+            group.tiers[0][0],
+            retry_after,
         )
 
     def _wait(

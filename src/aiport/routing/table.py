@@ -92,6 +92,7 @@ class Router:
         self.breaker_config = breaker or BreakerConfig()
         self.policies = policies or {}  # settings of configured names, whatever serves them
         self._groups: dict[str, Group] = {}
+        self._served: set[str] = set()  # the models configured deployments ask for
         self._listed: dict[str, ListedModel] = {}
         self._default: Backend | None = None
         self._default_timeouts: CallTimeouts | None = None
@@ -122,6 +123,7 @@ class Router:
 
     def add_group(self, group: Group, owned_by: str, created: int = 1700000000) -> None:
         self._groups[group.name] = group
+        self._served.update(d.model for d in group.deployments)
         self._listed[group.name] = ListedModel(group.name, owned_by, created)
 
     def add(
@@ -188,6 +190,11 @@ class Router:
 
     def has(self, public: str) -> bool:
         return public in self._groups
+
+    def knows(self, name: str) -> bool:
+        """A configured public name, or the model a configured deployment asks for: names
+        from the config (bounded, unlike the names callers pass to the default provider)."""
+        return name in self._groups or name in self._served
 
     @property
     def default(self) -> Backend | None:
