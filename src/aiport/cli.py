@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,8 +18,24 @@ from aiport.backends.local.engine import EngineConfigError
 from aiport.routing.config import ConfigError
 from aiport.settings import Settings
 
+SIGPIPE_STATUS = 128 + signal.SIGPIPE  # 141: what a shell reports for a tool SIGPIPE ended
+
 
 def main(argv: Sequence[str] | None = None) -> None:
+    try:
+        try:
+            _main(argv)
+        finally:
+            sys.stdout.flush()  # here, not at exit, where a failure would only be printed
+    except BrokenPipeError:
+        # Whoever read our output has gone (`aiport usage --json | head -1`): stop quietly
+        # as a Unix tool would, with the status of a SIGPIPE; what is still buffered goes
+        # to /dev/null, so that Python's own flush at exit does not complain either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(SIGPIPE_STATUS)
+
+
+def _main(argv: Sequence[str] | None) -> None:
     parser = _parser()
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
