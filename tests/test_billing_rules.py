@@ -7,15 +7,18 @@ costs what it delivered."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import math
 import socket
 import time
 import uuid
+import wave
 from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+import openai
 import pytest
 
 from aiport.backends.registry import LOCAL_ENGINES
@@ -250,6 +253,53 @@ async def test_a_request_that_used_more_than_it_reserved_is_billed_in_full_then_
     assert billing.key_info(created["id"])["spend_usd"] == pytest.approx(gpt_4_cost(11, 6))
     error = assert_openai_error(chat(billing.first, key, "cheap", max_tokens=1), 429)
     assert error["code"] == "insufficient_quota", error
+
+
+def silent_wav(seconds: int) -> bytes:
+    """`seconds` of silence as a WAV file (1 kHz, 8 bits: a kilobyte a second)."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as audio:
+        audio.setnchannels(1)
+        audio.setsampwidth(1)
+        audio.setframerate(1000)
+        audio.writeframes(b"\x80" * 1000 * seconds)
+    return buffer.getvalue()
+
+
+async def test_a_transcription_reserves_and_is_billed_by_the_length_of_its_audio(
+    billing: Deployment,
+) -> None:
+    """whisper-1 costs $0.006 a minute. Before the upload is read its length is unknown, so
+    nothing was reserved for it: a key at the edge of its budget was served past it. And an
+    answer that does not say how long the audio was (`response_format: text`) cost $0."""
+    minute = ("minute.wav", silent_wav(60))
+
+    def api(key: str) -> openai.OpenAI:
+        return openai.OpenAI(base_url=billing.first.base_url + "/v1", api_key=key, max_retries=0)
+
+    edge = billing.create_key(max_budget=0.005)
+    with pytest.raises(openai.RateLimitError) as refused:
+        api(edge["key"]).audio.transcriptions.create(model="whisper-1", file=minute)
+    assert refused.value.code == "insufficient_quota"
+
+    able = billing.create_key(max_budget=0.1)
+    client = api(able["key"])
+    reported = client.audio.transcriptions.create(model="whisper-1", file=minute)
+    assert reported.text == "hello world"  # and the fake upstream says: 2 seconds
+    text = client.audio.transcriptions.create(
+        model="whisper-1", file=minute, response_format="text"
+    )
+    assert text.strip() == "hello world"  # nothing else: billed by the upload's length
+    # Priced by tokens, which a plain-text answer does not report: served without a price.
+    client.audio.transcriptions.create(
+        model="gpt-4o-transcribe", file=minute, response_format="text"
+    )
+    rows = await billing.wait_for_rows(able["id"], 3)
+    assert sorted((r["cost_usd"], r["unpriced"]) for r in rows) == [
+        (0.0, 1),
+        (pytest.approx(0.006 * 2 / 60), 0),
+        (pytest.approx(0.006), 0),
+    ]
 
 
 async def test_a_request_that_fails_before_any_output_costs_nothing(

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aiport.auth import Caller
 from aiport.backends.base import Usage
@@ -71,12 +71,21 @@ class ModelPriceUnknown(InvalidRequest):
 class Charge:
     """How an admitted request is billed: the model name its price was looked up by
     (None: an embedded engine, free), that price (None: unpriced), its estimate, and the
-    limiter's reservation (None for the master key)."""
+    limiter's reservation (None for the master key) — for an upload, also what its budget
+    reserved once the body was read (`top_up`)."""
 
     priced_as: str | None
     price: Price | None
     estimate: Estimate
     admission: Admission | None = None
+    top_up: Admission | None = None
+
+    def billable(self, usage: Usage) -> Usage:
+        """`usage`; for audio whose answer told nothing (a transcription as plain text),
+        the length measured from the upload."""
+        if usage == Usage() and self.estimate.audio_seconds:
+            return Usage(audio_seconds=self.estimate.audio_seconds)
+        return usage
 
     def cost(self, usage: Usage) -> float:
         if self.price is None:
@@ -85,12 +94,13 @@ class Charge:
 
     def unpriced(self, usage: Usage) -> bool:
         """Served without a price: an unpriced model, or a priced one whose answer
-        reported nothing its price could bill."""
+        reported nothing its price could bill (e.g. only the audio's length, to a price
+        by tokens)."""
         if self.priced_as is None:
             return False
         if self.price is None:
             return True
-        return usage == Usage() and not self.price.free
+        return not self.price.free and self.cost(usage) == 0.0
 
 
 class Accounts:
@@ -166,30 +176,57 @@ class Accounts:
         charge = self._charge(ctx, estimate, priced_as)
         record = ctx.caller.record if ctx.caller is not None else None
         if record is not None:
-            cost = _estimated_cost(charge.price, estimate)
-            if record.max_budget_usd is not None:
-                for name in may_also_serve:
-                    if name is not None:  # None: an embedded engine, free
-                        price = self.prices.price_for(name, estimate.meter)
-                        cost = max(cost, _estimated_cost(price, estimate))
-            try:
-                charge.admission = await self.limiter.admit(record, estimate.tokens, cost)
-            except APIError as exc:
-                ctx.limit_decision = _DECISIONS.get(exc.code or "", "unavailable")
-                raise
-            ctx.limit_decision = "admitted"
+            cost = self._dearest(record, charge, may_also_serve)
+            charge.admission = await self._admit(ctx, record, estimate.tokens, cost)
         # Set only once admitted: a request refused before has nothing to settle.
         ctx.charge = charge
         return charge.admission.headers if charge.admission is not None else {}
 
-    def reprice(self, ctx: RequestContext, estimate: Estimate, priced_as: str | None) -> None:
+    async def reprice(
+        self,
+        ctx: RequestContext,
+        estimate: Estimate,
+        priced_as: str | None,
+        may_also_serve: Iterable[str | None] = (),
+    ) -> None:
         """Price a request admitted before its model was known — an upload, whose limits
         are checked before its body is read — as `admit` would have, keeping the
-        reservation made then."""
+        reservation made then; a budget in USD now also reserves what the request may
+        cost (429 when that does not fit)."""
         admitted = ctx.charge.admission if ctx.charge is not None else None
         charge = self._charge(ctx, estimate, priced_as)
         charge.admission = admitted
-        ctx.charge = charge
+        ctx.charge = charge  # from here on, refused or not, the first reservation settles
+        if admitted is not None and admitted.key.max_budget_usd is not None:
+            cost = self._dearest(admitted.key, charge, may_also_serve)
+            if cost > 0:  # the budget alone: the request was counted against rate limits
+                budget = replace(admitted.key, rpm=None, tpm=None, max_tokens_total=None)
+                charge.top_up = await self._admit(ctx, budget, 0, cost)
+
+    def _dearest(
+        self, record: KeyRecord, charge: Charge, may_also_serve: Iterable[str | None]
+    ) -> float:
+        """What the request may cost: at its own price, and for a key with a budget in USD
+        at the dearest of those that may also serve it."""
+        estimate = charge.estimate
+        cost = _estimated_cost(charge.price, estimate)
+        if record.max_budget_usd is not None:
+            for name in may_also_serve:
+                if name is not None:  # None: an embedded engine, free
+                    price = self.prices.price_for(name, estimate.meter)
+                    cost = max(cost, _estimated_cost(price, estimate))
+        return cost
+
+    async def _admit(
+        self, ctx: RequestContext, record: KeyRecord, tokens: int, cost: float
+    ) -> Admission:
+        try:
+            admission = await self.limiter.admit(record, tokens, cost)
+        except APIError as exc:
+            ctx.limit_decision = _DECISIONS.get(exc.code or "", "unavailable")
+            raise
+        ctx.limit_decision = "admitted"
+        return admission
 
     def _charge(self, ctx: RequestContext, estimate: Estimate, priced_as: str | None) -> Charge:
         price = None if priced_as is None else self.prices.price_for(priced_as, estimate.meter)
@@ -234,6 +271,8 @@ class Accounts:
         hit = ctx.cache == "hit"
         charge = ctx.charge if not hit else None
         usage = ctx.usage if ctx.delivered and not hit else Usage()
+        if charge is not None and ctx.delivered:
+            usage = charge.billable(usage)
         cost = charge.cost(usage) if charge is not None else 0.0
         ctx.cost_usd = cost
         ttft = (ctx.first_token - ctx.started) * 1000 if ctx.first_token is not None else None
@@ -265,17 +304,25 @@ class Accounts:
             charge = ctx.charge  # its reservation is settled with nothing used
         if charge is not None and charge.admission is not None:
             tokens = usage.prompt_tokens + usage.completion_tokens
-            task = asyncio.create_task(self._settle(charge.admission, tokens, cost))
+            settling = self._settle(charge.admission, tokens, cost, charge.top_up)
+            task = asyncio.create_task(settling)
             self._settling.add(task)
             task.add_done_callback(self._settling.discard)
 
-    async def _settle(self, admission: Admission, tokens: int, cost: float) -> None:
-        try:
-            await self.limiter.settle(admission, tokens, cost)
-        except APIError as exc:
-            log.warning("could not settle a reservation of key %s: %s", admission.key.id, exc)
-        except Exception:
-            log.exception("could not settle a reservation of key %s", admission.key.id)
+    async def _settle(
+        self, admission: Admission, tokens: int, cost: float, top_up: Admission | None
+    ) -> None:
+        """Settle the reservation to what the request used (and give back a top-up: the
+        first one takes the whole cost)."""
+        for reserved, used_tokens, used_cost in ((admission, tokens, cost), (top_up, 0, 0.0)):
+            if reserved is None:
+                continue
+            try:
+                await self.limiter.settle(reserved, used_tokens, used_cost)
+            except APIError as exc:
+                log.warning("could not settle a reservation of key %s: %s", reserved.key.id, exc)
+            except Exception:
+                log.exception("could not settle a reservation of key %s", reserved.key.id)
 
 
 def _estimated_cost(price: Price | None, estimate: Estimate) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable
 
@@ -12,6 +13,7 @@ from aiport.api.context import context, services
 from aiport.api.dispatch import admit_before_body, route, serve
 from aiport.api.responses import json_response, response_headers, start_streaming
 from aiport.backends.base import Backend, BinaryBody, Call, JSONBody, TextBody, Upload
+from aiport.backends.local.audio_decode import audio_length
 from aiport.errors import APIError, InvalidRequest
 from aiport.metering import Estimate, estimate_prompt_tokens
 from aiport.protocol.audio import (
@@ -109,8 +111,13 @@ async def _audio_to_text(
             raise InvalidRequest("Missing required parameter: 'file'.", param="file")
         _refuse_non_audio(upload)
         parsed = validate(wire, fields, strict=False)  # form fields are text
-        # The audio's length is unknown until it is decoded: nothing to reserve ahead.
-        estimate = Estimate(prompt_tokens=estimate_prompt_tokens(fields), meter="audio")
+        # Its length, as the container tells, prices it (for a key: usage is recorded).
+        seconds = await asyncio.to_thread(audio_length, upload.path) if ctx.caller else None
+        estimate = Estimate(
+            prompt_tokens=estimate_prompt_tokens(fields),
+            audio_seconds=seconds or 0.0,
+            meter="audio",
+        )
         group = await route(request, parsed.model, estimate, kind="transcription", admitted=True)
 
         def listen(backend: Backend, call: Call) -> Awaitable[JSONBody | TextBody]:

@@ -77,18 +77,18 @@ async def route(
         raise ModelNotFound(public_model)
     group = svc.router.resolve(public_model, kind)
     first = priced_as(group.deployments[0])
+    policy = group.policy
+    others = (
+        _may_also_serve(svc, ctx, group)  # a generator: read only for a budget in USD
+        if len(group.deployments) > 1
+        or policy.fallbacks
+        or policy.context_window_fallbacks
+        or policy.content_policy_fallbacks
+        else ()
+    )
     if admitted:
-        svc.accounts.reprice(ctx, estimate, first)
+        await svc.accounts.reprice(ctx, estimate, first, others)
     else:
-        policy = group.policy
-        others = (
-            _may_also_serve(svc, ctx, group)  # a generator: read only for a budget in USD
-            if len(group.deployments) > 1
-            or policy.fallbacks
-            or policy.context_window_fallbacks
-            or policy.content_policy_fallbacks
-            else ()
-        )
         headers = await svc.accounts.admit(ctx, estimate, first, others)
         if headers:
             add_headers(request, headers)

@@ -52,6 +52,21 @@ def decode_audio(
     return np.concatenate(chunks)
 
 
+def audio_length(path: str | Path) -> float | None:
+    """Seconds of audio in `path` as its container tells (FFmpeg's estimate from the
+    bitrate where it does not); None when it cannot tell or the file is not audio. Reads
+    headers only, no samples: a few milliseconds, still blocking."""
+    import av
+
+    try:
+        with av.open(str(path), mode="r", metadata_errors="ignore") as container:
+            if container.duration is None or not any(s.type == "audio" for s in container.streams):
+                return None
+            return max(0.0, container.duration / av.time_base)
+    except av.FFmpegError:
+        return None
+
+
 def _decode_stream(
     container: Any, stream: Any, filename: str, max_seconds: float | None
 ) -> list[np.ndarray]:
