@@ -174,7 +174,7 @@ def test_what_is_in_a_bowl_lies_in_it_behind_its_rim(prompt: str, seed: int) -> 
         ("a bowl of cereal", ["bowl-with-spoon"]),
         ("a bowl of rice", ["cooked-rice"]),
         ("a cat in a box", ["cat", "box"]),
-        ("ein Glas Wasser", ["tumbler-glass", "droplet"]),  # not a person swimming in it
+        ("ein Glas Wasser", ["glass-of-water"]),  # not a person swimming in it
     ],
 )
 def test_a_dish_that_is_a_bowl_is_drawn_once(prompt: str, kinds: list[str]) -> None:
@@ -233,6 +233,46 @@ def test_a_balloon_or_kite_a_person_holds_floats_just_above_them(
 def test_words_that_drew_the_wrong_thing(prompt: str, kinds: list[str], place: str | None) -> None:
     scene = parse_scene(prompt)
     assert [obj.kind for obj in scene.objects] == kinds and scene.place == place
+
+
+@pytest.mark.parametrize(
+    ("prompt", "count"),
+    [("a glass of water", 1), ("ein Glas Wasser", 1), ("two glasses of water", 2),
+     ("zwei Gläser Wasser", 2), ("ein Wasserglas", 1)],
+)  # fmt: skip
+def test_a_glass_of_water_is_a_glass_with_water_in_it(prompt: str, count: int) -> None:
+    (glass,) = parse_scene(prompt).objects  # was a whisky tumbler and a drop beside it
+    assert (glass.kind, glass.count) == ("glass-of-water", count)
+    assert "of water" in describe_scene(parse_scene(prompt))
+
+
+@pytest.mark.parametrize(
+    ("prompt", "kinds"),
+    [
+        ("a snowman with a hat", ["snowman"]),  # the snowman's own hat, not a second one
+        ("ein Schneemann mit Hut", ["snowman-without-snow"]),
+        ("ein Schneemann mit Schal und Hut", ["snowman-without-snow"]),
+        ("a hat on a snowman", ["snowman"]),
+        ("Santa Claus with a hat", ["santa-claus"]),
+        ("a firefighter with a helmet", ["firefighter"]),
+        ("a man with a hat", ["man-standing", "womans-hat"]),  # his picture has none
+        ("a snowman next to a hat", ["snowman", "womans-hat"]),  # a hat of its own
+        ("a snowman and a cat with a hat", ["snowman", "cat", "womans-hat"]),
+    ],
+)
+def test_an_accessory_its_wearer_already_wears_is_drawn_once(prompt: str, kinds: list[str]) -> None:
+    scene = parse_scene(prompt)
+    assert [obj.kind for obj in scene.objects] == kinds
+
+
+def test_a_worn_accessorys_place_goes_to_its_wearer() -> None:
+    snowman, tree = parse_scene("a snowman with a scarf and a hat next to a tree").objects
+    assert (snowman.kind, snowman.relation, snowman.target, tree.kind) == (
+        "snowman",
+        "next_to",
+        1,
+        "deciduous-tree",
+    )
 
 
 def test_plural_names_with_of_are_said_right() -> None:

@@ -5,7 +5,10 @@ its SVG body, the box its visible pixels fill, its CLDR group and its English an
 names and keywords (emojibase-data, MIT); people also in five natural skin tones. `raster`
 draws a thing at the size a layout asks, so it stays sharp at 1792×1024, in a skin tone if
 asked; `tint` repaints the thing's main colour family to an asked colour by rewriting the
-SVG's colours before rasterising. CairoSVG rasterises into a
+SVG's colours before rasterising. A few things the emoji set lacks (a lighthouse, a glass
+of water) are the project's own SVG files in `art/aiport/`, each carrying its names
+(`data-en`, `data-de`) and CLDR subgroup (`data-group`) and drawn to fill its view box;
+`art/LICENSES.txt` names each file's source and licence. CairoSVG rasterises into a
 cairo image surface that Pillow reads without a PNG round trip (here ~5 ms for an 800 px
 picture against ~90 ms with resvg-py, which only hands out PNG bytes).
 """
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
 
 RGB = tuple[int, int, int]
 ART_FILE = Path(__file__).parent / "art" / "fluent-emoji-flat.json.gz"
+OWN_ART = Path(__file__).parent / "art" / "aiport"
 _HEX = re.compile(r"#[0-9A-Fa-f]{6}\b")
 SKIN_TONES = ("light", "medium-light", "medium", "medium-dark", "dark")
 
@@ -69,7 +73,7 @@ class Art:
 def art_set() -> dict[str, Art]:
     """Every picture by name (`red-apple`), loaded once (~0.1 s)."""
     data = json.loads(gzip.decompress(ART_FILE.read_bytes()))
-    return {
+    emoji = {
         name: Art(
             name=name,
             body=entry["body"],
@@ -82,6 +86,26 @@ def art_set() -> dict[str, Art]:
         )
         for name, entry in data["things"].items()
     }
+    return emoji | {path.stem: own_art(path) for path in sorted(OWN_ART.glob("*.svg"))}
+
+
+def own_art(path: Path) -> Art:
+    """One of the project's own SVG files, its names and subgroup in `data-` attributes."""
+    from xml.etree import ElementTree
+
+    text = path.read_text()
+    root = ElementTree.fromstring(text)
+    x, y, width, height = (float(v) for v in root.attrib["viewBox"].split())
+    body = text[text.index(">", text.index("<svg")) + 1 : text.rindex("</svg>")].strip()
+    return Art(
+        name=path.stem,
+        body=f'<g transform="translate({-x:g} {-y:g})">{body}</g>',
+        view=(width, height),
+        box=(0.0, 0.0, 1.0, 1.0),
+        group=int(root.attrib["data-group"]),
+        english=tuple(root.attrib["data-en"].split("|")),
+        german=tuple(root.attrib["data-de"].split("|")),
+    )
 
 
 @lru_cache(maxsize=48)

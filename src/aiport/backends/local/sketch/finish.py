@@ -3,13 +3,31 @@
 A sign carries the prompt's first quoted text; a person in a portrait is drawn as a bust;
 a clock on a wall as a wall clock; what goes over a bridge goes on it; a sofa or table
 puts the scene in a room; a picture that shows its container with what is in it ("a bowl
-of soup", "a glass of milk") is drawn instead of both.
+of soup", "a glass of milk", "a glass of water") is drawn instead of both; an accessory the
+picture of its wearer already shows ("a snowman with a hat") is not drawn a second time.
 """
 
 from __future__ import annotations
 
 from aiport.backends.local.sketch import words as w
-from aiport.backends.local.sketch.scene import Scene
+from aiport.backends.local.sketch.scene import Scene, SceneObject
+
+_HEADWEAR = frozenset({"top-hat", "womans-hat", "billed-cap", "military-helmet",
+                       "rescue-workers-helmet"})  # fmt: skip
+# What a picture already wears: "a snowman with a hat" draws the snowman's own hat only.
+WORN: dict[str, frozenset[str]] = {
+    **dict.fromkeys(("snowman", "snowman-without-snow"), _HEADWEAR | {"scarf"}),
+    **dict.fromkeys(
+        (f"{who}{role}" for who in ("", "man-", "woman-") for role in
+         ("firefighter", "police-officer", "guard", "construction-worker", "astronaut",
+          "detective")),
+        _HEADWEAR,
+    ),
+    **dict.fromkeys(("santa-claus", "mrs-claus", "mx-claus", "person-mage", "man-mage",
+                     "woman-mage", "cowboy-hat-face"), _HEADWEAR),
+    **dict.fromkeys(("prince", "princess"), frozenset({"crown"})),
+}  # fmt: skip
+_ACCESSORIES = frozenset().union(*WORN.values())
 
 
 def finish_scene(scene: Scene, texts: list[str]) -> None:
@@ -29,6 +47,7 @@ def finish_scene(scene: Scene, texts: list[str]) -> None:
     if scene.place is None and any(obj.kind in w.INDOOR_KINDS for obj in scene.objects):
         scene.place = "room"
     _serve_dishes(scene)
+    _drop_worn(scene)
 
 
 def _serve_dishes(scene: Scene) -> None:
@@ -37,12 +56,55 @@ def _serve_dishes(scene: Scene) -> None:
     for i, dish in enumerate(objects):
         held = dish.relation == "in" and dish.target is not None
         container = objects[dish.target] if held and dish.target is not None else None
-        if container is None or dish.kind not in w.SERVED_IN.get(container.kind, ()):
+        served = w.SERVED_AS.get(dish.kind, dish.kind)
+        if container is None or served not in w.SERVED_IN.get(container.kind, ()):
             continue
-        container.kind, container.color = dish.kind, dish.color or container.color
+        container.kind, container.color = served, dish.color or container.color
         container.words.extend(dish.words)
-        del objects[i]
-        for obj in objects:
-            if obj.target is not None and obj.target > i:
-                obj.target -= 1
+        _remove(scene, i, into=objects.index(container))
         return _serve_dishes(scene)  # the indexes moved: look again
+
+
+def _drop_worn(scene: Scene) -> None:
+    """ "a snowman with a scarf and a hat": what its wearer's picture shows is drawn once.
+
+    The accessory's words, place and relation go to the wearer ("... next to a tree").
+    """
+    objects = scene.objects
+    for i, obj in enumerate(objects):
+        at = _wearer_of(objects, i)
+        if at is None:
+            continue
+        wearer = objects[at]
+        wearer.words.extend(obj.words)
+        unplaced = wearer.relation is None and wearer.h is None and wearer.v is None
+        if obj.target != at and unplaced:
+            wearer.relation, wearer.target = obj.relation, obj.target
+            wearer.h, wearer.v = obj.h, obj.v
+        _remove(scene, i, into=at)
+        return _drop_worn(scene)  # the indexes moved: look again
+    return None
+
+
+def _wearer_of(objects: list[SceneObject], i: int) -> int | None:
+    """The thing named just before object `i` (or that it is put on) that wears it already."""
+    obj = objects[i]
+    if any(other.target == i for other in objects):
+        return None  # "a snowman next to a hat": a thing of its own
+    if obj.relation == "on" and obj.target is not None:
+        return obj.target if obj.kind in WORN.get(objects[obj.target].kind, ()) else None
+    at = i - 1
+    while at >= 0 and objects[at].kind not in WORN and objects[at].kind in _ACCESSORIES:
+        at -= 1  # "a snowman with a scarf and a hat"
+    return at if at >= 0 and obj.kind in WORN.get(objects[at].kind, ()) else None
+
+
+def _remove(scene: Scene, i: int, into: int) -> None:
+    """Drop object `i`, now drawn as part of object `into`: relations to it go to that."""
+    del scene.objects[i]
+    into = into - 1 if into > i else into
+    for obj in scene.objects:
+        if obj.target == i:
+            obj.target = into
+        elif obj.target is not None and obj.target > i:
+            obj.target -= 1

@@ -206,9 +206,12 @@ RIMS = {"bowl": 0.12}
 SERVED_IN = {
     "bowl": frozenset({"bowl-with-spoon", "pot-of-food", "green-salad", "cooked-rice",
                        "steaming-bowl"}),
-    "tumbler-glass": frozenset({"glass-of-milk"}),
+    "tumbler-glass": frozenset({"glass-of-milk", "glass-of-water", "wine-glass"}),
     "hot-beverage": frozenset({"hot-beverage"}),  # "three cups of coffee"
 }  # fmt: skip
+# What a content is drawn as where a picture shows it in its container: water is a drop
+# alone, but "a glass of water" is a glass with water in it.
+SERVED_AS = {"droplet": "glass-of-water", "water-wave": "glass-of-water"}
 # Where a thing standing on another one rests, as a fraction of the other's height.
 SURFACES = {"table": 0.03, "sofa": 0.5, "bed": 0.42, "chair": 0.44, "box": 0.02, "bridge": 0.1}
 # What goes over one of these goes on it ("ein Zug fährt über eine Brücke").
