@@ -9,7 +9,6 @@ import time
 
 import pytest
 
-from aiport import analytics
 from aiport.cli_admin import add_cli_commands
 from aiport.errors import InvalidRequest
 from aiport.keyservice import parse_time
@@ -24,7 +23,6 @@ def cli(db_url: str, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[in
     parser = argparse.ArgumentParser(prog="aiport")
     commands = parser.add_subparsers()
     add_cli_commands(commands)
-    analytics.add_cli_command(commands)
     args = parser.parse_args(argv)
     code = args.handler(args, db_url)
     out, err = capsys.readouterr()

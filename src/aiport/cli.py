@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from aiport import analytics, cli_admin, logs, master_key
+from aiport import cli_admin, logs, master_key
 from aiport.backends.local.engine import EngineConfigError
 from aiport.routing.config import ConfigError
 from aiport.settings import Settings
@@ -50,7 +50,7 @@ def _main(argv: Sequence[str] | None) -> None:
 
 
 def _run(handler: Any, args: argparse.Namespace) -> None:
-    if handler.__module__ in (cli_admin.__name__, analytics.__name__):
+    if handler.__module__ == cli_admin.__name__:
         # The admin commands open the database (and Redis, to tell other instances).
         settings = load_settings(args)
         url = cli_admin.database_url_for(settings.database_url, settings.data_dir)
@@ -75,7 +75,6 @@ def _parser() -> argparse.ArgumentParser:
     models.set_defaults(handler=_models)
 
     cli_admin.add_cli_commands(commands)
-    analytics.add_cli_command(commands)
     for name in ("keys", "usage", "db"):
         commands.choices[name].add_argument("--config", type=Path, help=argparse.SUPPRESS)
     return parser

@@ -1,7 +1,7 @@
-"""The `aiport keys|db` commands: argument parsing and printing around `KeyService`
-(`aiport usage` is `aiport.analytics`).
+"""The `aiport keys|usage|db` commands: argument parsing and printing around `KeyService`
+and `analytics` (which only compute).
 
-`add_cli_commands()` registers `keys create|list|revoke` and `db upgrade`, whose
+`add_cli_commands()` registers `keys create|list|revoke`, `usage` and `db upgrade`, whose
 handlers take `(args, database_url, redis_url=None)` and return an exit status. A new key
 is printed once, as the last line of `keys create`, and never again.
 """
@@ -17,11 +17,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from aiport import analytics
 from aiport.errors import APIError
 from aiport.keyservice import KeyService
 from aiport.store.database import default_database_url, open_database
 from aiport.store.keys import KeyStore
 from aiport.store.migrations import upgrade
+from aiport.store.usage_analytics import DIMENSIONS
 
 
 def database_url_for(database_url: str | None, data_dir: str | Path = ".aiport") -> str:
@@ -30,7 +32,7 @@ def database_url_for(database_url: str | None, data_dir: str | Path = ".aiport")
 
 
 def add_cli_commands(commands: Any) -> None:
-    """Register `keys …` and `db upgrade` on an argparse subparsers object."""
+    """Register `keys …`, `usage` and `db upgrade` on an argparse subparsers object."""
     keys = commands.add_parser("keys", help="create, list and revoke API keys")
     sub = keys.add_subparsers(title="keys commands", dest="keys_command", required=True)
 
@@ -57,6 +59,18 @@ def add_cli_commands(commands: Any) -> None:
     db_sub.add_parser("upgrade", help="apply schema migrations").set_defaults(
         handler=run_db_upgrade
     )
+
+    # aiport usage [--by key,model] [--since 7d] [--until …] [--key ID] [--model M]
+    # [--provider P] [--json]
+    usage = commands.add_parser("usage", help="usage grouped by key, model, provider, time")
+    usage.add_argument("--by", help=f"comma-separated, from: {', '.join(DIMENSIONS)}")
+    usage.add_argument("--since", help="ISO date/time or a duration such as 1h or 7d")
+    usage.add_argument("--until", help="ISO date/time or a duration (default: now)")
+    usage.add_argument("--key", help="only this key id")
+    usage.add_argument("--model", help="only this requested model")
+    usage.add_argument("--provider", help="only this provider (or local engine)")
+    usage.add_argument("--json", action="store_true")
+    usage.set_defaults(handler=run_usage)
 
 
 def run_keys_create(args: Namespace, database_url: str, redis_url: str | None = None) -> int:
@@ -127,6 +141,19 @@ def run_keys_revoke(args: Namespace, database_url: str, redis_url: str | None = 
     return _run(database_url, go)
 
 
+def run_usage(args: Namespace, database_url: str, redis_url: str | None = None) -> int:
+    async def go(store: KeyStore) -> None:
+        names = ("by", "since", "until", *analytics.FILTERS)
+        params = {name: getattr(args, name) for name in names}
+        report = await analytics.grouped_usage(store.db, params)
+        if args.json:
+            print(json.dumps(report["data"], indent=2, ensure_ascii=False))
+        else:
+            _print_usage(report["by"], report["data"])
+
+    return _run(database_url, go)
+
+
 def run_db_upgrade(args: Namespace, database_url: str, redis_url: str | None = None) -> int:
     async def go(store: KeyStore) -> None:
         pass  # _run has upgraded already; say what it did
@@ -180,3 +207,57 @@ def _print_table(rows: Sequence[Sequence[str]]) -> None:
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+_HEADS = {
+    "key": ("KEY", "key_id"),
+    "model": ("MODEL", "model"),
+    "served_model": ("SERVED", "served_model"),
+    "provider": ("PROVIDER", "provider"),
+    "endpoint": ("ENDPOINT", "endpoint"),
+}
+_TOTALS = ("REQUESTS", "ERRORS", "PROMPT", "COMPLETION", "USD", "P50 MS", "P95 MS", "TTFT P50")
+
+
+def _print_usage(by: Sequence[str], rows: list[dict[str, Any]]) -> None:
+    table = [tuple(_heading(name) for name in by) + _TOTALS]
+    for r in rows:
+        usd = f"{r['cost_usd']:.6f}"
+        if r["unpriced_requests"]:
+            usd += f" +{r['unpriced_requests']} unpriced"
+        totals = (r["requests"], r["errors"], r["prompt_tokens"], r["completion_tokens"])
+        table.append(
+            (
+                *(_cell(name, r) for name in by),
+                *map(str, totals),
+                usd,
+                _ms(r["latency_ms_p50"]),
+                _ms(r["latency_ms_p95"]),
+                _ms(r["ttft_ms_p50"]),
+            )
+        )
+    _print_table(table)
+    unpriced = sum(r["unpriced_requests"] for r in rows)
+    if unpriced:
+        print(
+            f"{unpriced} served without a price (not in USD): give their models a price"
+            " under `prices:` in aiport.yaml"
+        )
+
+
+def _heading(name: str) -> str:
+    return _HEADS[name][0] if name in _HEADS else name.upper() + " (UTC)"
+
+
+def _cell(name: str, row: dict[str, Any]) -> str:
+    if name in ("hour", "day"):
+        when = datetime.fromtimestamp(row["time"], UTC)
+        return when.strftime("%Y-%m-%d" if name == "day" else "%Y-%m-%d %H:00")
+    value = row[_HEADS[name][1]]
+    if name == "key" and row.get("key_prefix"):
+        return f"{value} ({row['key_prefix']}…)"
+    return str(value) if value is not None else "-"
+
+
+def _ms(value: float | None) -> str:
+    return f"{value:.0f}" if value is not None else "-"
