@@ -13,7 +13,13 @@ import redis
 
 from tests.support.accounts_e2e import redis_db_url, service_url
 from tests.support.fake_upstream import wait_for
-from tests.support.faulty_upstream import FaultyUpstream, answer, chat_completion, status
+from tests.support.faulty_upstream import (
+    FaultyUpstream,
+    answer,
+    chat_completion,
+    module_upstream,
+    status,
+)
 from tests.support.routing import deployments
 from tests.support.server import AiportProcess, raw_request
 
@@ -23,11 +29,7 @@ COOLDOWN = 2.0
 SOLO = "openai/solo-m"
 
 
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[FaultyUpstream]:
-    server = FaultyUpstream().start()
-    yield server
-    server.stop()
+upstream = module_upstream()
 
 
 @pytest.fixture(scope="module")

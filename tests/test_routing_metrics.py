@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.faulty_upstream import FaultyUpstream, status
+from tests.support.faulty_upstream import FaultyUpstream, module_upstream, status
 from tests.support.prometheus import delta, scrape, total
 from tests.support.routing import usage_row
 from tests.support.server import AiportProcess, raw_request
@@ -21,11 +21,7 @@ HEALTHY = "backup/pair-b"
 SOLO = "openai/solo-m"
 
 
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[FaultyUpstream]:
-    server = FaultyUpstream().start()
-    yield server
-    server.stop()
+upstream = module_upstream()
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,7 @@ from tests.support.faulty_upstream import (
     chat_chunk,
     chat_completion,
     chunked,
+    module_upstream,
 )
 from tests.support.routing import create_key
 from tests.support.server import MASTER_KEY, NO_RESILIENCE, AiportProcess
@@ -32,11 +33,7 @@ MESSAGES: Any = [{"role": "user", "content": "Hallo!"}]
 SLOW = 0.6
 
 
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[FaultyUpstream]:
-    server = FaultyUpstream().start()
-    yield server
-    server.stop()
+upstream = module_upstream()
 
 
 @pytest.fixture(scope="module")

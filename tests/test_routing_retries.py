@@ -25,6 +25,7 @@ from tests.support.faulty_upstream import (
     chat_chunk,
     chat_completion,
     chunked,
+    module_upstream,
     openai_error,
     rate_limited,
     reset_mid_stream,
@@ -42,11 +43,7 @@ def group(*members: tuple[str, str], **settings: Any) -> dict[str, Any]:
     return {"deployments": [{"provider": p, "model": m} for p, m in members], **settings}
 
 
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[FaultyUpstream]:
-    server = FaultyUpstream().start()
-    yield server
-    server.stop()
+upstream = module_upstream()
 
 
 @pytest.fixture(scope="module")

@@ -36,10 +36,12 @@ import gzip
 import ssl as ssl_module
 import threading
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+import pytest
 
 # -- steps -------------------------------------------------------------------------------
 
@@ -386,3 +388,16 @@ async def _read_request(reader: asyncio.StreamReader, connection: int) -> Reques
     else:
         body = await reader.readexactly(int(headers.get("content-length", "0")))
     return Request(method, target, headers, body, connection)
+
+
+def module_upstream(name: str = "upstream") -> Any:
+    """A module-scoped fixture `name`: one `FaultyUpstream` for a test module, stopped after
+    its last test. Use it at the module's top level: `upstream = module_upstream()`."""
+
+    @pytest.fixture(scope="module", name=name)
+    def fixture() -> Iterator[FaultyUpstream]:
+        server = FaultyUpstream().start()
+        yield server
+        server.stop()
+
+    return fixture
