@@ -4,7 +4,7 @@ A stream (the Responses API on an `openai` provider, Messages on an `anthropic` 
 completions) that the upstream ends early — a clean close before its last event — reaches
 the client as an error, never as a short answer that looks whole (the README: "a stream
 that ends without `[DONE]` or a final `finish_reason` is an error too"). An image edit keeps
-its model's timeouts.
+its model's timeouts, and is retried on the next deployment like any other request.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import openai
 import orjson
 import pytest
 
-from tests.support.faulty_upstream import FaultyUpstream, slow_first_byte, sse
+from tests.support.faulty_upstream import FaultyUpstream, answer, slow_first_byte, sse, status
 from tests.support.server import AiportProcess, raw_request
 
 CREATED: Any = {"id": "resp_1", "object": "response", "status": "in_progress", "output": []}
@@ -79,10 +79,18 @@ def gateway(
         "providers": {
             "openai": {"base_url": upstream.url, "api_key": "sk-up", "type": "openai"},
             "anthropic": {"type": "anthropic", "base_url": upstream.url, "api_key": "sk-a"},
+            "backup": {"base_url": upstream.url},
         },
         "models": {
             "messages-cut": {"provider": "anthropic"},
             "slow-edits": {"provider": "openai", "timeouts": {"first_byte": 0.3, "total": 0.3}},
+            "edits-pair": {
+                "deployments": [
+                    {"provider": "openai", "model": "edit-a"},
+                    {"provider": "backup", "model": "edit-b", "priority": 1},
+                ],
+                "num_retries": 1,
+            },
         },
         "router": {"num_retries": 0},
         "local": {"enabled": False},
@@ -111,7 +119,32 @@ def test_a_passed_through_stream_cut_short_ends_with_an_error(
 def test_an_image_edit_keeps_its_models_timeouts(
     gateway: AiportProcess, upstream: FaultyUpstream
 ) -> None:
-    upstream.script("/v1/images/edits", slow_first_byte(3))
+    upstream.script("slow-edits", slow_first_byte(3))
     with pytest.raises(openai.InternalServerError) as late:
         gateway.client().images.edit(model="slow-edits", image=("a.png", b"\x89PNG"), prompt="x")
     assert late.value.status_code == 504  # after 0.3 s, not the provider's default
+
+
+IMAGES = orjson.dumps({"created": 1, "data": [{"b64_json": "aGVsbG8="}]})
+
+
+@pytest.mark.filterwarnings("ignore:deprecated:DeprecationWarning")  # variations
+@pytest.mark.parametrize("operation", ["edit", "variation"])
+def test_an_image_edit_is_retried_on_the_next_deployment(
+    gateway: AiportProcess, upstream: FaultyUpstream, operation: str
+) -> None:
+    picture = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
+    upstream.script("edit-a", status(502))
+    upstream.script("edit-b", answer(IMAGES))
+    seen = len(upstream.requests)
+    client = gateway.client()
+    image = ("a.png", picture, "image/png")
+    if operation == "edit":
+        result = client.images.edit(model="edits-pair", image=image, prompt="add a hat")
+    else:
+        result = client.images.create_variation(model="edits-pair", image=image)
+    assert result.data and result.data[0].b64_json == "aGVsbG8="
+    failed, answered = upstream.requests[seen:]
+    assert (failed.key, answered.key) == ("edit-a", "edit-b")  # each its own model name
+    assert failed.body.replace(b"edit-a", b"edit-b") == answered.body  # the whole form, again
+    assert picture in answered.body

@@ -8,9 +8,10 @@ compression bombs, a single huge SSE line, a connection closed before any answer
     assert [r.body_json["model"] for r in upstream.requests] == ["gpt-flaky", "gpt-flaky"]
 
 Which script answers a request: the one stored under its key, the `model` of a JSON body or
-else the request path (`/v1/models`). `script(key, *scripts)` stores scripts in order: the
-n-th request for that key plays the n-th script, and the last one repeats from then on. A key
-without scripts plays `upstream.default` (a normal chat completion). `clear()` forgets them.
+a multipart form, else the request path (`/v1/models`). `script(key, *scripts)` stores
+scripts in order: the n-th request for that key plays the n-th script, and the last one
+repeats from then on. A key without scripts plays `upstream.default` (a normal chat
+completion). `clear()` forgets them.
 
 A script is a list of steps, played in order after the whole request was read:
 
@@ -33,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gzip
+import re
 import ssl as ssl_module
 import threading
 import zlib
@@ -85,11 +87,16 @@ class Request:
 
     @property
     def key(self) -> str:
-        if self.headers.get("content-type", "").startswith("application/json"):
+        content_type = self.headers.get("content-type", "")
+        if content_type.startswith("application/json"):
             with contextlib.suppress(orjson.JSONDecodeError):
                 data = orjson.loads(self.body)
                 if isinstance(data, dict) and isinstance(data.get("model"), str):
                     return data["model"]
+        elif content_type.startswith("multipart/form-data"):
+            field = re.search(rb'name="model"\r\n\r\n([^\r]*)\r\n', self.body)
+            if field:
+                return field[1].decode()
         return self.path
 
 

@@ -1,12 +1,16 @@
 """POST /images/edits and /images/variations: multipart, passed through to an upstream.
 
 The form is read whole (within the body limit), its text fields parsed for routing and
-admission (`model`, `n`), and the same bytes go upstream unchanged, images and all. No
-embedded engine edits pictures: there the answer is a 400 that says what can.
+admission (`model`, `n`), and its bytes go upstream as they came, images and all — only
+the `model` field says the deployment's own name for the model. Like every other endpoint
+it is served by `serve` (retries, breaker, fallbacks): the form is in memory, so each
+attempt sends it again. No embedded engine edits pictures: there the answer is a 400 that
+says what can.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from email.parser import BytesParser
 from email.policy import HTTP
 
@@ -14,9 +18,9 @@ from aiohttp import web
 
 from aiport.api.bodies import check_declared_size
 from aiport.api.context import context, services
-from aiport.api.dispatch import route
+from aiport.api.dispatch import route, serve
 from aiport.api.responses import json_response
-from aiport.backends.base import Call, RawForm
+from aiport.backends.base import Backend, Call, JSONBody, RawForm
 from aiport.errors import InvalidRequest, UnsupportedCapability
 from aiport.metering import Estimate, estimate_prompt_tokens
 
@@ -28,6 +32,7 @@ LOCAL_REFUSAL = (
     "itself can. Send this to an upstream provider that serves it (OpenAI: gpt-image-1, "
     "dall-e-2)."
 )
+UNREADABLE = "The multipart body could not be read."
 
 
 async def create_image_edit(request: web.Request) -> web.Response:
@@ -40,12 +45,11 @@ async def create_image_variation(request: web.Request) -> web.Response:
 
 async def _forward(request: web.Request, operation: str, what: str) -> web.Response:
     svc, ctx = services(request), context(request)
-    limit = svc.settings.max_body_bytes
-    check_declared_size(request, limit)
+    check_declared_size(request, svc.settings.max_body_bytes)
     if not request.content_type.startswith("multipart/form-data"):
         raise InvalidRequest("This endpoint takes multipart/form-data.", param="image")
-    raw = await request.read()
-    fields = form_fields(raw, request.headers["Content-Type"])
+    form = Form.parse(await request.read(), request.headers["Content-Type"])
+    fields = form.fields
     model = fields.get("model") or DEFAULT_MODEL
     try:
         n = int(fields.get("n") or 1)
@@ -59,36 +63,66 @@ async def _forward(request: web.Request, operation: str, what: str) -> web.Respo
         image_variant=f"{fields.get('quality', 'standard')} {fields.get('size', '1024x1024')}",
         meter="images",
     )
-    # The form goes on as it came, to the group's first deployment (no retries here).
-    target = (await route(request, model, estimate, kind="images")).deployments[0]
-    ctx.served_model, ctx.backend, ctx.deployment = target.model, target.backend.name, target.id
-    call = Call.make(
-        None, fields, model=target.model, public_model=model, request_id=ctx.request_id
-    )
-    call.form = RawForm(raw, request.headers["Content-Type"])
-    call.timeouts = target.timeouts  # the model's `timeouts:`, as a routed call has them
-    try:
-        result = await target.backend.image_edit(call, operation)
-    except UnsupportedCapability:
-        if target.backend.name.startswith("local-"):
-            message = LOCAL_REFUSAL.format(model=model, engine=target.backend.name, what=what)
+    group = await route(request, model, estimate, kind="images")
+
+    def with_form(call: Call) -> None:
+        call.form = form.naming(call.model)
+
+    async def edit(backend: Backend, call: Call) -> JSONBody:
+        try:
+            return await backend.image_edit(call, operation)
+        except UnsupportedCapability:
+            if not backend.name.startswith("local-"):
+                raise
+            message = LOCAL_REFUSAL.format(model=model, engine=backend.name, what=what)
             raise InvalidRequest(message, param="model") from None
-        raise
+
+    served = await serve(request, group, None, dict(fields), edit, adjust=with_form)
+    result = served.result
     ctx.usage, ctx.usage_reported = result.usage, True
     return json_response(request, result)
 
 
-def form_fields(raw: bytes, content_type: str) -> dict[str, str]:
-    """The text fields of a multipart form (files are left out)."""
-    head = f"Content-Type: {content_type}\r\n\r\n".encode()
-    message = BytesParser(policy=HTTP).parsebytes(head + raw)
-    if not message.is_multipart():
-        raise InvalidRequest("The multipart body could not be read.", param="image")
-    fields: dict[str, str] = {}
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        if isinstance(name, str) and part.get_filename() is None:
+@dataclass(frozen=True, slots=True)
+class Form:
+    """A multipart form as the client sent it, its text fields, and each part's bytes."""
+
+    raw: bytes
+    content_type: str
+    fields: dict[str, str]
+    boundary: bytes
+    parts: tuple[bytes, ...]  # each as sent: its headers, a blank line, its content
+    names: tuple[str | None, ...]  # each part's text field name (None for a file)
+
+    @classmethod
+    def parse(cls, raw: bytes, content_type: str) -> Form:
+        head = f"Content-Type: {content_type}\r\n\r\n".encode()
+        message = BytesParser(policy=HTTP).parsebytes(head + raw)
+        boundary = message.get_boundary()
+        if not message.is_multipart() or not boundary:
+            raise InvalidRequest(UNREADABLE, param="image")
+        fields: dict[str, str] = {}
+        names: list[str | None] = []
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            text = isinstance(name, str) and part.get_filename() is None
+            names.append(str(name) if text else None)
             payload = part.get_payload(decode=True)
-            if isinstance(payload, bytes):
-                fields[name] = payload.decode("utf-8", "replace")
-    return fields
+            if text and isinstance(payload, bytes):
+                fields[str(name)] = payload.decode("utf-8", "replace")
+        # No part contains the delimiter (RFC 2046), so splitting on it is exact.
+        pieces = (b"\r\n" + raw).split(b"\r\n--" + boundary.encode())
+        parts = tuple(piece.removeprefix(b"\r\n") for piece in pieces[1:-1])
+        if len(parts) != len(names):
+            raise InvalidRequest(UNREADABLE, param="image")
+        return cls(raw, content_type, fields, boundary.encode(), parts, tuple(names))
+
+    def naming(self, model: str) -> RawForm:
+        """The form as sent, its `model` field (added if there was none) set to `model`."""
+        if self.fields.get("model") == model:
+            return RawForm(self.raw, self.content_type)
+        named = b'Content-Disposition: form-data; name="model"\r\n\r\n' + model.encode()
+        parts = [part for part, name in zip(self.parts, self.names, strict=True) if name != "model"]
+        delimiter = b"--" + self.boundary
+        body = b"".join(delimiter + b"\r\n" + part + b"\r\n" for part in [*parts, named])
+        return RawForm(body + delimiter + b"--\r\n", self.content_type)
