@@ -61,7 +61,7 @@ def test_a_chat_completion_from_claude(proxy: AiportProcess, upstream: FakeUpstr
     validate(completion, response_schema_ref("/chat/completions", "post"))
     [choice] = completion["choices"]
     assert choice["message"]["content"] == "Hello from the fake upstream."
-    assert choice["finish_reason"] == "stop" and completion["model"] == CLAUDE
+    assert choice["finish_reason"] == "stop" and completion["model"] == "claude-sonnet-4-5"
     assert completion["usage"]["prompt_tokens"] == 11
     assert completion["usage"]["completion_tokens"] == 6
     request = upstream.last("/messages")

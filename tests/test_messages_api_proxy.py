@@ -49,8 +49,8 @@ def test_create_answers_in_anthropics_shape(
     assert message.content[0].type == "text"
     assert message.content[0].text == "Hello from the fake upstream."
     assert message.stop_reason == "end_turn"
-    # Passed through, the upstream names its own model; translated, the one asked for.
-    assert message.model == ("claude-sonnet-4-5" if model == NATIVE else model)
+    # Passed through or translated, the upstream's own name for the model that served.
+    assert message.model == ("claude-sonnet-4-5" if model == NATIVE else "fake-chat")
     assert message.usage.input_tokens == 11 and message.usage.output_tokens == 6
     if model == NATIVE:
         sent = upstream.last("/messages")

@@ -4,6 +4,7 @@ API's usage rows and mid-stream failures."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import anthropic
 import openai
@@ -87,3 +88,34 @@ def test_messages_are_metered_and_fail_in_anthropics_shape(proxy: AiportProcess)
     assert last.startswith("event: error\ndata: ")
     error = json.loads(last.split("data: ", 1)[1])
     assert error["type"] == "error" and error["error"]["type"] == "api_error"
+
+
+# A translated answer names its model as a passed-through one does: the name the upstream
+# that served gave it (OpenAI names the snapshot that served, not the alias asked for).
+TRANSLATIONS = [
+    ("messages over chat", "vllm-chat", "fake-chat"),
+    ("responses over chat", "vllm-chat", "fake-chat"),
+    ("chat over messages", "claude-native", "claude-sonnet-4-5"),
+]
+
+
+@pytest.mark.parametrize(("api", "model", "served"), TRANSLATIONS, ids=[t[0] for t in TRANSLATIONS])
+def test_a_translated_answer_names_the_model_that_served(
+    proxy: AiportProcess, client: openai.OpenAI, api: str, model: str, served: str
+) -> None:
+    hello: Any = [{"role": "user", "content": "Hi"}]
+    if api == "messages over chat":
+        claude = anthropic.Anthropic(base_url=proxy.base_url, api_key=MASTER_KEY, max_retries=0)
+        whole = claude.messages.create(model=model, max_tokens=20, messages=hello)
+        with claude.messages.stream(model=model, max_tokens=20, messages=hello) as stream:
+            streamed = stream.get_final_message()
+        assert (whole.model, streamed.model) == (served, served)
+    elif api == "responses over chat":
+        response = client.responses.create(model=model, input="Hi")
+        events = list(client.responses.create(model=model, input="Hi", stream=True))
+        names = {e.response.model for e in events if hasattr(e, "response")}
+        assert (response.model, names) == (served, {served})
+    else:
+        completion = client.chat.completions.create(model=model, messages=hello)
+        chunks = list(client.chat.completions.create(model=model, messages=hello, stream=True))
+        assert (completion.model, {c.model for c in chunks}) == (served, {served})

@@ -346,7 +346,7 @@ class Backend:
         events = ResponseEvents(request, call.public_model)
         started = False
         async for chunk in self.chat_stream(chat):
-            out = [] if started else events.start()
+            out = [] if started else events.start(chunk.data.get("model"))
             started = True
             for event in out + events.feed(chunk.data):
                 yield StreamChunk(event, event=event["type"])

@@ -362,7 +362,8 @@ def finish_fields(stop_reason: Any, stop_sequence: Any) -> JSON:
 
 
 def chat_completion(message: JSON, model: str) -> JSON:
-    """The `chat.completion` for a whole Anthropic `message`."""
+    """The `chat.completion` for a whole Anthropic `message`, named as the message names its
+    model (`model` if it does not)."""
     texts: list[str] = []
     calls: list[JSON] = []
     for block in message.get("content") or []:
@@ -382,7 +383,7 @@ def chat_completion(message: JSON, model: str) -> JSON:
         "id": str(message.get("id") or ""),
         "object": "chat.completion",
         "created": int(time.time()),
-        "model": model,
+        "model": str(message.get("model") or model),
         "choices": [choice],
         "usage": chat_usage(message.get("usage")),
     }

@@ -58,7 +58,7 @@ class ChatChunks:
             "id": str(message.get("id") or ""),
             "object": "chat.completion.chunk",
             "created": int(time.time()),
-            "model": self.model,
+            "model": str(message.get("model") or self.model),
         }
         self._usage = dict(message.get("usage") or {})
         return [self._chunk({"role": "assistant", "content": "", "refusal": None})]

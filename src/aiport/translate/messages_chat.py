@@ -219,7 +219,9 @@ def message_shell(model: str) -> JSON:
 
 
 def message_from_chat(model: str, chat: JSON) -> JSON:
-    message = message_shell(model)
+    """The message for a whole chat answer, named as the answer names its model (`model` if
+    it does not)."""
+    message = message_shell(str(chat.get("model") or model))
     choice = (chat.get("choices") or [{}])[0]
     answer = choice.get("message") or {}
     if isinstance(answer.get("content"), str) and answer["content"]:

@@ -41,7 +41,7 @@ class MessageEvents:
         choices = [c for c in chunk.get("choices") or [] if c.get("index", 0) == 0]
         if not self._started and not (self._usage or any(_says_something(c) for c in choices)):
             return []  # a role chunk: the start waits for the count that may come with content
-        events = self._start(prompt_tokens)
+        events = self._start(prompt_tokens, chunk.get("model"))
         for choice in choices:
             delta = choice.get("delta") or {}
             text = delta.get("content")
@@ -56,7 +56,7 @@ class MessageEvents:
         return events
 
     def close(self) -> list[JSON]:
-        events = self._start(None) + self._close_block()
+        events = self._start(None, None) + self._close_block()
         stop = self._stop or stop_fields({"finish_reason": "stop"})
         # Without the chat stream's usage the input count is left out: the start's stands.
         usage = usage_of(self._usage) if self._usage else {"output_tokens": 0}
@@ -64,12 +64,14 @@ class MessageEvents:
         events.append({"type": "message_stop"})
         return events
 
-    def _start(self, prompt_tokens: int | None) -> list[JSON]:
+    def _start(self, prompt_tokens: int | None, model: Any) -> list[JSON]:
         if self._started:
             return []
         self._started = True
         if prompt_tokens:
             self.message["usage"]["input_tokens"] = prompt_tokens
+        if model:
+            self.message["model"] = str(model)  # as the chat stream names it
         return [{"type": "message_start", "message": dict(self.message)}]
 
     def _call_delta(self, part: JSON) -> list[JSON]:

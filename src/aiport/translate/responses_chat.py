@@ -263,8 +263,9 @@ def finish(response: JSON, finish_reason: str | None, usage: Any) -> JSON:
 
 
 def response_from_chat(req: ResponseRequest, model: str, chat: JSON) -> JSON:
-    """The `response` object for a whole chat completion (its first choice)."""
-    response = response_shell(req, model)
+    """The `response` object for a whole chat completion (its first choice), named as the
+    completion names its model (`model` if it does not)."""
+    response = response_shell(req, str(chat.get("model") or model))
     choice = (chat.get("choices") or [{}])[0]
     message = choice.get("message") or {}
     content = message.get("content")

@@ -43,7 +43,10 @@ class ResponseEvents:
         self._sequence += 1
         return event
 
-    def start(self) -> list[JSON]:
+    def start(self, model: Any = None) -> list[JSON]:
+        """The first events; `model`: the name the first chunk gives its model, if any."""
+        if model:
+            self.response["model"] = str(model)
         snapshot = dict(self.response)
         return [
             self._event("response.created", response=snapshot),

@@ -329,7 +329,7 @@ def _head(call: Call, kind: str) -> JSON:
         "id": f"chatcmpl-{secrets.token_hex(14)}",
         "object": kind,
         "created": int(time.time()),
-        "model": call.public_model,  # echoed as OpenAI echoes the requested model
+        "model": call.public_model,  # the name asked for: the engine stands in for it
     }
 
 
