@@ -255,6 +255,24 @@ async def test_a_request_that_used_more_than_it_reserved_is_billed_in_full_then_
     assert error["code"] == "insufficient_quota", error
 
 
+async def test_a_budget_removed_then_set_again_counts_what_was_spent_meanwhile(
+    billing: Deployment,
+) -> None:
+    """While the key had no budget (but a rate limit), each request's settlement still
+    moved its remembered spend, by what it used minus what it reserved (never added):
+    set again, the budget started far below what the key had really spent."""
+    created = billing.create_key(rpm=1000, max_budget=0.001)
+    key, path = created["key"], f"/admin/keys/{created['id']}"
+    assert chat(billing.first, key, "cheap", max_tokens=10).status == 200
+    assert billing.admin("PATCH", path, {"max_budget": None}).status == 200
+    for _ in range(3):  # each reserves $0.06 (1000 output tokens) and uses $0.00069
+        assert chat(billing.first, key, "cheap", max_tokens=1000).status == 200
+    assert billing.admin("PATCH", path, {"max_budget": 0.002}).status == 200
+    # 4 x $0.00069 spent: over the new $0.002.
+    error = assert_openai_error(chat(billing.first, key, "cheap", max_tokens=1), 429)
+    assert error["code"] == "insufficient_quota", error
+
+
 def silent_wav(seconds: int) -> bytes:
     """`seconds` of silence as a WAV file (1 kHz, 8 bits: a kilobyte a second)."""
     buffer = io.BytesIO()

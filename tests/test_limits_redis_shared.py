@@ -150,10 +150,40 @@ async def test_lost_budget_totals_are_reseeded_from_the_database(
     writer = UsageWriter(db)
     writer.record(UsageRecord("req_1", "/v1/embeddings", 200, key_id=record.id, prompt_tokens=300))
     await writer.close()
-    await redis.delete(*limiter._keys(record.id))  # as after a Redis restart
+    await redis.delete(*limiter._keys(record))  # as after a Redis restart
     await limiter.admit(record, estimated_tokens=700)  # 300 (from DB) + 700 fits
     with pytest.raises(QuotaExceeded, match="used 1000 of its 1000"):
         await limiter.admit(record, estimated_tokens=1)
+
+
+async def test_a_budget_removed_then_set_again_starts_from_the_database(
+    db: Database, redis: Any, namespace: str
+) -> None:
+    """Without a budget (but with a rate limit) each settlement moved the key's total by
+    what it used minus a reservation never added: set again, the budget started at -$0.008
+    when $0.01 was spent."""
+    store = KeyStore(db)
+    record, _ = await store.create("on and off", rpm=1000, max_budget_usd=0.01)
+    limiter = RedisLimiter(redis, namespace=namespace, spend_loader=store.spend)
+    writer = UsageWriter(db)
+
+    async def serve(key: KeyRecord, reserved: float, used: float) -> None:
+        admission = await limiter.admit(key, estimated_cost_usd=reserved)
+        await limiter.settle(admission, 0, used)
+        row = UsageRecord(f"req_{random.getrandbits(64):x}", "/v1/chat/completions", 200)
+        row.key_id, row.cost_usd = key.id, used
+        writer.record(row)
+
+    await serve(record, 0.001, 0.001)
+    unlimited = await store.update(record.id, {"max_budget_usd": None})
+    assert unlimited is not None
+    for _ in range(3):
+        await serve(unlimited, 0.006, 0.003)
+    again = await store.update(record.id, {"max_budget_usd": 0.01})
+    assert again is not None
+    await writer.close()
+    with pytest.raises(QuotaExceeded, match=r"spent \$0\.0100 of its \$0\.0100"):
+        await limiter.admit(again, estimated_cost_usd=0.001)
 
 
 async def test_make_limiter_picks_the_shared_limiter_when_redis_is_configured(

@@ -33,7 +33,8 @@ class LocalLimiter(Limiter):
         self._spend_loader = spend_loader
         self._clock = clock
         self._tat: dict[tuple[str, str], float] = {}
-        self._budget: dict[str, list[int]] = {}  # key id → [tokens used, micro-USD spent]
+        # key id → the key's version (`updated_at`) and [tokens used, micro-USD spent]
+        self._budget: dict[str, tuple[float, list[int]]] = {}
 
     async def _admit(self, key: KeyRecord, tokens: int, cost_usd: float) -> Admission:
         out = await self.decide(key, tokens, micro_usd(cost_usd))
@@ -41,14 +42,23 @@ class LocalLimiter(Limiter):
 
     async def decide(self, key: KeyRecord, tokens: int, micros: int) -> Outcome:
         """Reserve `tokens` and `micros` if they fit; the outcome either way."""
-        if key.has_budget and key.id not in self._budget:
+        if key.has_budget and self._used(key) is None:
             spend = await load_spend(self._spend_loader, key.id)
-            self._budget.setdefault(key.id, [spend.tokens, micro_usd(spend.cost_usd)])
+            if self._used(key) is None:  # not seeded by another request meanwhile
+                used = [spend.tokens, micro_usd(spend.cost_usd)]
+                self._budget[key.id] = (key.updated_at, used)
         # No await from here on: the check and the reservation are one atomic step.
         return self._decide(key, tokens, micros, self._clock())
 
+    def _used(self, key: KeyRecord) -> list[int] | None:
+        """What the key has used, counted since its limits last changed; None: not known
+        (a key whose budget was removed and set again starts from the database again —
+        what settled meanwhile moved totals its requests had not reserved in)."""
+        known = self._budget.get(key.id)
+        return known[1] if known is not None and known[0] == key.updated_at else None
+
     def _decide(self, key: KeyRecord, tokens: int, micros: int, now: float) -> Outcome:
-        used = self._budget.get(key.id, [0, 0])
+        used = self._used(key) or [0, 0]
         if key.max_tokens_total is not None and (
             used[0] >= key.max_tokens_total or used[0] + tokens > key.max_tokens_total
         ):
@@ -75,8 +85,8 @@ class LocalLimiter(Limiter):
         if key.tpm is not None:
             self._tat[(key.id, "t")] = new_tok
         if key.has_budget:
-            self._budget[key.id][0] += tokens
-            self._budget[key.id][1] += micros
+            used[0] += tokens
+            used[1] += micros
         return Outcome("ok", new_req - now, new_tok - now)
 
     def forget_spend(self) -> None:
@@ -88,6 +98,7 @@ class LocalLimiter(Limiter):
             now = self._clock()
             tat = max(self._tat.get((key.id, "t"), now), now)
             self._tat[(key.id, "t")] = max(now, tat + delta_tokens * WINDOW / key.tpm)
-        if key.id in self._budget:
-            self._budget[key.id][0] += delta_tokens
-            self._budget[key.id][1] += delta_micro_usd
+        used = self._used(key) if key.has_budget else None
+        if used is not None:  # the request reserved its estimate in these totals
+            used[0] += delta_tokens
+            used[1] += delta_micro_usd

@@ -135,10 +135,18 @@ class RedisLimiter(Limiter):
         self._admit_script = redis.register_script(_ADMIT_LUA)
         self._settle_script = redis.register_script(_SETTLE_LUA)
 
-    def _keys(self, key_id: str) -> list[str]:
-        # One hash tag per key id: a Redis Cluster keeps all four on one slot.
-        base = f"{self._namespace}:{{{key_id}}}"
-        return [f"{base}:rpm", f"{base}:tpm", f"{base}:tokens_total", f"{base}:spend_micro_usd"]
+    def _keys(self, key: KeyRecord) -> list[str]:
+        # One hash tag per key id: a Redis Cluster keeps all four on one slot. The totals
+        # are per version of the key's limits: a budget removed and set again starts from
+        # the database again (settlements meanwhile moved totals nothing was reserved in).
+        base = f"{self._namespace}:{{{key.id}}}"
+        version = f"{key.updated_at:.6f}"
+        return [
+            f"{base}:rpm",
+            f"{base}:tpm",
+            f"{base}:tokens_total:{version}",
+            f"{base}:spend_micro_usd:{version}",
+        ]
 
     async def _admit(self, key: KeyRecord, tokens: int, cost_usd: float) -> Admission:
         args: list[int | str] = [
@@ -150,7 +158,7 @@ class RedisLimiter(Limiter):
             micro_usd(key.max_budget_usd) if key.max_budget_usd is not None else -1,
             self._ttl_ms,
         ]
-        keys = self._keys(key.id)
+        keys = self._keys(key)
         for _ in range(3):
             raw = await self._admit_script(keys=keys, args=args)
             reply = [r.decode() if isinstance(r, bytes) else str(r) for r in raw]
@@ -174,7 +182,7 @@ class RedisLimiter(Limiter):
             await pipe.execute()
 
     async def _settle(self, key: KeyRecord, delta_tokens: int, delta_micro_usd: int) -> None:
-        keys = self._keys(key.id)[1:]
+        keys = self._keys(key)[1:]
         args: list[int | str] = [key.tpm or 0, delta_tokens, delta_micro_usd, self._ttl_ms]
         await self._settle_script(keys=keys, args=args)
 

@@ -83,6 +83,7 @@ class KeyRecord:
     revoked_at: float | None = None
     created_at: float = 0.0
     is_admin: bool = False
+    updated_at: float = 0.0  # changes with every change to the key: its limits' version
 
     def allows_model(self, model: str) -> bool:
         return self.models is None or model in self.models
@@ -136,6 +137,7 @@ _COLUMNS = (
     "id, name, prefix, key_hash, models, rpm, tpm, max_tokens_total, max_budget_usd,"
     " expires_at, revoked_at, created_at, is_admin"
 )
+_SELECTED = _COLUMNS + ", updated_at"
 
 
 class KeyStore:
@@ -175,6 +177,7 @@ class KeyStore:
             expires_at=check_expiry(expires_at, now, "expires_at"),
             created_at=now,
             is_admin=is_admin,
+            updated_at=now,
         )
         await self.db.execute(
             f"INSERT INTO api_keys ({_COLUMNS}, updated_at)"
@@ -199,17 +202,17 @@ class KeyStore:
     async def get(self, key_id: str) -> KeyRecord | None:
         if not is_key_id(key_id):
             return None
-        row = await self.db.fetchone(f"SELECT {_COLUMNS} FROM api_keys WHERE id = $1", key_id)
+        row = await self.db.fetchone(f"SELECT {_SELECTED} FROM api_keys WHERE id = $1", key_id)
         return _record(row) if row else None
 
     async def lookup_by_hash(self, key_hash: str) -> KeyRecord | None:
         row = await self.db.fetchone(
-            f"SELECT {_COLUMNS} FROM api_keys WHERE key_hash = $1", key_hash
+            f"SELECT {_SELECTED} FROM api_keys WHERE key_hash = $1", key_hash
         )
         return _record(row) if row else None
 
     async def list(self) -> list[KeyRecord]:
-        rows = await self.db.fetch(f"SELECT {_COLUMNS} FROM api_keys ORDER BY created_at, id")
+        rows = await self.db.fetch(f"SELECT {_SELECTED} FROM api_keys ORDER BY created_at, id")
         return [_record(r) for r in rows]
 
     async def revoke(self, key_id: str) -> KeyRecord | None:
@@ -301,6 +304,7 @@ def _record(row: Row) -> KeyRecord:
         revoked_at=row["revoked_at"],
         created_at=row["created_at"],
         is_admin=bool(row["is_admin"]),
+        updated_at=row["updated_at"],
     )
 
 
