@@ -69,8 +69,13 @@ SIZE_OF: dict[str, tuple[float, str]] = {
                     (0.42, "free")),
     **dict.fromkeys(("steaming-bowl", "pot-of-food", "green-salad", "cooked-rice"),
                     (0.3, "free")),  # a dish drawn as its bowl ("a bowl of soup")
+    **dict.fromkeys(("lighthouse", "windmill"), (0.56, "ground")),
     "volcano": (0.45, "ground"),
     "tent": (0.34, "ground"),
+    "waterfall": (0.5, "ground"),
+    "bamboo": (0.5, "ground"),
+    "branch": (0.26, "free"),
+    "pillow": (0.22, "free"),
 }  # fmt: skip
 
 

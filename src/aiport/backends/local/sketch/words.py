@@ -125,6 +125,7 @@ ART_WORDS: dict[str, str] = {
         "fire": "campfire lagerfeuer",
         "cloud-with-rain": "rain regen",
         "potted-plant": "plant pflanze",
+        "branch": "branch twig bough ast zweig",  # CLDR keywords ending -ig read as adjectives
     }.items()
     for word in text.split()
 }
@@ -213,7 +214,8 @@ SERVED_IN = {
 # alone, but "a glass of water" is a glass with water in it.
 SERVED_AS = {"droplet": "glass-of-water", "water-wave": "glass-of-water"}
 # Where a thing standing on another one rests, as a fraction of the other's height.
-SURFACES = {"table": 0.03, "sofa": 0.5, "bed": 0.42, "chair": 0.44, "box": 0.02, "bridge": 0.1}
+SURFACES = {"table": 0.03, "sofa": 0.5, "bed": 0.42, "chair": 0.44, "box": 0.02, "bridge": 0.1,
+            "branch": 0.4, "pillow": 0.25}  # fmt: skip
 # What goes over one of these goes on it ("ein Zug fährt über eine Brücke").
 CROSSED = frozenset({"bridge"})
 # Water birds: where there is water (a beach, a pond, a river), they swim on it.
