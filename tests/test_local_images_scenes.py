@@ -275,6 +275,42 @@ def test_a_worn_accessorys_place_goes_to_its_wearer() -> None:
     )
 
 
+@pytest.mark.parametrize("seed", range(2))
+@pytest.mark.parametrize(
+    ("prompt", "small", "big", "most"),
+    [
+        ("a man next to a house", "man-standing", "house", 0.35),  # was as tall as the house
+        ("ein Mann neben einem Haus", "man-standing", "house", 0.35),
+        ("a woman standing by a tree", "woman-standing", "deciduous-tree", 0.35),
+        ("a snowman next to a house", "snowman", "house", 0.4),
+        ("a cup next to a man", "hot-beverage", "man-standing", 0.2),
+        ("eine Tasse neben einem Auto", "hot-beverage", "automobile", 0.4),
+        ("a cat on a car", "cat", "automobile", 0.5),
+        ("a car in front of a house", "automobile", "house", 0.5),
+    ],
+)
+def test_things_side_by_side_are_drawn_in_proportion(
+    prompt: str, small: str, big: str, most: float, seed: int
+) -> None:
+    drawn = boxes(prompt, seed)
+    (little,), (large,) = drawn[small], drawn[big]
+    assert height(little) < most * height(large)
+    assert height(little) > 0.05 * SIZE  # still seen
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_a_person_beside_a_car_is_a_little_taller_than_it(seed: int) -> None:
+    drawn = boxes("a man next to a car", seed)
+    (man,), (car,) = drawn["man-standing"], drawn["automobile"]
+    assert 0.7 * height(man) < height(car) < height(man)
+
+
+@pytest.mark.parametrize(("prompt", "least"), [("a man", 0.4), ("a house", 0.4), ("a cup", 0.15)])
+def test_a_thing_alone_keeps_its_size(prompt: str, least: float) -> None:
+    ((box,),) = boxes(prompt, 0).values()
+    assert height(box) > least * SIZE
+
+
 def test_plural_names_with_of_are_said_right() -> None:
     assert "two glasses of milk" in describe_scene(parse_scene("two glasses of milk"))
     assert "three cups of coffee" in describe_scene(parse_scene("three cups of coffee"))

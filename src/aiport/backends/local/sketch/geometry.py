@@ -4,7 +4,9 @@ A `Geometry` is a thing's aspect, its height as a fraction of the canvas's short
 and its zone: hand-drawn kinds have theirs in `GEOMETRY`; pictures of the art set get
 theirs from their CLDR subgroup (`sizes`). The scene around a thing can change it: on a
 picture with ground, free things lie on the ground; beside other pictures a ball is
-ball-sized (`AMONG_THINGS`) and a person's head or bust about an animal's size.
+ball-sized (`AMONG_THINGS`) and a person's head or bust about an animal's size, and things
+that stand together are drawn in proportion to their real heights (`scene_heights`): a
+person a quarter of a house, a cup a small thing beside them.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 
 from aiport.backends.local.sketch.art import art_set
 from aiport.backends.local.sketch.scene import Scene, SceneObject
+from aiport.backends.local.sketch.sizes import real_height as art_real_height
 from aiport.backends.local.sketch.sizes import size_and_zone
 
 
@@ -48,6 +51,10 @@ GEOMETRY: dict[str, Geometry] = {
     "city": Geometry(1.0, 1.0, "backdrop"),
     "rainbow": Geometry(1.0, 1.0, "backdrop"),
 }
+# Metres the hand-drawn kinds stand for (shapes, robots and the backdrop have no size).
+REAL_HEIGHT = {"building": 30.0, "sign": 2.5, "sofa": 0.9, "table": 0.75, "bridge": 6.0,
+               "bowl": 0.12, "ball": 0.22, "box": 0.4}  # fmt: skip
+SMALLEST = 0.07  # the least height (of the shorter side) a thing beside bigger ones gets
 HORIZON = 0.62  # fraction of the height where the ground begins, when there is ground
 SIZE_FACTOR = {"large": 1.45, "small": 0.6}
 _GROUND_PLACES = {"beach", "forest", "meadow", "desert", "snow", "cyberpunk", "room", "road",
@@ -85,6 +92,39 @@ def geometry(obj: SceneObject, ground: bool = False, beside: Iterable[str] = ())
     if obj.kind == "unknown" and ground:
         return Geometry(geo.aspect, geo.height, "ground")
     return geo
+
+
+def scene_heights(scene: Scene, ground: bool) -> dict[int, float]:
+    """Heights of the groups that stand together, in proportion to their real sizes.
+
+    Alone, each thing is drawn at its own height; together, at the one scale (canvas per
+    metre) at which none is drawn taller than alone, so a man beside a house is a quarter
+    of its height, not as tall. None is drawn under `SMALLEST`, so a cup stays visible.
+    What flies, floats at sea, hangs on a wall or is the backdrop keeps its own height, and
+    so does everything in a portrait. Keys are indexes into `scene.objects`.
+    """
+    if scene.framing == "portrait":
+        return {}
+    kinds = [obj.kind for obj in scene.objects]
+    own: dict[int, tuple[float, float]] = {}
+    for i, obj in enumerate(scene.objects):
+        geo = geometry(obj, ground, kinds[:i] + kinds[i + 1 :])
+        real = real_height(obj.kind)
+        placed_on = obj.relation in ("on", "in")
+        if real is not None and not obj.hangs and (placed_on or geo.zone in ("ground", "free")):
+            own[i] = (geo.height, real)
+    if len({real for _, real in own.values()}) < 2:
+        return {}
+    scale = min(height / real for height, real in own.values())
+    return {i: min(height, max(SMALLEST, real * scale)) for i, (height, real) in own.items()}
+
+
+def real_height(kind: str) -> float | None:
+    """Metres the thing drawn for `kind` stands for, if it has a size among things."""
+    if kind in GEOMETRY:
+        return REAL_HEIGHT.get(kind)
+    art = art_set().get(kind)
+    return None if art is None else art_real_height(kind, art.group)
 
 
 def _is_bust(kind: str) -> bool:

@@ -20,6 +20,7 @@ from aiport.backends.local.sketch.geometry import (
     Geometry,
     geometry,
     has_ground,
+    scene_heights,
 )
 from aiport.backends.local.sketch.scene import Scene, SceneObject
 from aiport.backends.local.sketch.words import PLATES, RIMS, SURFACES, SWIMMERS
@@ -89,6 +90,8 @@ class _Planner:
         self.regions: dict[int, Box] = {}
         self.placed: dict[int, list[Placement]] = {}
         self.portrait = _portrait_subject(scene)
+        heights = scene_heights(scene, self.ground)
+        self.heights = {id(scene.objects[i]): height for i, height in heights.items()}
 
     def run(self) -> list[Placement]:
         objects = self.scene.objects
@@ -115,6 +118,8 @@ class _Planner:
     def _geo(self, obj: SceneObject) -> Geometry:
         beside = (other.kind for other in self.scene.objects if other is not obj)
         geo = geometry(obj, self.ground, beside)
+        if id(obj) in self.heights:  # in proportion to the things beside it
+            geo = Geometry(geo.aspect, self.heights[id(obj)], geo.zone)
         if obj.hangs:
             return Geometry(geo.aspect, geo.height, "wall")
         if obj.kind in SWIMMERS and self.scene.place in ("beach", "river"):
@@ -278,7 +283,7 @@ class _Planner:
             rim = ty0 + (ty1 - ty0) * RIMS.get(target_kind, 0.3)
             return (x0 + step * 0.08, rim - (ty1 - ty0) * 0.75, x0 + step * 0.92, rim)
         seat = ty0 + (ty1 - ty0) * SURFACES.get(target_kind, 0.0) + 0.01
-        return (x0, max(0.0, seat - tall * 0.75), x0 + step, seat)
+        return (x0, max(0.0, seat - tall * 1.2), x0 + step, seat)
 
     def _on_plate(self, obj: SceneObject) -> bool:
         target = obj.target

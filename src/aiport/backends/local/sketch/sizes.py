@@ -2,8 +2,11 @@
 
 A house is drawn taller than a cat and a cat taller than an apple; birds and planes fly,
 boats float, animals and vehicles stand on the ground, small things go where they fit.
-Heights are fractions of the canvas's shorter side; `SIZE_OF` corrects single things
-whose group says too little ("elephant" is a mammal like "mouse").
+Heights are fractions of the canvas's shorter side, for a thing drawn alone; `SIZE_OF`
+corrects single things whose group says too little ("elephant" is a mammal like "mouse").
+`real_height` is how tall the thing shown is in the world, in metres (`REAL_OF` corrects
+single things): beside each other, things are drawn in proportion to it (`geometry`).
+None for what has no size among things: faces, symbols, landscapes, weather, what flies.
 """
 
 from __future__ import annotations
@@ -78,7 +81,64 @@ SIZE_OF: dict[str, tuple[float, str]] = {
     "pillow": (0.22, "free"),
 }  # fmt: skip
 
+# metres the picture of a subgroup shows; busts (heads and shoulders) stand for a person
+_REAL_BY_GROUP: dict[int, float] = {
+    **dict.fromkeys((23, 24, 25, 26), 0.4),
+    27: 1.75,
+    28: 1.75,  # busts; whole people
+    34: 0.6,
+    35: 0.3,
+    36: 0.1,
+    37: 0.3,
+    38: 0.5,
+    39: 0.02,
+    40: 0.4,
+    41: 0.4,
+    **dict.fromkeys(range(42, 47), 0.1),
+    47: 0.14,
+    48: 0.1,  # food, drinks, dishware
+    51: 10.0,
+    52: 15.0,
+    53: 3.0,
+    54: 1.5,
+    57: 0.6,
+    58: 0.2,  # buildings ... luggage, clocks
+    **dict.fromkeys(range(60, 65), 0.3),
+    **dict.fromkeys(range(65, 81), 0.25),
+    81: 0.8,
+    82: 0.3,
+}
+REAL_OF: dict[str, float] = {
+    **dict.fromkeys(("elephant", "mammoth", "giraffe"), 3.5),
+    **dict.fromkeys(("horse", "cow", "ox", "water-buffalo", "camel", "two-hump-camel", "bison",
+                     "rhinoceros", "hippopotamus", "moose", "polar-bear", "bear", "deer", "llama",
+                     "zebra"), 1.7),
+    **dict.fromkeys(("mouse", "rat", "hamster", "chipmunk", "hedgehog", "rabbit", "snail",
+                     "turtle", "frog", "lizard"), 0.15),
+    **dict.fromkeys(("cat", "chicken", "rooster", "duck", "baby-chick", "hatching-chick",
+                     "dodo"), 0.3),
+    **dict.fromkeys(("penguin", "turkey", "swan", "goose", "peacock", "flamingo"), 0.8),
+    **dict.fromkeys(("t-rex", "sauropod", "dragon"), 5.0),
+    **dict.fromkeys(("deciduous-tree", "evergreen-tree", "palm-tree"), 8.0),
+    **dict.fromkeys(("christmas-tree", "snowman", "snowman-without-snow"), 1.8),
+    **dict.fromkeys(("potted-plant", "cactus"), 0.5),
+    **dict.fromkeys(("bus", "trolleybus", "train", "locomotive", "tram", "fire-engine",
+                     "delivery-truck", "articulated-lorry", "tractor"), 3.2),
+    **dict.fromkeys(("bicycle", "motor-scooter", "kick-scooter", "motorcycle"), 1.1),
+    **dict.fromkeys(("couch-and-lamp", "door"), 2.0),
+    **dict.fromkeys(("house", "houses", "hut"), 7.0),
+    **dict.fromkeys(("basket", "amphora"), 0.4),
+    "skateboard": 0.15, "bed": 0.7, "chair": 0.9, "toilet": 0.8, "bathtub": 0.6, "tent": 2.2,
+    "fork-and-knife-with-plate": 0.3, "lighthouse": 25.0, "windmill": 15.0, "bamboo": 2.5,
+    "branch": 0.6, "pillow": 0.4,
+}  # fmt: skip
+
 
 def size_and_zone(name: str, group: int) -> tuple[float, str]:
     """(height, zone) of the art-set picture `name` whose CLDR subgroup is `group`."""
     return SIZE_OF.get(name) or _BY_GROUP.get(group, _DEFAULT)
+
+
+def real_height(name: str, group: int) -> float | None:
+    """Metres the art-set picture `name` (of CLDR subgroup `group`) shows, if it has any."""
+    return REAL_OF.get(name) or _REAL_BY_GROUP.get(group)
