@@ -16,6 +16,7 @@ BODY = b'{"ok":true}'
 class CountingServer:
     def __init__(self, close_after_answer: bool = False, silent: bool = False) -> None:
         self.connections = 0
+        self.heads: list[bytes] = []
         self.close_after_answer = close_after_answer
         self.silent = silent
         self.server: asyncio.Server | None = None
@@ -25,6 +26,7 @@ class CountingServer:
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
+                self.heads.append(head)
                 length = 0
                 for line in head.split(b"\r\n"):
                     if line.lower().startswith(b"content-length:"):
@@ -111,4 +113,27 @@ async def test_a_silent_upstream_times_out(make_server) -> None:  # type: ignore
     pool = Pool(server.url, connect_timeout=2, read_timeout=0.3)
     with pytest.raises(UpstreamTimeout):
         await post(pool)
+    pool.close()
+
+
+async def test_each_request_carries_its_own_headers_and_length(make_server) -> None:  # type: ignore[no-untyped-def]
+    """The head of a provider's usual request is built once and remembered; a request with
+    other headers (a traceparent of its own) or another body length never gets it."""
+    server = await make_server()
+    pool = Pool(server.url, connect_timeout=2, read_timeout=2)
+    usual = [("authorization", "Bearer sk-upstream"), ("content-type", "application/json")]
+    traced = [*usual, ("traceparent", "00-" + "1" * 32 + "-" + "2" * 16 + "-01")]
+    for headers, body in ((usual, b"{}"), (traced, b'{"a":1}'), (usual, b"[]"), (usual, b"")):
+        response = await pool.request("POST", "/chat/completions", headers, body)
+        assert await response.read() == BODY
+        response.close()
+    first, with_trace, again, empty = (h.decode() for h in server.heads)
+    assert first == again
+    assert "traceparent" in with_trace and "traceparent" not in again
+    assert "content-length: 7\r\n" in with_trace and "content-length: 2\r\n" in again
+    assert "content-length: 0\r\n" in empty  # a POST says so even when empty
+    for head in (first, with_trace, again, empty):
+        assert head.startswith("POST /v1/chat/completions HTTP/1.1\r\n")
+        assert head.endswith("\r\n\r\n") and head.count("\r\n\r\n") == 1
+        assert "authorization: Bearer sk-upstream\r\n" in head
     pool.close()

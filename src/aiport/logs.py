@@ -81,20 +81,27 @@ class AccessLog:
         self.logger = logging.getLogger("aiport.access")
         handlers = logging.getLogger().handlers
         self.handler = next((h for h in handlers if isinstance(h, BatchingHandler)), None)
+        self._second = -1
+        self._second_text = ""  # that second, formatted once (most lines share it)
 
     def write(self, message: str, fields: dict[str, object]) -> None:
         if self.handler is None or not self.logger.isEnabledFor(logging.INFO):
             self.logger.info(message, extra=fields)
             return
-        now = time.time()
+        millis = int(time.time() * 1000)
+        second = millis // 1000
+        if second != self._second:
+            self._second = second
+            self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
         entry: dict[str, object] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
-            + f".{int(now * 1000) % 1000:03d}Z",
+            "ts": f"{self._second_text}.{millis % 1000:03d}Z",
             "level": "info",
             "logger": "aiport.access",
             "msg": message,
         }
-        entry.update((k, v) for k, v in fields.items() if v is not None)
+        for name, value in fields.items():
+            if value is not None:
+                entry[name] = value
         self.handler.write_line(orjson.dumps(entry).decode())
 
 

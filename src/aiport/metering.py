@@ -61,7 +61,11 @@ def estimate_prompt_tokens(body: Mapping[str, Any]) -> int:
     """The prompt tokens of a parsed request body, whatever its endpoint: characters / 4 of
     every text in it (messages, input, prompt, instructions, tools), a message's framing,
     a fixed allowance per image or audio part, and token arrays counted as they are."""
-    return sum(_tokens_in(value) for key, value in body.items() if key not in _NOT_PROMPT)
+    total = 0
+    for key, value in body.items():
+        if key not in _NOT_PROMPT:
+            total += _tokens_in(value)
+    return total
 
 
 def completion_estimate(limit: int | None, n: int | None = 1) -> int:
@@ -70,48 +74,63 @@ def completion_estimate(limit: int | None, n: int | None = 1) -> int:
 
 
 def _tokens_in(value: Any) -> int:
-    if isinstance(value, str):
+    # By exact type: the values of a parsed JSON body (this runs on every request).
+    kind = type(value)
+    if kind is str:
         return estimate_tokens(len(value))
-    if isinstance(value, int | float | bool) or value is None:
-        return 0
-    if isinstance(value, list):
-        if value and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+    if kind is list:
+        if value and type(value[0]) is int and all(type(v) is int for v in value):
             return len(value)  # already tokens
-        return sum(_tokens_in(v) for v in value)
-    if isinstance(value, dict):
-        kind = value.get("type")  # in a JSON schema (tools) a list: ["string", "null"]
-        if isinstance(kind, str) and kind in _MEDIA_TYPES:
+        total = 0
+        for item in value:
+            total += estimate_tokens(len(item)) if type(item) is str else _tokens_in(item)
+        return total
+    if kind is dict:
+        part = value.get("type")  # in a JSON schema (tools) a list: ["string", "null"]
+        if type(part) is str and part in _MEDIA_TYPES:
             return MEDIA_PART_TOKENS
-        framing = MESSAGE_TOKENS if "role" in value else 0
-        return framing + sum(_tokens_in(v) for v in value.values())
-    return 0
+        total = MESSAGE_TOKENS if "role" in value else 0
+        for item in value.values():
+            total += estimate_tokens(len(item)) if type(item) is str else _tokens_in(item)
+        return total
+    return 0  # numbers, booleans, null
 
 
 def chat_text(chunk: StreamChunk) -> int:
-    """Characters of generated text (content, refusals, tool-call arguments) in a chat chunk."""
+    """Characters of generated text (content, refusals, tool-call arguments) in a chat chunk.
+    (Runs for every chunk of every stream: types are checked exactly, JSON has no others.)"""
+    choices = chunk.data.get("choices")
+    if type(choices) is not list:
+        return 0
     total = 0
-    for choice in chunk.data.get("choices") or ():
-        delta = choice.get("delta") if isinstance(choice, dict) else None
-        if not isinstance(delta, dict):
+    for choice in choices:
+        delta = choice.get("delta") if type(choice) is dict else None
+        if type(delta) is not dict:
             continue
-        for name in ("content", "refusal", "reasoning_content"):
+        for name in _TEXT_FIELDS:
             text = delta.get(name)
-            if isinstance(text, str):
+            if type(text) is str:
                 total += len(text)
         for call in delta.get("tool_calls") or ():
-            function = call.get("function") if isinstance(call, dict) else None
-            if isinstance(function, dict):
+            function = call.get("function") if type(call) is dict else None
+            if type(function) is dict:
                 total += len(str(function.get("name") or "")) + len(
                     str(function.get("arguments") or "")
                 )
     return total
 
 
+_TEXT_FIELDS = ("content", "refusal", "reasoning_content")
+
+
 def chunk_usage(chunk: StreamChunk) -> Any:
     """The usage object a chunk carries (chat's last chunk, a response's completed event)."""
-    usage = chunk.data.get("usage")
-    if usage is None and isinstance(chunk.data.get("response"), dict):
-        usage = chunk.data["response"].get("usage")
+    data = chunk.data
+    usage = data.get("usage")
+    if usage is None:
+        response = data.get("response")
+        if type(response) is dict:
+            usage = response.get("usage")
     return usage
 
 

@@ -75,6 +75,21 @@ class _Tally:
         self.total = 0.0
 
 
+class _Count:
+    """A counter child's increments since the last flush (a plain number: no lock)."""
+
+    __slots__ = ("child", "pending")
+
+    def __init__(self, child: Any) -> None:
+        self.child = child
+        self.pending = 0
+
+    def flush(self) -> None:
+        if self.pending:
+            self.child.inc(self.pending)
+            self.pending = 0
+
+
 class _Series:
     """What one label combination of finished requests adds up to until the next flush:
     plain numbers, so that a request costs no lock and no shared-memory write."""
@@ -135,7 +150,7 @@ class Metrics:
         self.open_streams = 0
         self._series: dict[tuple[str, ...], _Series] = {}
         self._models: dict[str, str] = {}
-        self._children: dict[tuple[Any, ...], Any] = {}
+        self._counts: dict[tuple[Any, ...], _Count] = {}  # counters beside the series
         self._tallies: dict[tuple[Any, ...], _Tally] = {}  # histograms observed per attempt
         self._gauges: list[tuple[Gauge, Sampler]] = []
         self._counters: list[tuple[Counter, Sampler, dict[tuple[str, ...], float]]] = []
@@ -249,6 +264,8 @@ class Metrics:
             series.flush()
         for tally in self._tallies.values():
             tally.flush()
+        for count in self._counts.values():
+            count.flush()
         for gauge, sampler in self._gauges:
             for labels, value in sampler().items():
                 (gauge.labels(*labels) if labels else gauge).set(value)
@@ -309,11 +326,11 @@ class Metrics:
         if ctx.attempts:
             self._attempts(ctx, route, provider, model, seconds)
         if ctx.fallback is not None:
-            self._child(self.fallbacks, model, self.model_label(ctx.fallback, True)).inc()
+            self._count(self.fallbacks, model, self.model_label(ctx.fallback, True))
         if ctx.cache is not None:
-            self._child(self.cache, model, ctx.cache).inc()
+            self._count(self.cache, model, ctx.cache)
         if ctx.limit_decision is not None:
-            self._child(self.limiter, key, ctx.limit_decision).inc()
+            self._count(self.limiter, key, ctx.limit_decision)
 
     def _stream_timing(self, ctx: RequestContext, series: _Series) -> None:
         first = ctx.first_token
@@ -335,7 +352,7 @@ class Metrics:
             status = STATUS_CLASSES[min(attempt.status // 100, 5) - 1]
             self._tally(self.upstream, SECONDS, provider, attempt.deployment, status).observe(took)
         if len(ctx.attempts) > 1:
-            self._child(self.retries, model).inc(len(ctx.attempts) - 1)
+            self._count(self.retries, model, by=len(ctx.attempts) - 1)
         end = ctx.first_token - ctx.started if ctx.first_token is not None else seconds
         self._tally(self.overhead, OVERHEAD, route, provider).observe(max(0.0, end - upstream))
 
@@ -347,12 +364,13 @@ class Metrics:
             tally = self._tallies[key] = _Tally(metric.labels(*labels), bounds)
         return tally
 
-    def _child(self, metric: Any, *labels: str) -> Any:
+    def _count(self, metric: Counter, *labels: str, by: int = 1) -> None:
+        """Add to `metric`'s child for `labels` in-process until the next refresh."""
         key = (id(metric), *labels)
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = metric.labels(*labels)
-        return child
+        count = self._counts.get(key)
+        if count is None:
+            count = self._counts[key] = _Count(metric.labels(*labels))
+        count.pending += by
 
 
 def runners(engines: dict[str, Any]) -> list[tuple[str, Any]]:

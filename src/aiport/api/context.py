@@ -13,10 +13,17 @@ if TYPE_CHECKING:
 
 SERVICES: web.AppKey[Services] = web.AppKey("aiport.services")
 CONTEXT = "aiport.context"
+REQUEST_SERVICES = "aiport.services"  # the app's services, on the request itself (see below)
 
 
 def services(request: web.Request) -> Services:
-    return request.app[SERVICES]
+    """The app's services. The gateway middleware puts them on the request: a handler asks
+    for them several times, and `request.app` is a chain of properties each time."""
+    try:
+        found: Services = request[REQUEST_SERVICES]
+    except KeyError:
+        return request.app[SERVICES]
+    return found
 
 
 def context(request: web.Request) -> RequestContext:

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from aiport.access_log import access_fields
-from aiport.api.context import CONTEXT, services
+from aiport.api.context import CONTEXT, REQUEST_SERVICES, SERVICES
 from aiport.api.responses import add_headers, error_response, started_response
 from aiport.context import RequestContext
 from aiport.errors import (
@@ -60,7 +60,7 @@ def next_request_id() -> str:
 async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
     ctx = RequestContext(request_id=next(_request_ids), endpoint=request.path)
     request[CONTEXT] = ctx
-    svc = services(request)
+    svc = request[REQUEST_SERVICES] = request.app[SERVICES]
     cors = svc.cors.headers_for(request)
     if cors is not None:
         if request.method == "OPTIONS":

@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from aiport.api.context import SERVICES, context
+from aiport.api.context import context, services
 from aiport.backends.base import JSONBody
 from aiport.errors import APIError
 
@@ -74,6 +74,6 @@ def _observe(request: web.Request, body: JSONBody) -> None:
     ctx = context(request)
     if ctx.trace is not None:
         ctx.trace.saw(body.data)
-    bodies = request.app[SERVICES].body_log
+    bodies = services(request).body_log
     if bodies is not None and ctx.caller is not None and bodies.wants(ctx.caller.key_id):
         bodies.write("response", ctx.request_id, ctx.caller.key_id, body.data)

@@ -67,31 +67,33 @@ class Usage:
             return cls()
         if usage.get("type") == "duration":
             return cls(audio_seconds=_number(usage.get("seconds")))
-        prompt = usage.get("prompt_tokens", usage.get("input_tokens"))
-        completion = usage.get("completion_tokens", usage.get("output_tokens"))
+        prompt = usage.get("prompt_tokens")
+        if prompt is None:
+            prompt = usage.get("input_tokens")
+        completion = usage.get("completion_tokens")
+        if completion is None:
+            completion = usage.get("output_tokens")
+        found = cls(prompt_tokens=_count(prompt), completion_tokens=_count(completion))
         details = (
             usage.get("prompt_tokens_details")
             or usage.get("input_tokens_details")
             or usage.get("input_token_details")
         )
-        if not isinstance(details, dict):
-            details = {}
-        return cls(
-            prompt_tokens=_count(prompt),
-            completion_tokens=_count(completion),
-            cached_tokens=_count(details.get("cached_tokens")),
-            cache_write_tokens=_count(details.get("cache_write_tokens")),
-            audio_tokens=_count(details.get("audio_tokens")),
-            image_tokens=_count(details.get("image_tokens")),
-        )
+        if isinstance(details, dict) and details:
+            found.cached_tokens = _count(details.get("cached_tokens"))
+            found.cache_write_tokens = _count(details.get("cache_write_tokens"))
+            found.audio_tokens = _count(details.get("audio_tokens"))
+            found.image_tokens = _count(details.get("image_tokens"))
+        return found
 
 
 def _count(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+    # `type(...) is int`: a bool is not a count (and this runs for every answer)
+    return value if type(value) is int and value > 0 else 0
 
 
 def _number(value: Any) -> float:
-    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    ok = type(value) in (int, float)  # not a bool
     return float(value) if ok and 0 < value < 1e9 else 0.0
 
 

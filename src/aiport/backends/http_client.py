@@ -35,6 +35,7 @@ from aiport.backends.http_proxy import open_tunnel, proxy_for
 IDLE_SECONDS = 4.0  # under uvicorn's 5 s keep-alive, so idle connections are not raced
 HIGH_WATER = 1 << 20  # stop reading from the upstream while this much is unconsumed
 MAX_CONNECTIONS = 100
+MAX_REMEMBERED_HEADS = 64  # request heads kept per pool (one per method and path in use)
 MAX_BODY_BYTES = 128 << 20
 
 # A request body: bytes, or a function that makes its pieces anew for each attempt.
@@ -309,6 +310,11 @@ class Pool:
         self.max_connections = max_connections
         self.max_body_bytes = max_body_bytes
         self._idle: list[_Connection] = []
+        # (method, path) -> (the header list, the request head without its length): the
+        # provider's own header list is the same object on every request, so its head is
+        # built once. A list made for one request (traceparent) never matches: it is
+        # compared by identity, and kept here, so its id cannot be reused.
+        self._heads: dict[tuple[str, str], tuple[Iterable[tuple[str, str]], bytes]] = {}
         self._open = 0  # connections open or opening, idle ones included
         self._waiters: deque[asyncio.Future[None]] = deque()
 
@@ -350,6 +356,19 @@ class Pool:
     def _head(
         self, method: str, path: str, headers: Iterable[tuple[str, str]], length: int | None
     ) -> bytes:
+        known = self._heads.get((method, path))
+        if known is not None and known[0] is headers:
+            head = known[1]
+        else:
+            head = self._head_lines(method, path, headers)
+            if len(self._heads) < MAX_REMEMBERED_HEADS:
+                self._heads[(method, path)] = (headers, head)
+        if length is not None and (length or method not in ("GET", "HEAD")):
+            return head + b"content-length: %d\r\n\r\n" % length
+        return head + b"\r\n"
+
+    def _head_lines(self, method: str, path: str, headers: Iterable[tuple[str, str]]) -> bytes:
+        """The request line and headers, each line ending in CRLF (the blank line not yet)."""
         lines = [
             f"{method} {self.path_prefix}{path} HTTP/1.1".encode(),
             b"host: " + self.host_header,
@@ -358,9 +377,7 @@ class Pool:
         if self.proxy is not None and self.proxy.authorization and self.ssl is None:
             lines.append(self.proxy.authorization)
         lines += [f"{name}: {value}".encode("latin-1") for name, value in headers]
-        if length is not None and (length or method not in ("GET", "HEAD")):
-            lines.append(b"content-length: %d" % length)
-        return b"\r\n".join(lines) + b"\r\n\r\n"
+        return b"\r\n".join(lines) + b"\r\n"
 
     async def _send(self, connection: _Connection, head: bytes, body: Body) -> None:
         transport = connection.transport

@@ -11,8 +11,7 @@ import logging
 import struct
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -20,27 +19,32 @@ ENTRY_OVERHEAD = 200  # bytes an entry costs beyond its payload (key, object, li
 _EXPIRY = struct.Struct("d")
 
 
-@dataclass(frozen=True, slots=True)
-class CachedAnswer:
+class CachedAnswer(NamedTuple):
+    """A tuple (cheap to make: one is made for every answer stored or found)."""
+
     body: bytes | None = None  # a complete JSON answer
     chunks: tuple[bytes, ...] = ()  # or a stream's chunk payloads, in order
-    size: int = field(init=False, compare=False)  # bytes it takes, roughly
 
-    def __post_init__(self) -> None:
-        size = len(self.body) if self.body is not None else sum(len(c) for c in self.chunks)
-        object.__setattr__(self, "size", size + ENTRY_OVERHEAD)
+    @property
+    def size(self) -> int:
+        """Bytes it takes, roughly."""
+        payload = len(self.body) if self.body is not None else sum(map(len, self.chunks))
+        return payload + ENTRY_OVERHEAD
 
-    def dumps(self) -> bytes:
+    def dumps(self, prefix: bytes = b"") -> bytes:
+        """`prefix`, then the answer (in one copy)."""
         if self.body is not None:
-            return b"j" + self.body
+            return b"".join((prefix, b"j", self.body))
         # Chunks are JSON texts, in which a NUL byte cannot appear: it separates them.
-        return b"s" + b"\0".join(self.chunks)
+        return b"".join((prefix, b"s", b"\0".join(self.chunks)))
 
     @classmethod
-    def loads(cls, data: bytes) -> CachedAnswer:
-        if data[:1] == b"j":
-            return cls(body=data[1:])
-        return cls(chunks=tuple(data[1:].split(b"\0")) if len(data) > 1 else ())
+    def loads(cls, data: bytes, start: int = 0) -> CachedAnswer:
+        """The answer `dumps` wrote at `start` of `data`."""
+        if data[start : start + 1] == b"j":
+            return cls(body=data[start + 1 :])
+        rest = data[start + 1 :]
+        return cls(chunks=tuple(rest.split(b"\0")) if rest else ())
 
 
 class CacheStore(Protocol):
@@ -78,16 +82,17 @@ class MemoryStore:
             self._drop(key)
             return None
         self._entries.move_to_end(key)
-        return CachedAnswer.loads(entry[_EXPIRY.size :])
+        return CachedAnswer.loads(entry, _EXPIRY.size)
 
     def put(self, key: str, answer: CachedAnswer, ttl: float) -> None:
-        if answer.size > self.max_bytes:
+        entry = answer.dumps(_EXPIRY.pack(self.clock() + ttl))
+        size = len(entry) + ENTRY_OVERHEAD
+        if size > self.max_bytes:
             return
         if key in self._entries:
             self._drop(key)
-        entry = _EXPIRY.pack(self.clock() + ttl) + answer.dumps()
         self._entries[key] = entry
-        self.bytes += len(entry) + ENTRY_OVERHEAD
+        self.bytes += size
         while self.bytes > self.max_bytes:
             self._drop(next(iter(self._entries)))
 

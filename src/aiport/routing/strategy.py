@@ -25,7 +25,10 @@ EXPLORE = 0.05
 def weighted(candidates: Sequence[Deployment], stream: bool, rng: random.Random) -> Deployment:
     if len(candidates) == 1:
         return candidates[0]
-    point = rng.random() * sum(d.weight for d in candidates)
+    total = 0.0
+    for deployment in candidates:
+        total += deployment.weight
+    point = rng.random() * total
     for deployment in candidates:
         point -= deployment.weight
         if point < 0:
