@@ -83,7 +83,7 @@ class Charge:
     def billable(self, usage: Usage) -> Usage:
         """`usage`; for audio whose answer told nothing (a transcription as plain text),
         the length measured from the upload."""
-        if usage == Usage() and self.estimate.audio_seconds:
+        if self.estimate.audio_seconds and usage == Usage():
             return Usage(audio_seconds=self.estimate.audio_seconds)
         return usage
 
@@ -92,15 +92,15 @@ class Charge:
             return 0.0
         return self.price.cost(usage, self.estimate.image_variant)
 
-    def unpriced(self, usage: Usage) -> bool:
+    def unpriced(self, cost: float) -> bool:
         """Served without a price: an unpriced model, or a priced one whose answer
-        reported nothing its price could bill (e.g. only the audio's length, to a price
-        by tokens)."""
+        reported nothing its price could bill (`cost`, of what it reported, is 0: e.g.
+        only the audio's length, to a price by tokens)."""
         if self.priced_as is None:
             return False
         if self.price is None:
             return True
-        return not self.price.free and self.cost(usage) == 0.0
+        return not self.price.free and cost == 0.0
 
 
 class Accounts:
@@ -294,7 +294,7 @@ class Accounts:
                 latency_ms=round(elapsed_ms, 3),
                 ttft_ms=round(ttft, 3) if ttft is not None else None,
                 cost_usd=cost,
-                unpriced=charge is not None and ctx.delivered and charge.unpriced(usage),
+                unpriced=charge is not None and ctx.delivered and charge.unpriced(cost),
                 deployment=ctx.deployment,
                 attempts=len(ctx.attempts),
                 cache=ctx.cache,

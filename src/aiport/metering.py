@@ -107,20 +107,27 @@ def chat_text(chunk: StreamChunk) -> int:
         delta = choice.get("delta") if type(choice) is dict else None
         if type(delta) is not dict:
             continue
-        for name in _TEXT_FIELDS:
-            text = delta.get(name)
-            if type(text) is str:
-                total += len(text)
-        for call in delta.get("tool_calls") or ():
-            function = call.get("function") if type(call) is dict else None
-            if type(function) is dict:
-                total += len(str(function.get("name") or "")) + len(
-                    str(function.get("arguments") or "")
-                )
+        for name, value in delta.items():  # most deltas have one field or two
+            if name in _TEXT_FIELDS:
+                if type(value) is str:
+                    total += len(value)
+            elif name == "tool_calls" and type(value) is list:
+                total += _tool_call_text(value)
     return total
 
 
-_TEXT_FIELDS = ("content", "refusal", "reasoning_content")
+_TEXT_FIELDS = frozenset({"content", "refusal", "reasoning_content"})
+
+
+def _tool_call_text(calls: list[Any]) -> int:
+    total = 0
+    for call in calls:
+        function = call.get("function") if type(call) is dict else None
+        if type(function) is dict:
+            total += len(str(function.get("name") or "")) + len(
+                str(function.get("arguments") or "")
+            )
+    return total
 
 
 def chunk_usage(chunk: StreamChunk) -> Any:
@@ -150,7 +157,9 @@ async def observe_stream(
     taken = 0  # characters of text in the chunks the consumer took
     try:
         async for chunk in chunks:
-            usage = chunk_usage(chunk)
+            usage = chunk.data.get("usage")  # (chunk_usage's common case, without a call)
+            if usage is None and "response" in chunk.data:
+                usage = chunk_usage(chunk)
             if usage:
                 ctx.usage = Usage.from_openai(usage)
                 ctx.usage_reported = True

@@ -246,7 +246,7 @@ class UpstreamBackend(Backend):
                         resp.read_timeout = timeouts.idle
                     last = _parse(payload, self.name)
                     event = last.get("type") if named else None
-                    yield StreamChunk(last, raw=payload, batched=more, event=event)
+                    yield StreamChunk(last, payload, more, event)  # data, raw, batched, event
             except UpstreamTimeout as exc:
                 raise GatewayTimeout(f"The upstream `{self.name}` stalled mid-stream.") from exc
             except (UpstreamBadAnswer, SSEEventTooLarge) as exc:
