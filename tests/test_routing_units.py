@@ -4,6 +4,7 @@ the in-flight gate, the cache's key and store. Clocks are fakes; nothing sleeps.
 from __future__ import annotations
 
 import asyncio
+import gc
 import random
 from collections import Counter
 
@@ -335,7 +336,7 @@ def test_only_deterministic_chat_requests_are_cacheable() -> None:
 async def test_memory_store_is_an_lru_bounded_by_bytes_with_expiry() -> None:
     clock = Clock()
     store = MemoryStore(max_bytes=1000, clock=clock)
-    big = CachedAnswer(body=b"x" * 250)  # about 460 bytes with its expiry and overhead
+    big = CachedAnswer(body=b"x" * 250)  # 450 bytes with its overhead
     await store.set("a", big, ttl=10)
     await store.set("b", big, ttl=10)
     assert await store.get("a") is not None  # a is now the most recent
@@ -347,6 +348,15 @@ async def test_memory_store_is_an_lru_bounded_by_bytes_with_expiry() -> None:
     stream = CachedAnswer(chunks=(b'{"a":1}', b'{"b":"\\n"}'))
     assert CachedAnswer.loads(stream.dumps()) == stream
     assert CachedAnswer.loads(big.dumps()) == big
+
+
+def test_the_memory_stores_entries_cost_the_garbage_collector_nothing() -> None:
+    store = MemoryStore(max_bytes=1 << 20)
+    store.put("a", CachedAnswer(body=b"{}"), ttl=10)
+    store.put("s", CachedAnswer(chunks=(b'{"a":1}', b'{"b":2}')), ttl=10)
+    gc.collect()
+    assert not any(gc.is_tracked(entry) for entry in store._entries.values())
+    assert store.get_now("s") == CachedAnswer(chunks=(b'{"a":1}', b'{"b":2}'))
 
 
 async def test_semantic_index_matches_only_within_one_context_and_same_numbers() -> None:

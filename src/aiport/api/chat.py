@@ -88,7 +88,7 @@ async def _stream(
             # A stream the cache should keep is recorded as it goes, and kept only if it
             # ended well (never a fallback's, nor one cut off).
             recording = lookup is not None and lookup.store and opened.lease.group is group
-            kept: list[StreamChunk] | None = [] if recording else None
+            kept: list[bytes] | None = [] if recording else None
             response = await open_stream(request)
             frames = _frames(first, rest, chat.wants_usage_chunk, kept)
             async with contextlib.aclosing(frames):
@@ -96,7 +96,7 @@ async def _stream(
         ok = ctx.status < 500
         cache = services(request).cache
         if cache is not None and lookup is not None and kept and ctx.status == 200:
-            cache.keep(lookup, CachedAnswer(chunks=tuple([_raw(chunk) for chunk in kept])))
+            cache.keep(lookup, CachedAnswer(chunks=tuple(kept)))
         return response
     finally:
         opened.lease.finish(ok)
@@ -107,21 +107,22 @@ async def _frames(
     first: StreamChunk | None,
     rest: AsyncIterator[StreamChunk],
     keep_usage: bool,
-    kept: list[StreamChunk] | None = None,
+    kept: list[bytes] | None = None,
 ) -> AsyncGenerator[bytes, None]:
     """SSE frames: the first at once (time to first token), then chunks that arrived
-    together leave together (one write, not one each). Each chunk also goes into `kept`,
-    when given, for the response cache."""
+    together leave together (one write, not one each). Each chunk's payload also goes into
+    `kept`, when given, for the response cache (its bytes only: keeping the parsed chunks
+    until the stream ends made every chunk's handling slower, measured)."""
     if first is not None:
         if kept is not None:
-            kept.append(first)
+            kept.append(_raw(first))
         frame = chunk_frame(first, keep_usage)
         if frame:
             yield frame
     pending: list[bytes] = []
     async for chunk in rest:
         if kept is not None:
-            kept.append(chunk)
+            kept.append(chunk.raw if chunk.raw is not None else orjson.dumps(chunk.data))
         frame = chunk_frame(chunk, keep_usage)
         if frame:
             pending.append(frame)

@@ -8,7 +8,6 @@ model's TTL applies whichever store holds it.
 from __future__ import annotations
 
 import logging
-import struct
 import time
 from collections import OrderedDict
 from typing import Any, NamedTuple, Protocol
@@ -16,7 +15,6 @@ from typing import Any, NamedTuple, Protocol
 log = logging.getLogger(__name__)
 
 ENTRY_OVERHEAD = 200  # bytes an entry costs beyond its payload (key, object, links)
-_EXPIRY = struct.Struct("d")
 
 
 class CachedAnswer(NamedTuple):
@@ -31,20 +29,18 @@ class CachedAnswer(NamedTuple):
         payload = len(self.body) if self.body is not None else sum(map(len, self.chunks))
         return payload + ENTRY_OVERHEAD
 
-    def dumps(self, prefix: bytes = b"") -> bytes:
-        """`prefix`, then the answer (in one copy)."""
+    def dumps(self) -> bytes:
+        """The answer as bytes (for Redis)."""
         if self.body is not None:
-            return b"".join((prefix, b"j", self.body))
+            return b"j" + self.body
         # Chunks are JSON texts, in which a NUL byte cannot appear: it separates them.
-        return b"".join((prefix, b"s", b"\0".join(self.chunks)))
+        return b"s" + b"\0".join(self.chunks)
 
     @classmethod
-    def loads(cls, data: bytes, start: int = 0) -> CachedAnswer:
-        """The answer `dumps` wrote at `start` of `data`."""
-        if data[start : start + 1] == b"j":
-            return cls(body=data[start + 1 :])
-        rest = data[start + 1 :]
-        return cls(chunks=tuple(rest.split(b"\0")) if rest else ())
+    def loads(cls, data: bytes) -> CachedAnswer:
+        if data[:1] == b"j":
+            return cls(body=data[1:])
+        return cls(chunks=tuple(data[1:].split(b"\0")) if len(data) > 1 else ())
 
 
 class CacheStore(Protocol):
@@ -53,17 +49,21 @@ class CacheStore(Protocol):
     async def set(self, key: str, answer: CachedAnswer, ttl: float) -> None: ...
 
 
-class MemoryStore:
-    """LRU by bytes: adding past `max_bytes` evicts the least recently used entries.
+# An entry in memory: (expiry, bytes it takes, body, chunks) — a plain tuple of numbers and
+# bytes, which the garbage collector stops tracking after its first pass, so a cache of a
+# hundred thousand answers costs no collector time (a CachedAnswer, a tuple subclass, would
+# stay tracked); it holds the answer's own bytes, so storing and finding copy nothing.
+_Entry = tuple[float, int, bytes | None, tuple[bytes, ...]]
 
-    Entries are kept as bytes (expiry, then the answer), which the garbage collector does not
-    track: a cache of a hundred thousand answers costs no collector time."""
+
+class MemoryStore:
+    """LRU by bytes: adding past `max_bytes` evicts the least recently used entries."""
 
     def __init__(self, max_bytes: int, clock: Any = time.monotonic) -> None:
         self.max_bytes = max_bytes
         self.clock = clock
         self.bytes = 0
-        self._entries: OrderedDict[str, bytes] = OrderedDict()
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -78,26 +78,25 @@ class MemoryStore:
         entry = self._entries.get(key)
         if entry is None:
             return None
-        if self.clock() >= _EXPIRY.unpack_from(entry)[0]:
+        if self.clock() >= entry[0]:
             self._drop(key)
             return None
         self._entries.move_to_end(key)
-        return CachedAnswer.loads(entry, _EXPIRY.size)
+        return CachedAnswer(entry[2], entry[3])
 
     def put(self, key: str, answer: CachedAnswer, ttl: float) -> None:
-        entry = answer.dumps(_EXPIRY.pack(self.clock() + ttl))
-        size = len(entry) + ENTRY_OVERHEAD
+        size = answer.size
         if size > self.max_bytes:
             return
         if key in self._entries:
             self._drop(key)
-        self._entries[key] = entry
+        self._entries[key] = (self.clock() + ttl, size, answer.body, answer.chunks)
         self.bytes += size
         while self.bytes > self.max_bytes:
             self._drop(next(iter(self._entries)))
 
     def _drop(self, key: str) -> None:
-        self.bytes -= len(self._entries.pop(key)) + ENTRY_OVERHEAD
+        self.bytes -= self._entries.pop(key)[1]
 
 
 class RedisStore:
