@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -146,33 +146,3 @@ async def test_a_database_that_refuses_connections_is_a_503_on_the_admin_api(
     assert response.headers["retry-after"] == "1"
     # Written once the database is back, with the status the client saw.
     assert await constrained.row_status(response.headers["x-request-id"]) == 503
-
-
-async def test_an_unreachable_database_makes_the_instance_not_ready(
-    constrained: Constrained,
-) -> None:
-    """The instance's own dependency: `/health/ready` turns 503 while the database is
-    unreachable (checked at most once a second), and 200 again once it is back."""
-
-    async def ready() -> RawResponse:
-        return await constrained.post("/health/ready", None, method="GET", key=None)
-
-    assert (await ready()).status == 200
-    await constrained.relay.cut()
-    try:
-        assert await _until(ready, 503)
-        assert (await ready()).json()["status"] == "database_unreachable"
-        live = await constrained.post("/health/live", None, method="GET", key=None)
-        assert live.status == 200
-    finally:
-        await constrained.relay.restore()
-    assert await _until(ready, 200)
-
-
-async def _until(probe: Callable[[], Awaitable[RawResponse]], status: int) -> bool:
-    """Whether `probe()` answers `status` within a few seconds."""
-    for _ in range(50):
-        if (await probe()).status == status:
-            return True
-        await asyncio.sleep(0.1)
-    return False

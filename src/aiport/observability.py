@@ -156,7 +156,7 @@ class Observability:
 
     async def _check_health(self, svc: Services) -> None:
         accounts = svc.accounts
-        self.healthy["database"] = float(await svc.database_check.answers())
+        self.healthy["database"] = await _answers(accounts.db.fetchval("SELECT 1"))
         if accounts.redis is not None:
             self.healthy["redis"] = await _answers(accounts.redis.ping())
 

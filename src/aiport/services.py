@@ -27,7 +27,6 @@ from aiport.routing.overload import InFlightGate
 from aiport.routing.shared import SharedBreakers
 from aiport.routing.table import Router
 from aiport.settings import Settings
-from aiport.store.database import DatabaseCheck
 from aiport.store.responses import ResponseStore
 from aiport.tracing import Tracing
 from aiport.uploads import UploadSpool
@@ -51,7 +50,6 @@ class Services:
     runner: AttemptRunner
     gate: InFlightGate
     stored_responses: ResponseStore
-    database_check: DatabaseCheck
     cache: ResponseCache | None = None
     shared: SharedBreakers | None = None
     access_log: AccessLog | None = None
@@ -85,7 +83,6 @@ class Services:
             uploads=UploadSpool(settings.data_dir / "uploads"),
             accounts=accounts,
             stored_responses=ResponseStore(accounts.db),
-            database_check=DatabaseCheck(accounts.db),
             runner=AttemptRunner(router, on_change=shared.publish if shared else None),
             gate=InFlightGate(config.max_in_flight, config.queue),
             cache=build_cache(settings.file.cache, settings.file.models, redis, engines),

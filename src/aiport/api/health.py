@@ -1,13 +1,10 @@
 """Health for load balancers and operators.
 
 - `/health/live`: the process is up and its event loop answers (200, no key).
-- `/health/ready`: this instance can serve (no key): 503 while starting, while draining
-  for a shutdown, when none of its backends started, or while its database does not
-  answer. Only the instance's own state: deployments its breakers ejected (an upstream
-  outage) leave it ready, since taking every instance out of a load balancer's rotation
-  would also cut what still works (local models, other providers, fallbacks, cached
-  answers, the admin API); it lists each deployment's state, as `/admin/deployments` and
-  the metrics do. Load balancers and Kubernetes route by this.
+- `/health/ready`: it can serve (no key): 503 while starting, while draining for a
+  shutdown, when no backend is up, or when no deployment of any model is healthy (all
+  ejected by their breakers); it lists each deployment's state. Load balancers and
+  Kubernetes route by this.
 - `/health`: up/down per backend for anyone; with the master key also the details (load
   state, error texts, paths), which are not for the public.
 """
@@ -34,7 +31,7 @@ async def live(request: web.Request) -> web.Response:
 @public
 async def ready(request: web.Request) -> web.Response:
     svc = services(request)
-    reason = await not_ready_reason(svc)
+    reason = not_ready_reason(svc)
     report = {"status": reason or "ready", "deployments": svc.router.states()}
     response = json_response(request, report)
     if reason is not None:
@@ -42,14 +39,14 @@ async def ready(request: web.Request) -> web.Response:
     return response
 
 
-async def not_ready_reason(svc: Services) -> str | None:
+def not_ready_reason(svc: Services) -> str | None:
     """Why this instance should get no traffic now, or None when it can serve."""
     if not svc.lifecycle.serving:
         return svc.lifecycle.phase.value  # "starting" or "draining"
     if svc.backends and all(backend.name in svc.failed for backend in svc.backends):
         return "no_backend_up"  # (an instance with none configured serves the admin API)
-    if not await svc.database_check.answers():
-        return "database_unreachable"
+    if not svc.router.any_healthy():
+        return "no_healthy_deployment"
     return None
 
 
@@ -57,7 +54,7 @@ async def not_ready_reason(svc: Services) -> str | None:
 async def health(request: web.Request) -> web.Response:
     svc = services(request)
     report: dict[str, Any] = {
-        "status": await not_ready_reason(svc) or "ok",
+        "status": not_ready_reason(svc) or "ok",
         "backends": {b.name: "down" if b.name in svc.failed else "up" for b in svc.backends},
     }
     if svc.auth.is_master(request.headers.get("Authorization")):

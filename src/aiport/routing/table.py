@@ -218,6 +218,11 @@ class Router:
             for id, health in self.configured().items()
         }
 
+    def any_healthy(self) -> bool:
+        """Whether some deployment can take a request (True when there are none at all)."""
+        healths = [d.health for g in self._groups.values() for d in g.deployments]
+        return not healths or any(h.usable() for h in healths)
+
     def may_eject(self, health: Health) -> bool:
         """Never the last healthy deployment of a group of several (that group would have
         nothing left: panic mode keeps it in). A group of one is the exception: ejecting

@@ -310,35 +310,3 @@ class PostgresDatabase(Database):
     async def transaction(self, *, exclusive: bool = False) -> AsyncIterator[_PostgresSession]:
         async with self._require().acquire() as conn, conn.transaction():
             yield _PostgresSession(conn)
-
-
-class DatabaseCheck:
-    """Whether the database answers `SELECT 1`, asked at most once per `every` seconds
-    however often someone wants to know (load balancers probe `/health/ready` without a
-    key), one query at a time, each bounded by `timeout`."""
-
-    def __init__(self, db: Database, every: float = 1.0, timeout: float = 2.0) -> None:
-        self.db = db
-        self.every = every
-        self.timeout = timeout
-        self._answered = False
-        self._checked_at = float("-inf")
-        self._check: asyncio.Future[bool] | None = None
-
-    async def answers(self) -> bool:
-        if time.monotonic() - self._checked_at < self.every:
-            return self._answered
-        if self._check is None:
-            self._check = asyncio.ensure_future(self._run())
-        return await asyncio.shield(self._check)
-
-    async def _run(self) -> bool:
-        try:
-            async with asyncio.timeout(self.timeout):
-                await self.db.fetchval("SELECT 1")
-            self._answered = True
-        except Exception:
-            self._answered = False
-        finally:
-            self._checked_at, self._check = time.monotonic(), None
-        return self._answered
