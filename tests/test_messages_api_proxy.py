@@ -186,7 +186,7 @@ EVERY_COUNT_FIELD: dict[str, Any] = {
     "cache_control": {"type": "ephemeral"},
     "speed": "fast",
     "compaction": {"type": "summarize"},
-    "billing_policy": {"type": "billing_policy", "bill_to": {"type": "organization"}},
+    "billing_policy": {"type": "billing_policy", "bill_to": "self"},
 }
 EVERY_CREATE_FIELD: dict[str, Any] = EVERY_COUNT_FIELD | {
     "stop_sequences": ["\n\n"],
@@ -195,7 +195,6 @@ EVERY_CREATE_FIELD: dict[str, Any] = EVERY_COUNT_FIELD | {
     "container": "container_1",
     "inference_geo": "us",
     "diagnostics": {"previous_message_id": "msg_1"},
-    "fallbacks": "default",
     "fallback_credit_token": {"token": "fct_1"},
     "thread": {"type": "create"},
 }
@@ -216,7 +215,7 @@ def sdk_fields(*params: type) -> set[str]:
 def test_every_field_the_sdk_sends_is_passed_on(
     client: anthropic.Anthropic, upstream: FakeUpstream
 ) -> None:
-    required = {"model", "messages", "max_tokens", "stream"}
+    required = {"model", "messages", "max_tokens", "stream", "fallbacks"}  # fallbacks: below
     create = sdk_fields(
         message_create_params.MessageCreateParamsBase, beta_create_params.MessageCreateParamsBase
     )
@@ -268,3 +267,16 @@ def test_an_unknown_field_is_refused_as_anthropic_does(
     message = count.value.body["error"]["message"]  # type: ignore[index]
     assert message == "max_tokens: Extra inputs are not permitted"
     assert len(upstream.requests) == seen  # refused before anything went upstream
+
+
+@pytest.mark.parametrize("fallbacks", ["default", [{"model": "claude-opus-4-1"}]])
+def test_anthropics_server_side_fallbacks_are_refused(
+    client: anthropic.Anthropic, upstream: FakeUpstream, fallbacks: Any
+) -> None:
+    """Another model would answer, outside the key's models and billed at this one's price."""
+    seen = len(upstream.requests)
+    with pytest.raises(anthropic.BadRequestError) as refused:
+        client.beta.messages.create(model=NATIVE, max_tokens=5, messages=HELLO, fallbacks=fallbacks)
+    error = refused.value.body["error"]  # type: ignore[index]
+    assert error["type"] == "invalid_request_error" and "fallbacks" in error["message"]
+    assert len(upstream.requests) == seen

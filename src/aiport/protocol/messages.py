@@ -4,6 +4,7 @@ Roles, block types and the numbers Anthropic checks are checked here; the conten
 blocks passes through as sent. The fields are every body field of the `anthropic` SDK's
 create and count_tokens, stable and beta (tests/test_messages_api_proxy.py checks the
 list against the installed SDK); any other top-level field is refused, as Anthropic does.
+`fallbacks` is known but refused: Anthropic would answer with another model.
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ from aiport.protocol.common import WireModel
 
 DEFAULT_VERSION = "2023-06-01"  # sent upstream when the client names no anthropic-version
 PASSED_HEADERS = ("anthropic-version", "anthropic-beta")
+NO_UPSTREAM_FALLBACKS = (
+    "aiport does not pass on Anthropic's server-side fallbacks: another model would answer, "
+    "outside this key's models and prices. Configure `fallbacks` for the model in aiport"
+)
 
 
 class Message(BaseModel):
@@ -66,10 +71,17 @@ class MessagesRequest(CountTokensRequest):
     container: str | dict[str, Any] | None = None
     inference_geo: str | None = None
     diagnostics: dict[str, Any] | None = None
-    fallbacks: str | list[dict[str, Any]] | None = None
+    fallbacks: Any = None  # refused (NO_UPSTREAM_FALLBACKS)
     fallback_credit_token: str | dict[str, Any] | None = None
     thread: dict[str, Any] | None = None
     output_format: dict[str, Any] | None = None  # structured outputs' first beta
+
+    @field_validator("fallbacks")
+    @classmethod
+    def _no_upstream_fallbacks(cls, value: Any) -> Any:
+        if value is not None:
+            raise ValueError(NO_UPSTREAM_FALLBACKS)
+        return value
 
     @field_validator("tools")
     @classmethod
