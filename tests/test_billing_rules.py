@@ -308,16 +308,27 @@ async def test_a_transcription_reserves_and_is_billed_by_the_length_of_its_audio
         model="whisper-1", file=minute, response_format="text"
     )
     assert text.strip() == "hello world"  # nothing else: billed by the upload's length
-    # Priced by tokens, which a plain-text answer does not report: served without a price.
-    client.audio.transcriptions.create(
-        model="gpt-4o-transcribe", file=minute, response_format="text"
-    )
-    rows = await billing.wait_for_rows(able["id"], 3)
+    rows = await billing.wait_for_rows(able["id"], 2)
     assert sorted((r["cost_usd"], r["unpriced"]) for r in rows) == [
-        (0.0, 1),
         (pytest.approx(0.006 * 2 / 60), 0),
         (pytest.approx(0.006), 0),
     ]
+
+    # gpt-4o-transcribe is priced by tokens, which a plain-text answer does not report: its
+    # cost cannot be counted, so a key with a budget is refused it (it was served free) ...
+    with pytest.raises(openai.BadRequestError) as unpriced:
+        client.audio.transcriptions.create(
+            model="gpt-4o-transcribe", file=minute, response_format="srt"
+        )
+    assert unpriced.value.code == "model_price_unknown"
+    assert "audio_minute" in unpriced.value.message
+    # ... and a key without one is served, the row flagged as served without a price.
+    plain = billing.create_key()
+    api(plain["key"]).audio.transcriptions.create(
+        model="gpt-4o-transcribe", file=minute, response_format="text"
+    )
+    [row] = await billing.wait_for_rows(plain["id"], 1)
+    assert (row["cost_usd"], row["unpriced"]) == (0.0, 1)
 
 
 async def test_a_request_that_fails_before_any_output_costs_nothing(

@@ -49,6 +49,7 @@ PRICE_EXAMPLES = {
     "images": ("{image: 0.04}", "USD per picture"),
     "characters": ("{characters: 15}", "USD per 1M characters"),
     "audio": ("{audio_minute: 0.006}", "USD per minute"),
+    "audio length": ("{audio_minute: 0.006}", "USD per minute"),
 }
 
 

@@ -35,8 +35,9 @@ _MEDIA_TYPES = frozenset({"image_url", "input_image", "image", "input_audio", "f
 class Estimate:
     """What a request may use, as far as can be told before it runs.
 
-    `meter` names the unit its endpoint is billed in (`tokens`, `images`, `characters` or
-    `audio`); `image_variant` is `"<quality> <size>"` for pictures.
+    `meter` names the unit its endpoint is billed in (`tokens`, `images`, `characters`,
+    `audio`, or `audio length` for a transcription whose answer reports nothing else);
+    `image_variant` is `"<quality> <size>"` for pictures.
     """
 
     prompt_tokens: int = 0

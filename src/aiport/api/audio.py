@@ -23,6 +23,7 @@ from aiport.protocol.audio import (
 )
 
 log = logging.getLogger(__name__)
+LENGTH_ONLY = frozenset({"text", "srt", "vtt"})  # transcript formats without a usage
 
 # File signatures of common formats that are certainly not audio: refused before any
 # model or upstream sees them. Anything else is left to the decoder to judge.
@@ -111,12 +112,13 @@ async def _audio_to_text(
             raise InvalidRequest("Missing required parameter: 'file'.", param="file")
         _refuse_non_audio(upload)
         parsed = validate(wire, fields, strict=False)  # form fields are text
-        # Its length, as the container tells, prices it (for a key: usage is recorded).
+        # Its length, as the container tells, prices it (for a key: usage is recorded); an
+        # answer as plain text reports nothing else, so only a price per minute can bill it.
         seconds = await asyncio.to_thread(audio_length, upload.path) if ctx.caller else None
         estimate = Estimate(
             prompt_tokens=estimate_prompt_tokens(fields),
             audio_seconds=seconds or 0.0,
-            meter="audio",
+            meter="audio length" if parsed.response_format in LENGTH_ONLY else "audio",
         )
         group = await route(request, parsed.model, estimate, kind="transcription", admitted=True)
 

@@ -29,6 +29,7 @@ METERS = {
     "images": ("images", "output"),
     "characters": ("characters",),
     "audio": ("audio_minute", "audio_input", "input"),
+    "audio length": ("audio_minute",),  # an answer that reports nothing else (plain text)
 }
 
 
