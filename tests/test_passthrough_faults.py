@@ -16,7 +16,14 @@ import openai
 import orjson
 import pytest
 
-from tests.support.faulty_upstream import FaultyUpstream, answer, slow_first_byte, sse, status
+from tests.support.faulty_upstream import (
+    FaultyUpstream,
+    answer,
+    module_upstream,
+    slow_first_byte,
+    sse,
+    status,
+)
 from tests.support.server import AiportProcess, raw_request
 
 CREATED: Any = {"id": "resp_1", "object": "response", "status": "in_progress", "output": []}
@@ -64,11 +71,7 @@ CASES = {
 }
 
 
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[FaultyUpstream]:
-    server = FaultyUpstream().start()
-    yield server
-    server.stop()
+upstream = module_upstream()
 
 
 @pytest.fixture(scope="module")

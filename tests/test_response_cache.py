@@ -19,6 +19,7 @@ from tests.support.faulty_upstream import (
     answer,
     chat_chunk,
     chat_completion,
+    module_upstream,
     reset_mid_stream,
     sse,
 )
@@ -63,11 +64,7 @@ def config(upstream: FaultyUpstream) -> dict[str, Any]:
     }
 
 
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[FaultyUpstream]:
-    server = FaultyUpstream().start()
-    yield server
-    server.stop()
+upstream = module_upstream()
 
 
 @pytest.fixture(scope="module")

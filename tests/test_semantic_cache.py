@@ -11,18 +11,14 @@ from typing import Any
 import pytest
 from benchmarks.semantic_cache_eval import evaluate
 
-from tests.support.faulty_upstream import FaultyUpstream, answer, chat_completion
+from tests.support.faulty_upstream import FaultyUpstream, answer, chat_completion, module_upstream
 from tests.support.routing import usage_row
 from tests.support.server import NO_RESILIENCE, AiportProcess, raw_request
 
 OFF = {"enabled": False}
 
 
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[FaultyUpstream]:
-    server = FaultyUpstream().start()
-    yield server
-    server.stop()
+upstream = module_upstream()
 
 
 @pytest.fixture(scope="module")

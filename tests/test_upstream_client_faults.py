@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import zlib
-from collections.abc import Iterator
 
 import brotli
 import pytest
@@ -24,15 +23,11 @@ from tests.support.faulty_upstream import (
     gzip_bomb,
     interim_then,
     length_mismatch,
+    module_upstream,
     slow_first_byte,
 )
 
-
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[FaultyUpstream]:
-    server = FaultyUpstream().start()
-    yield server
-    server.stop()
+upstream = module_upstream()
 
 
 @pytest.fixture

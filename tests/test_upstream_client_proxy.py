@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from aiport.backends.http_client import Pool, UpstreamConnectionError
-from tests.support.faulty_upstream import FaultyUpstream
+from tests.support.faulty_upstream import FaultyUpstream, module_upstream
 from tests.support.http_proxy import LoopbackProxy
 
 CHAT = [("content-type", "application/json")]
@@ -61,11 +61,7 @@ def https_upstream(certificate: tuple[Path, Path]) -> Iterator[FaultyUpstream]:
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def http_upstream() -> Iterator[FaultyUpstream]:
-    server = FaultyUpstream().start()
-    yield server
-    server.stop()
+http_upstream = module_upstream("http_upstream")
 
 
 @pytest.fixture

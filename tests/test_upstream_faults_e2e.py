@@ -23,6 +23,7 @@ from tests.support.faulty_upstream import (
     interim_then,
     invalid_json,
     length_mismatch,
+    module_upstream,
     rate_limited,
     reset_mid_stream,
     slow_first_byte,
@@ -34,11 +35,7 @@ MAX_ANSWER = 1 << 20
 MAX_EVENT = 64 << 10
 
 
-@pytest.fixture(scope="module")
-def faulty() -> Iterator[FaultyUpstream]:
-    server = FaultyUpstream().start()
-    yield server
-    server.stop()
+faulty = module_upstream("faulty")
 
 
 @pytest.fixture(scope="module")
