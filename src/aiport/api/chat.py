@@ -13,7 +13,7 @@ from aiport.api.bodies import read_json, validate
 from aiport.api.context import context, services
 from aiport.api.dispatch import cached, cached_response, keep, route, serve
 from aiport.api.responses import json_response
-from aiport.api.sse import chunk_frame, open_stream, write_frames
+from aiport.api.sse import Opened, chunk_frame, first_chunk, open_stream, write_frames
 from aiport.backends.base import Backend, Call, JSONBody, StreamChunk
 from aiport.context import RequestContext
 from aiport.metering import Estimate, completion_estimate, estimate_prompt_tokens, observe_stream
@@ -22,7 +22,6 @@ from aiport.routing.cache import Lookup
 from aiport.routing.cache_store import CachedAnswer
 from aiport.routing.deployment import Group
 
-Opened = tuple[StreamChunk | None, AsyncGenerator[StreamChunk, None]]
 DEFAULTS = {"temperature": DEFAULT_TEMPERATURE}  # the seed's; an upstream may keep its own
 
 
@@ -64,15 +63,9 @@ async def _stream(
     lookup: Lookup | None,
 ) -> web.StreamResponse:
     async def open_chat(backend: Backend, call: Call) -> Opened:
-        chunks = observe_stream(ctx, backend.chat_stream(call))
-        # Errors before the first chunk (bad key upstream, unknown model there...) are still
-        # ordinary HTTP errors, and may be retried: the stream is only opened to the client
-        # once there is content.
-        try:
-            return await anext(chunks, None), chunks
-        except BaseException:
-            await chunks.aclose()
-            raise
+        # (Errors before the first chunk — a bad key upstream, an unknown model there — are
+        # ordinary HTTP errors, and may be retried.)
+        return await first_chunk(observe_stream(ctx, backend.chat_stream(call)))
 
     # Usage is always asked of the backend (for metering) and dropped again below when the
     # client did not ask for it.

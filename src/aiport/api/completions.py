@@ -11,12 +11,10 @@ from aiport.api.bodies import read_json, validate
 from aiport.api.context import context, services
 from aiport.api.dispatch import route, serve
 from aiport.api.responses import json_response
-from aiport.api.sse import chunk_frame, open_stream, write_frames
+from aiport.api.sse import Opened, chunk_frame, first_chunk, open_stream, write_frames
 from aiport.backends.base import Backend, Call, JSONBody, StreamChunk
 from aiport.metering import Estimate, completion_estimate, estimate_prompt_tokens, observe_stream
 from aiport.protocol.completions import DEFAULT_MAX_TOKENS, CompletionRequest
-
-Opened = tuple[StreamChunk | None, AsyncGenerator[StreamChunk, None]]
 
 
 async def create_completion(request: web.Request) -> web.StreamResponse:
@@ -36,12 +34,9 @@ async def create_completion(request: web.Request) -> web.StreamResponse:
         return json_response(request, result)
 
     async def open_completion(backend: Backend, call: Call) -> Opened:
-        chunks = observe_stream(ctx, backend.completions_stream(call), _generated_text)
-        try:  # errors before the first chunk are ordinary HTTP errors, and may be retried
-            return await anext(chunks, None), chunks
-        except BaseException:
-            await chunks.aclose()
-            raise
+        return await first_chunk(
+            observe_stream(ctx, backend.completions_stream(call), _generated_text)
+        )
 
     # A stream's usage is always asked for (metering), and dropped again below.
     opened = await serve(request, group, req, body, open_completion, want_usage=True, stream=True)

@@ -18,7 +18,7 @@ from aiport.api.bodies import read_json, validate
 from aiport.api.context import context, services
 from aiport.api.dispatch import route, serve
 from aiport.api.responses import json_response
-from aiport.api.sse import named_frames, open_stream, write_frames
+from aiport.api.sse import Opened, first_chunk, write_named_stream
 from aiport.backends.anthropic import anthropic_usage
 from aiport.backends.base import Backend, Call, JSONBody, StreamChunk, Usage
 from aiport.context import RequestContext
@@ -28,7 +28,6 @@ from aiport.protocol.messages import PASSED_HEADERS, CountTokensRequest, Message
 from aiport.routing.deployment import Group
 
 R = TypeVar("R", bound=CountTokensRequest)
-Opened = tuple[StreamChunk | None, AsyncGenerator[StreamChunk, None]]
 
 
 @anthropic_errors
@@ -118,12 +117,7 @@ async def _stream(
 ) -> web.StreamResponse:
     async def open_messages(backend: Backend, call: Call) -> Opened:
         observed = observe_stream(ctx, backend.messages_stream(call), _generated_text)
-        chunks = _whole_usage(ctx, observed)
-        try:  # errors before the first event are ordinary HTTP errors, and may be retried
-            return await anext(chunks, None), chunks
-        except BaseException:
-            await chunks.aclose()
-            raise
+        return await first_chunk(_whole_usage(ctx, observed))
 
     opened = await serve(
         request,
@@ -134,16 +128,4 @@ async def _stream(
         adjust=_passed_headers(request),
         stream=True,
     )
-    first, chunks = opened.result
-    ok: bool | None = None
-    try:
-        async with contextlib.aclosing(chunks):
-            response = await open_stream(request)
-            async with contextlib.aclosing(named_frames(first, chunks)) as frames:
-                ctx.status = await write_frames(
-                    response, frames, ctx.request_id, done=b"", error_frame=error_event
-                )
-        ok = ctx.status < 500
-        return response
-    finally:
-        opened.lease.finish(ok)
+    return await write_named_stream(request, opened, error_event)

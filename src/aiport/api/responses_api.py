@@ -20,7 +20,12 @@ from aiport.api.bodies import read_json, validate
 from aiport.api.context import context, services
 from aiport.api.dispatch import route, serve
 from aiport.api.responses import json_response
-from aiport.api.sse import event_frame, named_frames, open_stream, write_frames
+from aiport.api.sse import (
+    Opened,
+    event_frame,
+    first_chunk,
+    write_named_stream,
+)
 from aiport.backends.base import Backend, Call, JSONBody, StreamChunk
 from aiport.context import RequestContext
 from aiport.errors import APIError, InvalidRequest, NotFound
@@ -32,7 +37,6 @@ from aiport.translate.responses_chat import new_id
 
 JSON = dict[str, Any]
 FINAL_EVENTS = ("response.completed", "response.incomplete")
-Opened = tuple[StreamChunk | None, AsyncGenerator[StreamChunk, None]]
 DELTA_EVENTS = ("response.output_text.delta", "response.function_call_arguments.delta")
 
 
@@ -263,26 +267,7 @@ async def _stream(
 ) -> web.StreamResponse:
     async def open_response(backend: Backend, call: Call) -> Opened:
         observed = observe_stream(ctx, backend.responses_stream(call), _generated_text)
-        chunks = keep.events(observed)
-        try:  # errors before the first event are ordinary HTTP errors, and may be retried
-            return await anext(chunks, None), chunks
-        except BaseException:
-            await chunks.aclose()
-            raise
+        return await first_chunk(keep.events(observed))
 
     opened = await serve(request, group, asked, forwarded, open_response, stream=True)
-    first, chunks = opened.result
-    ok: bool | None = None
-    try:
-        # Closed here, whatever happens, so the usage counted is final before the row is
-        # written (as for chat).
-        async with contextlib.aclosing(chunks):
-            response = await open_stream(request)
-            async with contextlib.aclosing(named_frames(first, chunks)) as frames:
-                ctx.status = await write_frames(
-                    response, frames, ctx.request_id, done=b"", error_frame=keep.failure_frames
-                )
-        ok = ctx.status < 500
-        return response
-    finally:
-        opened.lease.finish(ok)
+    return await write_named_stream(request, opened, keep.failure_frames)

@@ -23,6 +23,7 @@ from aiport.api.responses import response_headers, start_streaming
 from aiport.backends.base import StreamChunk
 from aiport.errors import APIError, InternalError, Unavailable
 from aiport.lifecycle import absorb_cut, is_shutdown_cut
+from aiport.routing.attempts import Served
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,45 @@ def event_frame(chunk: StreamChunk) -> bytes:
     """`event: <name>` and the chunk's data (as received, when it passes through)."""
     payload = chunk.raw if chunk.raw is not None else orjson.dumps(chunk.data)
     return b"event: " + (chunk.event or "message").encode() + b"\ndata: " + payload + b"\n\n"
+
+
+# A stream as `serve` opens it: its first chunk (None for an empty stream) and the rest.
+Opened = tuple[StreamChunk | None, AsyncGenerator[StreamChunk, None]]
+
+
+async def first_chunk(chunks: AsyncGenerator[StreamChunk, None]) -> Opened:
+    """Wait for the stream's first chunk. Errors before it are ordinary HTTP errors, and may
+    be retried (nothing reached the client yet: the stream is only opened to the client
+    once there is content); the stream is closed then."""
+    try:
+        return await anext(chunks, None), chunks
+    except BaseException:
+        await chunks.aclose()
+        raise
+
+
+async def write_named_stream(
+    request: web.Request,
+    opened: Served[Opened],
+    error_frame: Callable[[APIError], bytes],
+) -> web.StreamResponse:
+    """Send an opened stream of named events (Responses, Messages) to the client, and
+    finish the lease on the deployment that serves it. The chunks are closed here, whatever
+    happens, so the usage counted is final before the request's row is written."""
+    ctx = context(request)
+    first, chunks = opened.result
+    ok: bool | None = None
+    try:
+        async with contextlib.aclosing(chunks):
+            response = await open_stream(request)
+            async with contextlib.aclosing(named_frames(first, chunks)) as frames:
+                ctx.status = await write_frames(
+                    response, frames, ctx.request_id, done=b"", error_frame=error_frame
+                )
+        ok = ctx.status < 500
+        return response
+    finally:
+        opened.lease.finish(ok)
 
 
 async def named_frames(
