@@ -11,8 +11,7 @@ from aiohttp import web
 
 from aiport.api.bodies import read_json, validate
 from aiport.api.context import context, services
-from aiport.api.dispatch import cached, cached_response, keep, route, serve
-from aiport.api.responses import json_response
+from aiport.api.dispatch import answer, cached, cached_response, route, serve
 from aiport.api.sse import Opened, chunk_frame, first_chunk, open_stream, write_frames
 from aiport.backends.base import Backend, Call, JSONBody, StreamChunk
 from aiport.context import RequestContext
@@ -43,11 +42,7 @@ async def create_chat_completion(request: web.Request) -> web.StreamResponse:
     if chat.stream:
         return await _stream(request, ctx, group, body, chat, lookup)
     served = await serve(request, group, chat, body, _chat, defaults=DEFAULTS)
-    result = served.result
-    ctx.usage, ctx.usage_reported = result.usage, True
-    served.lease.settle(result.usage.prompt_tokens + result.usage.completion_tokens)
-    keep(request, lookup, group, served, result.raw or orjson.dumps(result.data))
-    return json_response(request, result)
+    return answer(request, lookup, group, served)
 
 
 def _chat(backend: Backend, call: Call) -> Awaitable[JSONBody]:

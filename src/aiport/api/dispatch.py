@@ -3,9 +3,10 @@ try the model's deployments (retries, fallbacks, breaker) with a call built for 
 
 A handler does:
 
-    group = await route(request, model)                  # scope, limits → the model's group
-    hit = await cached(request, group, "chat", wire, body)   # optional: only where cacheable
-    served = await serve(request, group, wire, body, invoke, prepare=...)
+    group = await route(request, model, estimate)       # scope, limits → the model's group
+    lookup = await cached(request, group, "chat", body)  # optional: only where cacheable
+    served = await serve(request, group, wire, body, invoke, ...)
+    return answer(request, lookup, group, served)       # a complete JSON answer
 
 `serve` builds one `Call` per attempt (the deployment's own model name, its provider's
 extra fields, its timeouts) and returns the result with the lease on the deployment that
@@ -18,6 +19,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+import orjson
 from aiohttp import web
 
 from aiport.accounts import ModelPriceUnknown
@@ -313,11 +315,26 @@ def cached_response(request: web.Request, lookup: Lookup) -> web.Response:
     return json_response(request, JSONBody({}, raw=lookup.answer.body))
 
 
-def keep(
-    request: web.Request, lookup: Lookup | None, group: Group, served: Served[Any], raw: bytes
-) -> None:
-    """Store a complete answer — only one the model itself gave, not a fallback's."""
-    svc = services(request)
-    if lookup is None or not lookup.store or svc.cache is None or served.lease.group is not group:
-        return
-    svc.cache.keep(lookup, CachedAnswer(body=raw))
+def answer(
+    request: web.Request,
+    lookup: Lookup | None,
+    group: Group,
+    served: Served[JSONBody],
+    *,
+    settle: bool = True,
+) -> web.Response:
+    """Send a complete answer: its usage is what the request consumed, the deployment's
+    provider quota is settled with its real tokens (`settle`: when they say anything: a
+    moderation's answer reports none), and the response cache keeps it — only one the
+    model itself gave, not a fallback's. Its bytes are made once, for both."""
+    result = served.result
+    ctx = context(request)
+    ctx.usage, ctx.usage_reported = result.usage, True
+    if settle:
+        served.lease.settle(result.usage.prompt_tokens + result.usage.completion_tokens)
+    cache = services(request).cache
+    if lookup is not None and lookup.store and cache is not None and served.lease.group is group:
+        if result.raw is None:
+            result.raw = orjson.dumps(result.data)
+        cache.keep(lookup, CachedAnswer(body=result.raw))
+    return json_response(request, result)
