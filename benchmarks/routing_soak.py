@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import orjson
 from tests.support.faulty_upstream import (
     HANG,
     FaultyUpstream,
@@ -32,11 +31,11 @@ from tests.support.faulty_upstream import (
     answer,
     chat_chunk,
     chat_completion,
+    finished_chat_stream,
     invalid_json,
     rate_limited,
     reset_mid_stream,
     slow_first_byte,
-    sse,
     status,
 )
 from tests.support.server import AiportProcess, raw_request
@@ -45,24 +44,11 @@ WORKERS = 8
 SCRIPTS_PER_DEPLOYMENT = 20_000
 
 
-def finished_stream(model: str) -> Script:
-    final = {
-        "id": "chatcmpl-faulty",
-        "object": "chat.completion.chunk",
-        "created": 1727346173,
-        "model": model,
-        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
-    }
-    usage = {**final, "choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 3}}
-    events = [chat_chunk(w, model) for w in ("Hello", " soak", " test")]
-    return sse(*events, *(b"data: " + orjson.dumps(c) + b"\n\n" for c in (final, usage)))
-
-
 def menu(model: str) -> list[tuple[int, Script]]:
     """(weight, script): mostly good answers, and every kind of fault."""
     return [
         (6, answer(chat_completion("fine", model=model))),
-        (6, finished_stream(model)),
+        (6, finished_chat_stream(model, "Hello", " soak", " test", completion_tokens=3)),
         (1, status(503)),
         (1, rate_limited(retry_after_ms="50")),
         (1, reset_mid_stream(chat_chunk("Hel", model), chat_chunk("lo", model))),

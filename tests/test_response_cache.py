@@ -19,29 +19,15 @@ from tests.support.faulty_upstream import (
     answer,
     chat_chunk,
     chat_completion,
+    finished_chat_stream,
     module_upstream,
     reset_mid_stream,
-    sse,
 )
 from tests.support.routing import create_key, usage_row
 from tests.support.server import NO_RESILIENCE, AiportProcess, raw_request, sse_events
 
 MESSAGES: Any = [{"role": "user", "content": "What is the capital of France?"}]
 REDIS_DB = 13  # this module's own Redis database
-
-
-def finished(model: str, *words: str) -> Any:
-    final = {
-        "id": "chatcmpl-faulty",
-        "object": "chat.completion.chunk",
-        "created": 1727346173,
-        "model": model,
-        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
-    }
-    usage = {**final, "choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 2}}
-    events = [chat_chunk(w, model) for w in words]
-    events += [b"data: " + orjson.dumps(c) + b"\n\n" for c in (final, usage)]
-    return sse(*events)
 
 
 def config(upstream: FaultyUpstream) -> dict[str, Any]:
@@ -164,7 +150,9 @@ def test_cache_control_no_cache_and_no_store(
 def test_a_stream_is_replayed_as_the_same_sse_chunks(
     gateway: AiportProcess, upstream: FaultyUpstream
 ) -> None:
-    upstream.script("streamy-m", finished("streamy-m", "Par", "is."))
+    upstream.script(
+        "streamy-m", finished_chat_stream("streamy-m", "Par", "is.", completion_tokens=2)
+    )
     first = post(gateway, "streamy", temperature=0, stream=True)
     second = post(gateway, "streamy", temperature=0, stream=True)
     assert first.headers["x-aiport-cache"] == "miss" and second.headers["x-aiport-cache"] == "hit"
@@ -187,7 +175,7 @@ def test_a_stream_is_replayed_as_the_same_sse_chunks(
 def test_a_stream_cut_off_is_not_cached(gateway: AiportProcess, upstream: FaultyUpstream) -> None:
     upstream.script("streamy-m", reset_mid_stream(chat_chunk("Half")))
     assert post(gateway, "streamy", temperature=0, stream=True, max_tokens=3).status == 200
-    upstream.script("streamy-m", finished("streamy-m", "Whole"))
+    upstream.script("streamy-m", finished_chat_stream("streamy-m", "Whole", completion_tokens=2))
     again = post(gateway, "streamy", temperature=0, stream=True, max_tokens=3)
     assert again.headers["x-aiport-cache"] == "miss"
     assert b"Whole" in again.body

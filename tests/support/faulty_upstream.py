@@ -146,6 +146,25 @@ def chat_chunk(text: str, model: str = "gpt-4o-mini") -> bytes:
     return b"data: " + orjson.dumps(chunk) + b"\n\n"
 
 
+def finished_chat_stream(model: str, *words: str, completion_tokens: int) -> Script:
+    """A whole chat stream: a content chunk per word, the finish chunk, then the usage
+    chunk (5 prompt tokens, `completion_tokens`) and `[DONE]`."""
+    final = {
+        "id": "chatcmpl-faulty",
+        "object": "chat.completion.chunk",
+        "created": 1727346173,
+        "model": model,
+        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+    }
+    usage = {
+        **final,
+        "choices": [],
+        "usage": {"prompt_tokens": 5, "completion_tokens": completion_tokens},
+    }
+    events = [chat_chunk(w, model) for w in words]
+    return sse(*events, *(b"data: " + orjson.dumps(c) + b"\n\n" for c in (final, usage)))
+
+
 def chunked(data: bytes) -> bytes:
     """`data` as one HTTP/1.1 chunk."""
     return b"%x\r\n%s\r\n" % (len(data), data)
