@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from aiport.backends.local.sketch.describe import SIGNATURE, describe_scene
+from aiport.backends.local.sketch.nouns import NOUNS
 from aiport.backends.local.sketch.paint import SHAPE_PAINTERS
 from aiport.backends.local.sketch.reader import parse_scene
 from aiport.backends.local.sketch.scene import MAX_COUNT, Scene, SceneObject
 from aiport.backends.local.sketch.things import THING_PAINTERS
-from aiport.backends.local.sketch.words import NOUNS
 
 
 def kinds(scene: Scene) -> list[str]:

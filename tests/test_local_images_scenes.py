@@ -11,7 +11,7 @@ import random
 import numpy as np
 import pytest
 
-from aiport.backends.local.sketch import lexicon
+from aiport.backends.local.sketch import kinds, lexicon, nouns
 from aiport.backends.local.sketch import words as w
 from aiport.backends.local.sketch.art import art_set, raster
 from aiport.backends.local.sketch.describe import describe_scene
@@ -60,7 +60,7 @@ def test_balls_alone_keep_the_size_of_shapes() -> None:
 def test_a_train_crosses_a_bridge_on_its_deck(prompt: str, train: str, seed: int) -> None:
     drawn = boxes(prompt, seed)
     (bridge,), (engine,) = drawn["bridge"], drawn[train]
-    deck = bridge[1] + height(bridge) * w.SURFACES["bridge"]
+    deck = bridge[1] + height(bridge) * kinds.SURFACES["bridge"]
     assert abs(engine[3] - deck) < 0.03 * SIZE  # its wheels are on the deck
     assert bridge[0] <= engine[0] and engine[2] <= bridge[2]
     assert height(engine) < height(bridge)
@@ -68,11 +68,11 @@ def test_a_train_crosses_a_bridge_on_its_deck(prompt: str, train: str, seed: int
 
 def test_scene_tiles_are_never_drawn_as_things() -> None:
     """Pictures that are a whole scene on a square (a bridge at night) stand for settings."""
-    for name in w.SCENE_TILES:
+    for name in nouns.SCENE_TILES:
         for word in art_set()[name].english[:1]:
             for token in word.split():
                 thing = lexicon.lookup(w.fold(token))
-                assert thing is None or thing.kind not in w.SCENE_TILES, (name, token)
+                assert thing is None or thing.kind not in nouns.SCENE_TILES, (name, token)
     bridge = parse_scene("a bridge over a river")
     assert [o.kind for o in bridge.objects] == ["bridge"] and bridge.place == "river"
 

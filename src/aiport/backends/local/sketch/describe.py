@@ -7,7 +7,7 @@ mistakes the picture for a diffusion model's.
 
 from __future__ import annotations
 
-from aiport.backends.local.sketch import words as w
+from aiport.backends.local.sketch import nouns
 from aiport.backends.local.sketch.art import art_set
 from aiport.backends.local.sketch.geometry import geometry
 from aiport.backends.local.sketch.scene import MAX_COUNT, Scene, SceneObject
@@ -129,7 +129,7 @@ def _noun(obj: SceneObject, scene: Scene, *, plural: bool) -> str:
         return f"neon cyberpunk {noun}" if scene.place == "cyberpunk" else noun
     if obj.variants:
         drawn = list(dict.fromkeys(obj.kind_of(k) for k in range(obj.count)))
-        return f"{w.COLLECTIVE_NAMES[obj.variants]} ({_join([thing_name(k) for k in drawn])})"
+        return f"{nouns.COLLECTIVE_NAMES[obj.variants]} ({_join([thing_name(k) for k in drawn])})"
     name = thing_name(obj.kind)
     return plural_of(name) if plural else name
 
@@ -139,7 +139,7 @@ def thing_name(kind: str) -> str:
     art = art_set().get(kind)
     if art is None:
         return kind
-    label = w.DISPLAY_NAMES.get(kind, art.label)
+    label = nouns.DISPLAY_NAMES.get(kind, art.label)
     return label.replace(": ", " with ") if ": " in label else label
 
 
@@ -149,8 +149,8 @@ def plural_of(name: str) -> str:
     if not joiner:
         head, joiner, rest = name.partition(" of ")
     *before, last = head.split(" ")
-    if last in w.PLURALS:
-        last = w.PLURALS[last]
+    if last in nouns.PLURALS:
+        last = nouns.PLURALS[last]
     elif last.endswith("s"):
         pass  # "grapes", "blueberries": the name is plural already
     elif last.endswith("y") and last[-2:-1] not in "aeiou":

@@ -9,7 +9,7 @@ picture of its wearer already shows ("a snowman with a hat") is not drawn a seco
 
 from __future__ import annotations
 
-from aiport.backends.local.sketch import words as w
+from aiport.backends.local.sketch import kinds
 from aiport.backends.local.sketch.scene import Scene, SceneObject
 
 _HEADWEAR = frozenset({"top-hat", "womans-hat", "billed-cap", "military-helmet",
@@ -36,15 +36,15 @@ def finish_scene(scene: Scene, texts: list[str]) -> None:
     for obj in scene.objects:
         if obj.kind == "sign" and scene.texts:
             obj.text = scene.texts.pop(0)
-        if scene.framing == "portrait" and obj.kind in w.BUSTS:
-            obj.kind = w.BUSTS[obj.kind]
+        if scene.framing == "portrait" and obj.kind in kinds.BUSTS:
+            obj.kind = kinds.BUSTS[obj.kind]
         if obj.hangs:
-            obj.kind = w.WALL_VERSIONS.get(obj.kind, obj.kind)
+            obj.kind = kinds.WALL_VERSIONS.get(obj.kind, obj.kind)
         target = obj.target if obj.target is not None else len(scene.objects)
-        crossed = target < len(scene.objects) and scene.objects[target].kind in w.CROSSED
+        crossed = target < len(scene.objects) and scene.objects[target].kind in kinds.CROSSED
         if obj.relation == "above" and crossed:
             obj.relation = "on"
-    if scene.place is None and any(obj.kind in w.INDOOR_KINDS for obj in scene.objects):
+    if scene.place is None and any(obj.kind in kinds.INDOOR_KINDS for obj in scene.objects):
         scene.place = "room"
     _serve_dishes(scene)
     _drop_worn(scene)
@@ -56,8 +56,8 @@ def _serve_dishes(scene: Scene) -> None:
     for i, dish in enumerate(objects):
         held = dish.relation == "in" and dish.target is not None
         container = objects[dish.target] if held and dish.target is not None else None
-        served = w.SERVED_AS.get(dish.kind, dish.kind)
-        if container is None or served not in w.SERVED_IN.get(container.kind, ()):
+        served = kinds.SERVED_AS.get(dish.kind, dish.kind)
+        if container is None or served not in kinds.SERVED_IN.get(container.kind, ()):
             continue
         container.kind, container.color = served, dish.color or container.color
         container.words.extend(dish.words)

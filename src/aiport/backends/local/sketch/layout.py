@@ -14,6 +14,7 @@ import math
 import random
 from dataclasses import dataclass
 
+from aiport.backends.local.sketch.cells import grid, overlap, share, subtract
 from aiport.backends.local.sketch.geometry import (
     HORIZON,
     SIZE_FACTOR,
@@ -22,8 +23,8 @@ from aiport.backends.local.sketch.geometry import (
     has_ground,
     scene_heights,
 )
+from aiport.backends.local.sketch.kinds import PLATES, RIMS, SURFACES, SWIMMERS
 from aiport.backends.local.sketch.scene import Scene, SceneObject
-from aiport.backends.local.sketch.words import PLATES, RIMS, SURFACES, SWIMMERS
 
 Box = tuple[float, float, float, float]
 
@@ -176,14 +177,14 @@ class _Planner:
             taken = [
                 self.regions[j][0::2]
                 for j, obj in enumerate(objects)
-                if obj.h and j in self.regions and _overlap((y0, y1), self.regions[j][1::2]) > 0.1
+                if obj.h and j in self.regions and overlap((y0, y1), self.regions[j][1::2]) > 0.1
             ]
             width = self.regions[members[0]][0::2]  # the zone's own: a wall's, a river's
-            spans = _subtract(width, taken)
+            spans = subtract(width, taken)
             if sum(b - a for a, b in spans) < 0.25:
                 spans = [width]
             demand = [self._demand(objects[i]) for i in members]
-            for i, (x0, x1) in zip(members, _share(spans, demand), strict=True):
+            for i, (x0, x1) in zip(members, share(spans, demand), strict=True):
                 self.regions[i] = (x0, y0, x1, y1)
 
     def _split_shared_cells(self, stated: list[int]) -> None:
@@ -315,7 +316,7 @@ class _Planner:
             most_rows = 2
         size = (geo.aspect * base_h, base_h)
         gap = 0.8 if obj.relation == "in" else 1.2  # heaped in a bowl, apart elsewhere
-        rows, cols, scale = _grid(obj.count, rx1 - rx0, ry1 - ry0, size, most_rows, gap)
+        rows, cols, scale = grid(obj.count, rx1 - rx0, ry1 - ry0, size, most_rows, gap)
         cell_w, cell_h = (rx1 - rx0) / cols, (ry1 - ry0) / rows
         out = []
         for k in range(obj.count):
@@ -346,63 +347,3 @@ def _portrait_subject(scene: Scene) -> int | None:
         if obj.count == 1 and obj.relation is None and obj.kind != "unknown":
             return i
     return None
-
-
-def _grid(
-    count: int,
-    width: float,
-    height: float,
-    size: tuple[float, float],
-    most_rows: int,
-    gap: float = 1.2,
-) -> tuple[int, int, float]:
-    """(rows, cols, scale) that fits `count` boxes of `size` into the region the largest."""
-    w, h = size
-    best = (1, count, 0.0)
-    for rows in range(1, min(count, most_rows) + 1):
-        cols = math.ceil(count / rows)
-        scale = min(1.0, width / (cols * w * gap), height / (rows * h * 1.15))
-        if scale > best[2] * 1.05:
-            best = (rows, cols, scale)
-    return best
-
-
-def _overlap(a: tuple[float, float], b: tuple[float, float]) -> float:
-    return max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
-
-
-def _subtract(
-    span: tuple[float, float], taken: list[tuple[float, float]]
-) -> list[tuple[float, float]]:
-    spans = [span]
-    for t0, t1 in taken:
-        spans = [
-            part
-            for a, b in spans
-            for part in ((a, min(b, t0)), (max(a, t1), b))
-            if part[1] - part[0] > 0.02
-        ]
-    return spans
-
-
-def _share(spans: list[tuple[float, float]], demand: list[float]) -> list[tuple[float, float]]:
-    """Cut the spans, laid end to end, into consecutive pieces proportional to `demand`."""
-    total_len = sum(b - a for a, b in spans)
-    total_demand = sum(demand) or 1.0
-    out, start = [], 0.0
-    for d in demand:
-        end = start + total_len * d / total_demand
-        out.append(_unroll(spans, start, end))
-        start = end
-    return out
-
-
-def _unroll(spans: list[tuple[float, float]], start: float, end: float) -> tuple[float, float]:
-    """Map [start, end] of the concatenated spans back to the span holding most of it."""
-    best, offset = (spans[0][0], spans[0][0]), 0.0
-    for a, b in spans:
-        lo, hi = max(start, offset), min(end, offset + b - a)
-        if hi - lo > best[1] - best[0]:
-            best = (a + lo - offset, a + hi - offset)
-        offset += b - a
-    return best

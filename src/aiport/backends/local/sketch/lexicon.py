@@ -3,7 +3,7 @@
 The index is built once from the art set's CLDR names and keywords in English and German
 (`art.art_set`): a thing's own name ranks first ("cat"), then the head of a longer name
 ("red apple" → apple, "police car" → car), then its keywords ("automobile" for "car").
-Faces, hand gestures and symbols rank below things. The hand-kept tables of `words`
+Faces, hand gestures and symbols rank below things. The hand-kept tables of `nouns`
 (`ART_WORDS`, `COLLECTIVES` and the hand-drawn `NOUNS`) come before the annotations.
 `lookup` also reads plurals and case endings ("apples", "cherries", "Äpfel", "Häusern")
 and, with `split_compound`, German compounds ("Obstschale" → fruit + bowl).
@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
+from aiport.backends.local.sketch import nouns
 from aiport.backends.local.sketch import words as w
 from aiport.backends.local.sketch.art import Art, art_set
 
@@ -48,8 +49,8 @@ def lookup(word: str, color: str | None = None, german: bool = False) -> Thing |
     The hand-kept tables answer first, for every reading of the word, then the CLDR names.
     """
     readings = lemmas(word)
-    if german and word in w.GERMAN_WORDS:
-        return Thing(w.GERMAN_WORDS[word])
+    if german and word in nouns.GERMAN_WORDS:
+        return Thing(nouns.GERMAN_WORDS[word])
     for lemma, plural in readings:
         thing = _hand_kept(lemma, plural, color)
         if thing is not None:
@@ -64,10 +65,10 @@ def lookup(word: str, color: str | None = None, german: bool = False) -> Thing |
 
 def lookup_phrase(words: str) -> Thing | None:
     """A multi-word name such as `teddy bear`, `fire engine` or `living room` (folded)."""
-    if words in w.ART_WORDS:
-        return Thing(w.ART_WORDS[words])
-    if words in w.ART_PHRASES:
-        return Thing(w.ART_PHRASES[words])
+    if words in nouns.ART_WORDS:
+        return Thing(nouns.ART_WORDS[words])
+    if words in nouns.ART_PHRASES:
+        return Thing(nouns.ART_PHRASES[words])
     if any(w.reserved(word) for word in words.split()):
         return None  # "snowman in the snow" is read word by word: the snow is a setting
     rank, names = index().get(words, (0, ()))
@@ -110,7 +111,7 @@ def split_compound(word: str) -> tuple[str | None, Thing] | None:
             stem = head[: -len(link)] if link and head.endswith(link) else head
             if link and not head.endswith(link):
                 continue
-            if stem in w.MATERIALS or w.known_modifier(stem):
+            if stem in nouns.MATERIALS or w.known_modifier(stem):
                 return None, thing
             if len(stem) >= 3 and lookup(stem) is not None:
                 return stem, thing
@@ -120,13 +121,13 @@ def split_compound(word: str) -> tuple[str | None, Thing] | None:
 
 
 def _hand_kept(lemma: str, plural: bool, color: str | None) -> Thing | None:
-    if lemma in w.COLLECTIVES:
-        return Thing(w.COLLECTIVES[lemma][0], True, w.COLLECTIVES[lemma])
-    if lemma in w.NOUN_INDEX:
-        kind, is_plural = w.NOUN_INDEX[lemma]
+    if lemma in nouns.COLLECTIVES:
+        return Thing(nouns.COLLECTIVES[lemma][0], True, nouns.COLLECTIVES[lemma])
+    if lemma in nouns.NOUN_INDEX:
+        kind, is_plural = nouns.NOUN_INDEX[lemma]
         return Thing(kind, plural or is_plural)
-    if lemma in w.ART_WORDS:
-        return Thing(_coloured(w.ART_WORDS[lemma], lemma, color), plural)
+    if lemma in nouns.ART_WORDS:
+        return Thing(_coloured(nouns.ART_WORDS[lemma], lemma, color), plural)
     return None
 
 
@@ -166,7 +167,7 @@ def index() -> dict[str, tuple[int, tuple[str, ...]]]:
     """Folded word or name → (best rank, art names best first)."""
     ranked: dict[str, list[tuple[int, int, str]]] = {}
     for order, art in enumerate(art_set().values()):
-        if art.name in w.SCENE_TILES:
+        if art.name in nouns.SCENE_TILES:
             continue
         penalty = 6 if art.group in _FACES or art.group in _SYMBOLS else 0
         for key, rank in _keys(art):

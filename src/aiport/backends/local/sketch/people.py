@@ -7,7 +7,7 @@ when no such person was named, so the reader can read the word otherwise.
 
 from __future__ import annotations
 
-from aiport.backends.local.sketch import words as w
+from aiport.backends.local.sketch import kinds
 from aiport.backends.local.sketch.art import art_set
 from aiport.backends.local.sketch.scene import SceneObject
 
@@ -25,13 +25,13 @@ def style_hair(
     objects: list[SceneObject], color: str | None, adjectives: list[str], original: str
 ) -> bool:
     """ "with red hair": the last person is drawn with that hair, as a bust."""
-    people = [o for o in objects if o.kind in w.BUSTS or o.kind in w.BUSTS.values()]
+    people = [o for o in objects if o.kind in kinds.BUSTS or o.kind in kinds.BUSTS.values()]
     if not people:
         return False
     person = people[-1]
-    bust = w.BUSTS.get(person.kind, person.kind)
+    bust = kinds.BUSTS.get(person.kind, person.kind)
     curly = any(word in _CURLY for word in adjectives)
-    style = w.HAIR_STYLES.get("curly" if curly else (color or "").rpartition(" ")[2])
+    style = kinds.HAIR_STYLES.get("curly" if curly else (color or "").rpartition(" ")[2])
     styled = f"{bust}-{style}" if style else bust
     person.kind = styled if styled in art_set() else bust
     person.words.append(original)
@@ -40,9 +40,9 @@ def style_hair(
 
 def add_beard(objects: list[SceneObject], original: str) -> bool:
     """ "with a beard": the last person is drawn bearded."""
-    people = [o for o in objects if o.kind in w.BEARDED]
+    people = [o for o in objects if o.kind in kinds.BEARDED]
     if not people:
         return False
-    people[-1].kind = w.BEARDED[people[-1].kind]
+    people[-1].kind = kinds.BEARDED[people[-1].kind]
     people[-1].words.append(original)
     return True

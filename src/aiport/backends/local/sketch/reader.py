@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from aiport.backends.local.sketch import lexicon
+from aiport.backends.local.sketch import kinds, lexicon, nouns
 from aiport.backends.local.sketch import words as w
 from aiport.backends.local.sketch.finish import finish_scene
 from aiport.backends.local.sketch.people import add_beard, is_person, style_hair
@@ -182,7 +182,7 @@ class Reader:
                 self._end_phrase()
 
     def _lookup(self, word: str, original: str) -> lexicon.Thing | None:
-        if len(word) < 3 and word not in w.ART_WORDS:
+        if len(word) < 3 and word not in nouns.ART_WORDS:
             return None
         thing = lexicon.lookup(word, _color_name(self.phrase), self.german)
         if thing is None or thing.strong or self._may_be_noun(original):
@@ -197,15 +197,15 @@ class Reader:
         """A noun: drawn, unless it only qualifies the noun after it ("fruit bowl")."""
         if thing.kind == "square" and self._town_square():
             thing = lexicon.Thing("city")
-        following = self.next_thing(weak=self.german and thing.kind in w.CONTAINERS)
-        if following is not None and thing.kind in w.CONTAINERS:  # "eine Tasse Kaffee"
+        following = self.next_thing(weak=self.german and thing.kind in kinds.CONTAINERS)
+        if following is not None and thing.kind in kinds.CONTAINERS:  # "eine Tasse Kaffee"
             self._add_thing(thing, original)
             if following.kind != thing.kind:
                 self.relations.reversed = (content_relation(thing.kind), len(self.objects) - 1)
             else:  # "Tasse Kaffee": the cup is the coffee
                 self.objects[-1].words.append(self.tokens[self.position + 1][1])
                 self.skip = 1
-        elif following is not None and following.kind in w.CONTAINERS:
+        elif following is not None and following.kind in kinds.CONTAINERS:
             self._add_thing(following, self.tokens[self.position + 1][1])
             self.relations.reversed = (content_relation(following.kind), len(self.objects) - 1)
             self._add_thing(thing, original)
@@ -223,7 +223,7 @@ class Reader:
             before.pop()
         if not before or before[-1] not in w.TOWN_SQUARE_PREPOSITIONS:
             return False
-        return any(obj.kind not in w.SHAPES for obj in self.objects[self.segment :])
+        return any(obj.kind not in kinds.SHAPES for obj in self.objects[self.segment :])
 
     def next_thing(self, weak: bool = False) -> lexicon.Thing | None:
         """The thing the next word names; `weak`: a keyword match counts too."""
@@ -245,7 +245,7 @@ class Reader:
             return False
         last = self.objects[-1]
         named_last = self.tokens[self.position - 1][1] in last.words
-        if last.kind not in w.CONTAINERS or not named_last:
+        if last.kind not in kinds.CONTAINERS or not named_last:
             return False
         self._end_phrase()
         self.relations.reversed = (content_relation(last.kind), len(self.objects) - 1)
@@ -280,7 +280,7 @@ class Reader:
         content = lexicon.lookup(modifier) if modifier else None
         if content is not None and content.kind != thing.kind:
             self.relations.reversed = (content_relation(thing.kind), len(self.objects) - 1)
-            if thing.kind not in w.CONTAINERS:
+            if thing.kind not in kinds.CONTAINERS:
                 self.relations.reversed = ("next_to", len(self.objects) - 1)
             self._add_thing(content, original)
         return True
@@ -360,7 +360,7 @@ class Reader:
         """ "a child with a balloon": the balloon floats just above the person."""
         person = self.objects[-1].kind if self.objects[self.segment :] else ""
         following = self._noun_ahead() if is_person(person) else None
-        if following is None or following.kind not in w.HELD_ALOFT:
+        if following is None or following.kind not in kinds.HELD_ALOFT:
             return False
         self._end_phrase()
         self.relations.reversed = ("above", len(self.objects) - 1)
@@ -369,7 +369,7 @@ class Reader:
     def _container_follows(self) -> bool:
         """ "in a bowl", "in einem großen Korb": a container is the next noun."""
         thing = self._noun_ahead()
-        return thing is not None and thing.kind in w.CONTAINERS and thing.kind != "table"
+        return thing is not None and thing.kind in kinds.CONTAINERS and thing.kind != "table"
 
     def _noun_ahead(self) -> lexicon.Thing | None:
         """The thing named next, past articles, counts, colours and sizes."""

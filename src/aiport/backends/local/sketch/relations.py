@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aiport.backends.local.sketch import kinds
 from aiport.backends.local.sketch import words as w
 from aiport.backends.local.sketch.scene import SceneObject
 
@@ -71,11 +72,11 @@ class Relations:
 
     def _carries_things(self, index: int) -> bool:
         """A table (or sofa...) that something was just put on."""
-        if self.objects[index].kind not in w.SURFACES:
+        if self.objects[index].kind not in kinds.SURFACES:
             return False
         return any(o.relation == "on" and o.target == index for o in self.objects)
 
 
 def content_relation(container: str) -> str:
     """Things go "in" a bowl or basket but "on" a table or plate."""
-    return "on" if container in w.SURFACES or "plate" in container else "in"
+    return "on" if container in kinds.SURFACES or "plate" in container else "in"

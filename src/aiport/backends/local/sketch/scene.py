@@ -18,7 +18,7 @@ class SceneObject:
     `relation` (above/on/in/below/next_to/left_of/right_of) places it against `target`,
     an index into `Scene.objects`. `hangs`: on a room's wall ("a clock on the wall").
     `label` is the prompt's word for an `unknown` kind.
-    `kind` is a hand-drawn kind (`words.NOUNS`) or a picture of the art set; `variants`
+    `kind` is a hand-drawn kind (`nouns.NOUNS`) or a picture of the art set; `variants`
     (a collective such as "fruit") gives one picture per copy. `words` are the prompt's
     words this group draws.
     """

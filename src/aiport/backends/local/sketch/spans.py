@@ -8,7 +8,7 @@ tokens (`words.fold`) from an index and say where the run ends.
 
 from __future__ import annotations
 
-from aiport.backends.local.sketch import lexicon
+from aiport.backends.local.sketch import lexicon, nouns
 from aiport.backends.local.sketch import words as w
 
 Tokens = list[tuple[str, str]]  # (folded, as written)
@@ -25,7 +25,7 @@ def phrase_at(tokens: Tokens, i: int) -> tuple[str, int | str, int] | None:
         if i + size > len(tokens):
             continue  # the prompt's last words: a shorter run is read below
         words = " ".join(t for t, _ in tokens[i : i + size])
-        if words in w.ART_PHRASES:  # "a pair of glasses" before the count "a pair of"
+        if words in nouns.ART_PHRASES:  # "a pair of glasses" before the count "a pair of"
             return "thing", words, i + size
         if words in w.COUNT_INDEX:
             return "count", w.COUNT_INDEX[words], i + size

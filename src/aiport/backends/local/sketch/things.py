@@ -208,7 +208,7 @@ def paint_bridge(c: Canvas, box: Box, color: RGB) -> None:
 def paint_bowl(c: Canvas, box: Box, color: RGB) -> None:
     """A bowl seen from the side: a rim and a round body on a foot, open at the top.
 
-    What is in it is drawn before it, so the body hides its lower part (`words.RIMS`).
+    What is in it is drawn before it, so the body hides its lower part (`kinds.RIMS`).
     """
     c.shadow(box)
     c.draw.rectangle(at(box, 0.36, 0.88, 0.64, 1.0), fill=darker(color, 0.25))

@@ -1,10 +1,10 @@
-"""The words the sketch renderer understands, in English and German.
+"""The words around the nouns, in English and German: colours, counts, places, relations.
 
-Pure data, the function that folds spelling (`fold`) and a word look-up. Each table maps a
+Pure data, the function that folds spelling (`fold`) and word look-ups. Each table maps a
 canonical English name to the words that mean it; German adjectives get their inflected
-forms (`rot` → `rote`, `roter`, `rotes`, `roten`, `rotem`) generated at import. The
-thousands of things the art set knows by its CLDR names are in `lexicon`; the tables here
-are the hand-kept part: hand-drawn kinds, scene words and where the CLDR names fall short.
+forms (`rot` → `rote`, `roter`, `rotes`, `roten`, `rotem`) generated at import. The nouns
+are elsewhere: the hand-kept ones in `nouns`, the art set's thousands of CLDR names in
+`lexicon`; what kinds of things do with each other (hold, carry, wear) in `kinds`.
 """
 
 from __future__ import annotations
@@ -21,236 +21,26 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-# Hand-drawn kinds: (singular forms, plural forms). A form in both lists counts as singular.
-# Everything else is drawn from the art set (`ART_WORDS` below, then the CLDR names).
-NOUNS: dict[str, tuple[str, str]] = {
-    "circle": ("circle disc disk kreis scheibe", "circles discs disks kreise scheiben"),
-    "ball": ("ball sphere orb kugel", "balls spheres orbs kugeln bälle"),
-    "sun": ("sun sonne", "suns sonnen"),
-    "moon": ("moon mond halbmond", "moons monde"),
-    "square": ("square quadrat", "squares quadrate"),
-    "rectangle": ("rectangle rechteck", "rectangles rechtecke"),
-    "box": ("box cube crate kiste würfel schachtel", "boxes cubes crates kisten schachteln"),
-    "triangle": ("triangle pyramid dreieck pyramide", "triangles pyramids dreiecke pyramiden"),
-    "star": ("star stern", "stars sterne"),
-    "heart": ("heart herz", "hearts herzen"),
-    "building": (
-        "building skyscraper tower gebäude hochhaus wolkenkratzer turm",
-        "buildings skyscrapers towers hochhäuser türme",
-    ),
-    "robot": ("robot android droid cyborg mech roboter", "robots androids droids cyborgs"),
-    "mountain": ("mountain hill peak berg hügel gipfel", "mountains hills berge"),
-    "cloud": ("cloud wolke", "clouds wolken"),
-    "city": (
-        "city town skyline downtown metropolis cityscape plaza stadt großstadt metropole"
-        " marktplatz dorfplatz stadtplatz",
-        "cities städte",
-    ),
-    "sign": (
-        "sign signboard billboard banner poster placard schild plakat tafel",
-        "signs billboards banners posters schilder plakate",
-    ),
-    "rainbow": ("rainbow regenbogen", "rainbows"),
-    "sofa": ("sofa couch settee canapé", "sofas couches"),
-    "table": (
-        "table desk tisch schreibtisch esstisch couchtisch küchentisch",
-        "tables desks tische",
-    ),
-    "bridge": ("bridge viaduct brücke viadukt", "bridges viaducts brücken"),
-    "bowl": ("bowl schale schüssel", "bowls schalen schüsseln"),
-}
-SHAPES = frozenset({"circle", "ball", "square", "rectangle", "box", "triangle", "star", "heart"})
 # "a fountain in a square": after in/on/at, beside things, a square is a town's square.
 TOWN_SQUARE_PREPOSITIONS = frozenset({"in", "on", "at", "auf", "am", "im", "an"})
-# Art-set pictures that are whole scenes in a tile (a skyline on a purple square): never
-# drawn as things; their words draw the hand-drawn kind or setting instead.
-SCENE_TILES = frozenset(
-    {
-        "bridge-at-night", "cityscape", "cityscape-at-dusk", "night-with-stars", "sunrise",
-        "sunset", "sunrise-over-mountains", "milky-way", "foggy", "national-park", "desert",
-    }
-)  # fmt: skip
-
-# Hand-kept words → art names, where the CLDR names pick another picture or none.
-ART_WORDS: dict[str, str] = {
-    fold(word): name
-    for name, text in {
-        "house": "house home haus zuhause eigenheim",
-        "hut": "cottage cabin hut hütte",
-        "deciduous-tree": "tree baum laubbaum",
-        "evergreen-tree": "pine fir spruce tanne fichte tannenbaum nadelbaum",
-        "palm-tree": "palm palme",
-        "automobile": "car auto wagen pkw vehicle fahrzeug",
-        "locomotive": "train zug eisenbahn",
-        "delivery-truck": "truck lorry lkw lastwagen laster",
-        "top-hat": "zylinder",
-        "cat": "cat kitten katze kater kätzchen mieze",
-        "dog": "dog puppy hund welpe hündchen",
-        "person-standing": "person human mensch leute personen",
-        "man-standing": "man mann herr",
-        "woman-standing": "woman frau dame lady",
-        "boy": "boy junge knabe",
-        "girl": "girl mädchen",
-        "child": "child kid kind",
-        "bird": "bird vogel",
-        "fish": "fish fisch",
-        "sailboat": "boat boot sailboat segelboot yacht jacht",
-        "ship": "ship schiff",
-        "balloon": "balloon ballon luftballon",
-        "rocket": "rocket rakete spaceship raumschiff ufo",
-        "ringed-planet": "planet saturn",
-        "hot-beverage": "cup mug tasse becher coffee kaffee tea tee",
-        "basket": "basket korb",
-        "steaming-bowl": "soup suppe",
-        "droplet": "wasser",
-        "glasses": "brille spectacles eyeglasses",
-        "glass-of-milk": "milk milch",
-        "fork-and-knife-with-plate": "plate teller",
-        "light-bulb": "lamp lampe bulb glühbirne",
-        "tumbler-glass": "glass glas",
-        "bicycle": "bike bicycle fahrrad rad velo",
-        "motorcycle": "motorbike motorrad",
-        "volcano": "volcano vulkan",
-        "fire-engine": "firetruck löschfahrzeug",
-        "police-car": "polizeiauto streifenwagen",
-        "houses": "village dorf",
-        "badminton": "racket racquet schläger",
-        "deer": "deer reh hirsch reindeer rentier",
-        "chipmunk": "squirrel eichhörnchen",
-        "chestnut": "nut nuss",
-        "bread": "loaf laib",
-        "egg": "ei",
-        "wine-glass": "wine wein",
-        "envelope": "letter brief",
-        "fire": "campfire lagerfeuer",
-        "cloud-with-rain": "rain regen",
-        "potted-plant": "plant pflanze",
-        "branch": "branch twig bough ast zweig",  # CLDR keywords ending -ig read as adjectives
-    }.items()
-    for word in text.split()
-}
-
-# Hand-kept names of several words, where the CLDR names have none or another picture.
-ART_PHRASES = {"fire truck": "fire-engine", "a pair of glasses": "glasses",
-               "pair of glasses": "glasses", "reading glasses": "glasses"}  # fmt: skip
-
-# German words that mean something else in English ("Hut" is a hat, "hut" a Hütte).
-GERMAN_WORDS = {"hut": "top-hat", "eis": "ice-cream", "see": "water-wave"}
-
-# Collective nouns: a mix of things, one picture per copy ("a bowl of fruit").
-_COLLECTIVES: dict[str, tuple[str, ...]] = {
-        "fruit fruits obst frucht früchte": (
-            "red-apple", "banana", "grapes", "tangerine", "pear", "strawberry",
-        ),
-        "vegetable vegetables veggies gemüse": (
-            "carrot", "broccoli", "tomato", "ear-of-corn", "eggplant", "bell-pepper",
-        ),
-        "berry berries beere beeren": ("strawberry", "blueberries", "cherries"),
-        "flower flowers blume blumen blüte blüten": (
-            "tulip", "rose", "sunflower", "blossom", "hibiscus",
-        ),
-        "toy toys spielzeug spielsachen": ("teddy-bear", "kite", "yo-yo"),
-        "animal animals tier tiere": ("dog", "cat", "rabbit", "horse", "cow", "pig"),
-        "food essen lebensmittel": ("pizza", "hamburger", "bread", "cheese-wedge"),
-        "sweets candy candies süßigkeiten": ("candy", "lollipop", "chocolate-bar", "doughnut"),
-        "drinks beverages getränke": ("hot-beverage", "cup-with-straw", "tumbler-glass"),
-        "furniture möbel": ("chair", "bed", "couch-and-lamp"),
-        "leaves laub blätter": ("fallen-leaf", "maple-leaf", "leaf-fluttering-in-wind"),
-        "cookies kekse plätzchen": ("cookie",),
-}  # fmt: skip
-COLLECTIVES = {fold(word): names for text, names in _COLLECTIVES.items() for word in text.split()}
-COLLECTIVE_NAMES = {names: text.split()[0] for text, names in _COLLECTIVES.items()}
 
 # Hair, told with a colour ("a woman with red hair"), picks that picture of the person.
 HAIR_WORDS = frozenset({"hair", "haar", "haare", "haaren", "frisur", "locken", "curls"})
-HAIR_STYLES = {
-    "red": "red-hair", "orange": "red-hair", "yellow": "blonde-hair", "gold": "blonde-hair",
-    "white": "white-hair", "grey": "white-hair", "silver": "white-hair", "curly": "curly-hair",
-}  # fmt: skip
 # "a man with a beard": that person is drawn with one (as a bust), not beside a bearded head.
 BEARD_WORDS = frozenset({"beard", "bart", "vollbart"})
-BEARDED = {
-    **dict.fromkeys(("man-standing", "man", "old-man", "older-man"), "man-beard"),
-    **dict.fromkeys(("woman-standing", "woman", "old-woman"), "woman-beard"),
-    **dict.fromkeys(("person-standing", "person", "older-person"), "person-beard"),
-}
-# Standing people drawn as a bust when the prompt asks for a portrait or a hair colour.
-BUSTS = {"person-standing": "person", "man-standing": "man", "woman-standing": "woman"}
-# Containers and surfaces: "a bowl of fruit", "ein Korb mit Äpfeln" put the things in them.
-CONTAINERS = frozenset(
-    {
-        "bowl",
-        "bowl-with-spoon",
-        "basket",
-        "fork-and-knife-with-plate",
-        "table",
-        "box",
-        "amphora",
-        "hot-beverage",
-        "tumbler-glass",
-        "baby-bottle",
-        "bottle-with-popping-cork",
-        "bucket",
-    }
-)
+# "a bowl of fruit", "ein Korb mit Äpfeln": after a container these put things in it.
 CONTENT_LINKS = frozenset({"of", "with", "mit", "voller", "voll", "full", "filled"})
-# "a child with a balloon": a person holds these up, so they float just above them.
-HELD_ALOFT = frozenset({"balloon", "kite"})
+# "a child with a balloon", "a boy flying a kite": a person holds up what follows.
 HOLDING = frozenset({"with", "mit", "holding", "holds", "flying", "flies", "haelt", "halten",
                      "hielt", "laesst"})  # fmt: skip
 # "grapes in a bowl", "Äpfel in einem Korb": before a container, "in" puts a thing into it.
 INTO = frozenset({"in", "im", "inside", "into", "innerhalb"})
-# Where what is in a container sinks to, as a fraction of the container's height (else 0.3).
-RIMS = {"bowl": 0.12}
-# Pictures that show their container with what is in it: "a bowl of soup", "a glass of
-# milk" draw that one picture, as many as the containers asked for.
-SERVED_IN = {
-    "bowl": frozenset({"bowl-with-spoon", "pot-of-food", "green-salad", "cooked-rice",
-                       "steaming-bowl"}),
-    "tumbler-glass": frozenset({"glass-of-milk", "glass-of-water", "wine-glass"}),
-    "hot-beverage": frozenset({"hot-beverage"}),  # "three cups of coffee"
-}  # fmt: skip
-# What a content is drawn as where a picture shows it in its container: water is a drop
-# alone, but "a glass of water" is a glass with water in it.
-SERVED_AS = {"droplet": "glass-of-water", "water-wave": "glass-of-water"}
-# Where a thing standing on another one rests, as a fraction of the other's height.
-SURFACES = {"table": 0.03, "sofa": 0.5, "bed": 0.42, "chair": 0.44, "box": 0.02, "bridge": 0.1,
-            "branch": 0.4, "pillow": 0.25}  # fmt: skip
-# What goes over one of these goes on it ("ein Zug fährt über eine Brücke").
-CROSSED = frozenset({"bridge"})
-# Water birds: where there is water (a beach, a pond, a river), they swim on it.
-SWIMMERS = frozenset({"duck", "swan", "goose", "flamingo"})
-# Plates seen from above: what lies on one lies in its middle and fills it.
-PLATES = frozenset({"fork-and-knife-with-plate"})
-# "a clock on the wall": the thing hangs on a room's wall; some are drawn as wall versions.
+# "a clock on the wall": the thing hangs on a room's wall.
 WALL_PHRASES = ("on the wall", "on a wall", "at the wall", "against the wall", "an der wand",
                 "an einer wand", "an die wand", "auf der wand")  # fmt: skip
-WALL_VERSIONS = dict.fromkeys(("alarm-clock", "watch", "mantelpiece-clock", "timer-clock"),
-                              "ten-oclock")  # fmt: skip
-INDOOR_KINDS = frozenset({"sofa", "table", "bed", "chair", "couch-and-lamp"})
-# Materials: the first part of a compound that is not a thing of its own ("Holztisch").
-MATERIALS = _words(
-    "holz glas stein metall plastik leder papier stahl eisen gold silber kupfer marmor"
-    " porzellan beton kristall wolle stoff"
-)
+# "a portrait of a woman": one subject, large, before a studio backdrop.
 FRAMINGS = {"portrait": "portrait headshot closeup porträt bildnis nahaufnahme"}
 
-# English display names whose plural is not noun + "s".
-PLURALS = {
-    "box": "boxes", "glass": "glasses", "city": "cities", "man": "men", "woman": "women",
-    "person": "people",
-    "child": "children", "mouse": "mice", "fish": "fish", "sheep": "sheep", "deer": "deer",
-    "knife": "knives", "leaf": "leaves", "goose": "geese", "tooth": "teeth", "foot": "feet",
-}  # fmt: skip
-# Names for art-set pictures whose CLDR name says more (or less) than what is seen.
-DISPLAY_NAMES = {
-    "automobile": "car", "person-standing": "person", "man-standing": "man",
-    "woman-standing": "woman", "bowl-with-spoon": "bowl of cereal", "hot-beverage": "cup of coffee",
-    "fork-and-knife-with-plate": "plate", "tumbler-glass": "glass", "deciduous-tree": "tree",
-    "evergreen-tree": "fir tree", "ringed-planet": "planet", "couch-and-lamp": "couch",
-    "light-bulb": "light bulb", "glasses": "pair of glasses", "sailboat": "sailboat",
-    "delivery-truck": "truck",
-}  # fmt: skip
 
 COLOR_RGB: dict[str, tuple[int, int, int]] = {
     "red": (220, 38, 38),
@@ -428,17 +218,6 @@ def _index(table: dict[str, str], inflect: bool) -> dict[str, str]:
     return out
 
 
-def _noun_index() -> dict[str, tuple[str, bool]]:
-    out: dict[str, tuple[str, bool]] = {}
-    for kind, (singular, plural) in NOUNS.items():
-        for word in plural.split():
-            out[fold(word)] = (kind, True)
-        for word in singular.split():
-            out[fold(word)] = (kind, False)
-    return out
-
-
-NOUN_INDEX = _noun_index()
 COLOR_INDEX = _index(COLORS, inflect=True)
 SHADE_INDEX = _index(SHADES, inflect=True)
 SIZE_INDEX = _index(SIZES, inflect=True)

@@ -1,0 +1,71 @@
+"""What kinds of things do with each other: hold, carry, float, hang, wear, are shown as.
+
+Pure data about drawable kinds (hand-drawn kinds and art-set names), read by the reader
+while it reads and by the layout while it places: containers and the surfaces things
+stand on, what a person holds up, what swims, what hangs on a wall, which picture shows
+a person with a beard or a hair colour, which shows a dish with its container.
+"""
+
+from __future__ import annotations
+
+# The hand-drawn plain shapes ("a red circle in a square" is two shapes, not a town).
+SHAPES = frozenset({"circle", "ball", "square", "rectangle", "box", "triangle", "star", "heart"})
+# "a woman with red hair": the colour (or curls) picks that picture of the person.
+HAIR_STYLES = {
+    "red": "red-hair", "orange": "red-hair", "yellow": "blonde-hair", "gold": "blonde-hair",
+    "white": "white-hair", "grey": "white-hair", "silver": "white-hair", "curly": "curly-hair",
+}  # fmt: skip
+# "a man with a beard": that person is drawn with one (as a bust), not beside a bearded head.
+BEARDED = {
+    **dict.fromkeys(("man-standing", "man", "old-man", "older-man"), "man-beard"),
+    **dict.fromkeys(("woman-standing", "woman", "old-woman"), "woman-beard"),
+    **dict.fromkeys(("person-standing", "person", "older-person"), "person-beard"),
+}
+# Standing people drawn as a bust when the prompt asks for a portrait or a hair colour.
+BUSTS = {"person-standing": "person", "man-standing": "man", "woman-standing": "woman"}
+# Containers and surfaces: "a bowl of fruit", "ein Korb mit Äpfeln" put the things in them.
+CONTAINERS = frozenset(
+    {
+        "bowl",
+        "bowl-with-spoon",
+        "basket",
+        "fork-and-knife-with-plate",
+        "table",
+        "box",
+        "amphora",
+        "hot-beverage",
+        "tumbler-glass",
+        "baby-bottle",
+        "bottle-with-popping-cork",
+        "bucket",
+    }
+)
+# "a child with a balloon": a person holds these up, so they float just above them.
+HELD_ALOFT = frozenset({"balloon", "kite"})
+# Where what is in a container sinks to, as a fraction of the container's height (else 0.3).
+RIMS = {"bowl": 0.12}
+# Pictures that show their container with what is in it: "a bowl of soup", "a glass of
+# milk" draw that one picture, as many as the containers asked for.
+SERVED_IN = {
+    "bowl": frozenset({"bowl-with-spoon", "pot-of-food", "green-salad", "cooked-rice",
+                       "steaming-bowl"}),
+    "tumbler-glass": frozenset({"glass-of-milk", "glass-of-water", "wine-glass"}),
+    "hot-beverage": frozenset({"hot-beverage"}),  # "three cups of coffee"
+}  # fmt: skip
+# What a content is drawn as where a picture shows it in its container: water is a drop
+# alone, but "a glass of water" is a glass with water in it.
+SERVED_AS = {"droplet": "glass-of-water", "water-wave": "glass-of-water"}
+# Where a thing standing on another one rests, as a fraction of the other's height.
+SURFACES = {"table": 0.03, "sofa": 0.5, "bed": 0.42, "chair": 0.44, "box": 0.02, "bridge": 0.1,
+            "branch": 0.4, "pillow": 0.25}  # fmt: skip
+# What goes over one of these goes on it ("ein Zug fährt über eine Brücke").
+CROSSED = frozenset({"bridge"})
+# Water birds: where there is water (a beach, a pond, a river), they swim on it.
+SWIMMERS = frozenset({"duck", "swan", "goose", "flamingo"})
+# Plates seen from above: what lies on one lies in its middle and fills it.
+PLATES = frozenset({"fork-and-knife-with-plate"})
+# What hangs on a wall is drawn as its wall version (a wristwatch as a clock's face).
+WALL_VERSIONS = dict.fromkeys(("alarm-clock", "watch", "mantelpiece-clock", "timer-clock"),
+                              "ten-oclock")  # fmt: skip
+# Furniture: where it stands, the scene is a room.
+INDOOR_KINDS = frozenset({"sofa", "table", "bed", "chair", "couch-and-lamp"})

@@ -1,0 +1,182 @@
+"""The hand-kept nouns: which hand-drawn kind or art-set picture a word names, and names.
+
+The art set's thousands of CLDR names are read by `lexicon`; these tables come first:
+the hand-drawn kinds (`NOUNS`), words whose CLDR reading picks another picture or none
+(`ART_WORDS`, `ART_PHRASES`, `GERMAN_WORDS`), collectives drawn as a mix ("fruit"),
+materials that are never things ("Holz"), and the English names said for what is drawn.
+"""
+
+from __future__ import annotations
+
+from aiport.backends.local.sketch.words import fold
+
+# Hand-drawn kinds: (singular forms, plural forms). A form in both lists counts as singular.
+# Everything else is drawn from the art set (`ART_WORDS` below, then the CLDR names).
+NOUNS: dict[str, tuple[str, str]] = {
+    "circle": ("circle disc disk kreis scheibe", "circles discs disks kreise scheiben"),
+    "ball": ("ball sphere orb kugel", "balls spheres orbs kugeln bälle"),
+    "sun": ("sun sonne", "suns sonnen"),
+    "moon": ("moon mond halbmond", "moons monde"),
+    "square": ("square quadrat", "squares quadrate"),
+    "rectangle": ("rectangle rechteck", "rectangles rechtecke"),
+    "box": ("box cube crate kiste würfel schachtel", "boxes cubes crates kisten schachteln"),
+    "triangle": ("triangle pyramid dreieck pyramide", "triangles pyramids dreiecke pyramiden"),
+    "star": ("star stern", "stars sterne"),
+    "heart": ("heart herz", "hearts herzen"),
+    "building": (
+        "building skyscraper tower gebäude hochhaus wolkenkratzer turm",
+        "buildings skyscrapers towers hochhäuser türme",
+    ),
+    "robot": ("robot android droid cyborg mech roboter", "robots androids droids cyborgs"),
+    "mountain": ("mountain hill peak berg hügel gipfel", "mountains hills berge"),
+    "cloud": ("cloud wolke", "clouds wolken"),
+    "city": (
+        "city town skyline downtown metropolis cityscape plaza stadt großstadt metropole"
+        " marktplatz dorfplatz stadtplatz",
+        "cities städte",
+    ),
+    "sign": (
+        "sign signboard billboard banner poster placard schild plakat tafel",
+        "signs billboards banners posters schilder plakate",
+    ),
+    "rainbow": ("rainbow regenbogen", "rainbows"),
+    "sofa": ("sofa couch settee canapé", "sofas couches"),
+    "table": (
+        "table desk tisch schreibtisch esstisch couchtisch küchentisch",
+        "tables desks tische",
+    ),
+    "bridge": ("bridge viaduct brücke viadukt", "bridges viaducts brücken"),
+    "bowl": ("bowl schale schüssel", "bowls schalen schüsseln"),
+}
+# Art-set pictures that are whole scenes in a tile (a skyline on a purple square): never
+# drawn as things; their words draw the hand-drawn kind or setting instead.
+SCENE_TILES = frozenset(
+    {
+        "bridge-at-night", "cityscape", "cityscape-at-dusk", "night-with-stars", "sunrise",
+        "sunset", "sunrise-over-mountains", "milky-way", "foggy", "national-park", "desert",
+    }
+)  # fmt: skip
+
+# Hand-kept words → art names, where the CLDR names pick another picture or none.
+ART_WORDS: dict[str, str] = {
+    fold(word): name
+    for name, text in {
+        "house": "house home haus zuhause eigenheim",
+        "hut": "cottage cabin hut hütte",
+        "deciduous-tree": "tree baum laubbaum",
+        "evergreen-tree": "pine fir spruce tanne fichte tannenbaum nadelbaum",
+        "palm-tree": "palm palme",
+        "automobile": "car auto wagen pkw vehicle fahrzeug",
+        "locomotive": "train zug eisenbahn",
+        "delivery-truck": "truck lorry lkw lastwagen laster",
+        "top-hat": "zylinder",
+        "cat": "cat kitten katze kater kätzchen mieze",
+        "dog": "dog puppy hund welpe hündchen",
+        "person-standing": "person human mensch leute personen",
+        "man-standing": "man mann herr",
+        "woman-standing": "woman frau dame lady",
+        "boy": "boy junge knabe",
+        "girl": "girl mädchen",
+        "child": "child kid kind",
+        "bird": "bird vogel",
+        "fish": "fish fisch",
+        "sailboat": "boat boot sailboat segelboot yacht jacht",
+        "ship": "ship schiff",
+        "balloon": "balloon ballon luftballon",
+        "rocket": "rocket rakete spaceship raumschiff ufo",
+        "ringed-planet": "planet saturn",
+        "hot-beverage": "cup mug tasse becher coffee kaffee tea tee",
+        "basket": "basket korb",
+        "steaming-bowl": "soup suppe",
+        "droplet": "wasser",
+        "glasses": "brille spectacles eyeglasses",
+        "glass-of-milk": "milk milch",
+        "fork-and-knife-with-plate": "plate teller",
+        "light-bulb": "lamp lampe bulb glühbirne",
+        "tumbler-glass": "glass glas",
+        "bicycle": "bike bicycle fahrrad rad velo",
+        "motorcycle": "motorbike motorrad",
+        "volcano": "volcano vulkan",
+        "fire-engine": "firetruck löschfahrzeug",
+        "police-car": "polizeiauto streifenwagen",
+        "houses": "village dorf",
+        "badminton": "racket racquet schläger",
+        "deer": "deer reh hirsch reindeer rentier",
+        "chipmunk": "squirrel eichhörnchen",
+        "chestnut": "nut nuss",
+        "bread": "loaf laib",
+        "egg": "ei",
+        "wine-glass": "wine wein",
+        "envelope": "letter brief",
+        "fire": "campfire lagerfeuer",
+        "cloud-with-rain": "rain regen",
+        "potted-plant": "plant pflanze",
+        "branch": "branch twig bough ast zweig",  # CLDR keywords ending -ig read as adjectives
+    }.items()
+    for word in text.split()
+}
+
+# Hand-kept names of several words, where the CLDR names have none or another picture.
+ART_PHRASES = {"fire truck": "fire-engine", "a pair of glasses": "glasses",
+               "pair of glasses": "glasses", "reading glasses": "glasses"}  # fmt: skip
+
+# German words that mean something else in English ("Hut" is a hat, "hut" a Hütte).
+GERMAN_WORDS = {"hut": "top-hat", "eis": "ice-cream", "see": "water-wave"}
+
+# Collective nouns: a mix of things, one picture per copy ("a bowl of fruit").
+_COLLECTIVES: dict[str, tuple[str, ...]] = {
+        "fruit fruits obst frucht früchte": (
+            "red-apple", "banana", "grapes", "tangerine", "pear", "strawberry",
+        ),
+        "vegetable vegetables veggies gemüse": (
+            "carrot", "broccoli", "tomato", "ear-of-corn", "eggplant", "bell-pepper",
+        ),
+        "berry berries beere beeren": ("strawberry", "blueberries", "cherries"),
+        "flower flowers blume blumen blüte blüten": (
+            "tulip", "rose", "sunflower", "blossom", "hibiscus",
+        ),
+        "toy toys spielzeug spielsachen": ("teddy-bear", "kite", "yo-yo"),
+        "animal animals tier tiere": ("dog", "cat", "rabbit", "horse", "cow", "pig"),
+        "food essen lebensmittel": ("pizza", "hamburger", "bread", "cheese-wedge"),
+        "sweets candy candies süßigkeiten": ("candy", "lollipop", "chocolate-bar", "doughnut"),
+        "drinks beverages getränke": ("hot-beverage", "cup-with-straw", "tumbler-glass"),
+        "furniture möbel": ("chair", "bed", "couch-and-lamp"),
+        "leaves laub blätter": ("fallen-leaf", "maple-leaf", "leaf-fluttering-in-wind"),
+        "cookies kekse plätzchen": ("cookie",),
+}  # fmt: skip
+COLLECTIVES = {fold(word): names for text, names in _COLLECTIVES.items() for word in text.split()}
+COLLECTIVE_NAMES = {names: text.split()[0] for text, names in _COLLECTIVES.items()}
+# Materials: the first part of a compound that is not a thing of its own ("Holztisch").
+MATERIALS = frozenset(
+    {"holz", "glas", "stein", "metall", "plastik", "leder", "papier", "stahl", "eisen", "gold",
+     "silber", "kupfer", "marmor", "porzellan", "beton", "kristall", "wolle", "stoff"}
+)  # fmt: skip
+# English display names whose plural is not noun + "s".
+PLURALS = {
+    "box": "boxes", "glass": "glasses", "city": "cities", "man": "men", "woman": "women",
+    "person": "people",
+    "child": "children", "mouse": "mice", "fish": "fish", "sheep": "sheep", "deer": "deer",
+    "knife": "knives", "leaf": "leaves", "goose": "geese", "tooth": "teeth", "foot": "feet",
+}  # fmt: skip
+# Names for art-set pictures whose CLDR name says more (or less) than what is seen.
+DISPLAY_NAMES = {
+    "automobile": "car", "person-standing": "person", "man-standing": "man",
+    "woman-standing": "woman", "bowl-with-spoon": "bowl of cereal", "hot-beverage": "cup of coffee",
+    "fork-and-knife-with-plate": "plate", "tumbler-glass": "glass", "deciduous-tree": "tree",
+    "evergreen-tree": "fir tree", "ringed-planet": "planet", "couch-and-lamp": "couch",
+    "light-bulb": "light bulb", "glasses": "pair of glasses", "sailboat": "sailboat",
+    "delivery-truck": "truck",
+}  # fmt: skip
+
+
+def _noun_index() -> dict[str, tuple[str, bool]]:
+    out: dict[str, tuple[str, bool]] = {}
+    for kind, (singular, plural) in NOUNS.items():
+        for word in plural.split():
+            out[fold(word)] = (kind, True)
+        for word in singular.split():
+            out[fold(word)] = (kind, False)
+    return out
+
+
+NOUN_INDEX = _noun_index()
