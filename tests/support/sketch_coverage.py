@@ -76,7 +76,7 @@ def _drawn_for(scene: Scene, word: str) -> list[str]:
     for obj in scene.objects:
         if obj.kind == "unknown" or not any(word in said for said in obj.words):
             continue
-        for kind in {obj.kind, *obj.variants}:
+        for kind in {obj.kind, *obj.variants, *filter(None, [obj.stands_for])}:
             names.append(thing_name(kind))
             art = art_set().get(kind)
             if art is not None:

@@ -31,6 +31,8 @@ RGB = tuple[int, int, int]
 ART_FILE = Path(__file__).parent / "art" / "fluent-emoji-flat.json.gz"
 OWN_ART = Path(__file__).parent / "art" / "aiport"
 _HEX = re.compile(r"#[0-9A-Fa-f]{6}\b")
+PATH_ELEMENT = re.compile(r"<path\b[^>]*?(?:/>|>.*?</path>)", re.S)
+_OUTLINE = re.compile(r'\bd="([^"]*)"')
 SKIN_TONES = ("light", "medium-light", "medium", "medium-dark", "dark")
 
 
@@ -108,13 +110,22 @@ def own_art(path: Path) -> Art:
     )
 
 
+Parts = tuple[tuple[tuple[int, ...], RGB], ...]  # (indexes of SVG paths, their new colour)
+
+
 @lru_cache(maxsize=48)
 def raster(
-    name: str, width: int, height: int, tint: RGB | None = None, tone: str | None = None
+    name: str,
+    width: int,
+    height: int,
+    tint: RGB | None = None,
+    tone: str | None = None,
+    parts: Parts = (),
 ) -> Image.Image:
     """The picture `name` as an RGBA image of exactly width × height pixels.
 
-    `tone` (one of `SKIN_TONES`) draws a person in that skin tone where the art has it.
+    `tone` (one of `SKIN_TONES`) draws a person in that skin tone where the art has it;
+    `parts` repaints single parts (a snowman's hat: `worn.WORN_PATHS`).
     """
     from PIL import Image
 
@@ -122,6 +133,8 @@ def raster(
     body = dict(art.tones).get(tone or "", art.body)
     if tint is not None:
         body = tinted_body(art, tint, body)
+    for paths, colour in parts:
+        body = repainted_paths(art, body, paths, colour)
     width, height = max(1, width), max(1, height)
     surface = _cairo_surface(art.svg(body), width, height)
     return Image.frombuffer(
@@ -149,19 +162,47 @@ def tinted_body(art: Art, target: RGB, body: str | None = None) -> str:
     family = main_family(art)
     if not family:
         return body
-    base = _hls(family[0])
-    goal = colorsys.rgb_to_hls(*(v / 255 for v in target))
+    base = _hls(family[0])[1]
 
     def repaint(match: re.Match[str]) -> str:
         colour = match.group().upper()
-        if colour not in family:
-            return match.group()
-        light = _hls(colour)[1]
-        new_light = min(0.97, max(0.04, goal[1] + (light - base[1]) * 0.8))
-        r, g, b = colorsys.hls_to_rgb(goal[0], new_light, goal[2] if goal[2] > 0.05 else 0.0)
-        return f"#{round(r * 255):02X}{round(g * 255):02X}{round(b * 255):02X}"
+        return _moved(colour, base, target) if colour in family else match.group()
 
     return _HEX.sub(repaint, body)
+
+
+def repainted_paths(art: Art, body: str, paths: tuple[int, ...], target: RGB) -> str:
+    """`body` (`art`'s own or a skin tone's) with the parts drawn by `art`'s own paths
+    number `paths` moved to `target`: the first part's colour to `target` itself, the
+    others' shades kept apart. A skin tone orders its paths differently, so a part is
+    found by its outline (`d`), which every tone shares."""
+    own = list(PATH_ELEMENT.finditer(art.body))
+    outlines = [_outline(own[k].group()) for k in paths if k < len(own)]
+    first = _HEX.search(own[paths[0]].group()) if outlines else None
+    if first is None:
+        return body
+    base = _hls(first.group().upper())[1]
+
+    def repaint(match: re.Match[str]) -> str:
+        if _outline(match.group()) not in outlines:
+            return match.group()
+        return _HEX.sub(lambda c: _moved(c.group().upper(), base, target), match.group())
+
+    return PATH_ELEMENT.sub(repaint, body)
+
+
+def _outline(element: str) -> str:
+    found = _OUTLINE.search(element)
+    return found.group(1) if found else ""
+
+
+def _moved(colour: str, base_light: float, target: RGB) -> str:
+    """`colour` in `target`'s hue, as much lighter or darker than it as it was than base."""
+    goal = colorsys.rgb_to_hls(*(v / 255 for v in target))
+    light = _hls(colour)[1]
+    new_light = min(0.97, max(0.04, goal[1] + (light - base_light) * 0.8))
+    r, g, b = colorsys.hls_to_rgb(goal[0], new_light, goal[2] if goal[2] > 0.05 else 0.0)
+    return f"#{round(r * 255):02X}{round(g * 255):02X}{round(b * 255):02X}"
 
 
 @lru_cache(maxsize=256)

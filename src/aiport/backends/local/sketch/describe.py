@@ -115,6 +115,10 @@ def _object_phrase(scene: Scene, index: int, inside: set[int]) -> str:
     words = [w for w in (_size_word(obj), color) if w]
     phrase = " ".join([*words, noun])
     phrase = f"{_count_word(obj.count, phrase)} {phrase}"
+    if obj.worn_colors:  # "a snowman with a red hat"
+        phrase += (
+            f" with {_join([_worn_phrase(k, c, obj.count) for k, c in obj.worn_colors.items()])}"
+        )
     if obj.kind == "sign" and obj.text:
         phrase += f" reading '{obj.text}'"
     where = _where(scene, obj, inside)
@@ -130,8 +134,16 @@ def _noun(obj: SceneObject, scene: Scene, *, plural: bool) -> str:
     if obj.variants:
         drawn = list(dict.fromkeys(obj.kind_of(k) for k in range(obj.count)))
         return f"{nouns.COLLECTIVE_NAMES[obj.variants]} ({_join([thing_name(k) for k in drawn])})"
-    name = thing_name(obj.kind)
+    name = thing_name(obj.stands_for or obj.kind)
     return plural_of(name) if plural else name
+
+
+def _worn_phrase(accessory: str, color: str, wearers: int) -> str:
+    """ "a red hat" (a top hat or a woman's hat alike), "yellow helmets" for several."""
+    name = thing_name(accessory).split()[-1]
+    return (
+        f"{color} {plural_of(name)}" if wearers > 1 else f"{_count_word(1, color)} {color} {name}"
+    )
 
 
 def thing_name(kind: str) -> str:

@@ -4,30 +4,16 @@ A sign carries the prompt's first quoted text; a person in a portrait is drawn a
 a clock on a wall as a wall clock; what goes over a bridge goes on it; a sofa or table
 puts the scene in a room; a picture that shows its container with what is in it ("a bowl
 of soup", "a glass of milk", "a glass of water") is drawn instead of both; an accessory the
-picture of its wearer already shows ("a snowman with a hat") is not drawn a second time.
+picture of its wearer already shows ("a snowman with a red hat") is not drawn a second
+time, but the wearer's own takes its colour; a child beside a house stands there whole.
 """
 
 from __future__ import annotations
 
 from aiport.backends.local.sketch import kinds
+from aiport.backends.local.sketch.geometry import real_height
 from aiport.backends.local.sketch.scene import Scene, SceneObject
-
-_HEADWEAR = frozenset({"top-hat", "womans-hat", "billed-cap", "military-helmet",
-                       "rescue-workers-helmet"})  # fmt: skip
-# What a picture already wears: "a snowman with a hat" draws the snowman's own hat only.
-WORN: dict[str, frozenset[str]] = {
-    **dict.fromkeys(("snowman", "snowman-without-snow"), _HEADWEAR | {"scarf"}),
-    **dict.fromkeys(
-        (f"{who}{role}" for who in ("", "man-", "woman-") for role in
-         ("firefighter", "police-officer", "guard", "construction-worker", "astronaut",
-          "detective")),
-        _HEADWEAR,
-    ),
-    **dict.fromkeys(("santa-claus", "mrs-claus", "mx-claus", "person-mage", "man-mage",
-                     "woman-mage", "cowboy-hat-face"), _HEADWEAR),
-    **dict.fromkeys(("prince", "princess"), frozenset({"crown"})),
-}  # fmt: skip
-_ACCESSORIES = frozenset().union(*WORN.values())
+from aiport.backends.local.sketch.worn import ACCESSORIES, WORN
 
 
 def finish_scene(scene: Scene, texts: list[str]) -> None:
@@ -48,6 +34,20 @@ def finish_scene(scene: Scene, texts: list[str]) -> None:
         scene.place = "room"
     _serve_dishes(scene)
     _drop_worn(scene)
+    _stand_children(scene)
+
+
+def _stand_children(scene: Scene) -> None:
+    """ "a child in front of a house": beside something taller than a grown-up, a child
+    is a whole standing figure (at a child's height), not a head shrunk to a dot."""
+    if scene.framing == "portrait":
+        return
+    tall = any(
+        (real_height(obj.kind) or 0.0) > kinds.GROWN_UP and not obj.hangs for obj in scene.objects
+    )
+    for obj in scene.objects:
+        if tall and obj.kind in kinds.WHOLE_FIGURES:
+            obj.stands_for, obj.kind = obj.kind, kinds.WHOLE_FIGURES[obj.kind][0]
 
 
 def _serve_dishes(scene: Scene) -> None:
@@ -68,7 +68,8 @@ def _serve_dishes(scene: Scene) -> None:
 def _drop_worn(scene: Scene) -> None:
     """ "a snowman with a scarf and a hat": what its wearer's picture shows is drawn once.
 
-    The accessory's words, place and relation go to the wearer ("... next to a tree").
+    The accessory's words, place and relation go to the wearer ("... next to a tree"),
+    and its colour to the wearer's own accessory ("a snowman with a red hat").
     """
     objects = scene.objects
     for i, obj in enumerate(objects):
@@ -77,6 +78,8 @@ def _drop_worn(scene: Scene) -> None:
             continue
         wearer = objects[at]
         wearer.words.extend(obj.words)
+        if obj.color is not None:
+            wearer.worn_colors[obj.kind] = obj.color
         unplaced = wearer.relation is None and wearer.h is None and wearer.v is None
         if obj.target != at and unplaced:
             wearer.relation, wearer.target = obj.relation, obj.target
@@ -94,7 +97,7 @@ def _wearer_of(objects: list[SceneObject], i: int) -> int | None:
     if obj.relation == "on" and obj.target is not None:
         return obj.target if obj.kind in WORN.get(objects[obj.target].kind, ()) else None
     at = i - 1
-    while at >= 0 and objects[at].kind not in WORN and objects[at].kind in _ACCESSORIES:
+    while at >= 0 and objects[at].kind not in WORN and objects[at].kind in ACCESSORIES:
         at -= 1  # "a snowman with a scarf and a hat"
     return at if at >= 0 and obj.kind in WORN.get(objects[at].kind, ()) else None
 

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from aiport.backends.local.sketch.art import art_set
+from aiport.backends.local.sketch.kinds import WHOLE_FIGURES
 from aiport.backends.local.sketch.scene import Scene, SceneObject
 from aiport.backends.local.sketch.sizes import real_height as art_real_height
 from aiport.backends.local.sketch.sizes import size_and_zone
@@ -109,7 +110,7 @@ def scene_heights(scene: Scene, ground: bool) -> dict[int, float]:
     own: dict[int, tuple[float, float]] = {}
     for i, obj in enumerate(scene.objects):
         geo = geometry(obj, ground, kinds[:i] + kinds[i + 1 :])
-        real = real_height(obj.kind)
+        real = WHOLE_FIGURES[obj.stands_for][1] if obj.stands_for else real_height(obj.kind)
         placed_on = obj.relation in ("on", "in")
         if real is not None and not obj.hangs and (placed_on or geo.zone in ("ground", "free")):
             own[i] = (geo.height, real)

@@ -69,3 +69,9 @@ WALL_VERSIONS = dict.fromkeys(("alarm-clock", "watch", "mantelpiece-clock", "tim
                               "ten-oclock")  # fmt: skip
 # Furniture: where it stands, the scene is a room.
 INDOOR_KINDS = frozenset({"sofa", "table", "bed", "chair", "couch-and-lamp"})
+# Children are heads in the art set (it has no standing child): beside what is taller than
+# a grown-up (a house, a tree, a bus) a head would shrink to a dot, so a child stands there
+# as a whole person at a child's height in metres ("a child in front of a house").
+WHOLE_FIGURES = {"child": ("person-standing", 1.2), "boy": ("man-standing", 1.2),
+                 "girl": ("woman-standing", 1.2)}  # fmt: skip
+GROWN_UP = 1.75  # metres: what is taller stands a child up

@@ -243,8 +243,6 @@ class _Planner:
         obj = self.scene.objects[i]
         if obj.relation is None or obj.target not in self.placed:
             return self._base_region(obj)
-        if i in self.regions:  # carved beside the target
-            return self.regions[i]
         boxes = [p.box for p in self.placed[obj.target]]
         tx0, ty0 = min(b[0] for b in boxes) / self.width, min(b[1] for b in boxes) / self.height
         tx1, ty1 = max(b[2] for b in boxes) / self.width, max(b[3] for b in boxes) / self.height
@@ -253,6 +251,12 @@ class _Planner:
         )
         pad = 0.08
         wide = self._geo(obj).aspect * tall * self.height / self.width * min(obj.count, 4) * 1.2
+        if i in self.regions:  # carved beside the target: stand close to it, not far off
+            x0, y0, x1, y1 = self.regions[i]
+            wide *= max(1.0, obj.count / 4)
+            if obj.relation == "left_of":
+                return (max(x0, tx0 - wide), y0, tx0, y1)
+            return (tx1, y0, min(x1, tx1 + wide), y1)
         if obj.relation in ("next_to", "right_of") and (
             tx1 + wide <= 1 or obj.relation != "next_to"
         ):

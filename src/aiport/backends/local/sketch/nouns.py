@@ -70,6 +70,8 @@ ART_WORDS: dict[str, str] = {
         "locomotive": "train zug eisenbahn",
         "delivery-truck": "truck lorry lkw lastwagen laster",
         "top-hat": "zylinder",
+        "billed-cap": "cap baseballcap basecap kappe mütze schirmmütze",
+        "military-helmet": "helm",
         "cat": "cat kitten katze kater kätzchen mieze",
         "dog": "dog puppy hund welpe hündchen",
         "person-standing": "person human mensch leute personen",
@@ -165,7 +167,7 @@ DISPLAY_NAMES = {
     "fork-and-knife-with-plate": "plate", "tumbler-glass": "glass", "deciduous-tree": "tree",
     "evergreen-tree": "fir tree", "ringed-planet": "planet", "couch-and-lamp": "couch",
     "light-bulb": "light bulb", "glasses": "pair of glasses", "sailboat": "sailboat",
-    "delivery-truck": "truck",
+    "delivery-truck": "truck", "snowman-without-snow": "snowman",
 }  # fmt: skip
 
 

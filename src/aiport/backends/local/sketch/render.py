@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aiport.backends.base import GeneratedImage
-from aiport.backends.local.sketch.art import SKIN_TONES, art_set, raster
+from aiport.backends.local.sketch.art import SKIN_TONES, Parts, art_set, raster
 from aiport.backends.local.sketch.backdrop import background, paint_mountain_range, paint_setting
 from aiport.backends.local.sketch.canvas import INK, RGB, Box, Canvas, resolve_color, write
 from aiport.backends.local.sketch.describe import describe_scene
@@ -26,6 +26,7 @@ from aiport.backends.local.sketch.png import encode_png
 from aiport.backends.local.sketch.reader import parse_scene
 from aiport.backends.local.sketch.scene import Scene
 from aiport.backends.local.sketch.things import THING_PAINTERS, paint_city, paint_sign
+from aiport.backends.local.sketch.worn import worn_paths
 from aiport.protocol.images import ImageRequest
 
 if TYPE_CHECKING:
@@ -125,7 +126,12 @@ def _paint(canvas: Canvas, scene: Scene, placement: Placement, muted: bool) -> N
     else:
         tint = color if obj.color and not _named_in(obj.color, kind) else None
         tone = canvas.rng.choice(SKIN_TONES) if art_set()[kind].tones else None
-        paint_art(canvas, box, kind, tint, tone, stands=not obj.hangs)
+        parts = tuple(
+            (paths, resolve_color(name, kind, placement.copy, muted))
+            for accessory, name in obj.worn_colors.items()
+            if (paths := worn_paths(kind, accessory))
+        )
+        paint_art(canvas, box, kind, tint, tone, stands=not obj.hangs, parts=parts)
 
 
 def _named_in(color: str, kind: str) -> bool:
@@ -141,12 +147,13 @@ def paint_art(
     tone: str | None = None,
     *,
     stands: bool = True,
+    parts: Parts = (),
 ) -> None:
     """The art-set picture `name` as large as fits in `box`, standing on its bottom edge.
 
     People are drawn in one of the art's five natural skin tones (`tone`), not in the
     emoji's yellow: the renderer draws scenes, not smileys. What `stands` casts a shadow
-    in hd; what hangs on a wall does not.
+    in hd; what hangs on a wall does not. `parts` repaints parts of it (`art.raster`).
     """
     aspect = art_set()[name].aspect
     x0, y0, x1, y1 = box
@@ -158,7 +165,7 @@ def paint_art(
     left, top = round((x0 + x1 - width) / 2), round(y1 - height)
     if stands:
         canvas.shadow((left, top, left + width, top + height))
-    picture = raster(name, round(width), round(height), tint, tone)
+    picture = raster(name, round(width), round(height), tint, tone, parts)
     if canvas.image.mode == "RGBA":
         _composite(canvas.image, picture, left, top)
     else:

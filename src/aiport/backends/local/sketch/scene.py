@@ -20,7 +20,10 @@ class SceneObject:
     `label` is the prompt's word for an `unknown` kind.
     `kind` is a hand-drawn kind (`nouns.NOUNS`) or a picture of the art set; `variants`
     (a collective such as "fruit") gives one picture per copy. `words` are the prompt's
-    words this group draws.
+    words this group draws. `worn_colors`: accessory kind → colour, for an accessory the
+    picture shows already ("a snowman with a red hat": `top-hat` → red). `stands_for`: the
+    kind the prompt named where another picture draws it (`kinds.WHOLE_FIGURES`: a child
+    beside a house is a standing person at a child's height, named a child).
     """
 
     kind: str
@@ -37,6 +40,8 @@ class SceneObject:
     requested_count: int = 1
     variants: tuple[str, ...] = ()
     words: list[str] = field(default_factory=list)
+    worn_colors: dict[str, str] = field(default_factory=dict)
+    stands_for: str | None = None
 
     def kind_of(self, copy: int) -> str:
         return self.variants[copy % len(self.variants)] if self.variants else self.kind
