@@ -8,10 +8,14 @@ Content-Security-Policy violation, a script error, or the key in a URL.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +23,8 @@ import openai
 import pytest
 from playwright.sync_api import expect
 
+from tests.support.fake_upstream import FakeUpstream
+from tests.support.faulty_upstream import FaultyUpstream, status
 from tests.support.server import MASTER_KEY, AiportProcess, raw_request
 
 pytestmark = pytest.mark.slow
@@ -61,11 +67,40 @@ class Watched:
             assert not any(s in request.url for s in secrets), request.url
 
 
+# Beside the embedded models, a model group as the README's "Routing" configures one: two
+# deployments of a priced upstream model, one of them on an upstream that answers 503
+# (first in line until its breaker opens), and a fallback to an embedded model. The price
+# makes one request cost $0.02765352, so the console's dollars can be held to the CLI's.
+TEAM_MODEL = "team-gpt"
+PRICE = {"input": 1234.5, "output": 2345.67}  # USD per 1M tokens; the fake answers 11 + 6
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AiportProcess]:
-    process = AiportProcess(tmp_path_factory.mktemp("console")).start(timeout=180)
+    good, down = FakeUpstream().start(), FaultyUpstream(default=status(503)).start()
+    config = {
+        "providers": {
+            "good": {"base_url": good.url, "api_key": "sk-good-upstream-secret"},
+            "down": {"base_url": down.url, "api_key": "sk-down-upstream-secret"},
+        },
+        "models": {
+            TEAM_MODEL: {
+                "deployments": [
+                    {"provider": "down", "model": "acme-large"},
+                    {"provider": "good", "model": "acme-large", "priority": 1},
+                ],
+                "fallbacks": ["gpt-4o-mini"],
+            }
+        },
+        "prices": {"acme-large": PRICE},
+        "router": {"breaker": {"cooldown": 600}},  # stays open while the tests look
+    }
+    workdir = tmp_path_factory.mktemp("console")
+    process = AiportProcess(workdir, config=config).start(timeout=180)
     yield process
     process.stop()
+    good.stop()
+    down.stop()
 
 
 @pytest.fixture(scope="module")
@@ -373,6 +408,51 @@ def test_a_key_is_created_used_seen_in_usage_edited_and_revoked(
     notice.wait_for()
     assert "revoked" in notice.inner_text()
     caller.check_clean(secrets=(MASTER_KEY, key))
+
+
+def test_usage_and_spend_show_the_dollars_aiport_usage_prints(
+    open_console: Callable[..., Watched], server: AiportProcess
+) -> None:
+    created = raw_request(server.base_url + "/admin/keys", {"name": "priced"}).json()
+    client = server.client(created["key"])
+    for _ in range(3):
+        client.chat.completions.create(
+            model=TEAM_MODEL, messages=[{"role": "user", "content": "Hi"}]
+        )
+    page = open_console(MASTER_KEY).page
+    go(page, "#/usage")
+
+    def console_row() -> list[str] | None:
+        page.get_by_role("button", name="Refresh").click()
+        page.wait_for_function("() => !document.querySelector('.toolbar button[disabled]')")
+        row = page.locator("table.totals tr", has_text="priced (")
+        return row.locator("th, td").all_inner_texts() if row.count() else None
+
+    _, model, requests, errors, prompt, completion, cost, *_ = eventually(console_row)
+    printed = cli(server, "usage", "--since", "24h", "--key", created["id"])
+    cli_row = printed.splitlines()[1].split()  # KEY (PREFIX) MODEL REQUESTS ... USD ...
+    assert [model, requests, errors, prompt, completion] == [TEAM_MODEL, "3", "0", "33", "18"]
+    assert cli_row[2:7] == [TEAM_MODEL, "3", "0", "33", "18"]
+    assert cli_row[7] == "0.082961"  # 3 x $0.02765352
+    assert Decimal(cost.removeprefix("$")) == Decimal(cli_row[7])
+    shot(page, "10b-usage-priced")
+
+    go(page, "#/keys")
+    spend = page.locator("tr", has_text="priced").first.locator("td").nth(4)
+    assert spend.inner_text() == "$0.082961"
+
+
+def cli(server: AiportProcess, *args: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AIPORT_"))}
+    env |= {"AIPORT_DATA_DIR": str(server.workdir / "data"), "AIPORT_MASTER_KEY": MASTER_KEY}
+    return subprocess.run(
+        [sys.executable, "-m", "aiport", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
 
 
 def test_health_shows_the_engines(open_console: Callable[..., Watched]) -> None:

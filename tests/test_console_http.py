@@ -4,9 +4,13 @@ needs (`/me`, `/me/usage`, `/admin/usage/series`, `PATCH /admin/keys/{id}`), thr
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
+import sys
 import time
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +48,45 @@ def test_committed_bundle_matches_its_sources() -> None:
         ["node", "build.mjs", "--check"], cwd=REPO / "console", capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr + result.stdout
+
+
+def test_money_is_shown_as_aiport_usage_prints_it() -> None:
+    """The console's dollars are `aiport usage`'s: the server's figure rounded to 6 decimals
+    as Python's `format(x, ".6f")` rounds it (a tie, such as 1/128 exactly, to the even
+    digit, where JavaScript's toFixed rounds up), shown with at least 2 decimals."""
+    values = [
+        0,
+        0.5,
+        12,
+        0.0032375,
+        0.0004375,
+        0.0078125,
+        0.0234375,
+        1.0390625,
+        0.02765352,
+        1234.5678915,
+        0.0000004,
+        0.0000005,
+        0.1 + 0.2,
+        2.675,
+        99999.9999995,
+    ]
+    script = (
+        "import { usd } from './src/money.js';"
+        "console.log(JSON.stringify(JSON.parse(process.argv[1]).map(usd)))"
+    )
+    result = subprocess.run(
+        ["node", "--input-type=module", "-e", script, json.dumps(values)],
+        cwd=REPO / "console",
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    shown = json.loads(result.stdout)
+    printed = [f"{value:.6f}" for value in values]  # cli_admin's `USD` column
+    assert [Decimal(s.removeprefix("$")) for s in shown] == [Decimal(p) for p in printed]
+    assert shown[:3] == ["$0.00", "$0.50", "$12.00"]
+    assert shown[5] == "$0.007812"  # half-even, as Python; toFixed(6) says 0.007813
 
 
 def test_console_pages_need_no_key_and_carry_a_strict_policy(proxy: AiportProcess) -> None:
@@ -91,6 +134,39 @@ def test_me_tells_master_from_caller_and_shows_a_caller_its_own_record(
     assert mine["spend_usd"] == 0 and "key" not in mine and "key_hash" not in mine
     assert_openai_error(admin(proxy, "GET", "/me", key="sk-aiport-" + "x" * 43), 401)
     assert_openai_error(raw_request(proxy.base_url + "/me", key=None), 401)
+
+
+def test_usage_series_totals_are_what_aiport_usage_sums(proxy: AiportProcess) -> None:
+    """The console's totals table shows the series' `totals`: `/admin/usage`'s sums for the
+    same range (every request counted, the console's own /me calls too), which is what
+    `aiport usage` prints; summing the chart's buckets in the browser would not be."""
+    created = admin(proxy, "POST", "/admin/keys", {"name": "totals"}).json()
+    client = proxy.client(created["key"])
+    for _ in range(3):
+        client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+    client.embeddings.create(model="text-embedding-3-small", input="priced")
+    admin(proxy, "GET", "/me", key=created["key"])
+    query = f"since=1h&key={created['id']}"
+
+    def all_written() -> list[dict] | None:
+        rows = admin(proxy, "GET", f"/admin/usage?{query}").json()["data"]
+        return rows if sum(r["requests"] for r in rows) == 5 else None
+
+    expected = eventually(all_written)
+    assert [r["model"] for r in expected] == ["gpt-4o", "text-embedding-3-small", None]
+    assert expected[0]["cost_usd"] > 0
+    series = admin(proxy, "GET", f"/admin/usage/series?{query}").json()
+    assert series["totals"] == expected
+    assert sum(r["requests"] for r in series["data"]) == 4  # the chart leaves /me out
+    cli = [sys.executable, "-m", "aiport", "usage", "--since", "1h", "--key", created["id"]]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIPORT_")}
+    env["AIPORT_DATA_DIR"] = str(proxy.workdir / "data")
+    printed = subprocess.run(
+        [*cli, "--json"], env=env, capture_output=True, text=True, check=True, timeout=60
+    )
+    assert json.loads(printed.stdout) == expected
+    mine = admin(proxy, "GET", "/me/usage?since=1h", key=created["key"]).json()
+    assert mine["totals"] == expected
 
 
 def test_a_caller_sees_only_its_own_usage_series(proxy: AiportProcess) -> None:

@@ -9,9 +9,10 @@ export const PALETTE = ['#1d4ed8', '#b45309', '#047857', '#be123c', '#6d28d9', '
 const INTEGER_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 1e6, 1e7, 1e8];
 const nonZero = (values) => values.flatMap((v, i) => (v ? [i] : []));
 
-/** `x`: Unix seconds; `series`: [{label, values}]; `format`: a value as text; `integer`:
- * counts, so no tick between two whole numbers. */
-export function Chart({ title, x, series, format = (v) => String(v), integer = false }) {
+/** `x`: Unix seconds; `series`: [{label, values}]; `format`: a value as text (`legend`: in
+ * the legend, if not the axis's short form); `integer`: counts, so no tick between two
+ * whole numbers. */
+export function Chart({ title, x, series, format = (v) => String(v), integer = false, legend = format }) {
   const box = useRef();
   useEffect(() => {
     const element = box.current;
@@ -29,7 +30,7 @@ export function Chart({ title, x, series, format = (v) => String(v), integer = f
         width: 2,
         // A dot wherever something happened: a lone bucket would otherwise draw nothing.
         points: { show: true, size: 6, filter: (u, i) => nonZero(u.data[i]) },
-        value: (u, v) => (v == null ? '—' : format(v)),
+        value: (u, v) => (v == null ? '—' : legend(v)),
       }))],
       legend: { live: true },
     }, [x, ...series.map((s) => s.values)], element);

@@ -90,4 +90,3 @@ export function Select({ value, onChange, options, ...rest }) {
 }
 
 export const formatTime = (unix) => (unix ? new Date(unix * 1000).toLocaleString() : '—');
-export const formatUsd = (usd) => (usd == null ? '—' : `$${usd.toFixed(usd && usd < 0.01 ? 6 : 2)}`);

@@ -4,7 +4,8 @@
 import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
 import { call } from '../api.js';
-import { CopyButton, ErrorMessage, Field, formatTime, formatUsd } from '../ui.js';
+import { usd } from '../money.js';
+import { CopyButton, ErrorMessage, Field, formatTime } from '../ui.js';
 
 const LIMITS = [
   // [field in the API, label, input type, hint]
@@ -121,7 +122,7 @@ function KeyRow({ row, reload }) {
       <td>${row.models ? row.models.join(', ') : 'all'}</td>
       <td>${limits(row)}</td>
       <td>${of(row.tokens_used, row.max_tokens_total)}</td>
-      <td>${of(row.spend_usd, row.max_budget_usd, formatUsd)}</td>
+      <td>${of(row.spend_usd, row.max_budget_usd, usd)}</td>
       <td>${formatTime(row.last_used_at)}</td>
       <td>${row.expires_at ? formatTime(row.expires_at) : 'never'}</td>
       <td class="key-actions">

@@ -5,19 +5,21 @@ import { html } from 'htm/preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { call } from '../api.js';
 import { Chart } from '../chart.js';
-import { ErrorMessage, formatUsd } from '../ui.js';
+import { usd } from '../money.js';
+import { ErrorMessage } from '../ui.js';
 
 const RANGES = [['1h', 'Last hour'], ['24h', '24 hours'], ['7d', '7 days'], ['30d', '30 days']];
 const METRICS = [
-  // [title, sum of one row, format, counts whole things]
+  // [title, sum of one row, format on the axis, counts whole things, format in the legend]
   ['Requests', (r) => r.requests, (v) => v.toFixed(0), true],
   ['Tokens', (r) => r.total_tokens, (v) => (v >= 1e4 ? `${(v / 1e3).toFixed(0)}k` : v.toFixed(0)), true],
-  ['Cost (USD)', (r) => r.cost_usd, (v) => (v > 0 && v < 0.01 ? `$${v.toPrecision(2)}` : `$${v.toFixed(2)}`), false],
+  ['Cost (USD)', (r) => r.cost_usd, (v) => (v > 0 && v < 0.01 ? `$${v.toPrecision(2)}` : `$${v.toFixed(2)}`), false, usd],
   ['Errors', (r) => r.errors, (v) => v.toFixed(0), true],
 ];
 
 const keyLabel = (r) => (r.key_id === 'master' ? 'master key' : r.key_name ? `${r.key_name} (${r.key_prefix}…)` : r.key_id ?? '—');
-const GROUPS = { none: () => 'all requests', key: keyLabel, model: (r) => r.model ?? '(none: model lists, bad requests)' };
+const NO_MODEL = '(none: model lists, bad requests)';
+const GROUPS = { none: () => 'all requests', key: keyLabel, model: (r) => r.model ?? NO_MODEL };
 
 /** Per group: one value per bucket (0 where nothing happened; latency null there). */
 function buildSeries(answer, split) {
@@ -33,8 +35,8 @@ function buildSeries(answer, split) {
     groups.get(name).push(row);
   }
   const names = [...groups.keys()].sort();
-  const charts = METRICS.map(([title, value, format, integer]) => ({
-    title, format, integer,
+  const charts = METRICS.map(([title, value, format, integer, legend]) => ({
+    title, format, integer, legend,
     series: names.map((name) => {
       const values = x.map(() => 0);
       for (const row of groups.get(name)) values[at.get(row.t)] += value(row);
@@ -56,26 +58,11 @@ function buildSeries(answer, split) {
   return { x, charts };
 }
 
-function totals(rows) {
-  const by = new Map();
-  for (const r of rows) {
-    const id = `${r.key_id}\u0000${r.model}`;
-    const t = by.get(id) ?? { key: keyLabel(r), model: r.model ?? '(none: model lists, bad requests)', requests: 0, errors: 0, tokens: 0, cost: 0, latency: 0 };
-    t.requests += r.requests;
-    t.errors += r.errors;
-    t.tokens += r.total_tokens;
-    t.cost += r.cost_usd;
-    t.latency += (r.latency_ms_avg ?? 0) * r.requests;
-    by.set(id, t);
-  }
-  return [...by.values()].sort((a, b) => b.requests - a.requests);
-}
+const ms = (v) => (v == null ? '—' : v < 1 ? '< 1 ms' : `${v.toFixed(0)} ms`);
 
-function latency(t) {
-  if (!t.requests) return '—';
-  const ms = t.latency / t.requests;
-  return ms < 1 ? '< 1 ms' : `${ms.toFixed(0)} ms`;
-}
+/** The server's totals (`aiport usage`'s rows): cost as the CLI prints it, requests served
+ * without a price said, as it says them. */
+const cost = (t) => `${usd(t.cost_usd)}${t.unpriced_requests ? ` +${t.unpriced_requests} unpriced` : ''}`;
 
 export function UsagePage({ me }) {
   const [range, setRange] = useState('24h');
@@ -90,7 +77,7 @@ export function UsagePage({ me }) {
   };
   useEffect(load, [range]);
   const built = useMemo(() => answer && buildSeries(answer, split), [answer, split]);
-  const rows = useMemo(() => (answer ? totals(answer.data) : []), [answer]);
+  const rows = answer?.totals ?? [];
 
   return html`<div class="row toolbar">
       <fieldset class="segmented"><legend>Range</legend>
@@ -106,15 +93,17 @@ export function UsagePage({ me }) {
     ${!me.admin && html`<p class="hint">Your key's own usage.</p>`}
     <${ErrorMessage} error=${error} />
     ${built && html`<p class="hint">One point per ${answer.bucket_seconds >= 86400 ? `${answer.bucket_seconds / 86400} day(s)` : answer.bucket_seconds >= 3600 ? `${answer.bucket_seconds / 3600} hour(s)` : `${answer.bucket_seconds / 60} minutes`}.</p>
-      <div class="charts">${built.charts.map((c) => html`<${Chart} key=${c.title + split} title=${c.title} x=${built.x} series=${c.series} format=${c.format} integer=${c.integer} />`)}</div>`}
+      <div class="charts">${built.charts.map((c) => html`<${Chart} key=${c.title + split} title=${c.title} x=${built.x} series=${c.series} format=${c.format} integer=${c.integer} legend=${c.legend} />`)}</div>`}
     ${answer && html`<section class="panel" aria-labelledby="usage-totals">
       <h2 id="usage-totals">Totals by key and model</h2>
-      ${rows.length === 0 ? html`<p class="hint">No requests in this range.</p>` : html`<div class="scroll"><table class="totals">
+      <p class="hint">Every request, as <code>aiport usage</code> and <code>/admin/usage</code> count them; the charts leave out the admin API (this console's own calls).</p>
+      ${rows.length === 0 ? html`<p class="hint">No requests in this range.</p>` : html`<div class="scroll" tabindex="0" role="region" aria-label="Totals by key and model"><table class="totals">
         <thead><tr><th scope="col">Key</th><th scope="col">Model</th><th scope="col">Requests</th><th scope="col">Errors</th>
-          <th scope="col">Tokens</th><th scope="col">Cost</th><th scope="col">Avg latency</th></tr></thead>
-        <tbody>${rows.map((t) => html`<tr><th scope="row">${t.key}</th><td>${t.model}</td><td>${t.requests}</td>
-          <td>${t.errors}</td><td>${t.tokens}</td><td>${formatUsd(t.cost)}</td>
-          <td>${latency(t)}</td></tr>`)}</tbody>
+          <th scope="col">Prompt tokens</th><th scope="col">Completion tokens</th><th scope="col">Cost (USD)</th>
+          <th scope="col">p50</th><th scope="col">p95</th></tr></thead>
+        <tbody>${rows.map((t) => html`<tr><th scope="row">${keyLabel(t)}</th><td>${t.model ?? NO_MODEL}</td>
+          <td>${t.requests}</td><td>${t.errors}</td><td>${t.prompt_tokens}</td><td>${t.completion_tokens}</td>
+          <td>${cost(t)}</td><td>${ms(t.latency_ms_p50)}</td><td>${ms(t.latency_ms_p95)}</td></tr>`)}</tbody>
       </table></div>`}
     </section>`}`;
 }

@@ -5,6 +5,7 @@ A per-caller key is refused with 403 whatever it asks, so no key can widen its o
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from aiohttp import web
@@ -17,6 +18,7 @@ from aiport.errors import InvalidRequest, PermissionDenied
 from aiport.keyservice import parse_time
 from aiport.protocol.admin import KeyCreateRequest, KeyUpdateRequest
 from aiport.store.probe import probe_database, probe_redis
+from aiport.store.usage_analytics import usage_analytics
 from aiport.store.usage_series import usage_series as read_usage_series
 
 
@@ -80,23 +82,27 @@ async def usage_series(request: web.Request) -> web.Response:
 
 async def series_for(request: web.Request, key_id: str | None) -> dict[str, Any]:
     """The usage series the query asks for (`since` defaults to 24h ago), for one key or
-    all (`key_id` None)."""
+    all (`key_id` None), and its `totals`: `/admin/usage`'s sums by key and model for the
+    same range, every request counted, exactly what `aiport usage` prints for it."""
     query = request.query
     since = parse_time(query.get("since") or "24h", "since")
-    until = parse_time(query["until"], "until") if query.get("until") else None
+    until = parse_time(query["until"], "until") if query.get("until") else time.time()
     bucket = query.get("bucket")
     try:
         width = float(bucket) if bucket else None
     except ValueError:
         raise InvalidRequest("`bucket` must be a number of seconds.", param="bucket") from None
-    return await read_usage_series(
-        services(request).accounts.db,
+    db = services(request).accounts.db
+    series = await read_usage_series(
+        db,
         since,
         until=until,
         bucket=width,
         key_id=key_id,
         include_admin=query.get("admin") in ("1", "true"),
     )
+    series["totals"] = await usage_analytics(db, since=since, until=until, key_id=key_id)
+    return series
 
 
 async def storage(request: web.Request) -> web.Response:
