@@ -455,6 +455,29 @@ def cli(server: AiportProcess, *args: str) -> str:
     ).stdout
 
 
+def test_a_failing_deployment_shows_its_open_breaker(
+    open_console: Callable[..., Watched], server: AiportProcess
+) -> None:
+    page = open_console(MASTER_KEY).page
+    go(page, "#/health")
+    deployments = page.get_by_role("region", name="Deployments", exact=True)
+    down = deployments.locator(f"tr[data-name='{TEAM_MODEL} → down/acme-large']")
+    down.wait_for()
+    good = deployments.locator(f"tr[data-name='{TEAM_MODEL} → good/acme-large']")
+    assert good.is_visible() and "gpt-4o-mini" in good.inner_text()  # the fallback
+    # The embedded engines' own names are folded away, not mixed with the configured group.
+    assert not deployments.locator("tr[data-name^='gpt-4o-mini']").count()
+    client = server.client()
+    for _ in range(6):  # the down deployment is first in line until 5 failures open it
+        client.chat.completions.create(
+            model=TEAM_MODEL, messages=[{"role": "user", "content": "Hi"}]
+        )
+    page.get_by_role("button", name="Refresh").click()
+    expect(down.locator(".badge")).to_have_text("open")
+    expect(good.locator(".badge")).to_have_text("closed")
+    shot(page, "13b-health-breaker-open")
+
+
 def test_health_shows_the_engines(open_console: Callable[..., Watched]) -> None:
     page = open_console(MASTER_KEY).page
     go(page, "#/health")

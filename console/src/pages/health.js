@@ -60,17 +60,34 @@ function Table({ items, caption, skip = [] }) {
   </table></div>`;
 }
 
-/** /admin/deployments' model groups as one row per deployment. */
+/** A model name the embedded engines answer on their own: one local deployment, no
+ * fallback, nothing wrong. There are dozens (every OpenAI name they stand in for). */
+const plainLocal = (group) => group.deployments?.length === 1 && !group.fallbacks?.length
+  && group.deployments[0].id?.startsWith('local-') && group.deployments[0].state === 'closed';
+
+/** /admin/deployments' model groups as one row per deployment: [the configured groups
+ * and any in trouble, the embedded engines' plain names]. */
 function deploymentRows(groups) {
-  const rows = {};
+  const [shown, folded] = [{}, {}];
   for (const group of groups ?? []) {
+    const rows = plainLocal(group) ? folded : shown;
     for (const { id, ...deployment } of group.deployments ?? []) {
       rows[`${group.model} → ${id ?? deployment.model}`] = {
         ...deployment, strategy: group.strategy, fallbacks: group.fallbacks,
       };
     }
   }
-  return rows;
+  return [shown, folded];
+}
+
+function Deployments({ groups }) {
+  const [shown, folded] = deploymentRows(groups);
+  const count = Object.keys(folded).length;
+  return html`<${Table} items=${shown} caption="Deployments" />
+    ${count > 0 && html`<details class="folded"><summary>${count} model names the embedded engines
+      answer on their own (one deployment each, breakers closed)</summary>
+      <${Table} items=${folded} caption="Embedded engines' model names" />
+    </details>`}`;
 }
 
 function Section({ title, result, notYet, children }) {
@@ -116,7 +133,7 @@ export function HealthPage() {
     <//>
     <${Section} title="Deployments and breakers" result=${report.deployments}
       notYet="This server does not report deployments yet (no /admin/deployments).">
-      <${Table} items=${deploymentRows(report.deployments.data?.data)} caption="Deployments" />
+      <${Deployments} groups=${report.deployments.data?.data} />
     <//>
     <${Section} title="Database and Redis" result=${report.storage}
       notYet="This server does not report its database and Redis yet (no /admin/storage).">
