@@ -478,6 +478,33 @@ def test_a_failing_deployment_shows_its_open_breaker(
     shot(page, "13b-health-breaker-open")
 
 
+def test_a_key_is_edited_and_revoked_from_the_keyboard(
+    open_console: Callable[..., Watched], server: AiportProcess
+) -> None:
+    raw_request(server.base_url + "/admin/keys", {"name": "keyboard"})
+    page = open_console(MASTER_KEY).page
+    go(page, "#/keys")
+    edit = page.get_by_role("button", name="Edit limits of keyboard")
+    edit.focus()
+    page.keyboard.press("Enter")
+    form = page.get_by_label("Limits of keyboard")
+    expect(form.get_by_label("Requests per minute")).to_be_focused()
+    form.get_by_role("button", name="Cancel").focus()
+    page.keyboard.press("Enter")
+    expect(edit).to_be_focused()  # back where the keyboard was
+
+    revoke = page.get_by_role("button", name="Revoke keyboard")
+    revoke.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("button", name="Cancel")).to_be_focused()  # the safe choice
+    page.keyboard.press("Shift+Tab")
+    expect(page.get_by_role("button", name="Yes, revoke")).to_be_focused()
+    page.keyboard.press("Enter")
+    row = page.locator("tr", has_text="keyboard").first
+    row.locator(".badge.revoked").wait_for()
+    expect(row.get_by_role("rowheader")).to_be_focused()  # not lost to the page's top
+
+
 def test_health_shows_the_engines(open_console: Callable[..., Watched]) -> None:
     page = open_console(MASTER_KEY).page
     go(page, "#/health")

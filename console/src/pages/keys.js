@@ -2,7 +2,7 @@
 // limits, revoke. Every action is an /admin/ request with the signed-in master key.
 
 import { html } from 'htm/preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { call } from '../api.js';
 import { usd } from '../money.js';
 import { CopyButton, ErrorMessage, Field, formatTime } from '../ui.js';
@@ -83,6 +83,8 @@ function EditKey({ row, onDone }) {
     models: (row.models ?? []).join(', '),
   });
   const [error, setError] = useState(null);
+  const form = useRef();
+  useEffect(() => form.current.querySelector('input')?.focus(), []); // where the keyboard goes on
   const save = async (event) => {
     event.preventDefault();
     try {
@@ -92,7 +94,7 @@ function EditKey({ row, onDone }) {
       setError(e);
     }
   };
-  return html`<form class="edit" onSubmit=${save} aria-label=${`Limits of ${row.name}`}>
+  return html`<form class="edit" ref=${form} onSubmit=${save} aria-label=${`Limits of ${row.name}`}>
     <${LimitFields} values=${values} set=${setValues} />
     <${ErrorMessage} error=${error} />
     <button type="submit">Save limits</button>
@@ -106,10 +108,16 @@ const limits = (r) => [r.rpm && `${r.rpm} rpm`, r.tpm && `${r.tpm} tpm`].filter(
 function KeyRow({ row, reload }) {
   const [mode, setMode] = useState(null); // null | 'edit' | 'revoke'
   const [error, setError] = useState(null);
+  // A button that opens or closes a mode disappears: the keyboard's focus goes on to the
+  // element named here (a ref), not back to the top of the page.
+  const [header, editButton, revokeButton, cancelRevoke] = [useRef(), useRef(), useRef(), useRef()];
+  const focusNext = useRef(null);
+  const switchTo = (next, focus) => { focusNext.current = focus; setMode(next); };
+  useEffect(() => { focusNext.current?.current?.focus(); focusNext.current = null; });
   const revoke = async () => {
     try {
       await call(`/admin/keys/${encodeURIComponent(row.id)}/revoke`, { method: 'POST' });
-      setMode(null);
+      switchTo(null, header);
       reload();
     } catch (e) {
       setError(e);
@@ -117,7 +125,7 @@ function KeyRow({ row, reload }) {
   };
   const active = row.status === 'active';
   return html`<tr class=${active ? '' : 'inactive'} data-key-id=${row.id}>
-      <th scope="row">${row.name}<br /><code>${row.prefix}…</code></th>
+      <th scope="row" tabindex="-1" ref=${header}>${row.name}<br /><code>${row.prefix}…</code></th>
       <td><span class=${`badge ${row.status}`}>${row.status}</span></td>
       <td>${row.models ? row.models.join(', ') : 'all'}</td>
       <td>${limits(row)}</td>
@@ -127,15 +135,17 @@ function KeyRow({ row, reload }) {
       <td>${row.expires_at ? formatTime(row.expires_at) : 'never'}</td>
       <td class="key-actions">
         ${active && mode === null && html`
-          <button type="button" class="secondary" onClick=${() => setMode('edit')} aria-label=${`Edit limits of ${row.name}`}>Edit</button>
-          <button type="button" class="danger" onClick=${() => setMode('revoke')} aria-label=${`Revoke ${row.name}`}>Revoke</button>`}
+          <button type="button" class="secondary" ref=${editButton} onClick=${() => switchTo('edit', null)}
+            aria-label=${`Edit limits of ${row.name}`}>Edit</button>
+          <button type="button" class="danger" ref=${revokeButton} onClick=${() => switchTo('revoke', cancelRevoke)}
+            aria-label=${`Revoke ${row.name}`}>Revoke</button>`}
         ${mode === 'revoke' && html`<span role="alert">Revoke “${row.name}”? Its callers are refused at once.</span>
           <button type="button" class="danger" onClick=${revoke}>Yes, revoke</button>
-          <button type="button" class="secondary" onClick=${() => setMode(null)}>Cancel</button>`}
+          <button type="button" class="secondary" ref=${cancelRevoke} onClick=${() => switchTo(null, revokeButton)}>Cancel</button>`}
         <${ErrorMessage} error=${error} />
       </td>
     </tr>
-    ${mode === 'edit' && html`<tr><td colspan="9"><${EditKey} row=${row} onDone=${(changed) => { setMode(null); if (changed !== false) reload(); }} /></td></tr>`}`;
+    ${mode === 'edit' && html`<tr><td colspan="9"><${EditKey} row=${row} onDone=${(changed) => { switchTo(null, editButton); if (changed !== false) reload(); }} /></td></tr>`}`;
 }
 
 export function KeysPage() {
