@@ -10,10 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from pydantic import ValidationError
 
 from aiport.api.sse import event_frame
 from aiport.backends.base import StreamChunk
-from aiport.errors import APIError, UpstreamError
+from aiport.errors import APIError, InvalidRequest, UpstreamError
+from aiport.protocol.message_blocks import CHOICE_LABELS
 
 ERROR_TYPES = {
     400: "invalid_request_error",
@@ -28,12 +30,30 @@ ERROR_TYPES = {
     529: "overloaded_error",
 }
 ANTHROPIC_TYPES = frozenset(ERROR_TYPES.values()) | {"api_error"}
+# The labels pydantic puts in an error's path for the member of a union it tried.
+_UNION_MEMBERS = frozenset({"str", "int", "float", "bool", "dict", "list"}) | CHOICE_LABELS
+# Anthropic's own words where its check is not pydantic's.
+_MESSAGES = {("messages", "too_short"): "at least one message is required"}
 
 
 def anthropic_errors(handler: Any) -> Any:
     """Mark a handler whose failures are answered in Anthropic's shape."""
     handler.aiport_error_body = anthropic_error_body
     return handler
+
+
+def invalid_request(exc: ValidationError) -> InvalidRequest:
+    """The first of `exc`'s errors as Anthropic words it, its path dotted and pydantic's
+    message (Anthropic validates with pydantic): `max_tokens: Field required`,
+    `messages: at least one message is required`."""
+    error = exc.errors(include_url=False)[0]
+    path = ".".join(str(part) for part in error["loc"] if not _union_member(part))
+    message = _MESSAGES.get((path, error["type"])) or str(error["msg"])
+    return InvalidRequest(f"{path}: {message.removeprefix('Value error, ')}", param=path)
+
+
+def _union_member(part: str | int) -> bool:
+    return isinstance(part, str) and (part in _UNION_MEMBERS or "[" in part)
 
 
 def anthropic_error(exc: APIError) -> dict[str, Any]:

@@ -12,9 +12,10 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, TypeVar
 
 from aiohttp import web
+from pydantic import ValidationError
 
-from aiport.api.anthropic_errors import anthropic_errors, error_event
-from aiport.api.bodies import read_json, validate
+from aiport.api.anthropic_errors import anthropic_errors, error_event, invalid_request
+from aiport.api.bodies import read_json
 from aiport.api.context import context, services
 from aiport.api.dispatch import route, serve
 from aiport.api.responses import json_response
@@ -57,11 +58,16 @@ async def count_tokens(request: web.Request) -> web.Response:
 
 
 def _validate(model: type[R], body: dict[str, Any]) -> R:
-    """`body` as `model`; an unknown top-level field is refused the way Anthropic does."""
+    """`body` as `model`, checked strictly; what is wrong, or a field Anthropic does not
+    define (top-level or in a message or block), is refused in Anthropic's words."""
     unknown = model.unknown_field(body)
     if unknown is not None:
         raise InvalidRequest(f"{unknown}: Extra inputs are not permitted", param=unknown)
-    return validate(model, body)
+    try:
+        req = model.model_validate(body, strict=True)
+    except ValidationError as exc:
+        raise invalid_request(exc) from None
+    return req
 
 
 def _messages(backend: Backend, call: Call) -> Awaitable[JSONBody]:

@@ -9,11 +9,12 @@ list against the installed SDK); any other top-level field is refused, as Anthro
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from aiport.protocol.common import WireModel
+from aiport.protocol.message_blocks import MESSAGE_CONTENT, MESSAGE_OUTPUT_CONFIG, SYSTEM
 
 DEFAULT_VERSION = "2023-06-01"  # sent upstream when the client names no anthropic-version
 PASSED_HEADERS = ("anthropic-version", "anthropic-beta")
@@ -24,10 +25,15 @@ NO_UPSTREAM_FALLBACKS = (
 
 
 class Message(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    """A message: the fields of the SDK's messages (of every role; tests check the list),
+    its blocks checked as the SDK defines them (`message_blocks`)."""
 
-    role: Literal["user", "assistant"]
-    content: str | list[dict[str, Any]]
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["user", "assistant", "system"]
+    content: Annotated[list[dict[str, Any]] | str, MESSAGE_CONTENT]
+    clear_at: Any = None
+    output_config: Annotated[Any, MESSAGE_OUTPUT_CONFIG] = None
 
     @field_validator("content")
     @classmethod
@@ -40,7 +46,7 @@ class Message(BaseModel):
 class CountTokensRequest(WireModel):
     model: str = Field(min_length=1)
     messages: list[Message] = Field(min_length=1)
-    system: str | list[dict[str, Any]] | None = None
+    system: Annotated[str | list[dict[str, Any]] | None, SYSTEM] = None
     tools: list[dict[str, Any]] | None = None
     tool_choice: dict[str, Any] | None = None
     thinking: dict[str, Any] | None = None

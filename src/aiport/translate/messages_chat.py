@@ -71,6 +71,8 @@ def chat_messages(req: CountTokensRequest) -> list[JSON]:
         param = f"messages[{index}]"
         if message.role == "assistant":
             messages.append(_assistant_message(message.content, param))
+        elif message.role == "system":  # text only, in the SDK's types
+            messages.append({"role": "system", "content": _text_of(message.content)})
         else:
             messages.extend(_user_messages(message.content, param))
     return messages

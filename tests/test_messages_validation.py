@@ -1,0 +1,272 @@
+"""What Anthropic refuses, aiport refuses on /v1/messages in Anthropic's words — before
+anything goes upstream, passed through or translated — with the official `anthropic` SDK
+(raw HTTP where the SDK cannot send the mistake). Anthropic's wording, as its API answers:
+`max_tokens: Field required`, `model: Input should be a valid string`,
+`messages: at least one message is required`,
+`messages.65.content.1.tool_use.text: Extra inputs are not permitted` (the block's `type`
+in the path)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import anthropic
+import pytest
+
+from aiport.protocol.message_blocks import MESSAGE_FIELDS
+from aiport.protocol.messages import Message
+from tests.support.anthropic_shapes import OUTPUT, generate
+from tests.support.fake_upstream import FakeUpstream
+from tests.support.server import MASTER_KEY, AiportProcess, raw_request
+
+NATIVE, TRANSLATED = "claude-native", "vllm-chat"
+HELLO: Any = [{"role": "user", "content": "Hallo!"}]
+EXTRA = "Extra inputs are not permitted"
+
+
+@pytest.fixture(scope="module")
+def client(proxy: AiportProcess) -> anthropic.Anthropic:
+    return anthropic.Anthropic(base_url=proxy.base_url, api_key=MASTER_KEY, max_retries=0)
+
+
+def refused(call: Any, upstream: FakeUpstream) -> str:
+    """The message of the 400 `invalid_request_error` that `call` gets, checking that
+    nothing went upstream."""
+    seen = len(upstream.requests)
+    with pytest.raises(anthropic.BadRequestError) as bad:
+        call()
+    assert len(upstream.requests) == seen
+    body: Any = bad.value.body
+    assert body["type"] == "error" and body["error"]["type"] == "invalid_request_error"
+    return str(body["error"]["message"])
+
+
+TOOL_USE = {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {}}
+UNKNOWN_INSIDE: list[tuple[Any, Any, str]] = [
+    ([{"role": "user", "content": "Hi", "name": "bob"}], None, "messages.0.name"),
+    (
+        [{"role": "user", "content": [{"type": "text", "text": "Hi", "foo": 1}]}],
+        None,
+        "messages.0.content.0.text.foo",
+    ),
+    (
+        [
+            {"role": "user", "content": "Hi"},
+            {"role": "assistant", "content": [{**TOOL_USE, "text": "x"}]},
+        ],
+        None,
+        "messages.1.content.0.tool_use.text",
+    ),
+    (
+        [
+            {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": "toolu_1",
+                        "content": [{"type": "text", "text": "sunny", "bar": 2}],
+                    }
+                ],
+            }
+        ],
+        None,
+        "messages.0.content.0.tool_result.content.0.text.bar",
+    ),
+    (
+        [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "Hi", "cache_control": {"type": "ephemeral", "x": 1}}
+                ],
+            }
+        ],
+        None,
+        "messages.0.content.0.text.cache_control.ephemeral.x",
+    ),
+    (HELLO, [{"type": "text", "text": "Be brief.", "foo": 1}], "system.0.text.foo"),
+]
+
+
+@pytest.mark.parametrize("model", [NATIVE, TRANSLATED])
+@pytest.mark.parametrize(("messages", "system", "path"), UNKNOWN_INSIDE)
+def test_an_unknown_field_inside_messages_is_refused_as_anthropic_does(
+    client: anthropic.Anthropic,
+    upstream: FakeUpstream,
+    model: str,
+    messages: Any,
+    system: Any,
+    path: str,
+) -> None:
+    extra: dict[str, Any] = {"system": system} if system else {}
+    message = refused(
+        lambda: client.messages.create(model=model, max_tokens=5, messages=messages, **extra),
+        upstream,
+    )
+    assert message == f"{path}: {EXTRA}"
+    count = refused(
+        lambda: client.messages.count_tokens(model=model, messages=messages, **extra), upstream
+    )
+    assert count == message
+
+
+def facts(shapes: dict[str, Any]) -> set[tuple[Any, ...]]:
+    """What the shapes allow, flat: each type's tag and fields, and what each field holds."""
+
+    def members(expr: Any, depth: int = 0) -> set[tuple[Any, ...]]:
+        if expr is None:
+            return set()
+        return {(depth, name) for name in expr["shapes"]} | members(expr["items"], depth + 1)
+
+    found: set[tuple[Any, ...]] = set()
+    for root, expr in shapes["roots"].items():
+        found |= {("root", root, *member) for member in members(expr)}
+    for name, shape in shapes["shapes"].items():
+        found.add(("tag", name, shape["tag"]))
+        for field, expr in shape["fields"].items():
+            found.add(("field", name, field))
+            found |= {("holds", name, field, *member) for member in members(expr)}
+    return found
+
+
+def test_everything_the_installed_sdk_defines_is_allowed() -> None:
+    """A newer SDK's new field would be refused: regenerate the list with
+    `.venv/bin/python -m tests.support.anthropic_shapes`."""
+    missing = facts(generate()) - facts(json.loads(OUTPUT.read_text()))
+    assert not missing, sorted(missing, key=str)[:20]
+    assert set(Message.model_fields) == MESSAGE_FIELDS  # a message's fields, of every role
+
+
+@pytest.mark.parametrize("model", [NATIVE, TRANSLATED])
+def test_a_system_message_among_the_messages_passes(
+    client: anthropic.Anthropic, upstream: FakeUpstream, model: str
+) -> None:
+    """The SDK's messages may have the `system` role (text only)."""
+    messages: Any = [
+        {"role": "user", "content": "Hallo!"},
+        {"role": "system", "content": [{"type": "text", "text": "Answer in German."}]},
+    ]
+    client.messages.create(model=model, max_tokens=5, messages=messages)
+    if model == NATIVE:
+        assert upstream.last("/messages")["body"]["messages"] == messages
+    else:
+        assert upstream.last("/chat/completions")["body"]["messages"] == [
+            {"role": "user", "content": "Hallo!"},
+            {"role": "system", "content": "Answer in German."},
+        ]
+
+
+def test_blocks_of_every_kind_the_sdk_sends_pass(
+    client: anthropic.Anthropic, upstream: FakeUpstream
+) -> None:
+    """Every field of the SDK's blocks, with what its own answers hold when sent back."""
+    image = {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}
+    citation = {
+        "type": "char_location",
+        "cited_text": "Paris",
+        "document_index": 0,
+        "document_title": "Cities",
+        "start_char_index": 0,
+        "end_char_index": 5,
+        "file_id": None,
+    }
+    ephemeral = {"type": "ephemeral", "ttl": "5m"}
+    user_blocks = [
+        {"type": "text", "text": "Hi", "cache_control": ephemeral, "citations": [citation]},
+        {"type": "image", "source": image, "cache_control": ephemeral},
+        {"type": "image", "source": {"type": "url", "url": "https://example.com/a.png"}},
+        {
+            "type": "document",
+            "source": {"type": "text", "media_type": "text/plain", "data": "Paris"},
+            "title": "Cities",
+            "context": "A list",
+            "citations": {"enabled": True},
+            "cache_control": ephemeral,
+        },
+        {
+            "type": "search_result",
+            "source": "https://example.com",
+            "title": "Paris",
+            "content": [{"type": "text", "text": "Paris"}],
+            "citations": {"enabled": True},
+        },
+        {
+            "type": "tool_result",
+            "tool_use_id": "toolu_1",
+            "is_error": False,
+            "content": [{"type": "text", "text": "sunny"}, {"type": "image", "source": image}],
+            "cache_control": ephemeral,
+        },
+    ]
+    assistant_blocks = [
+        {"type": "thinking", "thinking": "Hm.", "signature": "sig"},
+        {"type": "redacted_thinking", "data": "opaque"},
+        {**TOOL_USE, "cache_control": ephemeral},
+    ]
+    answer = client.messages.create(model=NATIVE, max_tokens=5, messages=HELLO)
+    sent_back = [block.model_dump() for block in answer.content]  # every field, None or not
+    conversation: Any = [
+        {"role": "user", "content": user_blocks},
+        {"role": "assistant", "content": [*assistant_blocks, *sent_back]},
+        {"role": "user", "content": [{"type": "text", "text": "And now?"}]},
+    ]
+    client.messages.create(model=NATIVE, max_tokens=5, messages=conversation)
+    assert upstream.last("/messages")["body"]["messages"] == conversation
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"model": NATIVE, "messages": HELLO}, "max_tokens: Field required"),
+        ({"model": NATIVE, "max_tokens": 5}, "messages: Field required"),
+        ({"max_tokens": 5, "messages": HELLO}, "model: Field required"),
+        ({"model": 7, "max_tokens": 5, "messages": HELLO}, "model: Input should be a valid string"),
+        (
+            {"model": NATIVE, "max_tokens": "5", "messages": HELLO},
+            "max_tokens: Input should be a valid integer",
+        ),
+        (
+            {"model": NATIVE, "max_tokens": 0, "messages": HELLO},
+            "max_tokens: Input should be greater than or equal to 1",
+        ),
+        (
+            {"model": NATIVE, "max_tokens": 5, "messages": []},
+            "messages: at least one message is required",
+        ),
+        (
+            {"model": NATIVE, "max_tokens": 5, "messages": "Hallo!"},
+            "messages: Input should be a valid list",
+        ),
+        (
+            {"model": NATIVE, "max_tokens": 5, "messages": [{"role": "user"}]},
+            "messages.0.content: Field required",
+        ),
+        (
+            {"model": NATIVE, "max_tokens": 5, "messages": [{"role": "user", "content": 7}]},
+            "messages.0.content: Input should be a valid list",
+        ),
+        (
+            {"model": NATIVE, "max_tokens": 5, "messages": [{"role": "bot", "content": "Hi"}]},
+            "messages.0.role: Input should be 'user', 'assistant' or 'system'",
+        ),
+        (
+            {"model": NATIVE, "max_tokens": 5, "messages": HELLO, "temperature": 1.5},
+            "temperature: Input should be less than or equal to 1",
+        ),
+    ],
+)
+def test_a_bad_request_is_answered_in_anthropics_words(
+    proxy: AiportProcess, upstream: FakeUpstream, body: dict[str, Any], message: str
+) -> None:
+    seen = len(upstream.requests)
+    answer = raw_request(
+        proxy.base_url + "/v1/messages", body, key=None, headers={"x-api-key": MASTER_KEY}
+    )
+    assert answer.status == 400
+    assert answer.json() == {
+        "type": "error",
+        "error": {"type": "invalid_request_error", "message": message},
+    }
+    assert len(upstream.requests) == seen
