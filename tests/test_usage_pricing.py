@@ -4,6 +4,7 @@ prefix), cached and long prompts, pictures by quality and size, and config overr
 from __future__ import annotations
 
 import re
+from types import MappingProxyType
 
 import pytest
 import yaml
@@ -183,6 +184,19 @@ def test_config_overrides_merge_with_defaults() -> None:
     assert table.cost("fixed", Usage(images=3), "standard 1024x1024") == 1.5
     assert table.cost("dall-e-3", Usage(images=1), "hd 1024x1024") == pytest.approx(0.1)
     assert table.cost("dall-e-3", Usage(images=1), "standard 1024x1024") == pytest.approx(0.04)
+
+
+def test_a_price_knows_once_whether_it_is_free() -> None:
+    """`free` is worked out when a price is made (every request asks it), so it must follow
+    every way a price is made: the table's merges of config into defaults included."""
+    assert Price().free and not Price(input=1).free and not Price(audio_minute=0.006).free
+    assert not Price(images=MappingProxyType({"standard 1024x1024": 0.04})).free
+    assert Price(images=MappingProxyType({"": 0.0})).free
+    table = PriceTable({"nothing": {}, "gpt-4o": {"output": 12}, "mine": {"characters": 15}})
+    free = {name: table.price(name).free for name in ("nothing", "gpt-4o", "mine")}  # type: ignore[union-attr]
+    assert free == {"nothing": True, "gpt-4o": False, "mine": False}
+    with pytest.raises(ValueError, match="mine"):
+        PriceTable({"mine": {"free": True}})  # not a price field anyone can set
 
 
 @pytest.mark.parametrize(

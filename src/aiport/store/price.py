@@ -73,11 +73,13 @@ class Price:
     audio_minute: float = 0.0
     characters: float = 0.0
     long_context: tuple[int, Price] | None = None
+    # True for a model that costs nothing (no rate at all); worked out once, as every
+    # request asks (admission, and the usage row's `unpriced`).
+    free: bool = field(init=False, repr=False, compare=False)
 
-    @property
-    def free(self) -> bool:
-        """True for a model that costs nothing (no rate at all)."""
-        return not any(self._rate(f.name) for f in fields(self) if f.name != "long_context")
+    def __post_init__(self) -> None:
+        rates = (f.name for f in fields(self) if f.name not in ("long_context", "free"))
+        object.__setattr__(self, "free", not any(self._rate(name) for name in rates))
 
     def meters(self, meter: str) -> bool:
         """Whether this price can bill a request metered in `meter` (see `METERS`)."""

@@ -34,7 +34,9 @@ _SNAPSHOT = re.compile(r"-(?:\d{4}-\d{2}-\d{2}|\d{8}|\d{4})$")
 
 # Config names (short, and the long ones of earlier versions) → `Price` fields.
 _NAMES = {
-    **{f.name: f.name for f in fields(Price) if f.name not in ("images", "long_context")},
+    **{
+        f.name: f.name for f in fields(Price) if f.init and f.name not in ("images", "long_context")
+    },
     "input_per_million": "input",
     "output_per_million": "output",
     "per_audio_minute": "audio_minute",
