@@ -22,6 +22,7 @@ from tests.support.faulty_upstream import (
     finished_chat_stream,
     module_upstream,
     reset_mid_stream,
+    sse,
 )
 from tests.support.routing import create_key, usage_row
 from tests.support.server import NO_RESILIENCE, AiportProcess, raw_request, sse_events
@@ -170,6 +171,34 @@ def test_a_stream_is_replayed_as_the_same_sse_chunks(
         model="streamy", messages=MESSAGES, temperature=0, stream=True
     )
     assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == "Paris."
+
+
+def test_a_replayed_stream_drops_the_usage_a_client_did_not_ask_for(
+    gateway: AiportProcess, upstream: FaultyUpstream
+) -> None:
+    """OpenAI adds `"usage": null` to every chunk once usage is asked for (aiport always asks
+    it); a client that did not ask gets the chunks without it, from the cache as first."""
+
+    def chunk(delta: dict[str, Any], finish: str | None, usage: Any = None) -> bytes:
+        choices = [{"index": 0, "delta": delta, "finish_reason": finish}] if delta else []
+        data = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "streamy-m"}
+        return b"data: " + orjson.dumps({**data, "choices": choices, "usage": usage}) + b"\n\n"
+
+    upstream.script(
+        "streamy-m",
+        sse(
+            chunk({"role": "assistant", "content": 'Say "usage"'}, None),
+            chunk({"content": "."}, "stop"),
+            chunk({}, None, {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}),
+        ),
+    )
+    first = post(gateway, "streamy", temperature=0, stream=True, seed=7)
+    second = post(gateway, "streamy", temperature=0, stream=True, seed=7)
+    assert second.headers["x-aiport-cache"] == "hit"
+    assert sse_events(second.body) == sse_events(first.body)
+    chunks = [orjson.loads(e) for e in sse_events(second.body)[:-1]]
+    assert [c["choices"][0]["delta"].get("content") for c in chunks] == ['Say "usage"', "."]
+    assert all("usage" not in c for c in chunks)
 
 
 def test_a_stream_cut_off_is_not_cached(gateway: AiportProcess, upstream: FaultyUpstream) -> None:

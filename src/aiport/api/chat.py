@@ -124,19 +124,27 @@ async def _frames(
 async def _replay(
     request: web.Request, ctx: RequestContext, answer: CachedAnswer, keep_usage: bool
 ) -> web.StreamResponse:
-    """A cached stream, chunk for chunk as it was first sent."""
-    chunks = [StreamChunk(orjson.loads(raw), raw=raw, batched=True) for raw in answer.chunks]
-    if chunks:
-        chunks[-1].batched = False
+    """A cached stream, its chunks as they were first sent: the first at once, the rest
+    together (they are all at hand)."""
+    frames = [f for f in (_replayed_frame(raw, keep_usage) for raw in answer.chunks) if f]
 
-    async def rest() -> AsyncIterator[StreamChunk]:
-        for chunk in chunks[1:]:
-            yield chunk
+    async def replayed() -> AsyncIterator[bytes]:
+        if frames:
+            yield frames[0]
+        if len(frames) > 1:
+            yield b"".join(frames[1:])
 
     response = await open_stream(request)
-    first = chunks[0] if chunks else None
-    ctx.status = await write_frames(response, _frames(first, rest(), keep_usage), ctx.request_id)
+    ctx.status = await write_frames(response, replayed(), ctx.request_id)
     return response
+
+
+def _replayed_frame(raw: bytes, keep_usage: bool) -> bytes | None:
+    """A cached chunk's frame; parsed only when it may carry usage the client did not ask
+    for (a quote-delimited `"usage"` cannot appear inside a JSON string's text)."""
+    if keep_usage or b'"usage"' not in raw:
+        return b"".join((b"data: ", raw, b"\n\n"))
+    return chunk_frame(StreamChunk(orjson.loads(raw), raw=raw), keep_usage)
 
 
 def _raw(chunk: StreamChunk) -> bytes:
