@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from aiport.protocol.common import WireModel
+from aiport.protocol.common import WireModel, checked_as
 
 DEFAULT_TEMPERATURE = 0.7  # the seed's default (OpenAI's own is 1)
 
@@ -35,6 +35,32 @@ class ResponseFormat(BaseModel):
     json_schema: dict[str, Any] | None = None
 
 
+class FunctionObject(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+    strict: bool | None = None
+
+
+class Tool(BaseModel):
+    """A tool, checked as far as aiport reads it: a function tool's `function` (the local
+    engine builds its prompt and grammar from it); the rest passes through as sent."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    function: FunctionObject | None = Field(default=None, validate_default=True)
+
+    @field_validator("function")
+    @classmethod
+    def _functions_have_one(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.data.get("type") == "function":
+            raise ValueError("a function tool needs its `function` object")
+        return value
+
+
 class ChatCompletionRequest(WireModel):
     model: str = Field(min_length=1)
     messages: list[Message] = Field(min_length=1)
@@ -53,7 +79,7 @@ class ChatCompletionRequest(WireModel):
     top_logprobs: int | None = Field(default=None, ge=0, le=20)
     seed: int | None = None
     response_format: ResponseFormat | None = None
-    tools: list[dict[str, Any]] | None = None
+    tools: Annotated[list[dict[str, Any]], checked_as(list[Tool])] | None = None
     tool_choice: str | dict[str, Any] | None = None
     parallel_tool_calls: bool | None = None
     functions: list[dict[str, Any]] | None = Field(default=None, min_length=1, max_length=128)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, TypeAdapter
 
 
 class WireModel(BaseModel):
@@ -23,6 +23,18 @@ class WireModel(BaseModel):
     def wire_names(cls) -> frozenset[str]:
         """The field names this operation defines, as they appear on the wire."""
         return _wire_names(cls)
+
+
+def checked_as(shape: Any) -> AfterValidator:
+    """A validator that checks a value against `shape` (models that allow extra keys) and
+    keeps it as sent: what aiport reads is checked, the rest passes through untouched."""
+    adapter: TypeAdapter[Any] = TypeAdapter(shape)
+
+    def check(value: Any) -> Any:
+        adapter.validate_python(value, strict=True)
+        return value
+
+    return AfterValidator(check)
 
 
 @cache

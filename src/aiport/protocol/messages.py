@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from aiport.protocol.common import WireModel
+from aiport.protocol.common import WireModel, checked_as
 from aiport.protocol.message_blocks import MESSAGE_CONTENT, MESSAGE_OUTPUT_CONFIG, SYSTEM
 
 DEFAULT_VERSION = "2023-06-01"  # sent upstream when the client names no anthropic-version
@@ -43,11 +43,21 @@ class Message(BaseModel):
         return value
 
 
+class Tool(BaseModel):
+    """A tool, checked as far as aiport reads it (a custom tool becomes a chat tool)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    description: str | None = None
+    input_schema: dict[str, Any] | None = None
+
+
 class CountTokensRequest(WireModel):
     model: str = Field(min_length=1)
     messages: list[Message] = Field(min_length=1)
     system: Annotated[str | list[dict[str, Any]] | None, SYSTEM] = None
-    tools: list[dict[str, Any]] | None = None
+    tools: Annotated[list[dict[str, Any]], checked_as(list[Tool])] | None = None
     tool_choice: dict[str, Any] | None = None
     thinking: dict[str, Any] | None = None
     mcp_servers: list[dict[str, Any]] | None = None
@@ -87,12 +97,4 @@ class MessagesRequest(CountTokensRequest):
     def _no_upstream_fallbacks(cls, value: Any) -> Any:
         if value is not None:
             raise ValueError(NO_UPSTREAM_FALLBACKS)
-        return value
-
-    @field_validator("tools")
-    @classmethod
-    def _tools_are_named(cls, value: Any) -> Any:
-        for tool in value or []:
-            if not isinstance(tool.get("name"), str):
-                raise ValueError("each tool needs a `name`")
         return value

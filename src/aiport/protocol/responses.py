@@ -6,11 +6,11 @@ checked here (roles, item types, function tools), the rest passes through as sen
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from aiport.protocol.common import WireModel
+from aiport.protocol.common import WireModel, checked_as
 
 
 class TextFormat(BaseModel):
@@ -30,11 +30,29 @@ class TextParam(BaseModel):
     verbosity: str | None = None
 
 
+class Tool(BaseModel):
+    """A tool, checked as far as aiport reads it (a function tool becomes a chat tool)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    name: str | None = Field(default=None, validate_default=True)
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _functions_are_named(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.data.get("type") == "function":
+            raise ValueError("a function tool needs a `name`")
+        return value
+
+
 class ResponseRequest(WireModel):
     model: str = Field(min_length=1)
     input: str | list[dict[str, Any]] | None = None
     instructions: str | None = None
-    tools: list[dict[str, Any]] | None = None
+    tools: Annotated[list[dict[str, Any]], checked_as(list[Tool])] | None = None
     tool_choice: str | dict[str, Any] | None = None
     parallel_tool_calls: bool | None = None
     temperature: float | None = Field(default=None, ge=0, le=2)
@@ -70,14 +88,6 @@ class ResponseRequest(WireModel):
             for item in value:
                 if "type" not in item and "role" not in item:
                     raise ValueError("each input item needs a `type` (or a `role` for a message)")
-        return value
-
-    @field_validator("tools")
-    @classmethod
-    def _function_tools_are_named(cls, value: Any) -> Any:
-        for tool in value or []:
-            if tool.get("type") == "function" and not isinstance(tool.get("name"), str):
-                raise ValueError("a function tool needs a `name`")
         return value
 
     def input_items(self) -> list[dict[str, Any]]:

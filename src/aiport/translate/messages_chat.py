@@ -66,21 +66,23 @@ def chat_request(req: CountTokensRequest, model: str, *, stream: bool = False) -
 def chat_messages(req: CountTokensRequest) -> list[JSON]:
     messages: list[JSON] = []
     if req.system:
-        messages.append({"role": "system", "content": _text_of(req.system)})
+        messages.append({"role": "system", "content": _text_of(req.system, "system")})
     for index, message in enumerate(req.messages):
         param = f"messages[{index}]"
         if message.role == "assistant":
             messages.append(_assistant_message(message.content, param))
         elif message.role == "system":  # text only, in the SDK's types
-            messages.append({"role": "system", "content": _text_of(message.content)})
+            messages.append({"role": "system", "content": _text_of(message.content, param)})
         else:
             messages.extend(_user_messages(message.content, param))
     return messages
 
 
-def _text_of(content: Any) -> str:
+def _text_of(content: Any, param: str) -> str:
     if isinstance(content, str):
         return content
+    if not isinstance(content, list) or not all(isinstance(b, dict) for b in content):
+        raise InvalidRequest("Content must be a string or a list of blocks.", param=param)
     return "\n".join(str(block.get("text", "")) for block in content if block.get("type") == "text")
 
 
@@ -116,7 +118,7 @@ def _user_messages(content: Any, param: str) -> list[JSON]:
         kind = block.get("type")
         if kind == "tool_result":
             output = block.get("content")
-            text = output if isinstance(output, str) else _text_of(output or [])
+            text = _text_of(output or "", f"{param}.content")
             if block.get("is_error"):
                 text = f"Error: {text}"
             results.append(
@@ -136,7 +138,8 @@ def _user_messages(content: Any, param: str) -> list[JSON]:
 
 
 def _image_url(block: JSON, param: str) -> str:
-    source = block.get("source") or {}
+    source = block.get("source")
+    source = source if isinstance(source, dict) else {}
     if source.get("type") == "base64":
         return f"data:{source.get('media_type')};base64,{source.get('data')}"
     if source.get("type") == "url":

@@ -112,8 +112,13 @@ def _add_item(messages: list[JSON], item: JSON, param: str) -> None:
 def _chat_content(content: Any, role: str, param: str) -> Any:
     if isinstance(content, str) or content is None:
         return content or ""
+    if not isinstance(content, list):
+        message = "Content must be a string or a list of parts."
+        raise InvalidRequest(message, param=f"{param}.content")
     parts: list[JSON] = []
-    for part in content:
+    for index, part in enumerate(content):
+        if not isinstance(part, dict):
+            raise InvalidRequest("A part must be an object.", param=f"{param}.content[{index}]")
         kind = part.get("type")
         if kind in ("input_text", "output_text", "text", "summary_text", "refusal"):
             parts.append({"type": "text", "text": part.get("text") or part.get("refusal") or ""})

@@ -240,7 +240,7 @@ class PiperSpeechBackend(LocalEngine[Any]):
         """
         request = call.request_as(SpeechRequest)
         job = SpeechJob(
-            text=request.input,
+            text=request.input.replace("\x00", " "),  # espeak takes C strings
             preset=resolve_voice(request.voice),
             speed=request.speed,
             fmt=request.response_format,

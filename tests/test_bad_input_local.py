@@ -1,0 +1,117 @@
+"""Malformed nested fields on the embedded models: a 400 in the caller's protocol shape,
+never a 500 — and never a strike against the engine, so one caller's bad request cannot
+open the model's breaker and take it down for every other caller."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.support.server import AiportProcess, assert_openai_error, raw_request
+
+pytestmark = pytest.mark.slow
+
+HI = [{"role": "user", "content": "Hi"}]
+CHAT = {"model": "gpt-4o", "max_tokens": 2, "messages": HI}
+RESPONSES = {"model": "gpt-4o", "max_output_tokens": 16}
+MESSAGES = {"model": "claude-sonnet-4-5", "max_tokens": 2}
+
+OPENAI_CASES = {
+    "chat-tool-function-not-an-object": (
+        "/v1/chat/completions",
+        CHAT | {"tools": [{"type": "function", "function": "get_weather"}]},
+        "tools[0].function",
+    ),
+    "chat-tool-without-function": (
+        "/chat/completions",
+        CHAT | {"tools": [{"type": "function"}]},
+        "tools[0].function",
+    ),
+    "chat-tool-parameters-not-an-object": (
+        "/v1/chat/completions",
+        CHAT | {"tools": [{"type": "function", "function": {"name": "f", "parameters": [1]}}]},
+        "tools[0].function.parameters",
+    ),
+    "chat-tool-name-not-a-string": (
+        "/v1/chat/completions",
+        CHAT | {"tools": [{"type": "function", "function": {"name": 7}}]},
+        "tools[0].function.name",
+    ),
+    "responses-content-a-number": (
+        "/v1/responses",
+        RESPONSES | {"input": [{"role": "user", "content": 1}]},
+        "input[0].content",
+    ),
+    "responses-part-not-an-object": (
+        "/v1/responses",
+        RESPONSES | {"input": [{"role": "user", "content": ["Hi"]}]},
+        "input[0].content[0]",
+    ),
+    "responses-tool-parameters-not-an-object": (
+        "/v1/responses",
+        RESPONSES | {"input": "Hi", "tools": [{"type": "function", "name": "f", "parameters": 1}]},
+        "tools[0].parameters",
+    ),
+    "speech-nul-byte": (
+        "/v1/audio/speech",
+        {"model": "tts-1", "voice": "alloy", "input": "\x00"},
+        None,
+    ),
+}  # fmt: skip
+
+MESSAGES_CASES = {
+    "image-source-not-an-object": [{"type": "image", "source": "https://x/y.png"}],
+    "tool-result-content-a-number": [{"type": "tool_result", "tool_use_id": "t", "content": 1}],
+    "tool-result-block-not-an-object": [
+        {"type": "tool_result", "tool_use_id": "t", "content": ["done"]}
+    ],
+}
+
+
+def _assert_anthropic_error(status: int, body: Any) -> None:
+    assert status == 400, body
+    assert body["type"] == "error" and body["error"]["type"] == "invalid_request_error", body
+
+
+@pytest.mark.parametrize("case", OPENAI_CASES, ids=list(OPENAI_CASES))
+def test_malformed_nested_field_is_a_400(local_server: AiportProcess, case: str) -> None:
+    path, body, param = OPENAI_CASES[case]
+    response = raw_request(local_server.base_url + path, body)
+    if param is None:  # speech: a NUL byte is no reason to fail; it is read as a space
+        assert response.status in (200, 400), response.body[:300]
+        return
+    assert_openai_error(response, 400, param=param)
+
+
+@pytest.mark.parametrize("case", MESSAGES_CASES, ids=list(MESSAGES_CASES))
+def test_malformed_block_is_an_anthropic_400(local_server: AiportProcess, case: str) -> None:
+    body = MESSAGES | {"messages": [{"role": "user", "content": MESSAGES_CASES[case]}]}
+    response = raw_request(local_server.base_url + "/v1/messages", body)
+    _assert_anthropic_error(response.status, response.json())
+
+
+def test_malformed_anthropic_tool_schema_is_an_anthropic_400(local_server: AiportProcess) -> None:
+    tools = [{"name": "f", "input_schema": "not a schema"}]
+    body = MESSAGES | {"messages": HI, "tools": tools}
+    response = raw_request(local_server.base_url + "/v1/messages", body)
+    _assert_anthropic_error(response.status, response.json())
+
+
+def test_bad_requests_do_not_open_the_models_breaker(local_server: AiportProcess) -> None:
+    """Ten malformed requests in a row (the breaker opens after five failures), then a good
+    one from another caller is still served."""
+    bad_tools = [{"type": "function", "function": {"name": "f", "parameters": "x"}}]
+    for _ in range(10):
+        raw_request(local_server.base_url + "/v1/chat/completions", CHAT | {"tools": bad_tools})
+        raw_request(
+            local_server.base_url + "/v1/audio/speech",
+            {"model": "tts-1", "voice": "alloy", "input": "a\x00b"},
+        )
+    chat = raw_request(local_server.base_url + "/v1/chat/completions", CHAT)
+    assert chat.status == 200, chat.body[:300]
+    speech = raw_request(
+        local_server.base_url + "/v1/audio/speech",
+        {"model": "tts-1", "voice": "alloy", "input": "Hi", "response_format": "wav"},
+    )
+    assert speech.status == 200 and speech.body[:4] == b"RIFF", speech.body[:300]
