@@ -81,6 +81,24 @@ async def test_format_decodes_at_24khz(
     assert seconds == pytest.approx(pcm_seconds, rel=0.2)
 
 
+@pytest.mark.parametrize("fmt", ["mp3", "opus", "aac", "flac", "wav", "pcm"])
+async def test_text_with_nothing_to_say_is_a_short_silence(
+    backend: PiperSpeechBackend, fmt: str
+) -> None:
+    """Only punctuation or white space: a playable file of a little silence, not 0 bytes
+    (an empty mp3 is no audio file at all)."""
+    _, data = await speak(backend, input=" ... ", voice="alloy", response_format=fmt)
+    if fmt == "pcm":
+        assert len(data) >= 2400 and not data.strip(b"\x00")
+    else:
+        assert decoded_seconds(data)[1] > 0.05
+
+
+async def test_nul_bytes_are_read_as_spaces(backend: PiperSpeechBackend) -> None:
+    _, data = await speak(backend, input="Hi\x00there", voice="alloy", response_format="pcm")
+    assert len(data) / 2 / 24_000 > 0.3
+
+
 async def test_default_format_is_mp3(backend: PiperSpeechBackend) -> None:
     content_type, data = await speak(backend, input="Hi.", voice="echo")
     assert content_type == "audio/mpeg"

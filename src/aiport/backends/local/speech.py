@@ -24,7 +24,7 @@ from typing import Any, cast
 from pydantic import Field
 
 from aiport.backends.base import BinaryBody, Call, Usage
-from aiport.backends.local.audio_encode import PcmResampler, StreamEncoder
+from aiport.backends.local.audio_encode import SAMPLE_RATE, PcmResampler, StreamEncoder
 from aiport.backends.local.engine import EngineOptions, LocalEngine
 from aiport.backends.local.runner import Emitter
 from aiport.errors import InvalidRequest
@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MODEL_ID = "piper-en-us-joe-medium"
 SENTENCE_PAUSE_S = 0.15  # added after each sentence; Piper itself leaves almost none
+# A text with nothing to say (punctuation, white space) is this much silence: a playable
+# file, where no samples at all would make an empty mp3, opus or aac answer.
+NOTHING_SAID_S = 0.2
 FIRST_PIECE_MIN_PHONEMES = 12  # a shorter opening clause is not worth splitting off
 _PEAK = 0.9  # headroom below full scale, so lossy codecs' overshoot does not clip
 _FRAME_ROUNDING = 0.6  # frames a phoneme id gets beyond `A·length_scale` (ceil, measured)
@@ -294,7 +297,9 @@ def _synthesize(emitter: Emitter, voice: Any, job: SpeechJob) -> None:
                     _silence(round(pause_s * rate * job.preset.pitch * shaper.tempo))
                 )
             _emit(emitter, encoder.encode(pcm))
-        tail = shaper.flush() if shaper is not None else b""
+        tail = (
+            shaper.flush() if shaper is not None else bytes(2 * round(NOTHING_SAID_S * SAMPLE_RATE))
+        )
         _emit(emitter, encoder.encode(tail) + encoder.finish())
     finally:
         encoder.close()
