@@ -460,19 +460,32 @@ def test_odd_field_values_never_cause_a_500(proxy: AiportProcess) -> None:
     assert outcomes[400] > len(FUZZ_CASES) / 2, outcomes
 
 
-def test_expect_continue_is_refused_before_the_body_when_too_large(proxy: AiportProcess) -> None:
+@pytest.mark.parametrize(
+    ("path", "error"),
+    [
+        ("/v1/chat/completions", b'"code":"request_too_large"'),
+        ("/v1/messages", b'{"type":"error","error":{"type":"request_too_large"'),
+    ],
+)
+def test_expect_continue_is_refused_before_the_body_when_too_large(
+    proxy: AiportProcess, path: str, error: bytes
+) -> None:
     """curl sends `Expect: 100-continue` for large uploads: a body over the limit is refused
-    with 413 instead of "100 Continue", so the client never sends it."""
+    with 413 instead of "100 Continue", so the client never sends it — an answer like any
+    other (request id, the path's error shape)."""
     import socket
 
     with socket.create_connection(("127.0.0.1", proxy.port), timeout=5) as sock:
         sock.sendall(
-            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+            f"POST {path} HTTP/1.1\r\nHost: x\r\n".encode()
             + f"Authorization: Bearer {MASTER_KEY}\r\n".encode()
             + b"Content-Type: application/json\r\nContent-Length: 999999999\r\n"
             b"Expect: 100-continue\r\n\r\n"
         )
-        answer = sock.recv(65536)
+        answer = b""
+        while not answer.rstrip().endswith(b"}") and (piece := sock.recv(65536)):
+            answer += piece
     assert answer.startswith(b"HTTP/1.1 413"), answer[:100]
     assert b"100 Continue" not in answer
-    assert b'"code":"request_too_large"' in answer
+    assert b"x-request-id: req_" in answer.lower()
+    assert error in answer, answer

@@ -45,17 +45,13 @@ def check_declared_size(request: web.Request, limit: int) -> None:
 
 def expect(limit: int) -> Callable[[web.Request], Awaitable[web.StreamResponse | None]]:
     """An `Expect: 100-continue` handler that refuses a too-large body before the client
-    sends it (aiohttp's own says "continue" to anything)."""
+    sends it (aiohttp's own says "continue" to anything): without "100 Continue" the
+    handler runs, and its first step, `check_declared_size`, answers 413 through the
+    middleware like any other error (request id, the route's error shape, the access log)."""
 
     async def handler(request: web.Request) -> web.StreamResponse | None:
-        try:
-            check_declared_size(request, limit)
-        except PayloadTooLarge as error:
-            response = web.Response(
-                status=error.status, body=error.body(), content_type="application/json"
-            )
-            response.force_close()  # the body, if sent anyway, is not read
-            return response
+        if request.content_length is not None and request.content_length > limit:
+            return None
         continuing = request.headers.get("Expect", "").lower() == "100-continue"
         if continuing and request.version == HttpVersion11:
             await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
