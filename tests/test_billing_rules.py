@@ -446,3 +446,26 @@ async def test_a_stream_the_client_stopped_reading_then_closed_costs_what_was_de
         sent,
     )
     assert await asyncio.to_thread(wait_for, lambda: "client_gone" in upstream.stream_events)
+
+
+async def test_a_streamed_transcription_is_billed_by_the_usage_its_last_event_reports(
+    billing: Deployment,
+) -> None:
+    """gpt-4o-transcribe with `stream: true` answers with events, the last of which
+    (`transcript.text.done`) carries the token usage. It was billed nothing and flagged
+    unpriced: a key with a budget transcribed for free."""
+    key = billing.create_key(max_budget=1.0)
+    client = openai.OpenAI(
+        base_url=billing.first.base_url + "/v1", api_key=key["key"], max_retries=0
+    )
+    events = list(
+        client.audio.transcriptions.create(
+            model="gpt-4o-transcribe", file=("minute.wav", silent_wav(60)), stream=True
+        )
+    )
+    assert [e.type for e in events][-1] == "transcript.text.done"
+    assert "".join(e.delta for e in events if e.type == "transcript.text.delta") == "hello world"
+    [row] = await billing.wait_for_rows(key["id"], 1)
+    assert (row["prompt_tokens"], row["completion_tokens"], row["unpriced"]) == (1000, 500, 0)
+    # 1,000 audio tokens at $6 and 500 output tokens at $10 per million
+    assert row["cost_usd"] == pytest.approx(0.006 + 0.005)

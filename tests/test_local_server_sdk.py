@@ -95,6 +95,30 @@ def test_transcription_text_format_is_plain(client: openai.OpenAI, local: Aiport
     assert isinstance(srt, str) and "-->" in srt
 
 
+def test_a_streamed_transcription_is_a_stream_of_events(client: openai.OpenAI) -> None:
+    """gpt-4o-transcribe (whisper here) with `stream: true`: the SDK reads events; a JSON
+    answer gave it none, the transcript silently lost. whisper-1 ignores `stream`, as the
+    spec says OpenAI's does."""
+    sentence = "Hello world, this is a test."
+    wav = client.audio.speech.create(
+        model="tts-1", voice="nova", input=sentence, response_format="wav"
+    ).read()
+    events = list(
+        client.audio.transcriptions.create(
+            model="gpt-4o-transcribe", file=("hello.wav", wav), stream=True
+        )
+    )
+    *deltas, done = events
+    assert deltas and all(e.type == "transcript.text.delta" for e in deltas), events
+    assert done.type == "transcript.text.done"
+    assert "".join(e.delta for e in deltas).strip() == done.text
+    assert word_error_rate(sentence, done.text) <= 0.25, done.text
+    ignored = client.audio.transcriptions.with_raw_response.create(
+        model="whisper-1", file=("hello.wav", wav), stream=True
+    )
+    assert ignored.headers["content-type"].startswith("application/json")
+
+
 def test_moderation_flags_harm_and_passes_everyday_text(client: openai.OpenAI) -> None:
     result = client.moderations.create(
         input=[

@@ -52,6 +52,27 @@ def streams_dir() -> Path:
     return Path(__file__).resolve().parents[1] / "data" / "openai" / "streams"
 
 
+# A streamed transcription as OpenAI sends it: deltas, then the text and its token usage.
+TRANSCRIPT_EVENTS = "".join(
+    "data: " + orjson.dumps(event).decode() + "\n\n"
+    for event in (
+        {"type": "transcript.text.delta", "delta": "hello"},
+        {"type": "transcript.text.delta", "delta": " world"},
+        {
+            "type": "transcript.text.done",
+            "text": "hello world",
+            "usage": {
+                "type": "tokens",
+                "input_tokens": 1000,
+                "input_token_details": {"text_tokens": 0, "audio_tokens": 1000},
+                "output_tokens": 500,
+                "total_tokens": 1500,
+            },
+        },
+    )
+)
+
+
 class FakeUpstream:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
@@ -399,6 +420,8 @@ class FakeUpstream:
         )
         if fields.get("response_format") in ("text", "srt", "vtt"):
             return web.Response(text="hello world\n", content_type="text/plain")
+        if fields.get("stream") == "true":  # as gpt-4o-transcribe streams
+            return web.Response(text=TRANSCRIPT_EVENTS, content_type="text/event-stream")
         return web.json_response(
             {"text": "hello world", "usage": {"type": "duration", "seconds": 2}}
         )

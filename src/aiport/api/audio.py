@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable
+from typing import Any
 
+import orjson
 from aiohttp import web
 
+from aiport.api import sse
 from aiport.api.bodies import read_form, read_json, validate
 from aiport.api.context import context, services
 from aiport.api.dispatch import admit_before_body, route, serve
@@ -131,6 +134,8 @@ async def _audio_to_text(
         if upload is not None:
             upload.path.unlink(missing_ok=True)
     ctx.usage, ctx.usage_reported = result.usage, True
+    if _wants_events(parsed) and not _is_events(result):
+        return _transcript_events(request, result)
     if isinstance(result, JSONBody):
         return json_response(request, result)
     return web.Response(
@@ -138,6 +143,32 @@ async def _audio_to_text(
         content_type=result.content_type.split(";")[0],
         charset="utf-8",
         headers=response_headers(request),
+    )
+
+
+def _wants_events(parsed: TranslationRequest) -> bool:
+    """`stream: true` asks for transcript events — but of whisper-1, where OpenAI ignores it."""
+    streamed = isinstance(parsed, TranscriptionRequest) and bool(parsed.stream)
+    return streamed and parsed.model != "whisper-1"
+
+
+def _is_events(result: JSONBody | TextBody) -> bool:
+    return isinstance(result, TextBody) and result.content_type.startswith("text/event-stream")
+
+
+def _transcript_events(request: web.Request, result: JSONBody | TextBody) -> web.Response:
+    """A whole transcript (an engine or upstream that does not stream) as the events the
+    SDK reads for `stream: true`: the text as one delta, then `transcript.text.done`."""
+    data = result.data if isinstance(result, JSONBody) else {"text": result.text.strip()}
+    text = str(data.get("text") or "")
+    done: dict[str, Any] = {"type": "transcript.text.done", "text": text}
+    usage = data.get("usage")
+    if isinstance(usage, dict) and usage.get("type") == "tokens":  # the event's only kind
+        done["usage"] = usage
+    events = [{"type": "transcript.text.delta", "delta": text}] if text else []
+    body = b"".join(sse.frame(orjson.dumps(event)) for event in [*events, done])
+    return web.Response(
+        body=body, headers={**response_headers(request), "Content-Type": sse.CONTENT_TYPE}
     )
 
 

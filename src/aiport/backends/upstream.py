@@ -331,7 +331,10 @@ class UpstreamBackend(Backend):
                     {"type": "duration", "seconds": data.get("duration")}
                 ).audio_seconds
             return JSONBody(data, raw=raw, usage=usage)
-        return TextBody(raw.decode("utf-8", "replace"), content_type or "text/plain")
+        usage = Usage()
+        if content_type.startswith("text/event-stream"):  # `stream: true`
+            usage = _transcript_usage(raw)
+        return TextBody(raw.decode("utf-8", "replace"), content_type or "text/plain", usage)
 
     async def list_models(self) -> list[JSON]:
         async with (
@@ -423,3 +426,16 @@ def _openai_error_body(raw: bytes, status: int) -> bytes:
     return orjson.dumps(
         {"error": {"message": message, "type": "upstream_error", "param": None, "code": None}}
     )
+
+
+def _transcript_usage(events: bytes) -> Usage:
+    """The usage of a streamed transcription: its last event, `transcript.text.done`,
+    reports it (by tokens, as gpt-4o-transcribe is billed)."""
+    for line in reversed(events.splitlines()):
+        if line.startswith(b"data:") and b"transcript.text.done" in line:
+            try:
+                event = orjson.loads(line[5:])
+            except orjson.JSONDecodeError:
+                return Usage()
+            return Usage.from_openai(event.get("usage") if isinstance(event, dict) else None)
+    return Usage()
