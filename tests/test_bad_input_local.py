@@ -17,6 +17,13 @@ CHAT = {"model": "gpt-4o", "max_tokens": 2, "messages": HI}
 RESPONSES = {"model": "gpt-4o", "max_output_tokens": 16}
 MESSAGES = {"model": "claude-sonnet-4-5", "max_tokens": 2}
 
+TOOLS = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]
+
+
+def _calling(call: Any) -> dict[str, Any]:
+    return {"role": "assistant", "content": None, "tool_calls": [call]}
+
+
 OPENAI_CASES = {
     "chat-tool-function-not-an-object": (
         "/v1/chat/completions",
@@ -37,6 +44,28 @@ OPENAI_CASES = {
         "/v1/chat/completions",
         CHAT | {"tools": [{"type": "function", "function": {"name": 7}}]},
         "tools[0].function.name",
+    ),
+    "chat-tool-choice-function-not-an-object": (
+        "/v1/chat/completions",
+        CHAT | {"tools": TOOLS, "tool_choice": {"type": "function", "function": "f"}},
+        "tool_choice",
+    ),
+    "chat-tool-call-not-an-object": (
+        "/v1/chat/completions",
+        CHAT | {"tools": TOOLS, "messages": [*HI, {"role": "assistant", "tool_calls": [1]}]},
+        "messages[1].tool_calls[0]",
+    ),
+    "chat-tool-call-function-not-an-object": (
+        "/v1/chat/completions",
+        CHAT | {"tools": TOOLS, "messages": [*HI, _calling({"id": "c", "type": "function",
+                                                             "function": "f"})]},
+        "messages[1].tool_calls[0].function",
+    ),
+    "chat-tool-call-arguments-not-a-string": (
+        "/chat/completions",
+        CHAT | {"tools": TOOLS, "messages": [*HI, _calling({"id": "c", "type": "function",
+                "function": {"name": "f", "arguments": {"a": 1}}})]},
+        "messages[1].tool_calls[0].function.arguments",
     ),
     "responses-content-a-number": (
         "/v1/responses",

@@ -13,13 +13,39 @@ DEFAULT_TEMPERATURE = 0.7  # the seed's default (OpenAI's own is 1)
 Role = Literal["system", "user", "assistant", "tool", "function", "developer"]
 
 
+class FunctionCall(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    arguments: str
+
+
+class ToolCall(BaseModel):
+    """An earlier call in the conversation, checked as far as aiport reads it (the local
+    engine shows it to the model as text)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = "function"
+    function: FunctionCall | None = Field(default=None, validate_default=True)
+
+    @field_validator("function")
+    @classmethod
+    def _functions_have_one(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.data.get("type") == "function":
+            raise ValueError("a function call needs its `function` object")
+        return value
+
+
 class Message(BaseModel):
-    """Only the role is checked; content passes through as sent (text or parts)."""
+    """The role and an assistant's tool calls are checked; content passes through as sent
+    (text or parts)."""
 
     model_config = ConfigDict(extra="allow")
 
     role: Role
     content: Any = None
+    tool_calls: Annotated[list[dict[str, Any]], checked_as(list[ToolCall])] | None = None
 
 
 class StreamOptions(BaseModel):
@@ -99,6 +125,17 @@ class ChatCompletionRequest(WireModel):
     verbosity: str | None = None
     web_search_options: dict[str, Any] | None = None
     moderation: dict[str, Any] | None = None
+
+    @field_validator("tool_choice")
+    @classmethod
+    def _a_function_is_named(cls, value: Any) -> Any:
+        if isinstance(value, dict) and value.get("type") == "function":
+            function = value.get("function")
+            if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+                raise ValueError(
+                    'a function is chosen as {"type": "function", "function": {"name": ...}}'
+                )
+        return value
 
     @field_validator("stop")
     @classmethod
