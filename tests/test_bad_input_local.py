@@ -77,6 +77,23 @@ OPENAI_CASES = {
         RESPONSES | {"input": [{"role": "user", "content": ["Hi"]}]},
         "input[0].content[0]",
     ),
+    "responses-text-not-a-string": (
+        "/v1/responses",
+        RESPONSES | {"input": [{"role": "user", "content": [{"type": "input_text", "text": 1}]}]},
+        "input[0].content[0].text",
+    ),
+    "responses-call-arguments-not-a-string": (
+        "/v1/responses",
+        RESPONSES
+        | {
+            "tools": [{"type": "function", "name": "f", "parameters": {"type": "object"}}],
+            "input": [
+                {"type": "function_call", "call_id": "c", "name": "f", "arguments": {"a": 1}},
+                {"type": "function_call_output", "call_id": "c", "output": "1"},
+            ],
+        },
+        "input[0].arguments",
+    ),
     "responses-tool-parameters-not-an-object": (
         "/v1/responses",
         RESPONSES | {"input": "Hi", "tools": [{"type": "function", "name": "f", "parameters": 1}]},

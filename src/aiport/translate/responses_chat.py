@@ -82,6 +82,9 @@ def _add_item(messages: list[JSON], item: JSON, param: str) -> None:
         content = _chat_content(item.get("content"), role, param)
         messages.append({"role": role, "content": content})
     elif kind == "function_call":
+        for field in ("name", "arguments"):
+            if not isinstance(item.get(field, ""), str):
+                raise InvalidRequest(f"`{field}` must be a string.", param=f"{param}.{field}")
         call = {
             "id": item.get("call_id") or item.get("id"),
             "type": "function",
@@ -121,7 +124,11 @@ def _chat_content(content: Any, role: str, param: str) -> Any:
             raise InvalidRequest("A part must be an object.", param=f"{param}.content[{index}]")
         kind = part.get("type")
         if kind in ("input_text", "output_text", "text", "summary_text", "refusal"):
-            parts.append({"type": "text", "text": part.get("text") or part.get("refusal") or ""})
+            text = part.get("text") or part.get("refusal") or ""
+            if not isinstance(text, str):
+                message = "A text part's text must be a string."
+                raise InvalidRequest(message, param=f"{param}.content[{index}].text")
+            parts.append({"type": "text", "text": text})
         elif kind == "input_image":
             url = part.get("image_url") or part.get("file_id")
             image: JSON = {"url": url}
