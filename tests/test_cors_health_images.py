@@ -37,6 +37,18 @@ def test_preflight_needs_no_key(proxy: AiportProcess, path: str) -> None:
     assert response.body == b""
 
 
+def test_preflight_allows_deleting_a_stored_response(proxy: AiportProcess) -> None:
+    """`client.responses.delete(id)` from a page: the browser asks first."""
+    response = raw_request(
+        proxy.base_url + "/v1/responses/resp_123",
+        method="OPTIONS",
+        key=None,
+        headers={"Origin": ORIGIN, "Access-Control-Request-Method": "DELETE"},
+    )
+    assert response.status == 204
+    assert "DELETE" in response.headers["access-control-allow-methods"]
+
+
 def assert_cors(response_headers: object) -> None:
     headers = response_headers  # an email.message.Message: case-insensitive
     assert headers["access-control-allow-origin"] in ("*", ORIGIN)  # type: ignore[index]

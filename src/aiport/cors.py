@@ -30,7 +30,7 @@ class CorsPolicy:
             headers["vary"] = "Origin"
         if request.method == "OPTIONS":
             requested = request.headers.get("Access-Control-Request-Headers")
-            headers["access-control-allow-methods"] = "GET, POST, OPTIONS"
+            headers["access-control-allow-methods"] = "GET, POST, DELETE, OPTIONS"
             headers["access-control-allow-headers"] = requested or ALLOW_HEADERS
             headers["access-control-max-age"] = "600"
         return headers
