@@ -38,6 +38,10 @@ SENTENCE_PAUSE_S = 0.15  # added after each sentence; Piper itself leaves almost
 # file, where no samples at all would make an empty mp3, opus or aac answer.
 NOTHING_SAID_S = 0.2
 FIRST_PIECE_MIN_PHONEMES = 12  # a shorter opening clause is not worth splitting off
+# Piper's memory grows with the length of what it renders at once (~0.5 MB a phoneme up to
+# 2,000, then faster: 12,000 took 20 GB), so a longer sentence is cut between words. A
+# sentence of ordinary text is 100 to 300 phonemes; 400 are about 10 s of speech.
+MAX_PIECE_PHONEMES = 400
 _PEAK = 0.9  # headroom below full scale, so lossy codecs' overshoot does not clip
 _FRAME_ROUNDING = 0.6  # frames a phoneme id gets beyond `A·length_scale` (ceil, measured)
 
@@ -173,10 +177,25 @@ def plan_pieces(sentences: list[list[str]]) -> list[tuple[list[str], bool]]:
     for index, phonemes in enumerate(s for s in sentences if s):
         cut = _first_clause_end(phonemes) if index == 0 else None
         if cut is not None:
-            pieces.append((phonemes[:cut], False))
+            pieces.extend((piece, False) for piece in _bounded(phonemes[:cut]))
             phonemes = phonemes[cut:]
-        pieces.append((phonemes, True))
+        *inner, last = _bounded(phonemes)
+        pieces.extend((piece, False) for piece in inner)
+        pieces.append((last, True))
     return pieces
+
+
+def _bounded(phonemes: list[str]) -> list[list[str]]:
+    """`phonemes` cut into pieces of at most MAX_PIECE_PHONEMES, after a word's end where
+    there is one."""
+    pieces = []
+    while len(phonemes) > MAX_PIECE_PHONEMES:
+        window = phonemes[:MAX_PIECE_PHONEMES]
+        space = max((i for i, phoneme in enumerate(window) if phoneme == " "), default=0)
+        cut = space + 1 if space > 0 else MAX_PIECE_PHONEMES
+        pieces.append(phonemes[:cut])
+        phonemes = phonemes[cut:]
+    return [*pieces, phonemes]
 
 
 def _first_clause_end(phonemes: list[str]) -> int | None:
