@@ -90,7 +90,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AiportProcess]:
                     {"provider": "good", "model": "acme-large", "priority": 1},
                 ],
                 "fallbacks": ["gpt-4o-mini"],
-            }
+            },
+            # The playground's error paths: refused at once, and broken off mid-answer.
+            "refused": {"provider": "good", "model": "error-400"},
+            "broken-stream": {"provider": "good", "model": "break-stream"},
         },
         "prices": {"acme-large": PRICE},
         "router": {"breaker": {"cooldown": 600}},  # stays open while the tests look
@@ -245,6 +248,41 @@ def test_chat_streams_and_stop_really_cancels(
     page.get_by_role("tab", name="Python").click()
     assert f'base_url="{server.base_url}/v1"' in page.locator(".snippets pre").inner_text()
     shot(page, "03-playground-chat")
+
+
+def test_chat_sends_openai_messages_and_says_what_failed(
+    open_console: Callable[..., Watched],
+) -> None:
+    watched = open_console(MASTER_KEY)
+    page = watched.page
+    chat = page.locator("#pg-panel-chat")
+    chat.get_by_label("Model").select_option(TEAM_MODEL)  # the fake upstream answers at once
+    chat.get_by_label("Message").fill("Hi!")
+    page.get_by_role("button", name="Send").click()
+    chat.get_by_text("Finished: stop").wait_for()
+
+    # Refused before a word: an error, and the message back in the box, not in the history.
+    chat.get_by_label("Model").select_option("refused")
+    chat.get_by_label("Message").fill("And now?")
+    page.get_by_role("button", name="Send").click()
+    chat.get_by_role("alert").wait_for()
+    assert "fake 400 (400)" in chat.get_by_role("alert").inner_text()
+    expect(chat.get_by_label("Message")).to_have_value("And now?")
+    assert chat.locator(".message").count() == 2
+
+    # Broken off after a few words: the words stay, marked; the error is the server's, with no HTTP
+    # status (the stream had answered 200).
+    chat.get_by_label("Model").select_option("broken-stream")
+    page.get_by_role("button", name="Send").click()
+    chat.get_by_text("Failed", exact=False).wait_for()
+    alert = chat.get_by_role("alert").inner_text()
+    assert "broke off" in alert and "(" not in alert, alert
+    chat.get_by_text("(broken off)").wait_for()
+    sent = [r for r in watched.requests if r.url.endswith("/chat/completions")]
+    messages = sent[-1].post_data_json["messages"]
+    assert [sorted(m) for m in messages] == [["content", "role"]] * 4  # no `finish`
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
+    shot(page, "03b-playground-chat-errors")
 
 
 def test_an_image_appears_in_the_gallery(open_console: Callable[..., Watched]) -> None:

@@ -86,7 +86,8 @@ export async function* events(response) {
         const data = line.slice(5).trim();
         if (data === '[DONE]') return;
         const parsed = JSON.parse(data);
-        if (parsed.error) throw new ApiError(500, parsed.error.message, parsed.error.code);
+        // An error event after the answer began: no HTTP status to show (that was 200).
+        if (parsed.error) throw new ApiError(null, parsed.error.message, parsed.error.code);
         yield parsed;
       }
     }

@@ -40,7 +40,11 @@ export function ChatTab() {
     const asked = [...history, { role: 'user', content: input }];
     const body = {
       model,
-      messages: [...(system.trim() ? [{ role: 'system', content: system }] : []), ...asked],
+      // Only what OpenAI's messages have: `finish` is this page's note, not the API's.
+      messages: [
+        ...(system.trim() ? [{ role: 'system', content: system }] : []),
+        ...asked.map(({ role, content }) => ({ role, content })),
+      ],
       temperature: Number(temperature),
       max_tokens: Number(maxTokens),
       stream: true,
@@ -58,6 +62,7 @@ export function ChatTab() {
     let firstToken = null;
     let finish = null;
     let usage = null;
+    let failed = null;
     setAnswer('');
     try {
       const response = await call('/v1/chat/completions', { method: 'POST', json: body, signal: controller.signal, raw: true });
@@ -73,13 +78,19 @@ export function ChatTab() {
       }
     } catch (e) {
       if (e.name === 'AbortError') finish = 'stopped';
-      else setError(e);
+      else failed = e;
     } finally {
       abort.current = null;
       setAnswer(null);
-      if (text || finish) setHistory((h) => [...h, { role: 'assistant', content: text, finish }]);
+      setError(failed);
+      if (text || finish) setHistory((h) => [...h, { role: 'assistant', content: text, finish: failed ? 'failed' : finish }]);
+      else if (failed) { // refused before a word: nothing was said; the message goes back to the box
+        setHistory(history);
+        setInput((typed) => typed || asked.at(-1).content);
+      }
       setStats({
         finish,
+        failed: Boolean(failed),
         usage,
         firstTokenMs: firstToken && Math.round(firstToken - started),
         totalMs: Math.round(performance.now() - started),
@@ -109,7 +120,7 @@ export function ChatTab() {
       <ol class="messages" aria-live="polite" aria-busy=${streaming}>
         ${history.map((m) => html`<li class=${`message ${m.role}`}>
           <span class="role">${m.role === 'user' ? 'You' : 'Assistant'}</span>
-          <div class="content">${m.content}${m.finish === 'stopped' && html` <em class="stopped">(stopped)</em>`}</div>
+          <div class="content">${m.content}${m.finish === 'stopped' && html` <em class="stopped">(stopped)</em>`}${m.finish === 'failed' && html` <em class="stopped">(broken off)</em>`}</div>
         </li>`)}
         ${streaming && html`<li class="message assistant streaming">
           <span class="role">Assistant</span><div class="content" data-testid="streaming">${answer || '…'}</div>
@@ -117,7 +128,7 @@ export function ChatTab() {
       </ol>
       <${ErrorMessage} error=${error} />
       ${stats && html`<p class="stats" role="status">
-        ${stats.finish === 'stopped' ? 'Stopped by you' : `Finished: ${stats.finish ?? 'unknown'}`}
+        ${stats.finish === 'stopped' ? 'Stopped by you' : stats.failed ? 'Failed' : `Finished: ${stats.finish ?? 'unknown'}`}
         ${stats.usage && ` · ${stats.usage.prompt_tokens} prompt + ${stats.usage.completion_tokens} completion tokens`}
         ${stats.firstTokenMs != null && ` · first token after ${stats.firstTokenMs} ms`} · ${stats.totalMs} ms in all
       </p>`}
