@@ -31,7 +31,7 @@ function text(v) {
 }
 
 const BAD = new Set(['down', 'open', 'failed']);
-const WARN = new Set(['half_open', 'draining', 'starting', 'not loaded']);
+const WARN = new Set(['half_open', 'degraded', 'draining', 'starting', 'not loaded']);
 
 function state(item) {
   const label = item.error && !item.state ? 'failed'
@@ -90,6 +90,19 @@ function Deployments({ groups }) {
     </details>`}`;
 }
 
+/** /health calls a configured upstream "up" without asking it; the breakers of its
+ * deployments say whether it answers: all open, "open"; some not closed, "degraded". */
+function withBreakers(engines, groups) {
+  const deployments = (groups ?? []).flatMap((group) => group.deployments ?? []);
+  return Object.fromEntries(Object.entries(engines).map(([name, item]) => {
+    const states = deployments.filter((d) => d.id?.startsWith(`${name}/`)).map((d) => d.state);
+    if (item?.kind !== 'upstream' || !states.length) return [name, item];
+    const notClosed = states.filter((s) => s !== 'closed').length;
+    const state = !notClosed ? undefined : notClosed === states.length ? 'open' : 'degraded';
+    return [name, { ...item, state, breakers: `${notClosed} of ${states.length} not closed` }];
+  }));
+}
+
 function Section({ title, result, notYet, children }) {
   return html`<section class="panel" aria-labelledby=${`h-${title}`}>
     <h2 id=${`h-${title}`}>${title}</h2>
@@ -113,7 +126,7 @@ export function HealthPage() {
   }, []);
   if (!report) return html`<p role="status">Loading…</p>`;
   const h = report.health.data ?? {};
-  const engines = h.engines ?? h.backends ?? {};
+  const engines = withBreakers(h.engines ?? h.backends ?? {}, report.deployments.data?.data);
   const stores = report.storage.data ? { database: report.storage.data.database, redis: report.storage.data.redis } : {};
   return html`<div class="row toolbar">
       <p class="hint" role="status">Checked at ${report.at.toLocaleTimeString()} (every 10 s).</p>

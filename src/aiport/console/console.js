@@ -286,7 +286,7 @@ ${jr(t)}
           <td>${y.requests}</td><td>${y.errors}</td><td>${y.prompt_tokens}</td><td>${y.completion_tokens}</td>
           <td>${Uf(y)}</td><td>${Ea(y.latency_ms_p50)}</td><td>${Ea(y.latency_ms_p95)}</td></tr>`)}</tbody>
       </table></div>`}
-    </section>`}`}var Ps=e=>be(e).then(t=>({data:t}),t=>({error:t}));async function qf(){try{return{data:await(await be("/health/ready",{key:"",raw:!0})).json()}}catch(e){return e.status===503?{data:{status:e.message}}:{error:e}}}var Bf=e=>e==null?"—":`${Math.round(e)} ms`;function Ds(e){return e===!0?"yes":e===!1?"no":e==null?"—":Array.isArray(e)?e.length?e.join(", "):"—":typeof e=="object"?Object.entries(e).map(([t,n])=>`${t.replace(/_/g," ")}: ${typeof n=="number"&&t.endsWith("ms")?Bf(n):Ds(n)}`).join(" · "):String(e)}var Wf=new Set(["down","open","failed"]),Gf=new Set(["half_open","draining","starting","not loaded"]);function Kf(e){let t=e.error&&!e.state?"failed":e.state??(e.ready===!1?"down":e.loaded===!1?"not loaded":e.status??"ready");return[Wf.has(t)?"bad":Gf.has(t)?"warn":t==="not configured"?"idle":"ok",t.replace(/_/g," ")]}function no({items:e,caption:t,skip:n=[]}){let l=Object.keys(e);if(!l.length)return S`<p class="hint">None.</p>`;let o=new Set(["error","state","status","ready",...n]),r=[...new Set(l.flatMap(i=>Object.keys(e[i]??{})))].filter(i=>!o.has(i));return S`<div class="scroll" tabindex="0" role="region" aria-label=${t}><table class="health">
+    </section>`}`}var Ps=e=>be(e).then(t=>({data:t}),t=>({error:t}));async function qf(){try{return{data:await(await be("/health/ready",{key:"",raw:!0})).json()}}catch(e){return e.status===503?{data:{status:e.message}}:{error:e}}}var Bf=e=>e==null?"—":`${Math.round(e)} ms`;function Ds(e){return e===!0?"yes":e===!1?"no":e==null?"—":Array.isArray(e)?e.length?e.join(", "):"—":typeof e=="object"?Object.entries(e).map(([t,n])=>`${t.replace(/_/g," ")}: ${typeof n=="number"&&t.endsWith("ms")?Bf(n):Ds(n)}`).join(" · "):String(e)}var Wf=new Set(["down","open","failed"]),Gf=new Set(["half_open","degraded","draining","starting","not loaded"]);function Kf(e){let t=e.error&&!e.state?"failed":e.state??(e.ready===!1?"down":e.loaded===!1?"not loaded":e.status??"ready");return[Wf.has(t)?"bad":Gf.has(t)?"warn":t==="not configured"?"idle":"ok",t.replace(/_/g," ")]}function no({items:e,caption:t,skip:n=[]}){let l=Object.keys(e);if(!l.length)return S`<p class="hint">None.</p>`;let o=new Set(["error","state","status","ready",...n]),r=[...new Set(l.flatMap(i=>Object.keys(e[i]??{})))].filter(i=>!o.has(i));return S`<div class="scroll" tabindex="0" role="region" aria-label=${t}><table class="health">
     <caption class="sr-only">${t}</caption>
     <thead><tr><th scope="col">Name</th><th scope="col">State</th>${r.map(i=>S`<th scope="col">${i.replace(/_/g," ")}</th>`)}</tr></thead>
     <tbody>${l.map(i=>{let c=e[i]??{},[f,p]=Kf(c);return S`<tr data-name=${i}><th scope="row">${i}</th>
@@ -296,10 +296,10 @@ ${jr(t)}
     ${l>0&&S`<details class="folded"><summary>${l} model names the embedded engines
       answer on their own (one deployment each, breakers closed)</summary>
       <${no} items=${n} caption="Embedded engines' model names" />
-    </details>`}`}function to({title:e,result:t,notYet:n,children:l}){return S`<section class="panel" aria-labelledby=${`h-${e}`}>
+    </details>`}`}function Qf(e,t){let n=(t??[]).flatMap(l=>l.deployments??[]);return Object.fromEntries(Object.entries(e).map(([l,o])=>{let r=n.filter(f=>f.id?.startsWith(`${l}/`)).map(f=>f.state);if(o?.kind!=="upstream"||!r.length)return[l,o];let i=r.filter(f=>f!=="closed").length,c=i?i===r.length?"open":"degraded":void 0;return[l,{...o,state:c,breakers:`${i} of ${r.length} not closed`}]}))}function to({title:e,result:t,notYet:n,children:l}){return S`<section class="panel" aria-labelledby=${`h-${e}`}>
     <h2 id=${`h-${e}`}>${e}</h2>
     ${t?.error?.status===404?S`<p class="hint">${n}</p>`:t?.error?S`<${Se} error=${t.error} />`:l}
-  </section>`}function Pa(){let[e,t]=D(null),n=async()=>{let[i,c,f,p]=await Promise.all([Ps("/health"),qf(),Ps("/admin/deployments"),Ps("/admin/storage")]);t({health:i,ready:c,deployments:f,storage:p,at:new Date})};if(Ce(()=>{n();let i=setInterval(n,1e4);return()=>clearInterval(i)},[]),!e)return S`<p role="status">Loading…</p>`;let l=e.health.data??{},o=l.engines??l.backends??{},r=e.storage.data?{database:e.storage.data.database,redis:e.storage.data.redis}:{};return S`<div class="row toolbar">
+  </section>`}function Pa(){let[e,t]=D(null),n=async()=>{let[i,c,f,p]=await Promise.all([Ps("/health"),qf(),Ps("/admin/deployments"),Ps("/admin/storage")]);t({health:i,ready:c,deployments:f,storage:p,at:new Date})};if(Ce(()=>{n();let i=setInterval(n,1e4);return()=>clearInterval(i)},[]),!e)return S`<p role="status">Loading…</p>`;let l=e.health.data??{},o=Qf(l.engines??l.backends??{},e.deployments.data?.data),r=e.storage.data?{database:e.storage.data.database,redis:e.storage.data.redis}:{};return S`<div class="row toolbar">
       <p class="hint" role="status">Checked at ${e.at.toLocaleTimeString()} (every 10 s).</p>
       <button type="button" class="secondary" onClick=${n}>Refresh</button>
     </div>
@@ -439,7 +439,7 @@ console.log(data.data);`]]}];function La(){return S`<section class="panel">
         <tbody>${e.params.map(([t,n,l])=>S`<tr><th scope="row"><code>${t}</code></th><td>${n}</td><td>${l}</td></tr>`)}</tbody>
       </table>`}
       ${e.examples.map(([t,n])=>S`<${Jo} label=${`${t} (from the seed document)`} text=${n} />`)}
-    </section>`)}`}var Qf=[["playground","Playground",Yr,!1],["keys","Keys",Xr,!0],["usage","Usage",Aa,!1],["health","Health",Pa,!0],["api","API",La,!1]],Ra=()=>location.hash.replace(/^#\/?/,"").split("/");function Xf(){let[e,t]=D(Ra());return Ce(()=>{let n=()=>t(Ra());return addEventListener("hashchange",n),()=>removeEventListener("hashchange",n)},[]),e}function ep({onSignedIn:e,notice:t}){let[n,l]=D(""),[o,r]=D(null),[i,c]=D(!1);return S`<main class="signin" id="main">
+    </section>`)}`}var Xf=[["playground","Playground",Yr,!1],["keys","Keys",Xr,!0],["usage","Usage",Aa,!1],["health","Health",Pa,!0],["api","API",La,!1]],Ra=()=>location.hash.replace(/^#\/?/,"").split("/");function ep(){let[e,t]=D(Ra());return Ce(()=>{let n=()=>t(Ra());return addEventListener("hashchange",n),()=>removeEventListener("hashchange",n)},[]),e}function tp({onSignedIn:e,notice:t}){let[n,l]=D(""),[o,r]=D(null),[i,c]=D(!1);return S`<main class="signin" id="main">
     <h1>aiport console</h1>
     <form onSubmit=${async p=>{p.preventDefault(),c(!0),r(null);try{let m=await be("/me",{key:n.trim()});Ir(n.trim()),e(m)}catch(m){r(m.status===401?{message:`This key was not accepted: ${m.message}`}:m)}finally{c(!1)}}} aria-describedby="signin-help">
       <label class="field"><span class="label">API key</span>
@@ -453,7 +453,7 @@ console.log(data.data);`]]}];function La(){return S`<section class="panel">
       <${Se} error=${o} />
       <button type="submit" disabled=${i}>${i?"Checking…":"Sign in"}</button>
     </form>
-  </main>`}function tp({me:e,onSignOut:t}){let[n="playground",...l]=Xf(),o=Qf.filter(([,,,p])=>e.admin||!p),r=o.find(([p])=>p===n)??o[0],[,i,c]=r;Ce(()=>{document.title=`${i} · aiport console`},[i]);let f=e.admin?"master key":`${e.name} (${e.prefix}…)`;return S`<a class="skip" href="#main" onClick=${p=>{p.preventDefault(),document.getElementById("main").focus()}}>Skip to content</a>
+  </main>`}function np({me:e,onSignOut:t}){let[n="playground",...l]=ep(),o=Xf.filter(([,,,p])=>e.admin||!p),r=o.find(([p])=>p===n)??o[0],[,i,c]=r;Ce(()=>{document.title=`${i} · aiport console`},[i]);let f=e.admin?"master key":`${e.name} (${e.prefix}…)`;return S`<a class="skip" href="#main" onClick=${p=>{p.preventDefault(),document.getElementById("main").focus()}}>Skip to content</a>
     <header class="top">
       <span class="brand">aiport</span>
       <nav aria-label="Pages"><ul>
@@ -466,4 +466,4 @@ console.log(data.data);`]]}];function La(){return S`<section class="panel">
     <main id="main" tabindex="-1">
       <h1>${i}</h1>
       <${c} me=${e} sub=${l[0]} />
-    </main>`}function np(){let[e,t]=D(null),[n,l]=D(!!Il()),[o,r]=D(null),i=(c=null)=>{zr(),Vr(),t(null),r(c)};return Ce(()=>Nr(c=>i(`You were signed out: ${c.message}`)),[]),Ce(()=>{Il()&&be("/me").then(t,c=>i(c.status===401?null:c.message)).finally(()=>l(!1))},[]),n?S`<p class="loading" role="status">Checking your key…</p>`:e?S`<${tp} me=${e} onSignOut=${()=>i()} />`:S`<${ep} notice=${o} onSignedIn=${c=>{r(null),t(c)}} />`}Io(S`<${np} />`,document.getElementById("app"));})();
+    </main>`}function lp(){let[e,t]=D(null),[n,l]=D(!!Il()),[o,r]=D(null),i=(c=null)=>{zr(),Vr(),t(null),r(c)};return Ce(()=>Nr(c=>i(`You were signed out: ${c.message}`)),[]),Ce(()=>{Il()&&be("/me").then(t,c=>i(c.status===401?null:c.message)).finally(()=>l(!1))},[]),n?S`<p class="loading" role="status">Checking your key…</p>`:e?S`<${np} me=${e} onSignOut=${()=>i()} />`:S`<${tp} notice=${o} onSignedIn=${c=>{r(null),t(c)}} />`}Io(S`<${lp} />`,document.getElementById("app"));})();
