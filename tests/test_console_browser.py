@@ -547,6 +547,24 @@ def test_a_key_is_edited_and_revoked_from_the_keyboard(
     expect(row.get_by_role("rowheader")).to_be_focused()  # not lost to the page's top
 
 
+def test_a_budget_below_a_cent_is_shown_and_kept_when_editing(
+    open_console: Callable[..., Watched], server: AiportProcess
+) -> None:
+    """The API takes any budget (`aiport keys create --max-budget 0.0075`); the console's
+    form must not refuse to save a key because its budget is not whole cents."""
+    raw_request(server.base_url + "/admin/keys", {"name": "sub-cent", "max_budget": 0.0075})
+    page = open_console(MASTER_KEY).page
+    go(page, "#/keys")
+    row = page.locator("tr", has_text="sub-cent").first
+    expect(row.locator("td").nth(4)).to_have_text("$0.00 / $0.0075")
+    page.get_by_role("button", name="Edit limits of sub-cent").click()
+    page.get_by_label("Limits of sub-cent").get_by_label("Requests per minute").fill("7")
+    page.get_by_role("button", name="Save limits").click()
+    expect(row.locator("td").nth(2)).to_have_text("7 rpm")
+    keys = raw_request(server.base_url + "/admin/keys").json()["data"]
+    assert next(k for k in keys if k["name"] == "sub-cent")["max_budget_usd"] == 0.0075
+
+
 def test_health_shows_the_engines(open_console: Callable[..., Watched]) -> None:
     page = open_console(MASTER_KEY).page
     go(page, "#/health")

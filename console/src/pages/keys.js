@@ -34,7 +34,7 @@ function LimitFields({ values, set }) {
   const bind = (name) => ({ value: values[name] ?? '', onInput: (e) => set({ ...values, [name]: e.currentTarget.value }) });
   return html`<div class="row">
     ${LIMITS.map(([name, label, type, hint]) => html`<${Field} label=${label} hint=${hint}>
-      <input type=${type} name=${name} min="0" step=${name === 'max_budget' ? '0.01' : '1'} ...${bind(name)} /><//>`)}
+      <input type=${type} name=${name} min="0" step=${name === 'max_budget' ? 'any' : '1'} ...${bind(name)} /><//>`)}
     <${Field} label="Models" hint="comma-separated; empty: all"><input type="text" name="models" ...${bind('models')} /><//>
     <${Field} label="Expires" hint="e.g. 30d or 2027-01-01"><input type="text" name="expires" ...${bind('expires')} /><//>
   </div>`;

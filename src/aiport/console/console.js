@@ -196,7 +196,7 @@ ${jr(t)}
       <${l} />
     </div>`)}`}function zc(e){if(!(Number.isInteger(e*128)&&e*128%2===1))return e.toFixed(6);let n=Math.floor(e*1e6);return n%2===1&&(n+=1),`${Math.floor(n/1e6)}.${String(n%1e6).padStart(6,"0")}`}function al(e){return e==null?"—":`$${zc(e||0).replace(/(\.\d\d\d*?)0+$/,"$1")}`}var Xo=[["rpm","Requests per minute","number",""],["tpm","Tokens per minute","number",""],["max_tokens_total","Token budget","number","lifetime tokens"],["max_budget","USD budget","number","lifetime spend"]];function Zr(e,t){let n={};for(let[o]of Xo){let r=String(e[o]??"").trim();r?n[o]=o==="max_budget"?Number(r):parseInt(r,10):t&&(n[o]=null)}let l=String(e.models??"").split(",").map(o=>o.trim()).filter(Boolean);return l.length?n.models=l:t&&(n.models=null),String(e.expires??"").trim()&&(n.expires=e.expires.trim()),n}function Qr({values:e,set:t}){let n=l=>({value:e[l]??"",onInput:o=>t({...e,[l]:o.currentTarget.value})});return S`<div class="row">
     ${Xo.map(([l,o,r,i])=>S`<${fe} label=${o} hint=${i}>
-      <input type=${r} name=${l} min="0" step=${l==="max_budget"?"0.01":"1"} ...${n(l)} /><//>`)}
+      <input type=${r} name=${l} min="0" step=${l==="max_budget"?"any":"1"} ...${n(l)} /><//>`)}
     <${fe} label="Models" hint="comma-separated; empty: all"><input type="text" name="models" ...${n("models")} /><//>
     <${fe} label="Expires" hint="e.g. 30d or 2027-01-01"><input type="text" name="expires" ...${n("expires")} /><//>
   </div>`}function Nc({onCreated:e}){let[t,n]=D({name:""}),[l,o]=D(null),[r,i]=D(null),c=async f=>{f.preventDefault(),i(null);try{let p=await be("/admin/keys",{method:"POST",json:{name:t.name.trim(),...Zr(t,!1)}});o(p),n({name:""}),e()}catch(p){i(p)}};return S`<section class="panel" aria-labelledby="create-key">
