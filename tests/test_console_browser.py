@@ -382,6 +382,20 @@ def test_keyboard_moves_between_tabs(open_console: Callable[..., Watched]) -> No
     page.keyboard.press("End")
     expect(page.get_by_role("tab", name="Moderation")).to_have_attribute("aria-selected", "true")
 
+    # Enter sends a chat message, but not while an input method (Japanese, Chinese, …) is
+    # composing a word: that Enter picks the word.
+    go(page, "#/playground/chat")
+    chat = page.locator("#pg-panel-chat")
+    chat.get_by_label("Model").select_option(TEAM_MODEL)
+    message = chat.get_by_label("Message")
+    message.fill("日本")
+    message.dispatch_event("keydown", {"key": "Enter", "isComposing": True})
+    message.press("End")
+    message.press_sequentially("語")
+    message.press("Enter")
+    chat.get_by_text("Finished: stop").wait_for()
+    assert chat.locator(".message.user .content").all_inner_texts() == ["日本語"]
+
 
 def test_a_key_is_created_used_seen_in_usage_edited_and_revoked(
     open_console: Callable[..., Watched], server: AiportProcess

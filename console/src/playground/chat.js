@@ -135,7 +135,7 @@ export function ChatTab() {
       <form class="compose" onSubmit=${send}>
         <label class="field grow"><span class="label">Message</span>
           <textarea rows="2" name="message" value=${input} onInput=${(e) => setInput(e.currentTarget.value)}
-            onKeyDown=${(e) => { if (e.key === 'Enter' && !e.shiftKey) send(e); }} />
+            onKeyDown=${(e) => { if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) send(e); }} />
         </label>
         <div class="actions">
           <button type="submit" disabled=${streaming}>Send</button>

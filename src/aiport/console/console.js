@@ -76,7 +76,7 @@ ${jr(t)}
       <form class="compose" onSubmit=${W}>
         <label class="field grow"><span class="label">Message</span>
           <textarea rows="2" name="message" value=${m} onInput=${F=>h(F.currentTarget.value)}
-            onKeyDown=${F=>{F.key==="Enter"&&!F.shiftKey&&W(F)}} />
+            onKeyDown=${F=>{F.key==="Enter"&&!F.shiftKey&&!F.isComposing&&W(F)}} />
         </label>
         <div class="actions">
           <button type="submit" disabled=${B}>Send</button>
