@@ -173,6 +173,9 @@ def eventually(check: Callable[[], Any], timeout: float = 15.0) -> Any:
 def test_a_wrong_key_gets_a_clear_message(open_console: Callable[..., Watched]) -> None:
     page = open_console().page
     shot(page, "01-sign-in")
+    # A new operator learns where the master key is.
+    help_text = page.locator("#signin-help").inner_text()
+    assert "AIPORT_MASTER_KEY" in help_text and "master_key" in help_text
     sign_in(page, "sk-aiport-" + "x" * 43)
     alert = page.get_by_role("alert")
     alert.wait_for()

@@ -60,9 +60,10 @@ function SignIn({ onSignedIn, notice }) {
         <input type="password" name="key" autocomplete="off" spellcheck="false" required
           value=${key} onInput=${(e) => setValue(e.currentTarget.value)} placeholder="sk-…" />
       </label>
-      <p id="signin-help" class="hint">The master key shows everything; a caller's key shows the
-        playground and its own usage. The key stays in this tab only (session storage) and is sent
-        to this server as a header, nothing else.</p>
+      <p id="signin-help" class="hint">The master key shows everything: it is <code>AIPORT_MASTER_KEY</code>,
+        or the key <code>aiport serve</code> printed when it first started (kept in the file <code>master_key</code> of
+        its data directory, <code>.aiport</code> by default). A caller's key shows the playground and its own usage. The key stays in this tab
+        only (session storage) and is sent to this server as a header, nothing else.</p>
       ${notice && html`<p class="notice" role="status">${notice}</p>`}
       <${ErrorMessage} error=${error} />
       <button type="submit" disabled=${busy}>${busy ? 'Checking…' : 'Sign in'}</button>
