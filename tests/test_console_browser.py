@@ -9,6 +9,7 @@ Content-Security-Policy violation, a script error, or the key in a URL.
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -371,6 +372,31 @@ def test_embeddings_matrix_and_moderation_bars(open_console: Callable[..., Watch
     page.get_by_text("Not flagged").wait_for()
     assert page.locator("#pg-panel-moderation .bars li").count() == 13
     shot(page, "08-playground-moderation")
+
+
+def test_the_playground_offers_the_models_the_key_may_use(
+    open_console: Callable[..., Watched], server: AiportProcess
+) -> None:
+    models = ["gpt-4o-mini", "dall-e-2", "tts-1-hd", "text-embedding-3-large"]
+    key = raw_request(server.base_url + "/admin/keys", {"name": "few-models", "models": models})
+    page = open_console(key.json()["key"]).page
+
+    def offered(tab: str) -> list[str]:
+        go(page, f"#/playground/{tab}")
+        select = page.locator(f"#pg-panel-{tab}").get_by_label("Model")
+        expect(select.locator("option").first).to_have_text(re.compile(r"\w"))
+        return select.locator("option").all_inner_texts()
+
+    expect(page.locator("#pg-panel-chat").get_by_label("Model")).to_have_value("gpt-4o-mini")
+    assert offered("images") == ["dall-e-2"]
+    images = page.locator("#pg-panel-images")
+    assert images.get_by_label("Size").locator("option").all_inner_texts()[0] == "256x256"
+    assert offered("speech") == ["tts-1-hd"]
+    assert offered("embeddings") == ["text-embedding-3-large"]
+    page.get_by_role("button", name="Compare").click()
+    page.locator("table.matrix").wait_for()  # the allowed model answers
+    # None allowed: every candidate stays, and the server's refusal says why.
+    assert offered("moderation") == ["omni-moderation-latest", "text-moderation-latest"]
 
 
 def test_keyboard_moves_between_tabs(open_console: Callable[..., Watched]) -> None:

@@ -3,17 +3,13 @@
 
 import { html } from 'htm/preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { call, events, models } from '../api.js';
+import { call, events } from '../api.js';
 import { ErrorMessage, Field, Select, Snippets } from '../ui.js';
+import { useModels } from './models.js';
 
-export function useModels(preferred) {
-  const [list, setList] = useState([preferred]);
-  const [error, setError] = useState(null);
-  useEffect(() => {
-    models().then((ids) => setList(ids.length ? ids : [preferred]), setError);
-  }, []);
-  return [list, error];
-}
+// The names of the other tabs' models (OpenAI's and the embedded engines'): never the
+// chat tab's first choice, though it lists them (a key's own model names may be anything).
+const NOT_CHAT = /dall-e|image|tts|whisper|transcribe|embedding|moderation|minilm|piper|sketch/;
 
 export function ChatTab() {
   const [modelIds, modelError] = useModels('gpt-4o');
@@ -31,7 +27,8 @@ export function ChatTab() {
   const streaming = answer !== null;
 
   useEffect(() => {
-    if (!modelIds.includes(model)) setModel(modelIds.includes('gpt-4o') ? 'gpt-4o' : modelIds[0]);
+    const chat = modelIds.filter((id) => !NOT_CHAT.test(id));
+    if (!modelIds.includes(model)) setModel(chat.includes('gpt-4o') ? 'gpt-4o' : chat[0] ?? modelIds[0]);
   }, [modelIds]);
 
   const send = async (event) => {

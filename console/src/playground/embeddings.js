@@ -4,6 +4,7 @@ import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import { call } from '../api.js';
 import { ErrorMessage, Field, Select, Snippets } from '../ui.js';
+import { useAllowed } from './models.js';
 
 const SAMPLE = [
   'Maschinelles Lernen ist ein Teilgebiet der KI',
@@ -31,6 +32,7 @@ const cellStyle = (s) => {
 export function EmbeddingsTab() {
   const [text, setText] = useState(SAMPLE);
   const [model, setModel] = useState('text-embedding-3-small');
+  const allowed = useAllowed(['text-embedding-3-small', 'text-embedding-3-large', 'text-embedding-ada-002'], model, setModel);
   const [result, setResult] = useState(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
@@ -60,7 +62,7 @@ export function EmbeddingsTab() {
         <textarea rows="5" name="input" value=${text} onInput=${(e) => setText(e.currentTarget.value)} />
       <//>
       <${Field} label="Model"><${Select} name="model" value=${model} onChange=${setModel}
-        options=${['text-embedding-3-small', 'text-embedding-3-large', 'text-embedding-ada-002']} /><//>
+        options=${allowed} /><//>
       <button type="submit" disabled=${busy}>${busy ? 'Embedding…' : 'Compare'}</button>
     </form>
     <${ErrorMessage} error=${error} />

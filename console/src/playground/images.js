@@ -4,6 +4,7 @@ import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import { call } from '../api.js';
 import { ErrorMessage, Field, Select, Snippets } from '../ui.js';
+import { useAllowed } from './models.js';
 
 // What each model accepts, after OpenAI's API reference.
 const SIZES = {
@@ -24,8 +25,9 @@ export function ImagesTab() {
 
   const chooseModel = (name) => {
     setModel(name);
-    if (!SIZES[name].includes(size)) setSize(SIZES[name][0]);
+    setSize((chosen) => (SIZES[name].includes(chosen) ? chosen : SIZES[name][0]));
   };
+  const allowed = useAllowed(Object.keys(SIZES), model, chooseModel);
 
   const generate = async (event) => {
     event.preventDefault();
@@ -55,7 +57,7 @@ export function ImagesTab() {
         <textarea rows="2" name="prompt" required value=${prompt} onInput=${(e) => setPrompt(e.currentTarget.value)} />
       <//>
       <div class="row">
-        <${Field} label="Model"><${Select} name="model" value=${model} onChange=${chooseModel} options=${Object.keys(SIZES)} /><//>
+        <${Field} label="Model"><${Select} name="model" value=${model} onChange=${chooseModel} options=${allowed} /><//>
         <${Field} label="Size"><${Select} name="size" value=${size} onChange=${setSize} options=${SIZES[model]} /><//>
         ${model === 'dall-e-3' && html`<${Field} label="Quality"><${Select} name="quality" value=${quality} onChange=${setQuality} options=${['standard', 'hd']} /><//>`}
       </div>

@@ -4,10 +4,12 @@ import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import { call } from '../api.js';
 import { ErrorMessage, Field, Select, Snippets } from '../ui.js';
+import { useAllowed } from './models.js';
 
 export function ModerationTab() {
   const [input, setInput] = useState('Dies ist ein Beispieltext zur Moderation');
   const [model, setModel] = useState('omni-moderation-latest');
+  const allowed = useAllowed(['omni-moderation-latest', 'text-moderation-latest'], model, setModel);
   const [result, setResult] = useState(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
@@ -32,7 +34,7 @@ export function ModerationTab() {
   return html`<form class="panel" onSubmit=${check} aria-label="Moderation settings">
       <${Field} label="Text"><textarea rows="3" name="input" required value=${input} onInput=${(e) => setInput(e.currentTarget.value)} /><//>
       <${Field} label="Model"><${Select} name="model" value=${model} onChange=${setModel}
-        options=${['omni-moderation-latest', 'text-moderation-latest']} /><//>
+        options=${allowed} /><//>
       <button type="submit" disabled=${busy}>${busy ? 'Checking…' : 'Check'}</button>
     </form>
     <${ErrorMessage} error=${error} />

@@ -4,6 +4,7 @@ import { html } from 'htm/preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { call } from '../api.js';
 import { ErrorMessage, Field, Select, Snippets } from '../ui.js';
+import { useAllowed } from './models.js';
 
 const VOICES = ['alloy', 'echo', 'fable', 'onyx', 'nova', 'shimmer'];
 const FORMATS = ['mp3', 'opus', 'aac', 'flac', 'wav'];
@@ -12,6 +13,7 @@ export function SpeechTab() {
   const [input, setInput] = useState('Hallo, ich bin eine KI-generierte Stimme!');
   const [voice, setVoice] = useState('alloy');
   const [model, setModel] = useState('tts-1');
+  const allowed = useAllowed(['tts-1', 'tts-1-hd'], model, setModel);
   const [format, setFormat] = useState('mp3');
   const [speed, setSpeed] = useState(1);
   const [audio, setAudio] = useState(null);
@@ -48,7 +50,7 @@ export function SpeechTab() {
       <//>
       <div class="row">
         <${Field} label="Voice"><${Select} name="voice" value=${voice} onChange=${setVoice} options=${VOICES} /><//>
-        <${Field} label="Model"><${Select} name="model" value=${model} onChange=${setModel} options=${['tts-1', 'tts-1-hd']} /><//>
+        <${Field} label="Model"><${Select} name="model" value=${model} onChange=${setModel} options=${allowed} /><//>
         <${Field} label="Format"><${Select} name="format" value=${format} onChange=${setFormat} options=${FORMATS} /><//>
         <${Field} label=${`Speed: ${Number(speed).toFixed(2)}×`}>
           <input type="range" name="speed" min="0.25" max="4" step="0.25" value=${speed} onInput=${(e) => setSpeed(e.currentTarget.value)} />
