@@ -608,6 +608,23 @@ def test_a_budget_below_a_cent_is_shown_and_kept_when_editing(
     assert next(k for k in keys if k["name"] == "sub-cent")["max_budget_usd"] == 0.0075
 
 
+def test_a_keys_expiry_is_shown_when_editing_and_can_be_removed(
+    open_console: Callable[..., Watched], server: AiportProcess
+) -> None:
+    raw_request(server.base_url + "/admin/keys", {"name": "expiring", "expires": "30d"})
+    page = open_console(MASTER_KEY).page
+    go(page, "#/keys")
+    row = page.locator("tr", has_text="expiring").first
+    page.get_by_role("button", name="Edit limits of expiring").click()
+    expires = page.get_by_label("Limits of expiring").get_by_label("Expires")
+    expect(expires).to_have_value(re.compile(r"^20\d\d-\d\d-\d\dT\d\d:\d\d:\d\dZ$"))
+    expires.fill("")  # empty: never expires, as an empty limit means no limit
+    page.get_by_role("button", name="Save limits").click()
+    expect(row.locator("td").nth(6)).to_have_text("never")
+    keys = raw_request(server.base_url + "/admin/keys").json()["data"]
+    assert next(k for k in keys if k["name"] == "expiring")["expires_at"] is None
+
+
 def test_health_shows_the_engines(open_console: Callable[..., Watched]) -> None:
     page = open_console(MASTER_KEY).page
     go(page, "#/health")

@@ -27,6 +27,7 @@ function limitsBody(values, clearEmpty) {
   if (models.length) body.models = models;
   else if (clearEmpty) body.models = null;
   if (String(values.expires ?? '').trim()) body.expires = values.expires.trim();
+  else if (clearEmpty) body.expires = null;
   return body;
 }
 
@@ -36,7 +37,7 @@ function LimitFields({ values, set }) {
     ${LIMITS.map(([name, label, type, hint]) => html`<${Field} label=${label} hint=${hint}>
       <input type=${type} name=${name} min="0" step=${name === 'max_budget' ? 'any' : '1'} ...${bind(name)} /><//>`)}
     <${Field} label="Models" hint="comma-separated; empty: all"><input type="text" name="models" ...${bind('models')} /><//>
-    <${Field} label="Expires" hint="e.g. 30d or 2027-01-01"><input type="text" name="expires" ...${bind('expires')} /><//>
+    <${Field} label="Expires" hint="e.g. 30d or 2027-01-01; empty: never"><input type="text" name="expires" ...${bind('expires')} /><//>
   </div>`;
 }
 
@@ -77,10 +78,14 @@ function CreateKey({ onCreated }) {
   </section>`;
 }
 
+// A key's expiry as the form shows it: ISO 8601 in UTC, to the second.
+const isoTime = (unix) => (unix ? new Date(unix * 1000).toISOString().replace(/\.\d+Z$/, 'Z') : '');
+
 function EditKey({ row, onDone }) {
   const [values, setValues] = useState({
     ...Object.fromEntries(LIMITS.map(([name]) => [name, row[name === 'max_budget' ? 'max_budget_usd' : name] ?? ''])),
     models: (row.models ?? []).join(', '),
+    expires: isoTime(row.expires_at),
   });
   const [error, setError] = useState(null);
   const form = useRef();
@@ -88,7 +93,9 @@ function EditKey({ row, onDone }) {
   const save = async (event) => {
     event.preventDefault();
     try {
-      await call(`/admin/keys/${encodeURIComponent(row.id)}`, { method: 'PATCH', json: limitsBody(values, true) });
+      const body = limitsBody(values, true);
+      if (values.expires === isoTime(row.expires_at)) delete body.expires; // untouched: kept to the millisecond
+      await call(`/admin/keys/${encodeURIComponent(row.id)}`, { method: 'PATCH', json: body });
       onDone();
     } catch (e) {
       setError(e);
