@@ -287,6 +287,9 @@ def test_chat_sends_openai_messages_and_says_what_failed(
     assert [sorted(m) for m in messages] == [["content", "role"]] * 4  # no `finish`
     assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
     shot(page, "03b-playground-chat-errors")
+    page.get_by_role("button", name="New conversation").click()
+    expect(chat.locator(".message")).to_have_count(0)
+    expect(chat.get_by_role("alert")).to_have_count(0)  # the old error goes with it
 
 
 def test_an_image_appears_in_the_gallery(open_console: Callable[..., Watched]) -> None:

@@ -111,7 +111,7 @@ export function ChatTab() {
           onInput=${(e) => setMaxTokens(e.currentTarget.value)} />
       <//>
       <button type="button" class="secondary" disabled=${streaming || !history.length}
-        onClick=${() => { setHistory([]); setStats(null); }}>New conversation</button>
+        onClick=${() => { setHistory([]); setStats(null); setError(null); }}>New conversation</button>
     </form>
     <section class="panel conversation" aria-label="Conversation">
       <ol class="messages" aria-live="polite" aria-busy=${streaming}>

@@ -55,7 +55,7 @@ ${Ur(t)}
           onInput=${F=>p(F.currentTarget.value)} />
       <//>
       <button type="button" class="secondary" disabled=${H||!g.length}
-        onClick=${()=>{_([]),A(null)}}>New conversation</button>
+        onClick=${()=>{_([]),A(null),E(null)}}>New conversation</button>
     </form>
     <section class="panel conversation" aria-label="Conversation">
       <ol class="messages" aria-live="polite" aria-busy=${H}>
