@@ -428,6 +428,14 @@ def test_keyboard_moves_between_tabs(open_console: Callable[..., Watched]) -> No
     chat.get_by_text("Finished: stop").wait_for()
     assert chat.locator(".message.user .content").all_inner_texts() == ["日本語"]
 
+    # Another page from the menu: focus goes to its heading (a screen reader says where it
+    # is, Tab goes on into the page), not left on the menu.
+    page.get_by_role("link", name="Usage").focus()
+    page.keyboard.press("Enter")
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_have_text("Usage")
+    expect(heading).to_be_focused()
+
 
 def test_a_key_is_created_used_seen_in_usage_edited_and_revoked(
     open_console: Callable[..., Watched], server: AiportProcess

@@ -3,7 +3,7 @@
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import { html, render } from 'htm/preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { call, forgetKey, forgetModels, getKey, setKey, whenUnauthorized } from './api.js';
 import { ErrorMessage } from './ui.js';
 import { Playground } from './playground/playground.js';
@@ -76,7 +76,15 @@ function Shell({ me, onSignOut }) {
   const pages = PAGES.filter(([, , , adminOnly]) => me.admin || !adminOnly);
   const current = pages.find(([name]) => name === page) ?? pages[0];
   const [, title, Page] = current;
-  useEffect(() => { document.title = `${title} · aiport console`; }, [title]);
+  const heading = useRef();
+  const shown = useRef(false);
+  useEffect(() => {
+    document.title = `${title} · aiport console`;
+    // Another page (not the first): its heading takes the focus, so that a screen reader
+    // says where the user is and Tab goes on into the page instead of along the menu.
+    if (shown.current) heading.current.focus();
+    shown.current = true;
+  }, [title]);
   const who = me.admin ? 'master key' : `${me.name} (${me.prefix}…)`;
   return html`<a class="skip" href="#main" onClick=${(e) => { e.preventDefault(); document.getElementById('main').focus(); }}>Skip to content</a>
     <header class="top">
@@ -89,7 +97,7 @@ function Shell({ me, onSignOut }) {
       <button type="button" class="secondary" onClick=${onSignOut}>Sign out</button>
     </header>
     <main id="main" tabindex="-1">
-      <h1>${title}</h1>
+      <h1 tabindex="-1" ref=${heading}>${title}</h1>
       <${Page} me=${me} sub=${rest[0]} />
     </main>`;
 }
