@@ -216,17 +216,23 @@ def test_blocks_of_every_kind_the_sdk_sends_pass(
     assert upstream.last("/messages")["body"]["messages"] == conversation
 
 
+REQUIRED = ("model", "max_tokens", "messages")
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
+        # The SDK cannot leave out what its create() requires, nor send a max_tokens that
+        # is not a number (it computes its timeout from it): these go as raw HTTP.
         ({"model": NATIVE, "messages": HELLO}, "max_tokens: Field required"),
         ({"model": NATIVE, "max_tokens": 5}, "messages: Field required"),
         ({"max_tokens": 5, "messages": HELLO}, "model: Field required"),
-        ({"model": 7, "max_tokens": 5, "messages": HELLO}, "model: Input should be a valid string"),
         (
             {"model": NATIVE, "max_tokens": "5", "messages": HELLO},
             "max_tokens: Input should be a valid integer",
         ),
+        # The rest through the SDK.
+        ({"model": 7, "max_tokens": 5, "messages": HELLO}, "model: Input should be a valid string"),
         (
             {"model": NATIVE, "max_tokens": 0, "messages": HELLO},
             "max_tokens: Input should be greater than or equal to 1",
@@ -234,6 +240,14 @@ def test_blocks_of_every_kind_the_sdk_sends_pass(
         (
             {"model": NATIVE, "max_tokens": 5, "messages": []},
             "messages: at least one message is required",
+        ),
+        (
+            {
+                "model": NATIVE,
+                "max_tokens": 5,
+                "messages": [{"role": "assistant", "content": "Hi"}],
+            },
+            'messages: first message must use the "user" role',
         ),
         (
             {"model": NATIVE, "max_tokens": 5, "messages": "Hallo!"},
@@ -258,14 +272,24 @@ def test_blocks_of_every_kind_the_sdk_sends_pass(
     ],
 )
 def test_a_bad_request_is_answered_in_anthropics_words(
-    proxy: AiportProcess, upstream: FakeUpstream, body: dict[str, Any], message: str
+    proxy: AiportProcess,
+    client: anthropic.Anthropic,
+    upstream: FakeUpstream,
+    body: dict[str, Any],
+    message: str,
 ) -> None:
+    if all(name in body for name in REQUIRED) and isinstance(body["max_tokens"], int):
+        required = {name: body[name] for name in REQUIRED}
+        extra = {name: value for name, value in body.items() if name not in REQUIRED}
+        answer = refused(lambda: client.messages.create(**required, extra_body=extra), upstream)
+        assert answer == message
+        return
     seen = len(upstream.requests)
-    answer = raw_request(
+    raw = raw_request(
         proxy.base_url + "/v1/messages", body, key=None, headers={"x-api-key": MASTER_KEY}
     )
-    assert answer.status == 400
-    assert answer.json() == {
+    assert raw.status == 400
+    assert raw.json() == {
         "type": "error",
         "error": {"type": "invalid_request_error", "message": message},
     }
