@@ -78,13 +78,14 @@ def anthropic_message(model: str) -> bytes:
     )
 
 
-def create(client: anthropic.Anthropic, model: str) -> Any:
+def create(client: anthropic.Anthropic, model: str, **extra: Any) -> Any:
     return client.beta.messages.create(
         model=model,
         max_tokens=20,
         messages=HELLO,
         betas=BETAS,
         extra_headers={"anthropic-version": "2023-06-01"},
+        **extra,
     )
 
 
@@ -103,6 +104,43 @@ def test_an_anthropic_upstream_gets_the_callers_version_and_betas(
     assert headers["anthropic-version"] == "2023-06-01"
     assert headers["anthropic-beta"] == ",".join(BETAS)
     assert headers["x-api-key"] == ANTHROPIC_KEY and "authorization" not in headers
+
+
+def test_the_caller_picks_no_workspace_and_bills_no_one_else(
+    client: anthropic.Anthropic, upstream: FaultyUpstream
+) -> None:
+    upstream.script("claude-m", answer(anthropic_message("claude-m")))
+    create(
+        client,
+        "claude-first",
+        workspace_id="wrkspc_other",
+        user_profile_id="prof_other",
+        billing_policy={"type": "billing_policy", "bill_to": "self"},  # the default: passed
+    )
+    assert not {"anthropic-workspace-id", "anthropic-user-profile-id"} & set(
+        sent(upstream, "claude-m")
+    )
+    [request] = [r for r in upstream.requests if r.key == "claude-m"]
+    assert request.body_json["billing_policy"] == {"type": "billing_policy", "bill_to": "self"}
+
+
+@pytest.mark.parametrize("model", ["claude-first", "chat-only"])
+def test_billing_someone_else_is_refused(
+    client: anthropic.Anthropic, upstream: FaultyUpstream, model: str
+) -> None:
+    """aiport bills the key for what it serves: a request Anthropic would bill to another
+    organization would be paid twice."""
+    with pytest.raises(anthropic.BadRequestError) as refused:
+        create(
+            client,
+            model,
+            user_profile_id="prof_1",
+            billing_policy={"type": "billing_policy", "bill_to": "user_profile"},
+        )
+    error: Any = refused.value.body
+    assert error["error"]["type"] == "invalid_request_error"
+    assert error["error"]["message"].startswith("billing_policy: aiport bills")
+    assert upstream.requests == []
 
 
 def test_a_chat_upstream_never_gets_anthropics_headers(

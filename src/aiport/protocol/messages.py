@@ -1,10 +1,12 @@
 """POST /messages and /messages/count_tokens: Anthropic's Messages API request.
 
-Roles, block types and the numbers Anthropic checks are checked here; the content of
-blocks passes through as sent. The fields are every body field of the `anthropic` SDK's
-create and count_tokens, stable and beta (tests/test_messages_api_proxy.py checks the
-list against the installed SDK); any other top-level field is refused, as Anthropic does.
-`fallbacks` is known but refused: Anthropic would answer with another model.
+Roles, the fields of messages and blocks (`message_blocks`) and the numbers Anthropic
+checks are checked here; the values inside blocks pass through as sent. The fields are
+every body field of the `anthropic` SDK's create and count_tokens, stable and beta
+(tests/test_messages_api_proxy.py checks the list against the installed SDK); any other
+top-level field is refused, as Anthropic does.
+`fallbacks` is known but refused: Anthropic would answer with another model; so is a
+`billing_policy` that bills another organization than aiport's: aiport bills the key.
 """
 
 from __future__ import annotations
@@ -18,6 +20,11 @@ from aiport.protocol.message_blocks import MESSAGE_CONTENT, MESSAGE_OUTPUT_CONFI
 
 DEFAULT_VERSION = "2023-06-01"  # sent upstream when the client names no anthropic-version
 PASSED_HEADERS = ("anthropic-version", "anthropic-beta")
+NO_OTHER_PAYER = (
+    "aiport bills this key for the request; Anthropic billing another organization "
+    "(`bill_to: user_profile`) would have it paid twice. Leave out `billing_policy` or send "
+    "`bill_to: self`"
+)
 NO_UPSTREAM_FALLBACKS = (
     "aiport does not pass on Anthropic's server-side fallbacks: another model would answer, "
     "outside this key's models and prices. Configure `fallbacks` for the model in aiport"
@@ -67,6 +74,13 @@ class CountTokensRequest(WireModel):
     speed: str | None = None
     compaction: dict[str, Any] | None = None
     billing_policy: dict[str, Any] | None = None
+
+    @field_validator("billing_policy")
+    @classmethod
+    def _billed_here(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None and value.get("bill_to", "self") != "self":
+            raise ValueError(NO_OTHER_PAYER)
+        return value
 
     @field_validator("messages")
     @classmethod
