@@ -298,3 +298,38 @@ def test_a_budgeted_key_pays_claudes_prices(proxy: AiportProcess) -> None:
     # claude-sonnet-4-5: $3 input, $15 output, $0.30 cache reads, $3.75 cache writes per 1M
     dollars = (11 * 3 + 6 * 15) + (9 * 3 + 4 * 15) + (11 * 3 + 100 * 0.3 + 20 * 3.75 + 6 * 15)
     assert row["cost_usd"] == pytest.approx(dollars / 1e6, abs=1e-9)
+
+
+MALFORMED_CONTENT = {
+    "a-number": ([{"role": "user", "content": 1}], "messages[0].content"),
+    "a-part-not-an-object": ([{"role": "user", "content": ["Hallo"]}], "messages[0].content[0]"),
+    "text-not-a-string": (
+        [{"role": "user", "content": [{"type": "text", "text": 1}]}],
+        "messages[0].content[0].text",
+    ),
+    "a-file-not-an-object": (
+        [{"role": "user", "content": [{"type": "file", "file": "report.pdf"}]}],
+        "messages[0].content[0].file",
+    ),
+    "system-an-object": ([{"role": "system", "content": {"text": "x"}}, *HELLO], None),
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED_CONTENT, ids=list(MALFORMED_CONTENT))
+def test_malformed_content_is_a_400_not_a_strike_against_claude(
+    proxy: AiportProcess, case: str
+) -> None:
+    """Content of the wrong shape was a 500 from the translation to Messages — retried and
+    counted against the Anthropic deployment's breaker, so a few such requests took Claude
+    down for every caller."""
+    messages, param = MALFORMED_CONTENT[case]
+    for _ in range(3):
+        answer = raw_request(
+            proxy.base_url + "/v1/chat/completions", {"model": CLAUDE, "messages": messages}
+        )
+        error = assert_openai_error(answer, 400)
+        assert param is None or error["param"] == param, error
+    fine = raw_request(
+        proxy.base_url + "/v1/chat/completions", {"model": CLAUDE, "messages": HELLO}
+    )
+    assert fine.status == 200, fine.body

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationInfo, field_validator
 
 from aiport.protocol.common import WireModel, checked_as
 
@@ -37,15 +37,39 @@ class ToolCall(BaseModel):
         return value
 
 
+class ContentPart(BaseModel):
+    """A part of a message's content, checked as far as aiport reads it (the local engine,
+    the translation for Claude); the rest passes through as sent."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    text: str | None = None
+    image_url: str | dict[str, Any] | None = None
+    file: dict[str, Any] | None = None
+
+
+_PARTS: TypeAdapter[list[ContentPart]] = TypeAdapter(list[ContentPart])
+
+
 class Message(BaseModel):
-    """The role and an assistant's tool calls are checked; content passes through as sent
-    (text or parts)."""
+    """The role, the shape of the content (text or parts) and an assistant's tool calls
+    are checked; the rest passes through as sent."""
 
     model_config = ConfigDict(extra="allow")
 
     role: Role
     content: Any = None
     tool_calls: Annotated[list[dict[str, Any]], checked_as(list[ToolCall])] | None = None
+
+    @field_validator("content")
+    @classmethod
+    def _text_or_parts(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            _PARTS.validate_python(value, strict=True)
+        elif value is not None and not isinstance(value, str):
+            raise ValueError("content is a string or a list of parts")
+        return value
 
 
 class StreamOptions(BaseModel):
