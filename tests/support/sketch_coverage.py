@@ -4,7 +4,8 @@ Each bracketed noun counts once. It is *drawn as a real thing* when the scene dr
 a picture or hand-drawn kind (not a placeholder) or as the setting or framing; it is
 *drawn right* when, moreover, what was drawn answers to the English word given after `=`
 (or to the bracketed word itself): a picture's English name or CLDR keywords, a
-hand-drawn kind's name, or the setting's name.
+hand-drawn kind's name, the setting's name, or what the picture shows already (a
+snowman's hat, a birthday cake's candles: `worn.WORN`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from aiport.backends.local.sketch.describe import thing_name
 from aiport.backends.local.sketch.reader import parse_scene
 from aiport.backends.local.sketch.scene import Scene
 from aiport.backends.local.sketch.words import fold
+from aiport.backends.local.sketch.worn import WORN
 
 PROMPTS = Path(__file__).resolve().parents[1] / "data" / "sketch_prompts.txt"
 _NOUN = re.compile(r"\[([^\]=]+)(?:=([^\]]+))?\]")
@@ -72,7 +74,7 @@ def _drawn_for(scene: Scene, word: str) -> list[str]:
     names: list[str] = []
     word = word.split()[-1] if not any(word in s for s in scene.setting_words) else word
     if any(word in setting or setting in word for setting in scene.setting_words):
-        names += [n for n in (scene.place, scene.framing, scene.time) if n]
+        names += [n for n in (scene.place, scene.framing, scene.time, scene.weather) if n]
     for obj in scene.objects:
         if obj.kind == "unknown" or not any(word in said for said in obj.words):
             continue
@@ -81,6 +83,7 @@ def _drawn_for(scene: Scene, word: str) -> list[str]:
             art = art_set().get(kind)
             if art is not None:
                 names += [*art.english, kind.replace("-", " ")]
+            names += [thing_name(shown) for shown in WORN.get(kind, ())]
     return names
 
 

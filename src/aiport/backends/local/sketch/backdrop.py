@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from aiport.backends.local.sketch.canvas import RGB, Canvas, darker, lighter, mix, resolve_color
-from aiport.backends.local.sketch.geometry import HORIZON, has_ground
+from aiport.backends.local.sketch.geometry import HORIZON, all_sky, has_ground, open_water
 from aiport.backends.local.sketch.scene import Scene
 from aiport.backends.local.sketch.things import paint_mountain, paint_tree
 
@@ -30,6 +30,7 @@ _SKIES: dict[str, Stops] = {
     "space": [(0.0, (2, 2, 10)), (1.0, (22, 12, 45))],
     "underwater": [(0.0, (40, 140, 200)), (1.0, (8, 40, 90))],
     "room": [(0.0, (238, 226, 208)), (1.0, (224, 206, 182))],
+    "rain": [(0.0, (104, 114, 132)), (1.0, (176, 184, 196))],
     "portrait": [(0.0, (64, 78, 104)), (0.6, (120, 132, 158)), (1.0, (150, 160, 182))],
 }
 _GROUNDS: dict[str, tuple[RGB, RGB]] = {
@@ -79,7 +80,9 @@ def sky_name(scene: Scene) -> str:
         return scene.place
     if scene.time in ("night", "sunset"):
         return scene.time
-    return "day" if has_ground(scene) or scene.time or scene.place else "plain"
+    if scene.weather == "rain":
+        return "rain"
+    return "day" if has_ground(scene) or scene.time or scene.place or all_sky(scene) else "plain"
 
 
 def background(scene: Scene, size: tuple[int, int], transparent: bool) -> Image.Image:
@@ -102,20 +105,25 @@ def paint_setting(c: Canvas, scene: Scene, transparent: bool) -> None:
     if scene.framing == "portrait":
         _spotlight(c, width, height)
         return
-    if (scene.time == "night" or scene.place == "space") and scene.place != "room":
+    clear = scene.place != "room" and scene.weather is None
+    if (scene.time == "night" or scene.place == "space") and clear:
         _stars(c, width, height)
     if not has_ground(scene) or scene.place == "space":
         return
     top = round(height * HORIZON)
     kinds = {obj.kind for obj in scene.objects}
-    if scene.place == "beach" or ("boat" in kinds and scene.place is None):
-        sea_top = round(height * (HORIZON - 0.1))
+    sea = scene.place == "beach" or open_water(scene)
+    sea_top = round(height * (HORIZON - 0.1))
+    if scene.time == "sunset" and scene.place != "room" and not kinds & _SUNS:
+        _setting_sun(c, width / 2, sea_top if sea else top)
+    dim = {"night": 0.55, "sunset": 0.25}.get(scene.time or "", 0.2 if scene.weather else 0.0)
+    if sea:
         # a beach has a strip of sea behind the sand; a boat alone gets open water
         top = top + height // 20 if scene.place == "beach" else height
-        c.image.paste(gradient((width, top - sea_top), [(0, _SEA[0]), (1, _SEA[1])]), (0, sea_top))
+        water: Stops = [(0.0, darker(_SEA[0], dim)), (1.0, darker(_SEA[1], dim))]
+        c.image.paste(gradient((width, top - sea_top), water), (0, sea_top))
     if top < height:
         low, high = _GROUNDS[_ground_name(scene, kinds)]
-        dim = 0.55 if scene.time == "night" else 0.25 if scene.time == "sunset" else 0.0
         band = gradient((width, height - top), [(0, darker(low, dim)), (1, darker(high, dim))])
         c.image.paste(band, (0, top))
     if scene.place == "cyberpunk":
@@ -128,6 +136,33 @@ def paint_setting(c: Canvas, scene: Scene, transparent: bool) -> None:
         _room(c, width, height, top, night=scene.time in ("night", "sunset"))
     if scene.place == "river":
         _river(c, width, height, top)
+
+
+_SUNS = frozenset({"sun", "sun-with-face", "sunset", "sunrise"})
+SETTING_SUN: RGB = (255, 196, 84)
+
+
+def _setting_sun(c: Canvas, cx: float, horizon: float) -> None:
+    """The sun sinking behind the horizon at sunset (the ground or sea, drawn after it,
+    hides its lower half), in a soft glow."""
+    width, height = c.image.size
+    radius = min(width, height) * 0.11
+    for grow, alpha in ((1.9, 40), (1.45, 70)):
+        r = radius * grow
+        c.draw.ellipse((cx - r, horizon - r, cx + r, horizon + r), fill=(*SETTING_SUN, alpha))
+    c.draw.ellipse((cx - radius, horizon - radius, cx + radius, horizon + radius), fill=SETTING_SUN)
+
+
+def paint_weather(c: Canvas, scene: Scene) -> None:
+    """Rain over everything, drawn after the objects: thin slanted streaks."""
+    if scene.weather != "rain" or scene.place in ("room", "underwater", "space"):
+        return
+    width, height = c.image.size
+    length, slant = height * 0.045, height * 0.012
+    pen = max(1, round(min(width, height) / 420))
+    for _ in range(width * height // 5200):
+        x, y = c.rng.uniform(-slant, width), c.rng.uniform(-length, height)
+        c.draw.line([(x + slant, y), (x, y + length)], fill=(222, 232, 246, 150), width=pen)
 
 
 def _ground_name(scene: Scene, kinds: set[str]) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aiport.backends.local.sketch import nouns
 from aiport.backends.local.sketch.art import art_set
-from aiport.backends.local.sketch.geometry import geometry
+from aiport.backends.local.sketch.geometry import geometry, open_water
 from aiport.backends.local.sketch.scene import MAX_COUNT, Scene, SceneObject
 
 SIGNATURE = (
@@ -71,7 +71,7 @@ def describe_scene(scene: Scene, *, detailed: bool = False) -> str:
     style = "A detailed, shaded flat illustration" if detailed else "A flat illustration"
     if scene.framing == "portrait":
         style += ", framed as a portrait,"
-    if not scene.objects and not scene.texts:
+    if scene.empty:
         return (
             f"{style} of a placeholder card showing the prompt's first words, because no "
             f"drawable objects were recognised in the prompt; {SIGNATURE}."
@@ -80,7 +80,7 @@ def describe_scene(scene: Scene, *, detailed: bool = False) -> str:
     order = [i for i in range(len(scene.objects)) if i not in inside]
     front = [_object_phrase(scene, i, inside) for i in order if not _backdrop(scene, i)]
     back = [_object_phrase(scene, i, inside) for i in order if _backdrop(scene, i)]
-    sentence = f"{style} of {_join(front)}" if front else style
+    sentence = f"{style} of {_join(front)}" if front else f"{style} of a scene"
     if back:
         sentence += f" in front of {_join(back)}" if front else f" of {_join(back)}"
     setting = _setting_phrase(scene)
@@ -206,8 +206,10 @@ def _setting_phrase(scene: Scene) -> str:
     parts = []
     if scene.place and not (scene.place == "cyberpunk" and has_city):
         parts.append(_PLACES[scene.place])
-    if scene.place is None and any(obj.kind == "boat" for obj in scene.objects):
+    if open_water(scene):
         parts.append("on open water")
+    if scene.weather == "rain":
+        parts.append("in the rain")
     if scene.time:
         parts.append(_TIMES[scene.time])
     if scene.background:

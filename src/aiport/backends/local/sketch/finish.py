@@ -13,12 +13,13 @@ from __future__ import annotations
 from aiport.backends.local.sketch import kinds
 from aiport.backends.local.sketch.geometry import real_height
 from aiport.backends.local.sketch.scene import Scene, SceneObject
-from aiport.backends.local.sketch.worn import ACCESSORIES, WORN
+from aiport.backends.local.sketch.worn import ACCESSORIES, WORN, worn_paths
 
 
 def finish_scene(scene: Scene, texts: list[str]) -> None:
     """Apply the whole-scene rules to `scene`, read from a prompt with quoted `texts`."""
     scene.texts = texts
+    _expand_groups(scene)
     for obj in scene.objects:
         if obj.kind == "sign" and scene.texts:
             obj.text = scene.texts.pop(0)
@@ -32,18 +33,64 @@ def finish_scene(scene: Scene, texts: list[str]) -> None:
             obj.relation = "on"
     if scene.place is None and any(obj.kind in kinds.INDOOR_KINDS for obj in scene.objects):
         scene.place = "room"
+    if scene.place is None:  # "zwei Kinder bauen einen Schneemann": in the snow
+        scene.place = next((kinds.SETTING_OF[o.kind] for o in scene.objects
+                            if o.kind in kinds.SETTING_OF), None)  # fmt: skip
     _serve_dishes(scene)
     _drop_worn(scene)
+    _seat_riders(scene)
     _stand_children(scene)
 
 
+def _expand_groups(scene: Scene) -> None:
+    """ "a family in front of a house": its members, each where the family was."""
+    for i, group in enumerate(scene.objects):
+        members = kinds.GROUPS.get(group.kind)
+        if members is None:
+            continue
+        (first, count), *rest = members
+        group.kind, group.count = first, count * group.count
+        group.requested_count = group.count
+        for obj in scene.objects:
+            if obj.target is not None and obj.target > i:
+                obj.target += len(rest)
+        scene.objects[i + 1 : i + 1] = [
+            SceneObject(kind, count * (group.count // members[0][1]), relation=group.relation,
+                        target=group.target, h=group.h, v=group.v, words=list(group.words))
+            for kind, count in rest
+        ]  # fmt: skip
+
+
+def _seat_riders(scene: Scene) -> None:
+    """ "a boy riding a bicycle": one picture of someone riding it, not a head beside a bike.
+
+    The ridden thing becomes the rider's picture, with the rider's count and words.
+    """
+    objects = scene.objects
+    for i, rider in enumerate(objects):
+        at = rider.target
+        if rider.relation != "on" or at is None or rider.kind not in kinds.RIDERS:
+            continue
+        ridden = objects[at]
+        if ridden.kind not in kinds.RIDDEN:
+            continue
+        ridden.kind = kinds.RIDDEN[ridden.kind][kinds.RIDERS[rider.kind]]
+        ridden.count, ridden.requested_count = rider.count, rider.requested_count
+        ridden.words[:0] = rider.words
+        if ridden.relation is None and ridden.h is None and ridden.v is None:
+            ridden.h, ridden.v = rider.h, rider.v
+        _remove(scene, i, into=at)
+        return _seat_riders(scene)  # the indexes moved: look again
+    return None
+
+
 def _stand_children(scene: Scene) -> None:
-    """ "a child in front of a house": beside something taller than a grown-up, a child
-    is a whole standing figure (at a child's height), not a head shrunk to a dot."""
+    """ "a child in front of a house": beside a grown-up or something taller, a child is
+    a whole standing figure (at a child's height), not a head shrunk to a dot."""
     if scene.framing == "portrait":
         return
     tall = any(
-        (real_height(obj.kind) or 0.0) > kinds.GROWN_UP and not obj.hangs for obj in scene.objects
+        (real_height(obj.kind) or 0.0) >= kinds.GROWN_UP and not obj.hangs for obj in scene.objects
     )
     for obj in scene.objects:
         if tall and obj.kind in kinds.WHOLE_FIGURES:
@@ -78,7 +125,7 @@ def _drop_worn(scene: Scene) -> None:
             continue
         wearer = objects[at]
         wearer.words.extend(obj.words)
-        if obj.color is not None:
+        if obj.color is not None and worn_paths(wearer.kind, obj.kind):
             wearer.worn_colors[obj.kind] = obj.color
         unplaced = wearer.relation is None and wearer.h is None and wearer.v is None
         if obj.target != at and unplaced:

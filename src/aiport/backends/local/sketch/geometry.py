@@ -56,6 +56,7 @@ GEOMETRY: dict[str, Geometry] = {
 REAL_HEIGHT = {"building": 30.0, "sign": 2.5, "sofa": 0.9, "table": 0.75, "bridge": 6.0,
                "bowl": 0.12, "ball": 0.22, "box": 0.4}  # fmt: skip
 SMALLEST = 0.07  # the least height (of the shorter side) a thing beside bigger ones gets
+SUBJECT = 0.4  # the least height the biggest thing on the ground gets: small things fill more
 HORIZON = 0.62  # fraction of the height where the ground begins, when there is ground
 SIZE_FACTOR = {"large": 1.45, "small": 0.6}
 _GROUND_PLACES = {"beach", "forest", "meadow", "desert", "snow", "cyberpunk", "room", "road",
@@ -100,7 +101,9 @@ def scene_heights(scene: Scene, ground: bool) -> dict[int, float]:
 
     Alone, each thing is drawn at its own height; together, at the one scale (canvas per
     metre) at which none is drawn taller than alone, so a man beside a house is a quarter
-    of its height, not as tall. None is drawn under `SMALLEST`, so a cup stays visible.
+    of its height, not as tall. None is drawn under `SMALLEST`, so a cup stays visible;
+    where all are small things (a cake; a cup and a cake), they are drawn larger, the
+    biggest `SUBJECT` tall, as the picture is about them.
     What flies, floats at sea, hangs on a wall or is the backdrop keeps its own height, and
     so does everything in a portrait. Keys are indexes into `scene.objects`.
     """
@@ -114,10 +117,16 @@ def scene_heights(scene: Scene, ground: bool) -> dict[int, float]:
         placed_on = obj.relation in ("on", "in")
         if real is not None and not obj.hangs and (placed_on or geo.zone in ("ground", "free")):
             own[i] = (geo.height, real)
-    if len({real for _, real in own.values()}) < 2:
+    if not own:
         return {}
-    scale = min(height / real for height, real in own.values())
-    return {i: min(height, max(SMALLEST, real * scale)) for i, (height, real) in own.items()}
+    heights = {i: height for i, (height, _) in own.items()}
+    if len({real for _, real in own.values()}) > 1:
+        scale = min(height / real for height, real in own.values())
+        heights = {i: min(height, max(SMALLEST, real * scale)) for i, (height, real) in own.items()}
+    small = all(_own_zone(scene.objects[i].kind) == "free" for i in own)  # cups, cakes, books
+    heaped = any(obj.relation == "in" for obj in scene.objects)  # a bowl of fruit keeps its size
+    zoom = max(1.0, SUBJECT / max(heights.values())) if small and not heaped else 1.0
+    return {i: height * zoom for i, height in heights.items()}
 
 
 def real_height(kind: str) -> float | None:
@@ -126,6 +135,10 @@ def real_height(kind: str) -> float | None:
         return REAL_HEIGHT.get(kind)
     art = art_set().get(kind)
     return None if art is None else art_real_height(kind, art.group)
+
+
+def _own_zone(kind: str) -> str:
+    return (GEOMETRY.get(kind) or _art_geometry(kind)).zone
 
 
 def _is_bust(kind: str) -> bool:
@@ -141,9 +154,25 @@ def _art_geometry(kind: str) -> Geometry:
     return Geometry(art.aspect, height, zone)
 
 
+def all_sky(scene: Scene) -> bool:
+    """Whether everything drawn flies or hangs in the sky (a plane over the clouds)."""
+    return (
+        bool(scene.objects)
+        and scene.place is None
+        and all(geometry(obj).zone == "sky" for obj in scene.objects)
+    )
+
+
+def open_water(scene: Scene) -> bool:
+    """Whether the picture is the open sea: a boat or a whale without another setting."""
+    return scene.place is None and any(geometry(obj).zone == "water" for obj in scene.objects)
+
+
 def has_ground(scene: Scene) -> bool:
     """Whether the picture has a horizon with ground (or sea) below it."""
     if scene.framing == "portrait":
         return False
+    if not scene.objects and (scene.time or scene.weather):
+        return True  # "a sunset", "rain": the sky over open land
     zones = {geometry(obj).zone for obj in scene.objects}
     return bool(zones & {"ground", "water", "backdrop"}) or scene.place in _GROUND_PLACES

@@ -41,9 +41,15 @@ CONTAINERS = frozenset(
     }
 )
 # "a child with a balloon": a person holds these up, so they float just above them.
-HELD_ALOFT = frozenset({"balloon", "kite"})
+HELD_ALOFT = frozenset(
+    {"balloon", "kite", "umbrella", "closed-umbrella", "umbrella-with-rain-drops"}
+)
+# Trees: what is in one ("apples", "a cat in a tree") is in its crown, drawn in front of it
+# (the crown's box in fractions of the tree's: x0, y0, x1, y1).
+CROWNS = {"deciduous-tree": (0.12, 0.06, 0.88, 0.5), "palm-tree": (0.2, 0.02, 0.8, 0.34),
+          "evergreen-tree": (0.25, 0.2, 0.75, 0.75)}  # fmt: skip
 # Where what is in a container sinks to, as a fraction of the container's height (else 0.3).
-RIMS = {"bowl": 0.12}
+RIMS = {"bowl": 0.12, "amphora": 0.1}
 # Pictures that show their container with what is in it: "a bowl of soup", "a glass of
 # milk" draw that one picture, as many as the containers asked for.
 SERVED_IN = {
@@ -69,9 +75,25 @@ WALL_VERSIONS = dict.fromkeys(("alarm-clock", "watch", "mantelpiece-clock", "tim
                               "ten-oclock")  # fmt: skip
 # Furniture: where it stands, the scene is a room.
 INDOOR_KINDS = frozenset({"sofa", "table", "bed", "chair", "couch-and-lamp"})
-# Children are heads in the art set (it has no standing child): beside what is taller than
-# a grown-up (a house, a tree, a bus) a head would shrink to a dot, so a child stands there
-# as a whole person at a child's height in metres ("a child in front of a house").
+# Children are heads in the art set (it has no standing child): beside a standing grown-up
+# or something taller (a house, a tree, a bus) a head would shrink to a dot, so a child stands
+# there as a whole person at a child's height in metres ("a child in front of a house").
 WHOLE_FIGURES = {"child": ("person-standing", 1.2), "boy": ("man-standing", 1.2),
                  "girl": ("woman-standing", 1.2)}  # fmt: skip
-GROWN_UP = 1.75  # metres: what is taller stands a child up
+GROWN_UP = 1.75  # metres: what is as tall stands a child up
+# "a boy riding a bicycle": what a person rides → the picture of someone riding it, for a
+# person, a man and a woman (`RIDERS`: children ride as a person, the art has no child).
+RIDDEN = {"bicycle": ("person-biking", "man-biking", "woman-biking"),
+          "horse": ("horse-racing", "horse-racing", "horse-racing")}  # fmt: skip
+RIDERS = {
+    **dict.fromkeys(("person-standing", "person", "child", "boy", "girl"), 0),
+    **dict.fromkeys(("man-standing", "man"), 1),
+    **dict.fromkeys(("woman-standing", "woman"), 2),
+}
+# "a family": the art set has no picture of one, so its members are drawn (per family).
+GROUPS = {"family": (("man-standing", 1), ("woman-standing", 1), ("child", 2))}
+# Things that bring their setting when the prompt names none ("a snowman": in the snow).
+SETTING_OF = {
+    **dict.fromkeys(("snowman", "snowman-without-snow", "skier", "snowboarder", "sled"), "snow"),
+    **dict.fromkeys(("camel", "two-hump-camel", "cactus"), "desert"),
+}

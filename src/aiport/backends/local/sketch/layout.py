@@ -19,11 +19,12 @@ from aiport.backends.local.sketch.geometry import (
     HORIZON,
     SIZE_FACTOR,
     Geometry,
+    all_sky,
     geometry,
     has_ground,
     scene_heights,
 )
-from aiport.backends.local.sketch.kinds import PLATES, RIMS, SURFACES, SWIMMERS
+from aiport.backends.local.sketch.kinds import CROWNS, PLATES, RIMS, SURFACES, SWIMMERS
 from aiport.backends.local.sketch.scene import Scene, SceneObject
 
 Box = tuple[float, float, float, float]
@@ -87,9 +88,11 @@ class _Planner:
         self.scene, self.width, self.height, self.rng = scene, width, height, rng
         self.shuffle = shuffle
         self.ground = has_ground(scene)
+        self.sky = all_sky(scene)  # the whole picture is sky
         self.unit = min(width, height)
         self.regions: dict[int, Box] = {}
         self.placed: dict[int, list[Placement]] = {}
+        self.beside: dict[tuple[int, str], float] = {}  # (target, side) → outer edge so far
         self.portrait = _portrait_subject(scene)
         heights = scene_heights(scene, self.ground)
         self.heights = {id(scene.objects[i]): height for i, height in heights.items()}
@@ -139,7 +142,7 @@ class _Planner:
 
     def _zone_rows(self, zone: str) -> tuple[float, float]:
         if zone == "sky":
-            return (0.03, HORIZON - 0.04 if self.ground else 0.40)
+            return (0.03, HORIZON - 0.04 if self.ground else 0.94 if self.sky else 0.40)
         if zone == "ground":
             return (0.22, 0.95)
         if zone == "water" and self.scene.place == "river":
@@ -254,9 +257,14 @@ class _Planner:
         if i in self.regions:  # carved beside the target: stand close to it, not far off
             x0, y0, x1, y1 = self.regions[i]
             wide *= max(1.0, obj.count / 4)
-            if obj.relation == "left_of":
-                return (max(x0, tx0 - wide), y0, tx0, y1)
-            return (tx1, y0, min(x1, tx1 + wide), y1)
+            side = "left" if obj.relation == "left_of" else "right"
+            if side == "left":
+                edge = self.beside.get((obj.target, side), tx0)
+                self.beside[obj.target, side] = start = max(x0, edge - wide)
+                return (start, y0, edge, y1)
+            edge = self.beside.get((obj.target, side), tx1)
+            self.beside[obj.target, side] = end = min(x1, edge + wide)
+            return (edge, y0, end, y1)
         if obj.relation in ("next_to", "right_of") and (
             tx1 + wide <= 1 or obj.relation != "next_to"
         ):
@@ -284,6 +292,10 @@ class _Planner:
             cx, cy, half = (tx0 + tx1) / 2, (ty0 + ty1) / 2, (ty1 - ty0) * 0.3
             across = half * self.height / self.width
             return (cx - across, cy - half, cx + across, cy + half)
+        if obj.relation == "in" and target_kind in CROWNS:  # in a tree: among its leaves
+            cx0, cy0, cx1, cy1 = CROWNS[target_kind]
+            w, h = tx1 - tx0, ty1 - ty0
+            return (tx0 + w * cx0, ty0 + h * cy0, tx0 + w * cx1, ty0 + h * cy1)
         if obj.relation == "in":  # heaped up: the container's rim hides the lower part
             rim = ty0 + (ty1 - ty0) * RIMS.get(target_kind, 0.3)
             return (x0 + step * 0.08, rim - (ty1 - ty0) * 0.75, x0 + step * 0.92, rim)
@@ -306,7 +318,8 @@ class _Planner:
         rx0, ry0, rx1, ry1 = x0 * self.width, y0 * self.height, x1 * self.width, y1 * self.height
         layer: float = {"backdrop": 0, "sky": 1}.get(geo.zone, 2) + (obj.relation == "on")
         if obj.relation == "in" and obj.target in self.placed:
-            layer = self.placed[obj.target][0].layer - 0.5  # drawn behind the container's rim
+            in_front = self.placed[obj.target][0].kind in CROWNS  # apples hang before leaves
+            layer = self.placed[obj.target][0].layer + (0.5 if in_front else -0.5)
         if geo.zone == "backdrop":
             return [Placement(obj.kind, (rx0, ry0, rx1, ry1), i, 0, layer)]
         base_h = geo.height * self.unit * SIZE_FACTOR.get(obj.size or "", 1.0)
@@ -329,7 +342,8 @@ class _Planner:
             cx = rx0 + (col + 0.5 + (cols - in_row) / 2) * cell_w
             h = base_h * scale * self.rng.uniform(0.92, 1.0)
             w = geo.aspect * h
-            slack_x, slack_y = max(0.0, cell_w - w) * 0.3, max(0.0, cell_h - h) * 0.3
+            slack_x = min(max(0.0, cell_w - w) * 0.3, self.unit * 0.08)  # near its spot
+            slack_y = min(max(0.0, cell_h - h) * 0.3, self.unit * 0.08)
             if i == self.portrait:
                 slack_x = slack_y = 0.0
             cx += self.rng.uniform(-slack_x, slack_x)

@@ -121,6 +121,9 @@ def split_compound(word: str) -> tuple[str | None, Thing] | None:
 
 
 def _hand_kept(lemma: str, plural: bool, color: str | None) -> Thing | None:
+    for group, (singular, plurals) in nouns.GROUP_WORDS.items():
+        if lemma in singular.split() or lemma in plurals.split():
+            return Thing(group, plural or lemma in plurals.split())
     if lemma in nouns.COLLECTIVES:
         return Thing(nouns.COLLECTIVES[lemma][0], True, nouns.COLLECTIVES[lemma])
     if lemma in nouns.NOUN_INDEX:

@@ -84,12 +84,13 @@ ART_WORDS: dict[str, str] = {
         "fish": "fish fisch",
         "sailboat": "boat boot sailboat segelboot yacht jacht",
         "ship": "ship schiff",
-        "balloon": "balloon ballon luftballon",
+        "balloon": "balloon ballon luftballon heißluftballon",
         "rocket": "rocket rakete spaceship raumschiff ufo",
         "ringed-planet": "planet saturn",
-        "hot-beverage": "cup mug tasse becher coffee kaffee tea tee",
+        "hot-beverage": "cup mug tasse becher coffee kaffee tea tee cocoa kakao",
         "basket": "basket korb",
         "steaming-bowl": "soup suppe",
+        "shortcake": "cake kuchen",
         "droplet": "wasser",
         "glasses": "brille spectacles eyeglasses",
         "glass-of-milk": "milk milch",
@@ -111,7 +112,6 @@ ART_WORDS: dict[str, str] = {
         "wine-glass": "wine wein",
         "envelope": "letter brief",
         "fire": "campfire lagerfeuer",
-        "cloud-with-rain": "rain regen",
         "potted-plant": "plant pflanze",
         "branch": "branch twig bough ast zweig",  # CLDR keywords ending -ig read as adjectives
     }.items()
@@ -119,11 +119,16 @@ ART_WORDS: dict[str, str] = {
 }
 
 # Hand-kept names of several words, where the CLDR names have none or another picture.
-ART_PHRASES = {"fire truck": "fire-engine", "a pair of glasses": "glasses",
-               "pair of glasses": "glasses", "reading glasses": "glasses"}  # fmt: skip
+ART_PHRASES = {"fire truck": "fire-engine", "cruise ship": "ship", "a pair of glasses": "glasses",
+               "pair of glasses": "glasses", "reading glasses": "glasses",
+               "hot air balloon": "balloon", "hot chocolate": "hot-beverage",
+               "heisse schokolade": "hot-beverage"}  # fmt: skip
 
 # German words that mean something else in English ("Hut" is a hat, "hut" a Hütte).
 GERMAN_WORDS = {"hut": "top-hat", "eis": "ice-cream", "see": "water-wave"}
+
+# Groups of people drawn as their members (`kinds.GROUPS`): (singular, plural) words.
+GROUP_WORDS = {"family": ("family familie", "families familien")}
 
 # Collective nouns: a mix of things, one picture per copy ("a bowl of fruit").
 _COLLECTIVES: dict[str, tuple[str, ...]] = {
@@ -167,7 +172,8 @@ DISPLAY_NAMES = {
     "fork-and-knife-with-plate": "plate", "tumbler-glass": "glass", "deciduous-tree": "tree",
     "evergreen-tree": "fir tree", "ringed-planet": "planet", "couch-and-lamp": "couch",
     "light-bulb": "light bulb", "glasses": "pair of glasses", "sailboat": "sailboat",
-    "delivery-truck": "truck", "snowman-without-snow": "snowman",
+    "delivery-truck": "truck", "snowman-without-snow": "snowman", "person-biking": "cyclist",
+    "man-biking": "cyclist", "woman-biking": "cyclist", "horse-racing": "rider on a horse",
 }  # fmt: skip
 
 

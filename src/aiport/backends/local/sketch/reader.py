@@ -13,13 +13,14 @@ say so. It is a small rule-based reader, not a language model.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from aiport.backends.local.sketch import kinds, lexicon, nouns
 from aiport.backends.local.sketch import words as w
 from aiport.backends.local.sketch.finish import finish_scene
 from aiport.backends.local.sketch.people import add_beard, is_person, style_hair
-from aiport.backends.local.sketch.relations import Relations, content_relation
+from aiport.backends.local.sketch.relations import Relations, content_relation, holds
 from aiport.backends.local.sketch.scene import MAX_COUNT, Scene, SceneObject
 from aiport.backends.local.sketch.spans import phrase_at, position_at
 from aiport.backends.local.sketch.texts import extract_texts
@@ -127,7 +128,12 @@ class Reader:
         if word in w.INTO and self._container_follows():
             self._relation("in")
             return
-        if word in w.HOLDING and self._holds_aloft():
+        if word in w.HOLDING and self._person_then(kinds.HELD_ALOFT):
+            self._end_phrase()  # "a child with a balloon": it floats just above the person
+            self.relations.reversed = ("above", len(self.objects) - 1)
+            return
+        if word in w.RIDING and self._person_then(kinds.RIDDEN):
+            self._relation("on")  # "ein Junge fährt Fahrrad": the boy is on the bicycle
             return
         if word in sets["boundaries"]:
             self._end_phrase()
@@ -162,7 +168,7 @@ class Reader:
         return True
 
     def _noun_or_other(self, word: str, original: str) -> None:
-        if word in w.TIME_INDEX or word in w.PLACE_INDEX or word in w.FRAMING_INDEX:
+        if any(word in table for table in _SETTINGS):
             self._setting(word)
             self.scene.setting_words.append(original)
             self._drop_phrase()
@@ -205,14 +211,19 @@ class Reader:
             else:  # "Tasse Kaffee": the cup is the coffee
                 self.objects[-1].words.append(self.tokens[self.position + 1][1])
                 self.skip = 1
-        elif following is not None and following.kind in kinds.CONTAINERS:
+        elif following is not None and holds(following.kind, thing.kind):  # "an apple tree"
             self._add_thing(following, self.tokens[self.position + 1][1])
             self.relations.reversed = (content_relation(following.kind), len(self.objects) - 1)
-            self._add_thing(thing, original)
+            self._add_thing(_crop(thing, following.kind), original)
             self.skip = 1
-        elif following is None or not thing.strong:
+        elif following is None or (not thing.strong and self._verb_follows()):
             self._add_thing(thing, original)
-        # else: a modifier of the noun that follows ("apple tree"): that noun is drawn
+        # else: a modifier of the noun that follows ("apple tree", "a happy family"): that
+        # noun is drawn
+
+    def _verb_follows(self) -> bool:
+        """ "a chef cooking": the next word is a verb (that names a picture too)."""
+        return self.tokens[self.position + 1][0].endswith("ing")
 
     def _town_square(self) -> bool:
         """ "a fountain in a square": a square after in/on/at, beside a thing, is a place."""
@@ -244,8 +255,9 @@ class Reader:
         if not self.objects or self.position == 0 or self.phrase.words:
             return False
         last = self.objects[-1]
-        named_last = self.tokens[self.position - 1][1] in last.words
-        if last.kind not in kinds.CONTAINERS or not named_last:
+        named_last = self.tokens[self.position - 1][1] in " ".join(last.words).split()
+        ahead = self._noun_ahead() if last.kind in kinds.CROWNS else None
+        if not holds(last.kind, ahead.kind if ahead else None) or not named_last:
             return False
         self._end_phrase()
         self.relations.reversed = (content_relation(last.kind), len(self.objects) - 1)
@@ -280,9 +292,9 @@ class Reader:
         content = lexicon.lookup(modifier) if modifier else None
         if content is not None and content.kind != thing.kind:
             self.relations.reversed = (content_relation(thing.kind), len(self.objects) - 1)
-            if thing.kind not in kinds.CONTAINERS:
+            if not holds(thing.kind, content.kind):
                 self.relations.reversed = ("next_to", len(self.objects) - 1)
-            self._add_thing(content, original)
+            self._add_thing(_crop(content, thing.kind), original)
         return True
 
     def _start_phrase(self) -> None:
@@ -356,20 +368,16 @@ class Reader:
         else:
             self.pending_position = (h, v)
 
-    def _holds_aloft(self) -> bool:
-        """ "a child with a balloon": the balloon floats just above the person."""
+    def _person_then(self, things: Collection[str]) -> bool:
+        """A person was just named and one of `things` comes next ("a boy riding a bike")."""
         person = self.objects[-1].kind if self.objects[self.segment :] else ""
         following = self._noun_ahead() if is_person(person) else None
-        if following is None or following.kind not in kinds.HELD_ALOFT:
-            return False
-        self._end_phrase()
-        self.relations.reversed = ("above", len(self.objects) - 1)
-        return True
+        return following is not None and following.kind in things
 
     def _container_follows(self) -> bool:
         """ "in a bowl", "in einem großen Korb": a container is the next noun."""
-        thing = self._noun_ahead()
-        return thing is not None and thing.kind in kinds.CONTAINERS and thing.kind != "table"
+        thing = self._noun_ahead()  # also "a cat in a tree": in its crown
+        return thing is not None and thing.kind != "table" and holds(thing.kind)
 
     def _noun_ahead(self) -> lexicon.Thing | None:
         """The thing named next, past articles, counts, colours and sizes."""
@@ -402,13 +410,20 @@ class Reader:
         scene = self.scene
         if word in w.FRAMING_INDEX:
             scene.framing = w.FRAMING_INDEX[word]
+        scene.weather = w.WEATHER_INDEX.get(word, scene.weather)
         if word in w.TIME_INDEX and scene.time in (None, "day"):
             scene.time = w.TIME_INDEX[word]
         if word in w.PLACE_INDEX and scene.place in (None, "meadow"):
             scene.place = w.PLACE_INDEX[word]
 
 
+_SETTINGS = (w.TIME_INDEX, w.WEATHER_INDEX, w.PLACE_INDEX, w.FRAMING_INDEX)
 _RELATION_OF = {"left": "left_of", "right": "right_of", "top": "above", "bottom": "below"}
+
+
+def _crop(thing: lexicon.Thing, tree: str) -> lexicon.Thing:
+    """ "ein Apfelbaum": a tree bears several apples."""
+    return lexicon.Thing(thing.kind, True, thing.variants) if tree in kinds.CROWNS else thing
 
 
 def _color_name(phrase: _Phrase) -> str | None:

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 
 from aiport.backends.local.sketch import kinds
 from aiport.backends.local.sketch import words as w
+from aiport.backends.local.sketch.art import art_set
 from aiport.backends.local.sketch.scene import SceneObject
 
 _BESIDE = ("next_to", "left_of", "right_of")
+FRUIT_GROUP = 42  # the art's CLDR subgroup of fruit
 
 
 @dataclass(slots=True)
@@ -80,3 +82,15 @@ class Relations:
 def content_relation(container: str) -> str:
     """Things go "in" a bowl or basket but "on" a table or plate."""
     return "on" if container in kinds.SURFACES or "plate" in container else "in"
+
+
+def holds(container: str, content: str | None = None) -> bool:
+    """Whether `content` can go in `container`: a bowl holds anything, a tree's crown any
+    thing put in it ("a cat in a tree") but fruit only after "with" ("a tree with apples",
+    not "a tree with a bench")."""
+    if container in kinds.CONTAINERS:
+        return True
+    if container not in kinds.CROWNS:
+        return False
+    art = art_set().get(content or "")
+    return content is None or (art is not None and art.group == FRUIT_GROUP)

@@ -17,7 +17,12 @@ from typing import TYPE_CHECKING
 
 from aiport.backends.base import GeneratedImage
 from aiport.backends.local.sketch.art import SKIN_TONES, Parts, art_set, raster
-from aiport.backends.local.sketch.backdrop import background, paint_mountain_range, paint_setting
+from aiport.backends.local.sketch.backdrop import (
+    background,
+    paint_mountain_range,
+    paint_setting,
+    paint_weather,
+)
 from aiport.backends.local.sketch.canvas import INK, RGB, Box, Canvas, resolve_color, write
 from aiport.backends.local.sketch.describe import describe_scene
 from aiport.backends.local.sketch.layout import CAPTION_BAND, Placement, layout
@@ -95,9 +100,11 @@ def render_image(scene: Scene, job: RenderJob, index: int = 0) -> Image.Image:
     caption = _caption_side(scene)
     for placement in layout(scene, size[0], size[1], rng, vary=index > 0, reserve=caption):
         _paint(canvas, scene, placement, job.muted)
+    if not job.transparent:
+        paint_weather(canvas, scene)
     if caption is not None:
         _paint_caption(canvas, " · ".join(scene.texts), caption)
-    if not scene.objects and not scene.texts:
+    if scene.empty:
         _paint_nothing_found(canvas, job.prompt)
     return image.reduce(scale) if scale > 1 else image
 

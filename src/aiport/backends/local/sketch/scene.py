@@ -51,8 +51,16 @@ class SceneObject:
 class Scene:
     objects: list[SceneObject] = field(default_factory=list)
     time: str | None = None
+    weather: str | None = None  # "rain": drawn over the whole picture
     place: str | None = None
     background: str | None = None
     texts: list[str] = field(default_factory=list)
     framing: str | None = None  # "portrait": one subject, large, before a studio backdrop
     setting_words: list[str] = field(default_factory=list)  # words drawn as the setting
+
+    @property
+    def empty(self) -> bool:
+        """Nothing to draw: no thing, no text and no setting ("Sonnenuntergang am Meer" is
+        a setting, drawn as such)."""
+        setting = (self.place, self.time, self.weather)
+        return not self.objects and not self.texts and setting == (None, None, None)

@@ -33,6 +33,8 @@ CONTENT_LINKS = frozenset({"of", "with", "mit", "voller", "voll", "full", "fille
 # "a child with a balloon", "a boy flying a kite": a person holds up what follows.
 HOLDING = frozenset({"with", "mit", "holding", "holds", "flying", "flies", "haelt", "halten",
                      "hielt", "laesst"})  # fmt: skip
+# "a boy riding a bicycle", "ein Mädchen reitet ein Pferd": the person rides what follows.
+RIDING = frozenset({"riding", "rides", "ride", "cycling", "faehrt", "fahren", "reitet", "reiten"})
 # "grapes in a bowl", "Äpfel in einem Korb": before a container, "in" puts a thing into it.
 INTO = frozenset({"in", "im", "inside", "into", "innerhalb"})
 # "a clock on the wall": the thing hangs on a room's wall.
@@ -132,7 +134,8 @@ PLACE_PHRASES = {"unter wasser": "underwater", "under water": "underwater",
                  "on the water": "beach", "auf dem wasser": "beach", "am see": "beach",
                  "im see": "beach", "auf dem see": "beach", "an einem see": "beach",
                  "in einem see": "beach", "auf einem see": "beach", "on the floor": "room",
-                 "auf dem fussboden": "room"}  # fmt: skip
+                 "auf dem fussboden": "room", "on the moon": "space",
+                 "auf dem mond": "space"}  # fmt: skip
 
 RELATIONS: dict[str, str] = {
     "above": "above", "over": "above", "über": "above", "oberhalb": "above",
@@ -154,6 +157,8 @@ TIMES = {
     " abend abends abendrot",
     "day": "day daytime sunny noon tag tagsüber sonnig mittag",
 }
+# Weather drawn over the whole picture: "a red car in the rain", "im Regen".
+WEATHERS = {"rain": "rain raining rainy regen regnet regnerisch verregnet regnerischen"}
 PLACES = {
     "beach": "beach seaside ocean sea coast shore lake pond strand meer ozean küste teich",
     "forest": "forest woods jungle wald dschungel urwald",
@@ -162,7 +167,7 @@ PLACES = {
     "desert": "desert dunes wüste",
     "snow": "snow snowy winter wintry schnee verschneit winterlich",
     "space": "space galaxy universe cosmos weltraum weltall galaxie universum kosmos",
-    "underwater": "underwater unterwasser unterwasserwelt",
+    "underwater": "underwater unterwasser unterwasserwelt aquarium",
     "cyberpunk": "cyberpunk neon synthwave retrowave",
     "room": "room indoors inside interior livingroom kitchen bedroom office classroom wall wand"
     " zimmer"
@@ -222,6 +227,7 @@ COLOR_INDEX = _index(COLORS, inflect=True)
 SHADE_INDEX = _index(SHADES, inflect=True)
 SIZE_INDEX = _index(SIZES, inflect=True)
 TIME_INDEX = _index(TIMES, inflect=False)
+WEATHER_INDEX = _index(WEATHERS, inflect=False)
 PLACE_INDEX = _index(PLACES, inflect=False)
 FRAMING_INDEX = _index(FRAMINGS, inflect=False)
 COUNT_INDEX = {fold(k): v for k, v in COUNTS.items()}
@@ -255,8 +261,9 @@ def known_modifier(head: str) -> str | None:
 
 def reserved(word: str) -> bool:
     """Whether a folded word has a meaning of its own here, so it never names a thing."""
-    tables = (COLOR_INDEX, SHADE_INDEX, SIZE_INDEX, TIME_INDEX, PLACE_INDEX, FRAMING_INDEX,
-              COUNT_INDEX, RELATION_INDEX, POSITION_INDEX, HAIR_WORDS, BEARD_WORDS)  # fmt: skip
+    tables = (COLOR_INDEX, SHADE_INDEX, SIZE_INDEX, TIME_INDEX, WEATHER_INDEX, PLACE_INDEX,
+              FRAMING_INDEX, COUNT_INDEX, RELATION_INDEX, POSITION_INDEX, HAIR_WORDS,
+              BEARD_WORDS)  # fmt: skip
     return any(word in table for table in tables) or any(
         word in FOLDED_SETS[name]
         for name in ("meta", "stopwords", "fillers", "boundaries", "determiners")

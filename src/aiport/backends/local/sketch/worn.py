@@ -1,8 +1,9 @@
-"""What a picture already wears, and which of its SVG paths draw it.
+"""What a picture already wears (or shows), and which of its SVG paths draw it.
 
-"a snowman with a hat" draws the snowman's own hat, not a second one beside it (`WORN`,
-applied by `finish`); "a snowman with a red hat" repaints that hat red: `WORN_PATHS`
-names, per picture, the paths (by their order in the art's own SVG body; a skin tone's
+"a snowman with a hat" draws the snowman's own hat, not a second one beside it, and "a
+birthday cake with candles" the cake's own candles, "a pizza with mushrooms" the pizza's
+toppings (`WORN`, applied by `finish`); "a snowman with a red hat" repaints that hat red:
+`WORN_PATHS` names, per picture, the paths (by their order in the art's own SVG body; a skin tone's
 body is matched by outline) that draw its headwear, scarf or crown, the first one the
 accessory's main colour. Pictures not listed keep their accessory's own colour.
 """
@@ -22,6 +23,8 @@ WORN: dict[str, frozenset[str]] = {
     **dict.fromkeys(("santa-claus", "mrs-claus", "mx-claus", "person-mage", "man-mage",
                      "woman-mage", "cowboy-hat-face"), _HEADWEAR),
     **dict.fromkeys(("prince", "princess"), frozenset({"crown"})),
+    "birthday-cake": frozenset({"candle"}),
+    "pizza": frozenset({"mushroom", "cheese-wedge", "tomato", "hot-pepper", "bell-pepper"}),
 }  # fmt: skip
 ACCESSORIES = frozenset().union(*WORN.values())
 
