@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
-from dataclasses import dataclass, field
 
 from aiport.backends.local.sketch import kinds, lexicon, nouns
 from aiport.backends.local.sketch import words as w
 from aiport.backends.local.sketch.finish import finish_scene
 from aiport.backends.local.sketch.people import add_beard, is_person, style_hair
+from aiport.backends.local.sketch.phrase import Phrase, color_name, head_word
 from aiport.backends.local.sketch.relations import Relations, content_relation, holds
 from aiport.backends.local.sketch.scene import MAX_COUNT, Scene, SceneObject
 from aiport.backends.local.sketch.spans import phrase_at, position_at
@@ -28,19 +28,6 @@ from aiport.backends.local.sketch.texts import extract_texts
 MAX_OBJECTS = 12
 
 _TOKEN = re.compile(r"[^\W_]+|[,;.!?]")
-_NOT_HEAD_SUFFIXES = ("ing", "ed", "ly", "ous", "ful", "ive", "ic", "ical", "ish", "less")
-
-
-@dataclass(slots=True)
-class _Phrase:
-    """A noun phrase being read: what has been said about the noun still to come."""
-
-    started: bool = False
-    count: int | None = None
-    color: str | None = None
-    shade: str | None = None
-    size: str | None = None
-    words: list[tuple[str, str]] = field(default_factory=list)
 
 
 def parse_scene(prompt: str) -> Scene:
@@ -66,7 +53,7 @@ class Reader:
         self.tokens = tokens
         self.german = german
         self.scene = Scene()
-        self.phrase = _Phrase()
+        self.phrase = Phrase()
         self.segment = 0  # index of the first object in the current clause
         self.pending_position: tuple[str | None, str | None] | None = None
         self.pending_hang = False
@@ -176,7 +163,7 @@ class Reader:
             self._drop_phrase()
         elif word in w.FOLDED_SETS["meta"]:
             if word in w.FOLDED_SETS["background"] and self.phrase.color:
-                self.scene.background = _color_name(self.phrase)
+                self.scene.background = color_name(self.phrase)
             self._drop_phrase()
         elif word in w.FOLDED_SETS["stopwords"] or word in w.FOLDED_SETS["fillers"]:
             self._end_phrase()
@@ -190,7 +177,7 @@ class Reader:
     def _lookup(self, word: str, original: str) -> lexicon.Thing | None:
         if len(word) < 3 and word not in nouns.ART_WORDS:
             return None
-        thing = lexicon.lookup(word, _color_name(self.phrase), self.german)
+        thing = lexicon.lookup(word, color_name(self.phrase), self.german)
         if thing is None or thing.strong or self._may_be_noun(original):
             return thing
         return None
@@ -309,30 +296,19 @@ class Reader:
         self.phrase.count = count
 
     def _drop_phrase(self) -> None:
-        self.phrase = _Phrase()
+        self.phrase = Phrase()
         self.relations.pending = None
 
     def _end_phrase(self) -> None:
         """Close the phrase: a phrase without a known noun names an unknown thing."""
-        head = self._head(self.phrase.words)
+        head = head_word(self.phrase.words, german_nouns=self.german and self.capitalised)
         if head is not None:
             self._add("unknown", plural=False, label=head)
-        self.phrase = _Phrase()
-
-    def _head(self, words: list[tuple[str, str]]) -> str | None:
-        for word, original in reversed(words):
-            if len(word) < 3 or not word.isalpha() or word in w.FOLDED_SETS["meta"]:
-                continue
-            if self.german and self.capitalised:
-                if original[:1].isupper():
-                    return original
-            elif not word.endswith(_NOT_HEAD_SUFFIXES):
-                return original.lower()
-        return None
+        self.phrase = Phrase()
 
     def _add(self, kind: str, plural: bool, label: str | None = None) -> SceneObject | None:
         if len(self.objects) >= MAX_OBJECTS:
-            self.phrase = _Phrase()
+            self.phrase = Phrase()
             return None
         phrase = self.phrase
         requested = phrase.count if phrase.count is not None else (3 if plural else 1)
@@ -340,7 +316,7 @@ class Reader:
             kind=kind,
             count=max(1, min(requested, MAX_COUNT)),
             requested_count=requested,
-            color=_color_name(phrase),
+            color=color_name(phrase),
             size=phrase.size,
             label=label,
         )
@@ -350,7 +326,7 @@ class Reader:
         obj.hangs, self.pending_hang = self.pending_hang, False
         self.relations.relate(obj)
         self.objects.append(obj)
-        self.phrase = _Phrase()
+        self.phrase = Phrase()
         return obj
 
     def _position(self, h: str | None, v: str | None, end: int) -> None:
@@ -424,11 +400,3 @@ _RELATION_OF = {"left": "left_of", "right": "right_of", "top": "above", "bottom"
 def _crop(thing: lexicon.Thing, tree: str) -> lexicon.Thing:
     """ "ein Apfelbaum": a tree bears several apples."""
     return lexicon.Thing(thing.kind, True, thing.variants) if tree in kinds.CROWNS else thing
-
-
-def _color_name(phrase: _Phrase) -> str | None:
-    if phrase.color is None:
-        return None
-    if phrase.shade and phrase.color != w.MULTICOLOR:
-        return f"{phrase.shade} {phrase.color}"
-    return phrase.color
