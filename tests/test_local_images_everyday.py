@@ -119,7 +119,8 @@ def test_small_things_without_bigger_ones_fill_the_picture(prompt: str) -> None:
     ("prompt", "place"),
     [("zwei Kinder bauen einen Schneemann", "snow"), ("an astronaut on the moon", "space"),
      ("fish in an aquarium", "underwater"), ("ein Aquarium mit Fischen", "underwater"),
-     ("a camel", "desert")],
+     ("a camel", "desert"), ("zwei Pferde auf einer Weide", "meadow"),
+     ("Eine Giraffe und ein Elefant im Zoo", "meadow")],  # a placeholder, a monkey's face
 )  # fmt: skip
 def test_things_bring_their_setting(prompt: str, place: str) -> None:
     assert parse_scene(prompt).place == place
@@ -179,3 +180,22 @@ def test_what_is_in_a_tree_is_in_its_crown(prompt: str, tree: str, fruit: str) -
         assert crown.box[0] < hanging.box[0] and hanging.box[2] < crown.box[2]
         assert hanging.box[3] < crown.box[1] + 0.6 * (crown.box[3] - crown.box[1])
         assert placed.index(hanging) > placed.index(crown)  # in front of the leaves
+
+
+@pytest.mark.parametrize(
+    ("prompt", "under", "over"),
+    [("a dog under a tree", "dog", "deciduous-tree"), ("a cat under a table", "cat", "table"),
+     ("ein Buch unter einem Baum", "closed-book", "deciduous-tree"),
+     ("a boat under a bridge", "sailboat", "bridge")],
+)  # fmt: skip
+def test_under_what_stands_on_the_ground_is_at_its_foot(prompt: str, under: str, over: str) -> None:
+    """It was put below the tree's roots, under the ground or off the picture."""
+    drawn = boxes(prompt)
+    (thing,), (above,) = drawn[under], drawn[over]
+    assert abs(thing[3] - above[3]) < 0.03 * SIZE  # on the same ground
+    assert above[0] < (thing[0] + thing[2]) / 2 < above[2]
+
+
+def test_a_campfire_burns_on_the_ground() -> None:
+    (fire,) = boxes("a campfire in the forest")["fire"]
+    assert fire[3] > 0.8 * SIZE  # it floated in the sky like the weather

@@ -273,6 +273,9 @@ class _Planner:
             return (max(0.0, tx0 - wide), ty1 - tall * 1.1, tx0, ty1)
         if obj.relation in ("on", "in"):
             return self._on_region(i, (tx0, ty0, tx1, ty1), tall)
+        if obj.relation == "below" and self._at_foot(obj):  # "under a tree": at its foot
+            cx, half = (tx0 + tx1) / 2, max(wide, (tx1 - tx0) * 0.5) / 2
+            return (cx - half, ty1 - tall * 1.1, cx + half, ty1)
         if obj.relation == "below":
             return (tx0 - pad, ty1 + 0.01, tx1 + pad, min(1.0, ty1 + tall * 1.2))
         return (tx0 - pad, max(0.0, ty0 - tall * 1.2), tx1 + pad, ty0 - 0.01)
@@ -302,6 +305,11 @@ class _Planner:
         seat = ty0 + (ty1 - ty0) * SURFACES.get(target_kind, 0.0) + 0.01
         return (x0, max(0.0, seat - tall * 1.2), x0 + step, seat)
 
+    def _at_foot(self, obj: SceneObject) -> bool:
+        """ "a girl under a tree": below what stands on the ground is at its foot, in front."""
+        target = self.scene.objects[obj.target or 0]
+        return self._geo(target).zone == "ground" and self._geo(obj).zone in ("ground", "water")
+
     def _on_plate(self, obj: SceneObject) -> bool:
         target = obj.target
         if obj.relation not in ("on", "in") or target is None or target not in self.placed:
@@ -317,6 +325,7 @@ class _Planner:
         y0, y1 = sorted((max(0.0, region[1]), min(1.0, region[3])))
         rx0, ry0, rx1, ry1 = x0 * self.width, y0 * self.height, x1 * self.width, y1 * self.height
         layer: float = {"backdrop": 0, "sky": 1}.get(geo.zone, 2) + (obj.relation == "on")
+        layer += 0.5 * (obj.relation == "below" and self._at_foot(obj))  # before the trunk
         if obj.relation == "in" and obj.target in self.placed:
             in_front = self.placed[obj.target][0].kind in CROWNS  # apples hang before leaves
             layer = self.placed[obj.target][0].layer + (0.5 if in_front else -0.5)

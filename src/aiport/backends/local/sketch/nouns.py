@@ -111,7 +111,7 @@ ART_WORDS: dict[str, str] = {
         "egg": "ei",
         "wine-glass": "wine wein",
         "envelope": "letter brief",
-        "fire": "campfire lagerfeuer",
+        "fire": "campfire lagerfeuer fireplace kamin",
         "potted-plant": "plant pflanze",
         "branch": "branch twig bough ast zweig",  # CLDR keywords ending -ig read as adjectives
     }.items()

@@ -79,6 +79,7 @@ SIZE_OF: dict[str, tuple[float, str]] = {
     "bamboo": (0.5, "ground"),
     "branch": (0.26, "free"),
     "pillow": (0.22, "free"),
+    "fire": (0.22, "ground"),  # a campfire burns on the ground, it is no weather
 }  # fmt: skip
 
 # metres the picture of a subgroup shows; busts (heads and shoulders) stand for a person
@@ -130,7 +131,7 @@ REAL_OF: dict[str, float] = {
     **dict.fromkeys(("basket", "amphora"), 0.4),
     "skateboard": 0.15, "bed": 0.7, "chair": 0.9, "toilet": 0.8, "bathtub": 0.6, "tent": 2.2,
     "fork-and-knife-with-plate": 0.3, "lighthouse": 25.0, "windmill": 15.0, "bamboo": 2.5,
-    "branch": 0.6, "pillow": 0.4,
+    "branch": 0.6, "pillow": 0.4, "fire": 0.6,
 }  # fmt: skip
 
 

@@ -163,7 +163,7 @@ PLACES = {
     "beach": "beach seaside ocean sea coast shore lake pond strand meer ozean küste teich",
     "forest": "forest woods jungle wald dschungel urwald",
     "meadow": "meadow field fields garden park grass lawn countryside farm wiese feld felder"
-    " feldern garten rasen landschaft acker bauernhof",
+    " feldern garten rasen landschaft acker bauernhof zoo pasture weide koppel",
     "desert": "desert dunes wüste",
     "snow": "snow snowy winter wintry schnee verschneit winterlich",
     "space": "space galaxy universe cosmos weltraum weltall galaxie universum kosmos",
