@@ -98,6 +98,9 @@ def test_a_family_is_drawn_as_its_members(prompt: str) -> None:
      ("a chocolate cake", [("shortcake", 1)]),  # was a fish cake
      ("a cruise ship", [("ship", 1)]),  # was a person rowing
      ("a cup of hot chocolate", [("hot-beverage", 1)]),  # was a fire in a cup and a fondue
+     ("ein Kuchen mit Erdbeeren", [("shortcake", 1)]),  # its own strawberry
+     ("a cute cartoon cat", [("cat", 1)]),  # was scissors ("cut") and a cat
+     ("a man and a woman holding hands", [("man-standing", 1), ("woman-standing", 1)]),
      ("Kinder spielen Fußball", [("child", 3), ("soccer-ball", 1)]),  # no slide
      ("a hot air balloon over the fields", [("balloon", 1)])],  # was a fire and a balloon
 )  # fmt: skip
@@ -108,8 +111,10 @@ def test_words_that_drew_the_wrong_or_a_second_thing(
 
 
 @pytest.mark.parametrize(
-    "prompt", ["a birthday cake with candles", "eine Tasse Tee und ein Stück Kuchen", "a red apple"]
-)
+    "prompt",
+    ["a birthday cake with candles", "eine Tasse Tee und ein Stück Kuchen", "a red apple",
+     "ein Hase im Gras"],
+)  # fmt: skip
 def test_small_things_without_bigger_ones_fill_the_picture(prompt: str) -> None:
     tallest = max(b[3] - b[1] for found in boxes(prompt).values() for b in found)
     assert tallest > 0.35 * SIZE  # a cake was 0.15 of the picture, off in a corner

@@ -102,8 +102,8 @@ def scene_heights(scene: Scene, ground: bool) -> dict[int, float]:
     Alone, each thing is drawn at its own height; together, at the one scale (canvas per
     metre) at which none is drawn taller than alone, so a man beside a house is a quarter
     of its height, not as tall. None is drawn under `SMALLEST`, so a cup stays visible;
-    where all are small things (a cake; a cup and a cake), they are drawn larger, the
-    biggest `SUBJECT` tall, as the picture is about them.
+    where all are small things (a cake; a cup and a cake) or one thing is alone (a
+    rabbit), they are drawn larger, the biggest `SUBJECT` tall: the picture is about them.
     What flies, floats at sea, hangs on a wall or is the backdrop keeps its own height, and
     so does everything in a portrait. Keys are indexes into `scene.objects`.
     """
@@ -124,6 +124,7 @@ def scene_heights(scene: Scene, ground: bool) -> dict[int, float]:
         scale = min(height / real for height, real in own.values())
         heights = {i: min(height, max(SMALLEST, real * scale)) for i, (height, real) in own.items()}
     small = all(_own_zone(scene.objects[i].kind) == "free" for i in own)  # cups, cakes, books
+    small = small or len(scene.objects) == 1  # "ein Hase im Gras": the one subject
     heaped = any(obj.relation == "in" for obj in scene.objects)  # a bowl of fruit keeps its size
     zoom = max(1.0, SUBJECT / max(heights.values())) if small and not heaped else 1.0
     return {i: height * zoom for i, height in heights.items()}

@@ -163,7 +163,7 @@ PLACES = {
     "beach": "beach seaside ocean sea coast shore lake pond strand meer ozean küste teich",
     "forest": "forest woods jungle wald dschungel urwald",
     "meadow": "meadow field fields garden park grass lawn countryside farm wiese feld felder"
-    " feldern garten rasen landschaft acker bauernhof zoo pasture weide koppel",
+    " feldern garten rasen landschaft acker bauernhof zoo pasture weide koppel gras",
     "desert": "desert dunes wüste",
     "snow": "snow snowy winter wintry schnee verschneit winterlich",
     "space": "space galaxy universe cosmos weltraum weltall galaxie universum kosmos",
@@ -190,7 +190,8 @@ META = _words(
     " view style background foreground landscape scenery lot lots bunch group number pair couple"
     " sort type row line text words letters caption title sky bild foto zeichnung gemälde"
     " szene ansicht stil hintergrund vordergrund gruppe menge haufen reihe schrift aufschrift"
-    " worte wörter titel himmel qtext"
+    " worte wörter titel himmel qtext cartoon comic watercolor watercolour aquarell anime"
+    " realistic photorealistic karikatur"
 )
 BACKGROUND_WORDS = _words("background hintergrund sky himmel")
 STOPWORDS = _words(
@@ -200,6 +201,7 @@ STOPWORDS = _words(
     " flies runs lies holds looks wears plays jumps swims walks floats hangs shines"
     " ist sind war waren es gibt hier dort da das welche welcher welches wo wenn sehr zu zum zur"
     " für aus im am an sagt steht heißt genannt beschriftet"
+    " cute lovely pretty beautiful süß niedlich hübsch schön hands hände"  # not things
 )
 GERMAN_HINTS = _words(
     "ein eine einer einen einem eines der die das den dem des und mit auf im am ist sind von"

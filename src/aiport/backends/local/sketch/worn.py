@@ -24,6 +24,7 @@ WORN: dict[str, frozenset[str]] = {
                      "woman-mage", "cowboy-hat-face"), _HEADWEAR),
     **dict.fromkeys(("prince", "princess"), frozenset({"crown"})),
     "birthday-cake": frozenset({"candle"}),
+    "shortcake": frozenset({"strawberry"}),
     "pizza": frozenset({"mushroom", "cheese-wedge", "tomato", "hot-pepper", "bell-pepper"}),
 }  # fmt: skip
 ACCESSORIES = frozenset().union(*WORN.values())
