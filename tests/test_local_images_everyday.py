@@ -204,3 +204,21 @@ def test_under_what_stands_on_the_ground_is_at_its_foot(prompt: str, under: str,
 def test_a_campfire_burns_on_the_ground() -> None:
     (fire,) = boxes("a campfire in the forest")["fire"]
     assert fire[3] > 0.8 * SIZE  # it floated in the sky like the weather
+
+
+@pytest.mark.parametrize(
+    ("prompt", "person", "hat"),
+    [("a boy with a red cap", "boy", "billed-cap"),
+     ("ein Mädchen mit einer blauen Mütze", "girl", "billed-cap"),
+     ("a man wearing a hat", "man-standing", "womans-hat"),
+     ("two men with top hats", "man-standing", "top-hat"),
+     ("three girls with crowns", "girl", "crown")],
+)  # fmt: skip
+def test_a_hat_is_worn_on_the_head(prompt: str, person: str, hat: str) -> None:
+    """It stood on the grass beside the person (a cap, a graduation cap)."""
+    drawn = boxes(prompt)
+    people, hats = drawn[person], drawn[hat]
+    assert len(hats) == len(people)  # one each, however many were said
+    for head, worn in zip(sorted(people), sorted(hats), strict=True):
+        assert head[0] < (worn[0] + worn[2]) / 2 < head[2]
+        assert head[1] < worn[3] < head[1] + 0.35 * (head[3] - head[1])

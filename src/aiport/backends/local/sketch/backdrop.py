@@ -138,7 +138,7 @@ def paint_setting(c: Canvas, scene: Scene, transparent: bool) -> None:
         _river(c, width, height, top)
 
 
-_SUNS = frozenset({"sun", "sun-with-face", "sunset", "sunrise"})
+_SUNS = frozenset({"sun", "sun-with-face"})  # a sun the prompt named: no second one
 SETTING_SUN: RGB = (255, 196, 84)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from aiport.backends.local.sketch import kinds
 from aiport.backends.local.sketch.geometry import real_height
+from aiport.backends.local.sketch.people import is_person
 from aiport.backends.local.sketch.scene import Scene, SceneObject
 from aiport.backends.local.sketch.worn import ACCESSORIES, WORN, worn_paths
 
@@ -40,6 +41,7 @@ def finish_scene(scene: Scene, texts: list[str]) -> None:
     _drop_worn(scene)
     _seat_riders(scene)
     _stand_children(scene)
+    _one_hat_each(scene)
 
 
 def _expand_groups(scene: Scene) -> None:
@@ -49,16 +51,30 @@ def _expand_groups(scene: Scene) -> None:
         if members is None:
             continue
         (first, count), *rest = members
-        group.kind, group.count = first, count * group.count
+        groups = group.count  # "two families"
+        group.kind, group.count = first, count * groups
         group.requested_count = group.count
         for obj in scene.objects:
             if obj.target is not None and obj.target > i:
                 obj.target += len(rest)
         scene.objects[i + 1 : i + 1] = [
-            SceneObject(kind, count * (group.count // members[0][1]), relation=group.relation,
-                        target=group.target, h=group.h, v=group.v, words=list(group.words))
+            SceneObject(kind, count * groups, relation=group.relation, target=group.target,
+                        h=group.h, v=group.v, words=list(group.words))
             for kind, count in rest
         ]  # fmt: skip
+
+
+def _one_hat_each(scene: Scene) -> None:
+    """ "two men with top hats": a hat on each head, however many hats were said."""
+    for obj in scene.objects:
+        wearer = scene.objects[obj.target] if obj.target is not None else None
+        if (
+            wearer
+            and obj.relation == "on"
+            and obj.kind in kinds.HEADWEAR
+            and is_person(wearer.kind)
+        ):
+            obj.count = obj.requested_count = wearer.count
 
 
 def _seat_riders(scene: Scene) -> None:

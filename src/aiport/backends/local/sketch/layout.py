@@ -14,6 +14,7 @@ import math
 import random
 from dataclasses import dataclass
 
+from aiport.backends.local.sketch.art import art_set
 from aiport.backends.local.sketch.cells import grid, overlap, share, subtract
 from aiport.backends.local.sketch.geometry import (
     HORIZON,
@@ -24,7 +25,15 @@ from aiport.backends.local.sketch.geometry import (
     has_ground,
     scene_heights,
 )
-from aiport.backends.local.sketch.kinds import CROWNS, PLATES, RIMS, SURFACES, SWIMMERS
+from aiport.backends.local.sketch.kinds import (
+    BRIMS,
+    CROWNS,
+    HEADWEAR,
+    PLATES,
+    RIMS,
+    SURFACES,
+    SWIMMERS,
+)
 from aiport.backends.local.sketch.scene import Scene, SceneObject
 
 Box = tuple[float, float, float, float]
@@ -113,7 +122,8 @@ class _Planner:
         for i in normal:
             self.placed[i] = self._fill(i, self.regions[i])
         for i in self._relation_order(related):
-            self.placed[i] = self._fill(i, self._relation_region(i))
+            worn = self._on_heads(i)
+            self.placed[i] = worn if worn is not None else self._fill(i, self._relation_region(i))
         everything = [p for group in self.placed.values() for p in group]
         return sorted(everything, key=lambda p: (p.layer, p.box[3]))
 
@@ -305,6 +315,24 @@ class _Planner:
         seat = ty0 + (ty1 - ty0) * SURFACES.get(target_kind, 0.0) + 0.01
         return (x0, max(0.0, seat - tall * 1.2), x0 + step, seat)
 
+    def _on_heads(self, i: int) -> list[Placement] | None:
+        """ "two men with top hats": a hat on each person's head (None: not headwear on
+        a person's picture)."""
+        obj = self.scene.objects[i]
+        heads = self.placed.get(obj.target or 0) if obj.relation == "on" else None
+        brim = _brim(obj.kind, heads[0].kind) if heads else None
+        if heads is None or brim is None:
+            return None
+        geo = self._geo(obj)
+        tall = geo.height * self.unit * SIZE_FACTOR.get(obj.size or "", 1.0)
+        out = []
+        for k, head in enumerate(heads[: obj.count]):
+            x0, y0, x1, y1 = head.box
+            cx, bottom, half = (x0 + x1) / 2, y0 + (y1 - y0) * brim, geo.aspect * tall / 2
+            out.append(Placement(obj.kind, (cx - half, bottom - tall, cx + half, bottom), i, k,
+                                 head.layer + 1))  # fmt: skip
+        return out
+
     def _at_foot(self, obj: SceneObject) -> bool:
         """ "a girl under a tree": below what stands on the ground is at its foot, in front."""
         target = self.scene.objects[obj.target or 0]
@@ -364,6 +392,12 @@ class _Planner:
                 Placement(obj.kind, (cx - w / 2, bottom - h, cx + w / 2, bottom), i, k, layer)
             )
         return out
+
+
+def _brim(worn: str, wearer: str) -> float | None:
+    """Where the brim of headwear `worn` rests on the picture `wearer`, if it is a person."""
+    art = art_set().get(wearer)
+    return BRIMS.get(art.group) if worn in HEADWEAR and art is not None else None
 
 
 def _portrait_subject(scene: Scene) -> int | None:

@@ -122,7 +122,8 @@ ART_WORDS: dict[str, str] = {
 ART_PHRASES = {"fire truck": "fire-engine", "cruise ship": "ship", "a pair of glasses": "glasses",
                "pair of glasses": "glasses", "reading glasses": "glasses",
                "hot air balloon": "balloon", "hot chocolate": "hot-beverage",
-               "heisse schokolade": "hot-beverage"}  # fmt: skip
+               "heisse schokolade": "hot-beverage", "top hat": "top-hat",
+               "top hats": "top-hat"}  # fmt: skip
 
 # German words that mean something else in English ("Hut" is a hat, "hut" a Hütte).
 GERMAN_WORDS = {"hut": "top-hat", "eis": "ice-cream", "see": "water-wave"}
@@ -172,8 +173,9 @@ DISPLAY_NAMES = {
     "fork-and-knife-with-plate": "plate", "tumbler-glass": "glass", "deciduous-tree": "tree",
     "evergreen-tree": "fir tree", "ringed-planet": "planet", "couch-and-lamp": "couch",
     "light-bulb": "light bulb", "glasses": "pair of glasses", "sailboat": "sailboat",
-    "delivery-truck": "truck", "snowman-without-snow": "snowman", "person-biking": "cyclist",
-    "man-biking": "cyclist", "woman-biking": "cyclist", "horse-racing": "rider on a horse",
+    "delivery-truck": "truck", "snowman-without-snow": "snowman", "womans-hat": "hat",
+    "person-biking": "cyclist", "man-biking": "cyclist", "woman-biking": "cyclist",
+    "horse-racing": "rider on a horse",
 }  # fmt: skip
 
 

@@ -115,6 +115,10 @@ class Reader:
         if word in w.INTO and self._container_follows():
             self._relation("in")
             return
+        if (word in w.HOLDING or word in w.WEARING) and self._person_then(kinds.HEADWEAR):
+            self._end_phrase()  # "a boy with a cap": on his head
+            self.relations.reversed = ("on", len(self.objects) - 1)
+            return
         if word in w.HOLDING and self._person_then(kinds.HELD_ALOFT):
             self._end_phrase()  # "a child with a balloon": it floats just above the person
             self.relations.reversed = ("above", len(self.objects) - 1)

@@ -33,6 +33,8 @@ CONTENT_LINKS = frozenset({"of", "with", "mit", "voller", "voll", "full", "fille
 # "a child with a balloon", "a boy flying a kite": a person holds up what follows.
 HOLDING = frozenset({"with", "mit", "holding", "holds", "flying", "flies", "haelt", "halten",
                      "hielt", "laesst"})  # fmt: skip
+# "a man wearing a hat", "ein Mädchen trägt eine Mütze": the person wears what follows.
+WEARING = frozenset({"wearing", "wears", "wear", "traegt", "tragen", "tragend"})
 # "a boy riding a bicycle", "ein Mädchen reitet ein Pferd": the person rides what follows.
 RIDING = frozenset({"riding", "rides", "ride", "cycling", "faehrt", "fahren", "reitet", "reiten"})
 # "grapes in a bowl", "Äpfel in einem Korb": before a container, "in" puts a thing into it.
