@@ -1,5 +1,7 @@
 """The arithmetic of a layout: copies fitted into a grid of cells, spans of width shared.
 
+A `Placement` is what a layout makes: one drawn copy's box, in pixels.
+
 `grid` finds how many rows and columns fit a group's copies the largest into its region;
 `subtract`, `share` and `unroll` cut the canvas's width (what stated positions leave
 free) among the groups that share a band, in proportion to the width each wants. All in
@@ -9,6 +11,20 @@ fractions or pixels, no scene: `layout` decides what goes where.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+
+Box = tuple[float, float, float, float]
+
+
+@dataclass(slots=True)
+class Placement:
+    """One drawn copy: `group` indexes `Scene.objects`, `box` is in pixels."""
+
+    kind: str
+    box: Box
+    group: int
+    copy: int
+    layer: float
 
 
 def grid(
