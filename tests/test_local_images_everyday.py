@@ -101,6 +101,7 @@ def test_a_family_is_drawn_as_its_members(prompt: str) -> None:
      ("ein Kuchen mit Erdbeeren", [("shortcake", 1)]),  # its own strawberry
      ("a cute cartoon cat", [("cat", 1)]),  # was scissors ("cut") and a cat
      ("a man and a woman holding hands", [("man-standing", 1), ("woman-standing", 1)]),
+     ("a dog and a cat sleeping together", [("dog", 1), ("cat", 1)]),  # no praying hands
      ("Kinder spielen Fußball", [("child", 3), ("soccer-ball", 1)]),  # no slide
      ("a hot air balloon over the fields", [("balloon", 1)])],  # was a fire and a balloon
 )  # fmt: skip
@@ -125,7 +126,8 @@ def test_small_things_without_bigger_ones_fill_the_picture(prompt: str) -> None:
     [("zwei Kinder bauen einen Schneemann", "snow"), ("an astronaut on the moon", "space"),
      ("fish in an aquarium", "underwater"), ("ein Aquarium mit Fischen", "underwater"),
      ("a camel", "desert"), ("zwei Pferde auf einer Weide", "meadow"),
-     ("Eine Giraffe und ein Elefant im Zoo", "meadow")],  # a placeholder, a monkey's face
+     ("Eine Giraffe und ein Elefant im Zoo", "meadow"),  # a monkey's face
+     ("a pink flamingo standing in water", "beach")],  # a water drop in the sky
 )  # fmt: skip
 def test_things_bring_their_setting(prompt: str, place: str) -> None:
     assert parse_scene(prompt).place == place

@@ -137,7 +137,8 @@ PLACE_PHRASES = {"unter wasser": "underwater", "under water": "underwater",
                  "im see": "beach", "auf dem see": "beach", "an einem see": "beach",
                  "in einem see": "beach", "auf einem see": "beach", "on the floor": "room",
                  "auf dem fussboden": "room", "on the moon": "space",
-                 "auf dem mond": "space"}  # fmt: skip
+                 "auf dem mond": "space", "in the water": "beach", "in water": "beach",
+                 "im wasser": "beach"}  # fmt: skip
 
 RELATIONS: dict[str, str] = {
     "above": "above", "over": "above", "über": "above", "oberhalb": "above",
@@ -203,7 +204,7 @@ STOPWORDS = _words(
     " flies runs lies holds looks wears plays jumps swims walks floats hangs shines"
     " ist sind war waren es gibt hier dort da das welche welcher welches wo wenn sehr zu zum zur"
     " für aus im am an sagt steht heißt genannt beschriftet"
-    " cute lovely pretty beautiful süß niedlich hübsch schön hands hände"  # not things
+    " cute lovely pretty beautiful süß niedlich hübsch schön hands hände together zusammen"
 )
 GERMAN_HINTS = _words(
     "ein eine einer einen einem eines der die das den dem des und mit auf im am ist sind von"
