@@ -127,7 +127,8 @@ def test_small_things_without_bigger_ones_fill_the_picture(prompt: str) -> None:
      ("fish in an aquarium", "underwater"), ("ein Aquarium mit Fischen", "underwater"),
      ("a camel", "desert"), ("zwei Pferde auf einer Weide", "meadow"),
      ("Eine Giraffe und ein Elefant im Zoo", "meadow"),  # a monkey's face
-     ("a pink flamingo standing in water", "beach")],  # a water drop in the sky
+     ("a pink flamingo standing in water", "beach"),  # a water drop in the sky
+     ("eine Katze sitzt auf dem Fensterbrett", "room")],  # a skateboard ("Brett")
 )  # fmt: skip
 def test_things_bring_their_setting(prompt: str, place: str) -> None:
     assert parse_scene(prompt).place == place

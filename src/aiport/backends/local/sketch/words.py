@@ -174,7 +174,8 @@ PLACES = {
     "cyberpunk": "cyberpunk neon synthwave retrowave",
     "room": "room indoors inside interior livingroom kitchen bedroom office classroom wall wand"
     " zimmer"
-    " wohnzimmer küche schlafzimmer büro raum drinnen stube kinderzimmer esszimmer",
+    " wohnzimmer küche schlafzimmer büro raum drinnen stube kinderzimmer esszimmer"
+    " windowsill fensterbrett fensterbank",  # the room's window
     "road": "highway road street motorway freeway autobahn straße landstraße fahrbahn",
     "river": "river stream creek brook fluss bach flussufer",
 }
