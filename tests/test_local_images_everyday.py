@@ -102,6 +102,7 @@ def test_a_family_is_drawn_as_its_members(prompt: str) -> None:
      ("a cute cartoon cat", [("cat", 1)]),  # was scissors ("cut") and a cat
      ("a man and a woman holding hands", [("man-standing", 1), ("woman-standing", 1)]),
      ("a dog and a cat sleeping together", [("dog", 1), ("cat", 1)]),  # no praying hands
+     ("a birthday party with balloons", [("birthday-cake", 1), ("balloon", 3)]),
      ("Kinder spielen Fußball", [("child", 3), ("soccer-ball", 1)]),  # no slide
      ("a hot air balloon over the fields", [("balloon", 1)])],  # was a fire and a balloon
 )  # fmt: skip
@@ -128,7 +129,9 @@ def test_small_things_without_bigger_ones_fill_the_picture(prompt: str) -> None:
      ("a camel", "desert"), ("zwei Pferde auf einer Weide", "meadow"),
      ("Eine Giraffe und ein Elefant im Zoo", "meadow"),  # a monkey's face
      ("a pink flamingo standing in water", "beach"),  # a water drop in the sky
-     ("eine Katze sitzt auf dem Fensterbrett", "room")],  # a skateboard ("Brett")
+     ("eine Katze sitzt auf dem Fensterbrett", "room"),  # a skateboard ("Brett")
+     ("a penguin on an iceberg", "snow"), ("a lion in the savanna", "desert"),
+     ("ein Frosch auf einem Seerosenblatt", "beach")],  # an ice cube, a placeholder, a clover
 )  # fmt: skip
 def test_things_bring_their_setting(prompt: str, place: str) -> None:
     assert parse_scene(prompt).place == place
@@ -225,3 +228,13 @@ def test_a_hat_is_worn_on_the_head(prompt: str, person: str, hat: str) -> None:
     for head, worn in zip(sorted(people), sorted(hats), strict=True):
         assert head[0] < (worn[0] + worn[2]) / 2 < head[2]
         assert head[1] < worn[3] < head[1] + 0.35 * (head[3] - head[1])
+
+
+@pytest.mark.parametrize("prompt", ["fireworks over the city", "Feuerwerk über der Stadt"])
+def test_fireworks_burst_in_a_night_sky(prompt: str) -> None:
+    """They were the emoji's purple square tile, by day."""
+    scene = parse_scene(prompt)
+    assert [obj.kind for obj in scene.objects] == ["fireworks", "city"]
+    assert scene.time == "night"
+    purple_tile = (np.abs(pixels(prompt) - np.array([90, 50, 110])).sum(axis=2) < 30).mean()
+    assert purple_tile < 0.01

@@ -31,6 +31,7 @@ DEFAULT_COLORS: dict[str, RGB] = {
     "rectangle": COLOR_RGB["purple"], "box": (196, 140, 80), "triangle": COLOR_RGB["green"],
     "star": COLOR_RGB["yellow"], "heart": (225, 29, 72), "sun": COLOR_RGB["yellow"],
     "moon": (245, 236, 190), "cloud": (252, 252, 255), "building": (120, 135, 160),
+    "fireworks": (255, 196, 60),
     "tree": (46, 150, 70), "robot": (150, 162, 178), "mountain": (110, 120, 140),
     "sign": (250, 245, 228), "unknown": (170, 170, 190), "city": (95, 105, 125),
     "sofa": (58, 120, 160), "table": (166, 112, 62), "bridge": (176, 160, 140),

@@ -34,6 +34,9 @@ def finish_scene(scene: Scene, texts: list[str]) -> None:
             obj.relation = "on"
     if scene.place is None and any(obj.kind in kinds.INDOOR_KINDS for obj in scene.objects):
         scene.place = "room"
+    if scene.time is None:
+        scene.time = next((kinds.TIME_OF[o.kind] for o in scene.objects
+                           if o.kind in kinds.TIME_OF), None)  # fmt: skip
     if scene.place is None:  # "zwei Kinder bauen einen Schneemann": in the snow
         scene.place = next((kinds.SETTING_OF[o.kind] for o in scene.objects
                             if o.kind in kinds.SETTING_OF), None)  # fmt: skip

@@ -41,6 +41,7 @@ GEOMETRY: dict[str, Geometry] = {
     "sun": Geometry(1.0, 0.28, "sky"),
     "moon": Geometry(1.0, 0.22, "sky"),
     "cloud": Geometry(1.9, 0.15, "sky"),
+    "fireworks": Geometry(1.0, 0.3, "sky"),
     "building": Geometry(0.45, 0.62, "ground"),
     "robot": Geometry(0.62, 0.52, "ground"),
     "mountain": Geometry(1.6, 0.45, "ground"),

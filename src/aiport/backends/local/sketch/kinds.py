@@ -93,6 +93,7 @@ RIDERS = {
 # "a family": the art set has no picture of one, so its members are drawn (per family).
 GROUPS = {"family": (("man-standing", 1), ("woman-standing", 1), ("child", 2))}
 # Things that bring their setting when the prompt names none ("a snowman": in the snow).
+TIME_OF = {"fireworks": "night"}  # "fireworks over the city": at night
 SETTING_OF = {
     **dict.fromkeys(("snowman", "snowman-without-snow", "skier", "snowboarder", "sled"), "snow"),
     **dict.fromkeys(("camel", "two-hump-camel", "cactus"), "desert"),

@@ -47,6 +47,7 @@ NOUNS: dict[str, tuple[str, str]] = {
     ),
     "bridge": ("bridge viaduct brücke viadukt", "bridges viaducts brücken"),
     "bowl": ("bowl schale schüssel", "bowls schalen schüsseln"),
+    "fireworks": ("firework feuerwerkskörper", "fireworks feuerwerk feuerwerke"),
 }
 # Art-set pictures that are whole scenes in a tile (a skyline on a purple square): never
 # drawn as things; their words draw the hand-drawn kind or setting instead.
@@ -54,6 +55,7 @@ SCENE_TILES = frozenset(
     {
         "bridge-at-night", "cityscape", "cityscape-at-dusk", "night-with-stars", "sunrise",
         "sunset", "sunrise-over-mountains", "milky-way", "foggy", "national-park", "desert",
+        "sparkler",  # "fireworks" is drawn by hand (`things.paint_fireworks`)
     }
 )  # fmt: skip
 
@@ -91,6 +93,8 @@ ART_WORDS: dict[str, str] = {
         "basket": "basket korb",
         "steaming-bowl": "soup suppe",
         "shortcake": "cake kuchen",
+        "party-popper": "party feier fest",
+        "birthday-cake": "geburtstagsfeier geburtstagsparty kindergeburtstag",
         "droplet": "wasser",
         "glasses": "brille spectacles eyeglasses",
         "glass-of-milk": "milk milch",
@@ -123,7 +127,7 @@ ART_PHRASES = {"fire truck": "fire-engine", "cruise ship": "ship", "a pair of gl
                "pair of glasses": "glasses", "reading glasses": "glasses",
                "hot air balloon": "balloon", "hot chocolate": "hot-beverage",
                "heisse schokolade": "hot-beverage", "top hat": "top-hat",
-               "top hats": "top-hat"}  # fmt: skip
+               "top hats": "top-hat", "birthday party": "birthday-cake"}  # fmt: skip
 
 # German words that mean something else in English ("Hut" is a hat, "hut" a Hütte).
 GERMAN_WORDS = {"hut": "top-hat", "eis": "ice-cream", "see": "water-wave"}

@@ -7,6 +7,8 @@ placed with `at` / `pts`, in fractions of the box, so each painter reads as a dr
 
 from __future__ import annotations
 
+import math
+
 from aiport.backends.local.sketch.canvas import (
     INK,
     RGB,
@@ -219,9 +221,27 @@ def paint_bowl(c: Canvas, box: Box, color: RGB) -> None:
     _part(c, at(box, 0.0, 0.0, 1.0, 0.13), lighter(color, 0.15), round_=0.5)
 
 
+def paint_fireworks(c: Canvas, box: Box, color: RGB) -> None:
+    """One burst of fireworks: sparks flying out from a centre, in two shades."""
+    x0, y0, x1, y1 = square_in(box)
+    r, cx, cy = (x1 - x0) / 2, (x0 + x1) / 2, (y0 + y1) / 2
+    turn, width = c.rng.uniform(0, math.pi), c.line_width(box, 0.025)
+    for k in range(16):
+        a, shade = turn + k * math.pi / 8, color if k % 2 else lighter(color, 0.45)
+        reach = r * (0.95 if k % 2 else 0.75)
+        start = (cx + r * 0.22 * math.cos(a), cy + r * 0.22 * math.sin(a))
+        end = (cx + reach * math.cos(a), cy + reach * math.sin(a))
+        c.draw.line([start, end], fill=shade, width=width)
+        dot = width * 1.3
+        c.draw.ellipse((end[0] - dot, end[1] - dot, end[0] + dot, end[1] + dot), fill=shade)
+    core = r * 0.12
+    c.draw.ellipse((cx - core, cy - core, cx + core, cy + core), fill=lighter(color, 0.6))
+
+
 RIVER: RGB = (70, 150, 215)
 
 THING_PAINTERS: dict[str, Painter] = {
     "building": paint_building, "robot": paint_robot, "mountain": paint_mountain,
     "sofa": paint_sofa, "table": paint_table, "bridge": paint_bridge, "bowl": paint_bowl,
+    "fireworks": paint_fireworks,
 }  # fmt: skip

@@ -138,7 +138,7 @@ PLACE_PHRASES = {"unter wasser": "underwater", "under water": "underwater",
                  "in einem see": "beach", "auf einem see": "beach", "on the floor": "room",
                  "auf dem fussboden": "room", "on the moon": "space",
                  "auf dem mond": "space", "in the water": "beach", "in water": "beach",
-                 "im wasser": "beach"}  # fmt: skip
+                 "im wasser": "beach", "lily pad": "beach"}  # fmt: skip
 
 RELATIONS: dict[str, str] = {
     "above": "above", "over": "above", "über": "above", "oberhalb": "above",
@@ -163,12 +163,14 @@ TIMES = {
 # Weather drawn over the whole picture: "a red car in the rain", "im Regen".
 WEATHERS = {"rain": "rain raining rainy regen regnet regnerisch verregnet regnerischen"}
 PLACES = {
-    "beach": "beach seaside ocean sea coast shore lake pond strand meer ozean küste teich",
+    "beach": "beach seaside ocean sea coast shore lake pond strand meer ozean küste teich"
+    " seerosenblatt",
     "forest": "forest woods jungle wald dschungel urwald",
     "meadow": "meadow field fields garden park grass lawn countryside farm wiese feld felder"
     " feldern garten rasen landschaft acker bauernhof zoo pasture weide koppel gras",
-    "desert": "desert dunes wüste",
-    "snow": "snow snowy winter wintry schnee verschneit winterlich",
+    "desert": "desert dunes wüste savanna savannah savanne steppe",
+    "snow": "snow snowy winter wintry schnee verschneit winterlich iceberg eisberg glacier"
+    " gletscher",
     "space": "space galaxy universe cosmos weltraum weltall galaxie universum kosmos",
     "underwater": "underwater unterwasser unterwasserwelt aquarium",
     "cyberpunk": "cyberpunk neon synthwave retrowave",
