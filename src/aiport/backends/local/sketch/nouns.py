@@ -47,7 +47,10 @@ NOUNS: dict[str, tuple[str, str]] = {
     ),
     "bridge": ("bridge viaduct brücke viadukt", "bridges viaducts brücken"),
     "bowl": ("bowl schale schüssel", "bowls schalen schüsseln"),
-    "fireworks": ("firework feuerwerkskörper", "fireworks feuerwerk feuerwerke"),
+    "fireworks": (
+        "firework feuerwerkskörper sparkler wunderkerze",
+        "fireworks feuerwerk feuerwerke sparklers wunderkerzen",
+    ),
 }
 # Art-set pictures that are whole scenes in a tile (a skyline on a purple square): never
 # drawn as things; their words draw the hand-drawn kind or setting instead.
