@@ -103,6 +103,11 @@ def test_a_family_is_drawn_as_its_members(prompt: str) -> None:
      ("a man and a woman holding hands", [("man-standing", 1), ("woman-standing", 1)]),
      ("a dog and a cat sleeping together", [("dog", 1), ("cat", 1)]),  # no praying hands
      ("a birthday party with balloons", [("birthday-cake", 1), ("balloon", 3)]),
+     ("a doctor in a hospital", [("health-worker", 1), ("hospital", 1)]),  # two hospitals
+     ("a police car with flashing lights", [("police-car", 1)]),  # three feathers
+     ("eine alte Frau mit einem Stock", [("woman-standing", 1), ("white-cane", 1)]),
+     ("a woman with long brown hair", [("woman", 1)]),  # a long drum
+     ("a bench in the park", [("unknown", 1)]),  # flexed biceps: none is better than that
      ("Kinder spielen Fußball", [("child", 3), ("soccer-ball", 1)]),  # no slide
      ("a hot air balloon over the fields", [("balloon", 1)])],  # was a fire and a balloon
 )  # fmt: skip

@@ -48,6 +48,8 @@ def lookup(word: str, color: str | None = None, german: bool = False) -> Thing |
 
     The hand-kept tables answer first, for every reading of the word, then the CLDR names.
     """
+    if word in nouns.NOT_NAMES:
+        return None
     readings = lemmas(word)
     if german and word in nouns.GERMAN_WORDS:
         return Thing(nouns.GERMAN_WORDS[word])

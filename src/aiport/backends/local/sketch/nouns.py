@@ -120,7 +120,9 @@ ART_WORDS: dict[str, str] = {
         "envelope": "letter brief",
         "fire": "campfire lagerfeuer fireplace kamin",
         "potted-plant": "plant pflanze",
-        "branch": "branch twig bough ast zweig",  # CLDR keywords ending -ig read as adjectives
+        "branch": "branch twig bough ast zweig",
+        "health-worker": "doctor nurse ärztin krankenschwester pfleger",
+        "white-cane": "stock gehstock spazierstock",  # CLDR keywords ending -ig read as adjectives
     }.items()
     for word in text.split()
 }
@@ -131,6 +133,10 @@ ART_PHRASES = {"fire truck": "fire-engine", "cruise ship": "ship", "a pair of gl
                "hot air balloon": "balloon", "hot chocolate": "hot-beverage",
                "heisse schokolade": "hot-beverage", "top hat": "top-hat",
                "top hats": "top-hat", "birthday party": "birthday-cake"}  # fmt: skip
+
+# Words whose CLDR keywords name another thing ("bench" → flexed biceps, "long" → a long
+# drum): no picture, so a noun is drawn as a labelled placeholder and an adjective not at all.
+NOT_NAMES = frozenset({"bench", "benches", "long", "lights", "lichter"})
 
 # German words that mean something else in English ("Hut" is a hat, "hut" a Hütte).
 GERMAN_WORDS = {"hut": "top-hat", "eis": "ice-cream", "see": "water-wave"}
