@@ -108,6 +108,9 @@ def test_a_family_is_drawn_as_its_members(prompt: str) -> None:
      ("eine alte Frau mit einem Stock", [("woman-standing", 1), ("white-cane", 1)]),
      ("a woman with long brown hair", [("woman", 1)]),  # a long drum
      ("a bench in the park", [("unknown", 1)]),  # flexed biceps: none is better than that
+     ("ein Kürbis", [("jack-o-lantern", 1)]),  # a pie
+     ("a boy with a dog on a leash", [("boy", 1), ("dog", 1)]),  # a "leash" placeholder
+     ("a cozy cabin in the mountains", [("house", 1), ("mountain", 3)]),  # a thatched hut
      ("Kinder spielen Fußball", [("child", 3), ("soccer-ball", 1)]),  # no slide
      ("a hot air balloon over the fields", [("balloon", 1)])],  # was a fire and a balloon
 )  # fmt: skip

@@ -66,8 +66,9 @@ SCENE_TILES = frozenset(
 ART_WORDS: dict[str, str] = {
     fold(word): name
     for name, text in {
-        "house": "house home haus zuhause eigenheim",
-        "hut": "cottage cabin hut hütte",
+        "house": "house home haus zuhause eigenheim cottage cabin hütte berghütte",
+        "hut": "hut",  # a thatched hut; a cabin or Hütte is a house
+        "jack-o-lantern": "pumpkin kürbis",
         "deciduous-tree": "tree baum laubbaum",
         "evergreen-tree": "pine fir spruce tanne fichte tannenbaum nadelbaum",
         "palm-tree": "palm palme",

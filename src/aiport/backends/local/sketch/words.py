@@ -208,6 +208,7 @@ STOPWORDS = _words(
     " ist sind war waren es gibt hier dort da das welche welcher welches wo wenn sehr zu zum zur"
     " für aus im am an sagt steht heißt genannt beschriftet"
     " cute lovely pretty beautiful süß niedlich hübsch schön hands hände together zusammen"
+    " leash leine"
 )
 GERMAN_HINTS = _words(
     "ein eine einer einen einem eines der die das den dem des und mit auf im am ist sind von"
