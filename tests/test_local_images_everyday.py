@@ -111,6 +111,8 @@ def test_a_family_is_drawn_as_its_members(prompt: str) -> None:
      ("ein Kürbis", [("jack-o-lantern", 1)]),  # a pie
      ("a boy with a dog on a leash", [("boy", 1), ("dog", 1)]),  # a "leash" placeholder
      ("a cozy cabin in the mountains", [("house", 1), ("mountain", 3)]),  # a thatched hut
+     ("a boy and a girl building a sandcastle", [("boy", 1), ("girl", 1), ("unknown", 1)]),
+     ("a mouse eating cheese", [("mouse", 1), ("cheese-wedge", 1)]),  # a pizza
      ("Kinder spielen Fußball", [("child", 3), ("soccer-ball", 1)]),  # no slide
      ("a hot air balloon over the fields", [("balloon", 1)])],  # was a fire and a balloon
 )  # fmt: skip

@@ -69,6 +69,7 @@ ART_WORDS: dict[str, str] = {
         "house": "house home haus zuhause eigenheim cottage cabin hütte berghütte",
         "hut": "hut",  # a thatched hut; a cabin or Hütte is a house
         "jack-o-lantern": "pumpkin kürbis",
+        "cheese-wedge": "cheese käse",
         "deciduous-tree": "tree baum laubbaum",
         "evergreen-tree": "pine fir spruce tanne fichte tannenbaum nadelbaum",
         "palm-tree": "palm palme",

@@ -171,6 +171,8 @@ class Reader:
             self._drop_phrase()
         elif word in w.FOLDED_SETS["stopwords"] or word in w.FOLDED_SETS["fillers"]:
             self._end_phrase()
+        elif self._verb_at(self.position) and self.objects[self.segment :]:
+            self._end_phrase()  # "a girl building a sandcastle": no building
         elif (thing := self._lookup(word, original)) is not None:
             self._noun(thing, original)
         elif not self._compound(word, original) and self.phrase.started:
@@ -212,6 +214,12 @@ class Reader:
         # else: a modifier of the noun that follows ("apple tree", "a happy family"): that
         # noun is drawn
 
+    def _verb_at(self, at: int) -> bool:
+        """ "building a sandcastle": an -ing word before an article is a verb, not a noun."""
+        after = self.tokens[at + 1][0] if at + 1 < len(self.tokens) else ""
+        verb_like = self.tokens[at][0].endswith("ing")
+        return verb_like and (after in w.FOLDED_SETS["determiners"] or after in w.COUNT_INDEX)
+
     def _verb_follows(self) -> bool:
         """ "a chef cooking": the next word is a verb (that names a picture too)."""
         return self.tokens[self.position + 1][0].endswith("ing")
@@ -230,7 +238,7 @@ class Reader:
     def next_thing(self, weak: bool = False) -> lexicon.Thing | None:
         """The thing the next word names; `weak`: a keyword match counts too."""
         at = self.position + 1
-        if at >= len(self.tokens) or w.reserved(self.tokens[at][0]):
+        if at >= len(self.tokens) or w.reserved(self.tokens[at][0]) or self._verb_at(at):
             return None
         thing = self._lookup(*self.tokens[at])
         return thing if thing is not None and (thing.strong or weak) else None
