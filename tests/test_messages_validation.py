@@ -15,8 +15,8 @@ import anthropic
 import pytest
 
 from aiport.protocol.message_blocks import MESSAGE_FIELDS
-from aiport.protocol.messages import Message
-from tests.support.anthropic_shapes import OUTPUT, generate
+from aiport.protocol.messages import Message, MessagesRequest
+from tests.support.anthropic_shapes import OUTPUT, block_types, fields_of, generate, tag_of
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.server import MASTER_KEY, AiportProcess, raw_request
 
@@ -137,6 +137,17 @@ def test_everything_the_installed_sdk_defines_is_allowed() -> None:
     missing = facts(generate()) - facts(json.loads(OUTPUT.read_text()))
     assert not missing, sorted(missing, key=str)[:20]
     assert set(Message.model_fields) == MESSAGE_FIELDS  # a message's fields, of every role
+
+
+@pytest.mark.parametrize("block_type", sorted(block_types(), key=str), ids=lambda t: t.__name__)
+def test_every_field_of_every_block_type_the_sdk_defines_passes(block_type: type) -> None:
+    """Straight from the SDK's types, not through the generated list."""
+    fields = fields_of(block_type)
+    block = dict.fromkeys(fields) | {"type": tag_of(fields["type"])}
+    messages = [{"role": role, "content": [block]} for role in ("user", "assistant")]
+    MessagesRequest.model_validate(
+        {"model": NATIVE, "max_tokens": 5, "messages": messages}, strict=True
+    )
 
 
 @pytest.mark.parametrize("model", [NATIVE, TRANSLATED])

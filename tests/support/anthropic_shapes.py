@@ -55,7 +55,7 @@ def _name(cls: type) -> str:
     return re.sub(r"Param$", "", cls.__name__.removeprefix("Beta"))
 
 
-def _fields(cls: type) -> dict[str, Any]:
+def fields_of(cls: type) -> dict[str, Any]:
     if isinstance(cls, type) and issubclass(cls, pydantic.BaseModel):
         return {f.alias or name: f.annotation for name, f in cls.model_fields.items()}
     fields = {}
@@ -93,14 +93,14 @@ def _add_shape(cls: type, shapes: dict[str, dict[str, Any]]) -> None:
     if cls in shape["classes"]:
         return  # seen (block types nest in themselves)
     shape["classes"].add(cls)
-    fields = _fields(cls)
-    shape["tag"] = shape["tag"] or _tag(fields.get("type"))
+    fields = fields_of(cls)
+    shape["tag"] = shape["tag"] or tag_of(fields.get("type"))
     for field, hint in fields.items():
         shape["fields"].setdefault(field, None)
         shape["fields"][field] = _merge(shape["fields"][field], _expr(hint, shapes))
 
 
-def _tag(hint: Any) -> str | None:
+def tag_of(hint: Any) -> str | None:
     """The block's `type`, when it is one literal string."""
     while get_origin(hint) in (typing.Annotated, *_WRAPPERS):
         hint = get_args(hint)[0]
@@ -110,6 +110,26 @@ def _tag(hint: Any) -> str | None:
     if get_origin(hint) is typing.Literal and len(get_args(hint)) == 1:
         return str(get_args(hint)[0])
     return None
+
+
+def block_types() -> set[type]:
+    """Every content block type the SDK's messages may hold (stable and beta, params and
+    the response blocks a caller sends back)."""
+    found: set[type] = set()
+
+    def collect(hint: Any) -> None:
+        if _is_shape(hint):
+            found.add(hint)
+        for arg in get_args(hint):
+            collect(arg)
+
+    for params in (
+        message_create_params.MessageCreateParamsBase,
+        beta_create_params.MessageCreateParamsBase,
+    ):
+        for message in get_args(get_args(get_type_hints(params)["messages"])[0]):
+            collect(get_type_hints(message, include_extras=True)["content"])
+    return found
 
 
 def _merge(a: Any, b: Any) -> Any:
