@@ -284,6 +284,10 @@ def silent_wav(seconds: int) -> bytes:
     return buffer.getvalue()
 
 
+def sdk(billing: Deployment, key: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=billing.first.base_url + "/v1", api_key=key, max_retries=0)
+
+
 async def test_a_transcription_reserves_and_is_billed_by_the_length_of_its_audio(
     billing: Deployment,
 ) -> None:
@@ -293,7 +297,7 @@ async def test_a_transcription_reserves_and_is_billed_by_the_length_of_its_audio
     minute = ("minute.wav", silent_wav(60))
 
     def api(key: str) -> openai.OpenAI:
-        return openai.OpenAI(base_url=billing.first.base_url + "/v1", api_key=key, max_retries=0)
+        return sdk(billing, key)
 
     edge = billing.create_key(max_budget=0.005)
     with pytest.raises(openai.RateLimitError) as refused:
@@ -329,6 +333,33 @@ async def test_a_transcription_reserves_and_is_billed_by_the_length_of_its_audio
     )
     [row] = await billing.wait_for_rows(plain["id"], 1)
     assert (row["cost_usd"], row["unpriced"]) == (0.0, 1)
+
+
+async def test_a_transcription_priced_by_tokens_reserves_for_its_audio_and_bills_its_usage(
+    billing: Deployment,
+) -> None:
+    """gpt-4o-transcribe bills audio input tokens ($6 per 1M) and transcript tokens ($10):
+    admission reserved only its text prompt (about $0), so a key at the edge of its budget
+    was served a whole transcription past it. A minute of audio now reserves 600 audio
+    tokens and 300 transcript tokens ($0.0066); the answer's usage is what is billed."""
+    minute = ("minute.wav", silent_wav(60))
+    edge = billing.create_key(max_budget=0.005)
+    with pytest.raises(openai.RateLimitError) as refused:
+        sdk(billing, edge["key"]).audio.transcriptions.create(
+            model="gpt-4o-transcribe", file=minute
+        )
+    assert refused.value.code == "insufficient_quota"
+
+    able = billing.create_key(max_budget=0.1)
+    answer = sdk(billing, able["key"]).audio.transcriptions.create(
+        model="gpt-4o-transcribe", file=minute
+    )
+    assert answer.text == "hello world"  # the fake upstream reports 14 audio tokens, 45 out
+    [row] = await billing.wait_for_rows(able["id"], 1)
+    billed = (14 * 6 + 45 * 10) / M
+    assert (row["prompt_tokens"], row["completion_tokens"]) == (14, 45)
+    assert (row["cost_usd"], row["unpriced"]) == (pytest.approx(billed), 0)
+    assert billing.key_info(able["id"])["spend_usd"] == pytest.approx(billed)
 
 
 async def test_a_request_that_fails_before_any_output_costs_nothing(

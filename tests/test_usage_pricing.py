@@ -147,6 +147,22 @@ def test_pictures_are_priced_by_quality_and_size_or_by_tokens() -> None:
     assert table.price("gpt-image-2") is not None
 
 
+def test_a_transcription_is_estimated_from_its_length_by_minute_or_by_tokens() -> None:
+    """A token-priced transcription was estimated at its prompt only (about $0): a budget
+    key could overrun by a whole transcription."""
+    table = PriceTable()
+    whisper, gpt_4o, mini = (
+        table.price(name) for name in ("whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe")
+    )
+    assert whisper is not None and gpt_4o is not None and mini is not None
+    assert whisper.estimate(audio_seconds=90) == pytest.approx(0.009)
+    # A minute: 600 audio tokens in (10 a second), 300 transcript tokens out (5 a second).
+    assert gpt_4o.estimate(audio_seconds=60) == pytest.approx((600 * 6 + 300 * 10) / M)
+    assert mini.estimate(audio_seconds=60) == pytest.approx((600 * 3 + 300 * 5) / M)
+    # A text prompt is billed at the text rate; a fraction of a second rounds up.
+    assert gpt_4o.estimate(40, audio_seconds=0.05) == pytest.approx((40 * 2.5 + 6 + 10) / M)
+
+
 def test_what_each_price_can_meter() -> None:
     table = PriceTable()
 

@@ -47,6 +47,16 @@ CREATED = 1727346173
 ANTHROPIC_ERRORS = {400: "invalid_request_error", 429: "rate_limit_error", 529: "overloaded_error"}
 
 
+# A transcription by a model priced by tokens reports them (OpenAI's reference example).
+TRANSCRIPTION_TOKENS = {
+    "type": "tokens",
+    "input_tokens": 14,
+    "input_token_details": {"text_tokens": 0, "audio_tokens": 14},
+    "output_tokens": 45,
+    "total_tokens": 59,
+}
+
+
 def streams_dir() -> Path:
     """Real OpenAI SSE streams, recorded byte for byte, kept in `tests/data/openai/streams`."""
     return Path(__file__).resolve().parents[1] / "data" / "openai" / "streams"
@@ -422,9 +432,10 @@ class FakeUpstream:
             return web.Response(text="hello world\n", content_type="text/plain")
         if fields.get("stream") == "true":  # as gpt-4o-transcribe streams
             return web.Response(text=TRANSCRIPT_EVENTS, content_type="text/event-stream")
-        return web.json_response(
-            {"text": "hello world", "usage": {"type": "duration", "seconds": 2}}
-        )
+        usage: dict[str, Any] = {"type": "duration", "seconds": 2}
+        if "transcribe" in str(fields.get("model")):  # gpt-4o-transcribe: tokens, as
+            usage = TRANSCRIPTION_TOKENS  # OpenAI's API reference shows them
+        return web.json_response({"text": "hello world", "usage": usage})
 
     async def moderations(self, request: web.Request) -> web.StreamResponse:
         body = await self._record_json(request)

@@ -9,6 +9,9 @@ Pictures cost `images["<quality> <size>"]` each (DALL·E); GPT Image models are 
 tokens the upstream reports instead, and `image_output_tokens` (a high-quality 1024x1024
 picture's output tokens) only serves to estimate a request before it runs. Speech costs
 `characters` per 1M input characters, transcription `audio_minute` per minute or audio tokens.
+A transcription priced by tokens is estimated before it runs from its audio's length: its
+audio as input tokens (`AUDIO_TOKENS_PER_SECOND`), its transcript as output tokens
+(`TRANSCRIPT_TOKENS_PER_SECOND`); it is billed by the tokens its answer reports.
 
 A price with no rate at all is a free model (moderations).
 """
@@ -23,6 +26,13 @@ from typing import Protocol
 
 # Image output tokens by quality, relative to a high-quality picture (gpt-image-1's table).
 QUALITY_SHARE = {"low": 272 / 4160, "medium": 1056 / 4160, "high": 1.0}
+# OpenAI's rate for audio a user sends: "1 token per 100 ms of audio" (Realtime API guide,
+# "Managing costs", developers.openai.com/api/docs/guides/realtime-costs — the only rate it
+# publishes; its transcription models report the audio tokens they billed in `usage`).
+AUDIO_TOKENS_PER_SECOND = 10
+# A transcript's tokens: fast speech, about 200 words a minute, at OpenAI's rule of thumb of
+# 100 tokens per 75 words is about 4.4 tokens a second; rounded up, for other languages.
+TRANSCRIPT_TOKENS_PER_SECOND = 5
 # Units a request can be metered in, and the rates that bill each.
 METERS = {
     "tokens": ("input", "output"),
@@ -109,9 +119,15 @@ class Price:
         if images and not self.images and self.output:
             output_tokens += images * self._image_tokens(image_variant)
             images = 0
+        audio_tokens = 0
+        if audio_seconds and not self.audio_minute:  # a transcription priced by tokens
+            audio_tokens = math.ceil(audio_seconds * AUDIO_TOKENS_PER_SECOND)
+            prompt_tokens += audio_tokens
+            output_tokens += math.ceil(audio_seconds * TRANSCRIPT_TOKENS_PER_SECOND)
         usage = _Usage(
             prompt_tokens=prompt_tokens,
             completion_tokens=output_tokens,
+            audio_tokens=audio_tokens,
             images=images,
             characters=characters,
             audio_seconds=audio_seconds,
