@@ -7,8 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import openai
+import orjson
 import pytest
 
+from tests.support.fake_upstream import wait_for
 from tests.support.server import AiportProcess, raw_request, sse_events
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,3 +56,37 @@ def test_a_crash_mid_stream_ends_with_one_error_frame(server: AiportProcess) -> 
     events = sse_events(response.body)
     assert response.status == 200
     assert b'"error"' in events[-1] and b"[DONE]" not in events
+
+
+def test_a_defect_one_request_meets_is_not_retried_nor_held_against_the_engine(
+    server: AiportProcess,
+) -> None:
+    """A request whose input meets a defect in an engine's own code (a TypeError, an
+    AttributeError...) gets a 500 at once: asking again would meet it again, and it says
+    nothing about the engine's health — ten of them must not eject the model for everyone
+    (five failures open a breaker)."""
+    parts = [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]
+    for _ in range(10):
+        response = raw_request(
+            server.base_url + "/v1/chat/completions", {"model": "picky", "messages": parts}
+        )
+        assert response.status == 500, response.body[:200]
+
+    def attempts() -> list[int]:  # per request, from the access log (written in batches)
+        lines = map(orjson.loads, filter(is_json, server.log().splitlines()))
+        return [
+            len(line["attempts"])
+            for line in lines
+            if line.get("logger") == "aiport.access" and line.get("model") == "picky"
+        ]
+
+    assert wait_for(lambda: len(attempts()) == 10, timeout=5)
+    assert attempts() == [1] * 10  # none retried
+    answer = server.client().chat.completions.create(
+        model="picky", messages=[{"role": "user", "content": "hi"}]
+    )
+    assert answer.choices[0].message.content == "HI"
+
+
+def is_json(line: str) -> bool:
+    return line.startswith("{")

@@ -187,6 +187,9 @@ def test_error_classes_and_what_is_never_retried() -> None:
     retry_on = RouterConfig().retry_on
     assert retry.error_class(upstream_error(503)) == "503"
     assert retry.error_class(TimeoutError()) == "timeout"
+    assert retry.error_class(RuntimeError("an engine died")) == "500"
+    assert retry.error_class(AttributeError("a defect met")) == "defect"
+    assert not retry.retryable(KeyError("x"), "defect", retry_on, 0)
     assert retry.retryable(upstream_error(503), "503", retry_on, 0)
     assert not retry.retryable(upstream_error(503), "503", retry_on, 2)  # used up
     for status in (400, 401, 403, 404):

@@ -25,11 +25,32 @@ class FaultyBackend(Backend):
         return [
             ModelCard("times-out", owned_by="aiport-local"),
             ModelCard("crashes", owned_by="aiport-local"),
+            ModelCard("picky", owned_by="aiport-local"),
         ]
 
     async def chat(self, call: Call) -> JSONBody:
         if call.model == "times-out":
             raise TimeoutError("an inner deadline passed")
+        if call.model == "picky":
+            # A defect of its own code that one request's input meets: content given as a
+            # list of parts has no `.upper()` (AttributeError); text is answered.
+            text = call.body["messages"][-1]["content"].upper()
+            return JSONBody(
+                {
+                    "id": "chatcmpl-picky",
+                    "object": "chat.completion",
+                    "created": 0,
+                    "model": "picky",
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": text},
+                            "finish_reason": "stop",
+                        }
+                    ],
+                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                }
+            )
         raise RuntimeError("the engine crashed")
 
     async def chat_stream(self, call: Call) -> AsyncIterator[StreamChunk]:

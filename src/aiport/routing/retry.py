@@ -31,6 +31,11 @@ from aiport.errors import (
 from aiport.routing.config import CONNECT_ERROR, TIMEOUT
 
 OVERLOADED = "overloaded"
+# A defect in aiport's or an engine's own code that this request's input met: never
+# retried (asking again meets it again) and never a deployment's failure (one caller's
+# request would otherwise eject a model for everyone). It is logged with its traceback.
+DEFECT = "defect"
+DEFECTS = (TypeError, AttributeError, KeyError, IndexError, ValueError, AssertionError)
 
 # Codes (OpenAI's and peers') that mean the request itself is the problem, whatever its
 # status: never retried, never a deployment's fault.
@@ -50,7 +55,8 @@ def as_api_error(exc: BaseException) -> APIError:
 
 def error_class(exc: BaseException) -> str:
     """`connect_error`, `timeout`, `overloaded` (a local engine's queue is full: no fault of
-    the deployment, and no reason to ask it again at once), or the status as text."""
+    the deployment, and no reason to ask it again at once), `defect`, or the status as
+    text."""
     if isinstance(exc, Overloaded):
         return OVERLOADED
     if isinstance(exc, GatewayTimeout | TimeoutError):
@@ -59,6 +65,8 @@ def error_class(exc: BaseException) -> str:
         return CONNECT_ERROR
     if isinstance(exc, APIError):
         return str(exc.status)
+    if isinstance(exc, DEFECTS):
+        return DEFECT
     return "500"  # an engine that crashed
 
 
