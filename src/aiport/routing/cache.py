@@ -112,10 +112,13 @@ class ResponseCache:
     def keep(self, lookup: Lookup, answer: CachedAnswer) -> None:
         """Store an answer: at once in memory; in Redis in the background (the client need
         not wait for it)."""
-        if not lookup.store or answer.size > self.config.max_entry_bytes:
+        if not lookup.store:
+            return
+        size = answer.size
+        if size > self.config.max_entry_bytes:
             return
         if self.memory is not None:
-            self.memory.put(lookup.key, answer, lookup.ttl)
+            self.memory.put(lookup.key, answer, lookup.ttl, size)
         else:
             task = asyncio.ensure_future(self.store.set(lookup.key, answer, lookup.ttl))
             self._storing.add(task)

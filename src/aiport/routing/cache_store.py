@@ -84,8 +84,10 @@ class MemoryStore:
         self._entries.move_to_end(key)
         return CachedAnswer(entry[2], entry[3])
 
-    def put(self, key: str, answer: CachedAnswer, ttl: float) -> None:
-        size = answer.size
+    def put(self, key: str, answer: CachedAnswer, ttl: float, size: int | None = None) -> None:
+        """Keep `answer` for `ttl` seconds; `size` is its `size`, when already known."""
+        if size is None:
+            size = answer.size
         if size > self.max_bytes:
             return
         if key in self._entries:
