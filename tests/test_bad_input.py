@@ -233,6 +233,8 @@ def test_bodies_under_the_limit_still_pass(small: AiportProcess) -> None:
         ("/v1/chat/completions", chat(messages=[]), "messages"),
         ("/v1/chat/completions", chat(messages="hi"), "messages"),
         ("/v1/chat/completions", chat(messages=[{"role": "wizard"}]), "messages[0].role"),
+        ("/v1/chat/completions", chat(messages=[{"content": "hi"}]), "messages[0].role"),
+        ("/v1/chat/completions", chat(messages=["hi"]), "messages[0]"),
         ("/v1/chat/completions", {"messages": MESSAGES}, "model"),
         ("/v1/chat/completions", {"model": "gpt-4o"}, "messages"),
         ("/v1/chat/completions", chat(model=""), "model"),

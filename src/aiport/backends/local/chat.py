@@ -417,7 +417,7 @@ class LlamaChatBackend(LlamaCompletions, LocalEngine[LlamaEngine]):
         """The runtime's chunks for every choice of `call`, errors raised as APIErrors."""
         engine = await self.loaded()
         tools = _tool_fields(req, engine.supports_tools)
-        messages = [message.model_dump(exclude_unset=True) for message in req.messages]
+        messages = [dict(message) for message in req.messages]
         plan = None
         if req.tools and req.tool_choice != "none" and not tools:  # a template without tools
             plan = ToolPlan(req.tools, req.tool_choice)
