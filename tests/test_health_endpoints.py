@@ -1,5 +1,5 @@
 """Health for load balancers and operators: `/health/live`, `/health/ready`, and `/health`
-whose details (error texts, paths) only the master key sees."""
+whose details (deployment ids, error texts, paths) only the master key sees."""
 
 from __future__ import annotations
 
@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.server import AiportProcess, assert_openai_error, raw_request
+from tests.support.fake_upstream import FakeUpstream
+from tests.support.server import (
+    ANTHROPIC_UPSTREAM_KEY,
+    UPSTREAM_KEY,
+    AiportProcess,
+    assert_openai_error,
+    raw_request,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET_PATH = "/srv/models/private-weights.gguf"
@@ -41,9 +48,39 @@ def test_live_and_ready_need_no_key(proxy: AiportProcess) -> None:
         response = raw_request(proxy.base_url + path, key=None)
         assert response.status == 200, (path, response.body)
         assert response.headers["x-request-id"].startswith("req_")
-    ready = raw_request(proxy.base_url + "/health/ready", key=None).json()
-    assert ready["status"] == "ready"
-    assert ready["deployments"]["vllm/meta-llama/Llama-3-8B"] == "closed"
+
+
+def test_ready_counts_deployments_and_names_them_only_to_the_master_key(
+    proxy: AiportProcess,
+) -> None:
+    details = raw_request(proxy.base_url + "/health/ready").json()
+    assert details["status"] == "ready"
+    assert details["deployments"]["vllm/meta-llama/Llama-3-8B"] == "closed"
+    counts = {"healthy": len(details["deployments"]), "half_open": 0, "ejected": 0, "down": 0}
+    assert details["deployment_counts"] == counts
+
+    for key in (None, "sk-wrong"):  # a wrong key is no key here, not a 401
+        public = raw_request(proxy.base_url + "/health/ready", key=key)
+        assert public.status == 200
+        assert public.json() == {"status": "ready", "deployment_counts": counts}
+
+
+def test_no_public_answer_names_a_deployment_an_upstream_or_its_key(
+    proxy: AiportProcess, upstream: FakeUpstream
+) -> None:
+    ids = raw_request(proxy.base_url + "/health/ready").json()["deployments"]
+    secrets = [upstream.url, UPSTREAM_KEY, ANTHROPIC_UPSTREAM_KEY, *ids]
+    secrets += [id.split("/", 1)[1] for id in ids]  # the upstream model names
+    chat = {"model": "my-llama", "messages": [{"role": "user", "content": "x"}]}
+    asked = [("/health", None), ("/health/live", None), ("/health/ready", None)]
+    asked += [("/v1/models", None), ("/v1/chat/completions", chat), ("/admin/deployments", None)]
+    asked += [("/no/such/path", None)]
+    for path, body in asked:
+        for key in (None, "sk-wrong"):
+            response = raw_request(proxy.base_url + path, body, key=key)
+            seen = response.body.decode() + str(dict(response.headers))
+            leaked = [secret for secret in secrets if secret in seen]
+            assert not leaked, (path, key, response.status, leaked)
 
 
 def test_public_health_is_up_or_down_only(proxy: AiportProcess) -> None:
@@ -75,7 +112,12 @@ def test_with_no_backend_up_it_is_not_ready_and_says_why_only_to_the_master_key(
         time.sleep(0.1)
     ready = raw_request(broken.base_url + "/health/ready", key=None)
     assert ready.status == 503 and ready.json()["status"] == "no_backend_up"
-    assert set(ready.json()["deployments"].values()) == {"down"}  # each deployment's state
+    counts = ready.json()["deployment_counts"]
+    assert "deployments" not in ready.json() and counts["down"] > 0
+    assert counts == {"healthy": 0, "half_open": 0, "ejected": 0, "down": counts["down"]}
+    details = raw_request(broken.base_url + "/health/ready")  # the master key
+    assert details.status == 503 and details.json()["status"] == "no_backend_up"
+    assert set(details.json()["deployments"].values()) == {"down"}  # each deployment's state
 
     for key in (None, "sk-wrong"):
         public = raw_request(broken.base_url + "/health", key=key)

@@ -81,7 +81,10 @@ def test_an_ejection_is_shared_and_a_probe_readmits(
     assert upstream.count("solo-m") == 2  # the outage cost no more upstream requests
     ready = raw_request(second.base_url + "/health/ready", key=None)
     assert ready.status == 503
-    assert ready.json() == {"status": "no_healthy_deployment", "deployments": {SOLO: "open"}}
+    counts = {"healthy": 0, "half_open": 0, "ejected": 1, "down": 0}
+    assert ready.json() == {"status": "no_healthy_deployment", "deployment_counts": counts}
+    details = raw_request(second.base_url + "/health/ready").json()  # the master key
+    assert details["deployments"] == {SOLO: "open"}
     time.sleep(COOLDOWN + 0.2)
     assert deployments(first)[SOLO]["state"] == "half_open"
     probe = ask(first)  # half-open: one request tries it, and it answers

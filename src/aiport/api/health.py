@@ -3,8 +3,9 @@
 - `/health/live`: the process is up and its event loop answers (200, no key).
 - `/health/ready`: it can serve (no key): 503 while starting, while draining for a
   shutdown, when no backend is up, or when no deployment of any model is healthy (all
-  ejected by their breakers); it lists each deployment's state. Load balancers and
-  Kubernetes route by this.
+  ejected by their breakers). Load balancers and Kubernetes route by this. Anyone sees
+  how many deployments are in each state; only the master key sees which (their ids
+  name providers and upstream models, and their states tell of outages).
 - `/health`: up/down per backend for anyone; with the master key also the details (load
   state, error texts, paths), which are not for the public.
 """
@@ -32,11 +33,25 @@ async def live(request: web.Request) -> web.Response:
 async def ready(request: web.Request) -> web.Response:
     svc = services(request)
     reason = not_ready_reason(svc)
-    report = {"status": reason or "ready", "deployments": svc.router.states()}
+    states = svc.router.states()
+    report: dict[str, Any] = {"status": reason or "ready", "deployment_counts": _counts(states)}
+    if svc.auth.is_master(request.headers.get("Authorization")):
+        report["deployments"] = states
     response = json_response(request, report)
     if reason is not None:
         response.set_status(503)
     return response
+
+
+# A breaker's state as an operator names it: closed lets requests through, open ejects.
+_COUNTED = {"closed": "healthy", "half_open": "half_open", "open": "ejected", "down": "down"}
+
+
+def _counts(states: dict[str, str]) -> dict[str, int]:
+    counts = dict.fromkeys(_COUNTED.values(), 0)
+    for state in states.values():
+        counts[_COUNTED[state]] += 1
+    return counts
 
 
 def not_ready_reason(svc: Services) -> str | None:
