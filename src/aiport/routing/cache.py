@@ -95,7 +95,8 @@ class ResponseCache:
         ttl = model_cache.ttl or self.config.ttl
         if "no-cache" in directives:
             return Lookup("bypass", key, ttl, store=True)
-        answer = self.memory.get_now(key) if self.memory else await self.store.get(key)
+        memory = self.memory  # (not its truth: an empty store is falsy)
+        answer = memory.get_now(key) if memory is not None else await self.store.get(key)
         if answer is not None:
             return Lookup("hit", key, ttl, answer)
         pending = None
