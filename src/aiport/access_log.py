@@ -15,7 +15,7 @@ def access_fields(ctx: RequestContext) -> dict[str, object]:
     fields: dict[str, object] = {
         "request_id": ctx.request_id,
         "key_id": ctx.caller.key_id if ctx.caller else None,
-        "model": ctx.model,
+        "model": ctx.model[:200] if ctx.model else None,  # the client's: cut, as in usage
         "backend": ctx.backend,
         "deployment": ctx.deployment,
         "cache": ctx.cache,
