@@ -227,6 +227,8 @@ def test_bodies_under_the_limit_still_pass(small: AiportProcess) -> None:
         ("/v1/chat/completions", chat(temperature="0.7"), "temperature"),
         ("/v1/chat/completions", chat(max_tokens="5"), "max_tokens"),
         ("/v1/chat/completions", chat(stream=0), "stream"),
+        # OpenAI: "The 'stream_options' parameter is only allowed when 'stream' is enabled."
+        ("/v1/chat/completions", chat(stream_options={"include_usage": True}), "stream_options"),
         ("/v1/chat/completions", chat(model=4), "model"),
         ("/v1/embeddings", embed(dimensions=True), "dimensions"),
         ("/v1/audio/speech", speech(speed="fast"), "speed"),
@@ -286,6 +288,12 @@ def test_out_of_range_upload_field_is_400_naming_it(
     response = call(proxy, "/v1/audio/transcriptions", data, headers=headers)
     error = assert_openai_error(response, 400)
     assert error["param"].startswith(param), error  # an item of a list may add its index
+
+
+def test_stream_options_pass_with_a_stream_and_as_null_without_one(proxy: AiportProcess) -> None:
+    assert call(proxy, "/v1/chat/completions", chat(stream_options=None)).status == 200
+    streamed = chat(stream=True, stream_options={"include_usage": True})
+    assert call(proxy, "/v1/chat/completions", streamed).status == 200
 
 
 def test_unknown_fields_are_ignored_and_not_forwarded(

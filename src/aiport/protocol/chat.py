@@ -171,6 +171,15 @@ class ChatCompletionRequest(WireModel):
                 )
         return value
 
+    @field_validator("stream_options")
+    @classmethod
+    def _only_when_streaming(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is not None and not info.data.get("stream"):
+            raise ValueError(
+                "The 'stream_options' parameter is only allowed when 'stream' is enabled"
+            )
+        return value
+
     @field_validator("stop")
     @classmethod
     def _at_most_four_stops(cls, value: str | list[str] | None) -> str | list[str] | None:
