@@ -158,7 +158,14 @@ function KeyRow({ row, reload }) {
 export function KeysPage() {
   const [rows, setRows] = useState(null);
   const [error, setError] = useState(null);
-  const reload = () => call('/admin/keys').then((r) => { setRows(r.data); setError(null); }, setError);
+  // Only the latest list is shown: an earlier request that answers last (a slow server)
+  // would otherwise put the keys back as they were before an edit.
+  const latest = useRef(0);
+  const reload = () => {
+    const asked = ++latest.current;
+    const mine = (apply) => (value) => { if (asked === latest.current) apply(value); };
+    return call('/admin/keys').then(mine((r) => { setRows(r.data); setError(null); }), mine(setError));
+  };
   useEffect(() => { reload(); }, []);
   return html`<${CreateKey} onCreated=${reload} />
     <section class="panel" aria-labelledby="key-list">
