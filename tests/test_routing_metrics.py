@@ -141,3 +141,14 @@ def test_failures_and_fast_fails_carry_the_configured_deployment(
     solo = {"model": "solo", "served_model": "solo-m", "provider": "openai", "deployment": SOLO}
     assert d(**solo, status_class="5xx") == 3
     assert d(model="solo") == 3
+
+
+def test_a_usage_row_names_its_endpoint_by_route_as_the_metrics_do(gateway: AiportProcess) -> None:
+    """`aiport usage --by endpoint` adds up per endpoint, not per model or response id; an
+    unknown path is kept as it was asked."""
+    ids = []
+    for path in ("/v1/models/solo", "/v1/models/pair", "/v1/no-such-thing"):
+        answer = raw_request(gateway.base_url + path, method="GET")
+        ids.append(answer.headers["x-request-id"])
+    endpoints = [usage_row(gateway, request_id)["endpoint"] for request_id in ids]
+    assert endpoints == ["/v1/models/{model}", "/v1/models/{model}", "/v1/no-such-thing"]

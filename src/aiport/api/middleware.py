@@ -58,7 +58,7 @@ def next_request_id() -> str:
 
 @web.middleware
 async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
-    ctx = RequestContext(request_id=next(_request_ids), endpoint=request.path)
+    ctx = RequestContext(request_id=next(_request_ids), endpoint=_endpoint(request))
     request[CONTEXT] = ctx
     svc = request[REQUEST_SERVICES] = request.app[SERVICES]
     cors = svc.cors.headers_for(request)
@@ -164,6 +164,13 @@ def _after_failure(
     if request.transport is not None:
         request.transport.close()
     return started
+
+
+def _endpoint(request: web.Request) -> str:
+    """What the usage row names: the route's pattern (`/v1/responses/{response_id}`, so that
+    usage adds up per endpoint, not per id), or an unmatched path as it was asked."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else request.path
 
 
 def route_of(request: web.Request) -> str:
