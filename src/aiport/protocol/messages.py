@@ -82,13 +82,6 @@ class CountTokensRequest(WireModel):
             raise ValueError(NO_OTHER_PAYER)
         return value
 
-    @field_validator("messages")
-    @classmethod
-    def _user_speaks_first(cls, value: list[Message]) -> list[Message]:
-        if value and value[0].role == "assistant":
-            raise ValueError('first message must use the "user" role')
-        return value
-
     @classmethod
     def unknown_field(cls, body: dict[str, Any]) -> str | None:
         """The first top-level field of `body` this operation does not define, if any."""
