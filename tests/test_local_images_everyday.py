@@ -14,24 +14,15 @@ import pytest
 
 from aiport.backends.local.sketch.backdrop import SETTING_SUN
 from aiport.backends.local.sketch.describe import describe_scene
-from aiport.backends.local.sketch.layout import Box, layout
+from aiport.backends.local.sketch.layout import layout
 from aiport.backends.local.sketch.reader import parse_scene
 from aiport.backends.local.sketch.render import RenderJob, render_image
-
-SIZE = 1024
+from tests.support.sketch_layout import SIZE, boxes
 
 
 def pixels(prompt: str) -> np.ndarray:
     job = RenderJob(prompt=prompt, width=128, height=128)
     return np.asarray(render_image(parse_scene(prompt), job).convert("RGB")).astype(int)
-
-
-def boxes(prompt: str, seed: int = 0) -> dict[str, list[Box]]:
-    scene = parse_scene(prompt)
-    out: dict[str, list[Box]] = {}
-    for placed in layout(scene, SIZE, SIZE, random.Random(seed), vary=seed > 0):
-        out.setdefault(scene.objects[placed.group].kind_of(placed.copy), []).append(placed.box)
-    return out
 
 
 def kinds(prompt: str) -> list[tuple[str, int]]:

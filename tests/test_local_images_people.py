@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-import random
-
 import numpy as np
 import pytest
 
 from aiport.backends.local.sketch.art import PATH_ELEMENT, art_set, repainted_paths
 from aiport.backends.local.sketch.describe import describe_scene
-from aiport.backends.local.sketch.layout import Box, layout
 from aiport.backends.local.sketch.reader import parse_scene
 from aiport.backends.local.sketch.render import RenderJob, render_image
 from aiport.backends.local.sketch.worn import WORN_PATHS
-
-SIZE = 1024
-
-
-def boxes(prompt: str, seed: int) -> dict[str, list[Box]]:
-    scene = parse_scene(prompt)
-    out: dict[str, list[Box]] = {}
-    for placed in layout(scene, SIZE, SIZE, random.Random(seed), vary=seed > 0):
-        out.setdefault(scene.objects[placed.group].kind_of(placed.copy), []).append(placed.box)
-    return out
-
-
-def height(box: Box) -> float:
-    return box[3] - box[1]
+from tests.support.sketch_layout import SIZE, boxes, height
 
 
 def red_share(prompt: str) -> float:

@@ -19,21 +19,7 @@ from aiport.backends.local.sketch.geometry import HORIZON
 from aiport.backends.local.sketch.layout import Box, layout
 from aiport.backends.local.sketch.reader import parse_scene
 from aiport.backends.local.sketch.render import RenderJob, render_image
-
-SIZE = 1024
-
-
-def boxes(prompt: str, seed: int) -> dict[str, list[Box]]:
-    """Every drawn copy's box, by kind, in one of the prompt's random layouts."""
-    scene = parse_scene(prompt)
-    out: dict[str, list[Box]] = {}
-    for placed in layout(scene, SIZE, SIZE, random.Random(seed), vary=seed > 0):
-        out.setdefault(scene.objects[placed.group].kind_of(placed.copy), []).append(placed.box)
-    return out
-
-
-def height(box: Box) -> float:
-    return box[3] - box[1]
+from tests.support.sketch_layout import SIZE, boxes, height
 
 
 @pytest.mark.parametrize("seed", range(4))
