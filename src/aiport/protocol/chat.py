@@ -16,7 +16,7 @@ from pydantic import (
 )
 from typing_extensions import TypedDict  # pydantic needs this one on Python 3.11
 
-from aiport.protocol.common import WireModel, checked_as
+from aiport.protocol.common import WireModel, checked_as, needed_by_functions
 
 DEFAULT_TEMPERATURE = 0.7  # the seed's default (OpenAI's own is 1)
 
@@ -39,12 +39,9 @@ class ToolCall(BaseModel):
     type: str = "function"
     function: FunctionCall | None = Field(default=None, validate_default=True)
 
-    @field_validator("function")
-    @classmethod
-    def _functions_have_one(cls, value: Any, info: ValidationInfo) -> Any:
-        if value is None and info.data.get("type") == "function":
-            raise ValueError("a function call needs its `function` object")
-        return value
+    _functions_have_one = field_validator("function")(
+        needed_by_functions("a function call needs its `function` object")
+    )
 
 
 class ContentPart(BaseModel):
@@ -113,12 +110,9 @@ class Tool(BaseModel):
     type: str
     function: FunctionObject | None = Field(default=None, validate_default=True)
 
-    @field_validator("function")
-    @classmethod
-    def _functions_have_one(cls, value: Any, info: ValidationInfo) -> Any:
-        if value is None and info.data.get("type") == "function":
-            raise ValueError("a function tool needs its `function` object")
-        return value
+    _functions_have_one = field_validator("function")(
+        needed_by_functions("a function tool needs its `function` object")
+    )
 
 
 class ChatCompletionRequest(WireModel):

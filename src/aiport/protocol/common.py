@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, TypeAdapter
+from pydantic import AfterValidator, BaseModel, ConfigDict, TypeAdapter, ValidationInfo
 
 
 class WireModel(BaseModel):
@@ -23,6 +23,18 @@ class WireModel(BaseModel):
     def wire_names(cls) -> frozenset[str]:
         """The field names this operation defines, as they appear on the wire."""
         return _wire_names(cls)
+
+
+def needed_by_functions(message: str) -> Any:
+    """A field validator (`field_validator(name)(needed_by_functions(...))`): the field may
+    be left out, except by an item whose `type` is `function` (a tool, a tool call)."""
+
+    def check(cls: type, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.data.get("type") == "function":
+            raise ValueError(message)
+        return value
+
+    return classmethod(check)
 
 
 def checked_as(shape: Any) -> AfterValidator:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from aiport.protocol.common import WireModel, checked_as
+from aiport.protocol.common import WireModel, checked_as, needed_by_functions
 
 
 class TextFormat(BaseModel):
@@ -40,12 +40,9 @@ class Tool(BaseModel):
     description: str | None = None
     parameters: dict[str, Any] | None = None
 
-    @field_validator("name")
-    @classmethod
-    def _functions_are_named(cls, value: Any, info: ValidationInfo) -> Any:
-        if value is None and info.data.get("type") == "function":
-            raise ValueError("a function tool needs a `name`")
-        return value
+    _functions_are_named = field_validator("name")(
+        needed_by_functions("a function tool needs a `name`")
+    )
 
 
 class ResponseRequest(WireModel):
