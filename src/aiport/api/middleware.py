@@ -58,7 +58,10 @@ def next_request_id() -> str:
 
 @web.middleware
 async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
-    ctx = RequestContext(request_id=next(_request_ids), endpoint=_endpoint(request))
+    # The usage row's endpoint: the route, so that usage adds up per endpoint, not per id;
+    # an unknown path as it was asked.
+    endpoint = route_of(request, unmatched=request.path)
+    ctx = RequestContext(request_id=next(_request_ids), endpoint=endpoint)
     request[CONTEXT] = ctx
     svc = request[REQUEST_SERVICES] = request.app[SERVICES]
     cors = svc.cors.headers_for(request)
@@ -166,17 +169,11 @@ def _after_failure(
     return started
 
 
-def _endpoint(request: web.Request) -> str:
-    """What the usage row names: the route's pattern (`/v1/responses/{response_id}`, so that
-    usage adds up per endpoint, not per id), or an unmatched path as it was asked."""
+def route_of(request: web.Request, unmatched: str = UNMATCHED) -> str:
+    """The route's pattern (bounded, unlike the path): `/v1/models/{model}`; `unmatched`
+    for a path no route has."""
     resource = request.match_info.route.resource
-    return resource.canonical if resource is not None else request.path
-
-
-def route_of(request: web.Request) -> str:
-    """The route's pattern (bounded, unlike the path): `/v1/models/{model}`."""
-    resource = request.match_info.route.resource
-    return resource.canonical if resource is not None else UNMATCHED
+    return resource.canonical if resource is not None else unmatched
 
 
 def _finish(svc: Services, request: web.Request, ctx: RequestContext) -> None:
