@@ -11,7 +11,7 @@ import openai
 import pytest
 import pytest_asyncio
 
-from tests.support.fake_upstream import FakeUpstream
+from tests.support.fake_upstream import SPEECH_EVENTS, FakeUpstream
 from tests.support.server import MASTER_KEY, AiportProcess, raw_request
 
 MESSAGES = [{"role": "user", "content": "Was ist maschinelles Lernen?"}]
@@ -134,6 +134,20 @@ def test_speech_bytes(client: openai.OpenAI, upstream: FakeUpstream) -> None:
     assert audio.content == SPEECH
     assert audio.response.headers["content-type"] == "audio/mpeg"
     assert upstream.last("/audio/speech")["body"]["voice"] == "alloy"
+
+
+def test_speech_events_of_an_upstream_pass_through(
+    client: openai.OpenAI, upstream: FakeUpstream
+) -> None:
+    """`stream_format: "sse"`: the upstream's events reach the client as they are, as
+    events (they were labelled audio/mpeg)."""
+    with client.audio.speech.with_streaming_response.create(
+        model="tts-1", voice="alloy", input="Hallo!", stream_format="sse"
+    ) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        received = response.read()
+    assert received.decode() == SPEECH_EVENTS
+    assert upstream.last("/audio/speech")["body"]["stream_format"] == "sse"
 
 
 def test_speech_streaming_response(client: openai.OpenAI) -> None:

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import urllib.request
+from typing import Any
 
 import numpy as np
 import openai
 import pytest
 
+from tests.support.fake_upstream import wait_for
+from tests.support.openapi_spec import validate_event
 from tests.support.server import AiportProcess, raw_request
 from tests.support.speech_quality import word_error_rate
 
@@ -81,6 +85,41 @@ def test_speech_round_trips_through_transcription(client: openai.OpenAI) -> None
         model="whisper-1", file=("speech.mp3", io.BytesIO(mp3), "audio/mpeg")
     )
     assert word_error_rate(sentence, transcript.text) <= 0.25, transcript.text
+
+
+def test_speech_as_server_sent_events(client: openai.OpenAI, local: AiportProcess) -> None:
+    """`stream_format: "sse"` answered raw audio; OpenAI sends `speech.audio.delta` events
+    (base64 audio) and `speech.audio.done`. Billed as the audio form is: per character."""
+    key = raw_request(local.base_url + "/admin/keys", {"name": "speech-events"}).json()
+    sentence = "Hello world, this is a test."
+    keyed = local.client(api_key=key["key"])
+    with keyed.audio.speech.with_streaming_response.create(
+        model="tts-1", voice="nova", input=sentence, response_format="wav", stream_format="sse"
+    ) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        body = response.read().decode()
+    events = [json.loads(block.removeprefix("data: ")) for block in body.split("\n\n") if block]
+    for event in events:
+        validate_event(event, "CreateSpeechResponseStreamEvent")
+    *deltas, done = events
+    assert deltas and {e["type"] for e in deltas} == {"speech.audio.delta"}
+    assert done["type"] == "speech.audio.done"
+    wav = b"".join(base64.b64decode(e["audio"]) for e in deltas)
+    transcript = client.audio.transcriptions.create(model="whisper-1", file=("hello.wav", wav))
+    assert word_error_rate(sentence, transcript.text) <= 0.25, transcript.text
+    raw = keyed.audio.speech.create(
+        model="tts-1", voice="nova", input=sentence, stream_format="audio"
+    )
+    assert raw.response.headers["content-type"] == "audio/mpeg"
+    rows: list[dict[str, Any]] = []
+
+    def recorded() -> bool:
+        usage = raw_request(local.base_url + f"/admin/usage?key={key['id']}")
+        rows[:] = usage.json()["data"]
+        return sum(row["requests"] for row in rows) == 2
+
+    assert wait_for(recorded, timeout=10), rows
+    assert sum(row["characters"] for row in rows) == 2 * len(sentence), rows
 
 
 def test_transcription_text_format_is_plain(client: openai.OpenAI, local: AiportProcess) -> None:

@@ -256,3 +256,62 @@ def test_text_format_and_sampling_reach_a_chat_upstream(
         "json_schema": {"name": "place", "schema": schema, "strict": True},
     }
     assert (sent["temperature"], sent["top_p"]) == (0.2, 0.5)
+
+
+def merged_deltas(events: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """The shapes of a stream's events, each run of deltas of one part counted as one (a
+    replay tells each text whole)."""
+    shapes: list[tuple[Any, ...]] = []
+    for event in events:
+        if event["type"].endswith(".delta") and shapes and shapes[-1][0] == event["type"]:
+            continue
+        shapes.append((event["type"], event.get("item_id"), event.get("output_index")))
+    return shapes
+
+
+@pytest.mark.parametrize("model", ["agent-native", "agent-vllm"])
+def test_a_stored_response_is_replayed_as_its_event_stream(
+    proxy: AiportProcess, model: str
+) -> None:
+    """GET /responses/{id}?stream=true answered plain JSON, where the SDK's
+    `retrieve(id, stream=True)` reads the response's events; `starting_after` resumes."""
+    key = raw_request(proxy.base_url + "/admin/keys", {"name": f"replay-{model}"}).json()
+    client = proxy.client(api_key=key["key"])
+    live = stream_events(client, model, tools=[WEATHER])
+    created = live[-1]["response"]
+    with client.responses.retrieve(created["id"], stream=True) as stream:
+        replay = [event.model_dump(mode="json", exclude_unset=True) for event in stream]
+    assert merged_deltas(replay) == merged_deltas(live)
+    assert [e["sequence_number"] for e in replay] == list(range(len(replay)))
+    for event in replay:
+        validate_event(event)
+    assert replay[-1]["response"] == created
+    assert replay[0]["response"]["status"] == "in_progress"
+    assert replay[0]["response"]["id"] == created["id"]
+    arguments = "".join(
+        e["delta"] for e in replay if e["type"] == "response.function_call_arguments.delta"
+    )
+    assert arguments == created["output"][-1]["arguments"]
+    with client.responses.retrieve(created["id"], stream=True, starting_after=2) as stream:
+        rest = [event.model_dump(mode="json", exclude_unset=True) for event in stream]
+    assert rest == replay[3:]
+    # The replays are not billed again: the key's usage is the creation's alone.
+    rows: list[Any] = []
+
+    def recorded() -> bool:
+        usage = raw_request(proxy.base_url + f"/admin/usage?key={key['id']}", key=MASTER_KEY)
+        rows[:] = usage.json()["data"]
+        return sum(row["requests"] for row in rows) == 3
+
+    assert wait_for(recorded, timeout=10), rows
+    assert sum(row["total_tokens"] for row in rows) == created["usage"]["total_tokens"], rows
+
+
+def test_a_replay_with_a_bad_cursor_is_a_400(client: openai.OpenAI) -> None:
+    created = client.responses.create(model=TRANSLATED, input="Keep me.")
+    url = f"/responses/{created.id}"
+    with pytest.raises(openai.BadRequestError) as bad:
+        client.get(url + "?stream=true&starting_after=x", cast_to=object)
+    assert bad.value.param == "starting_after"  # type: ignore[attr-defined]
+    with pytest.raises(openai.NotFoundError):
+        client.responses.retrieve("resp_missing", stream=True)

@@ -62,6 +62,17 @@ def streams_dir() -> Path:
     return Path(__file__).resolve().parents[1] / "data" / "openai" / "streams"
 
 
+# Speech with `stream_format: "sse"` as OpenAI sends it: base64 audio, then the usage.
+SPEECH_EVENTS = "".join(
+    "data: " + orjson.dumps(event).decode() + "\n\n"
+    for event in (
+        {"type": "speech.audio.delta", "audio": base64.b64encode(b"\xff\xfb" * 8).decode()},
+        {
+            "type": "speech.audio.done",
+            "usage": {"input_tokens": 5, "output_tokens": 9, "total_tokens": 14},
+        },
+    )
+)
 # A streamed transcription as OpenAI sends it: deltas, then the text and its token usage.
 TRANSCRIPT_EVENTS = "".join(
     "data: " + orjson.dumps(event).decode() + "\n\n"
@@ -401,6 +412,8 @@ class FakeUpstream:
         fault = await self._faults(request, str(body.get("model")))
         if fault is not None:
             return fault
+        if body.get("stream_format") == "sse":  # as gpt-4o-mini-tts streams
+            return web.Response(text=SPEECH_EVENTS, content_type="text/event-stream")
         response = web.StreamResponse(headers={"content-type": "audio/mpeg"})
         await response.prepare(request)
         for index in range(8):

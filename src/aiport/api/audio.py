@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any
@@ -61,14 +62,17 @@ async def create_speech(request: web.Request) -> web.StreamResponse:
     ctx.usage, ctx.usage_reported = audio.usage, True
     ctx.mark_token()
     ok: bool | None = None
+    content_type = audio.content_type.split(";")[0]
+    # An engine that makes only audio, asked for events: they are made here.
+    as_events = speech.stream_format == "sse" and content_type != "text/event-stream"
     try:
         response = web.StreamResponse(headers=response_headers(request))
-        response.content_type = audio.content_type.split(";")[0]
+        response.content_type = "text/event-stream" if as_events else content_type
         await start_streaming(request, response)
+        frames = _speech_events(first, chunks, audio) if as_events else _raw(first, chunks)
         try:
-            await response.write(first)
-            async for chunk in chunks:
-                await response.write(chunk)
+            async for data in frames:
+                await response.write(data)
         except (ConnectionError, OSError):
             raise  # the client went away
         except Exception as exc:
@@ -81,6 +85,28 @@ async def create_speech(request: web.Request) -> web.StreamResponse:
         return response
     finally:
         served.lease.finish(ok)
+
+
+async def _raw(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    yield first
+    async for chunk in rest:
+        yield chunk
+
+
+async def _speech_events(
+    first: bytes, rest: AsyncIterator[bytes], audio: BinaryBody
+) -> AsyncIterator[bytes]:
+    """Audio (from an engine that makes only audio) as OpenAI's `stream_format: "sse"`
+    events: `speech.audio.delta` per chunk (base64), then `speech.audio.done`. Its usage
+    counts the tokens the request is billed: none for a voice billed per character of
+    input (the local one, with or without events)."""
+    async for chunk in _raw(first, rest):
+        if chunk:
+            delta = {"type": "speech.audio.delta", "audio": base64.b64encode(chunk).decode()}
+            yield sse.frame(orjson.dumps(delta))
+    tokens = audio.usage.prompt_tokens, audio.usage.completion_tokens
+    usage = {"input_tokens": tokens[0], "output_tokens": tokens[1], "total_tokens": sum(tokens)}
+    yield sse.frame(orjson.dumps({"type": "speech.audio.done", "usage": usage}))
 
 
 def _cut_off(request: web.Request, request_id: str, exc: Exception) -> None:

@@ -11,7 +11,7 @@ client sees it complete, so a follow-up can name it at once.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator, Awaitable
+from collections.abc import AsyncGenerator, Awaitable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -24,6 +24,7 @@ from aiport.api.sse import (
     Opened,
     event_frame,
     first_chunk,
+    open_stream,
     write_named_stream,
 )
 from aiport.backends.base import Backend, Call, JSONBody, StreamChunk
@@ -34,6 +35,7 @@ from aiport.protocol.responses import ResponseRequest
 from aiport.routing.deployment import Group
 from aiport.store.responses import ResponseStore, StoredResponse
 from aiport.translate.responses_chat import new_id
+from aiport.translate.responses_replay import replay_events
 
 JSON = dict[str, Any]
 FINAL_EVENTS = ("response.completed", "response.incomplete")
@@ -69,9 +71,19 @@ async def create_response(request: web.Request) -> web.StreamResponse:
     return json_response(request, data)
 
 
-async def retrieve_response(request: web.Request) -> web.Response:
+async def retrieve_response(request: web.Request) -> web.StreamResponse:
+    """The stored response; with `stream=true`, told again as its events (those after
+    `starting_after`). Only final responses are stored: aiport serves no `background`
+    ones, so there is never one in progress to follow."""
+    after = _replay_after(request.query)
     stored = await _stored(request)
-    return json_response(request, stored.response)
+    if after is None:
+        return json_response(request, stored.response)
+    events = [e for e in replay_events(stored.response) if e["sequence_number"] > after]
+    response = await open_stream(request)
+    await response.write(b"".join(event_frame(StreamChunk(e, event=e["type"])) for e in events))
+    await response.write_eof()
+    return response
 
 
 async def delete_response(request: web.Request) -> web.Response:
@@ -115,6 +127,19 @@ async def list_input_items(request: web.Request) -> web.Response:
 
 
 # -- helpers ---------------------------------------------------------------------------
+
+
+def _replay_after(query: Mapping[str, str]) -> int | None:
+    """None for a plain retrieval; else the last sequence number not to send again."""
+    stream = query.get("stream", "false").lower()
+    if stream not in ("true", "false"):
+        raise InvalidRequest("stream must be `true` or `false`.", param="stream")
+    if stream == "false":
+        return None
+    try:
+        return int(query.get("starting_after", "-1"))
+    except ValueError:
+        raise InvalidRequest("starting_after must be an integer.", param="starting_after") from None
 
 
 def _refuse_unserved(req: ResponseRequest) -> None:

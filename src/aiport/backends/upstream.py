@@ -270,7 +270,10 @@ class UpstreamBackend(Backend):
     async def speech(self, call: Call) -> BinaryBody:
         fmt = str(call.body.get("response_format") or "mp3")
         usage = Usage(characters=len(str(call.body.get("input", ""))))
-        return BinaryBody(CONTENT_TYPES.get(fmt, "audio/mpeg"), self._speech_bytes(call), usage)
+        content_type = CONTENT_TYPES.get(fmt, "audio/mpeg")
+        if call.body.get("stream_format") == "sse":  # the upstream's events pass through
+            content_type = "text/event-stream"
+        return BinaryBody(content_type, self._speech_bytes(call), usage)
 
     async def _speech_bytes(self, call: Call) -> AsyncIterator[bytes]:
         body = orjson.dumps(call.body)
