@@ -15,7 +15,7 @@ import anthropic
 import pytest
 
 from aiport.protocol.message_blocks import MESSAGE_FIELDS
-from aiport.protocol.messages import Message, MessagesRequest
+from aiport.protocol.messages import SDKFields, SDKMessage
 from tests.support.anthropic_shapes import OUTPUT, block_types, fields_of, generate, tag_of
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.server import MASTER_KEY, AiportProcess, raw_request
@@ -90,26 +90,78 @@ UNKNOWN_INSIDE: list[tuple[Any, Any, str]] = [
 ]
 
 
-@pytest.mark.parametrize("model", [NATIVE, TRANSLATED])
 @pytest.mark.parametrize(("messages", "system", "path"), UNKNOWN_INSIDE)
-def test_an_unknown_field_inside_messages_is_refused_as_anthropic_does(
+def test_an_unknown_field_inside_messages_is_refused_where_aiport_answers(
     client: anthropic.Anthropic,
     upstream: FakeUpstream,
-    model: str,
     messages: Any,
     system: Any,
     path: str,
 ) -> None:
+    """Translated for a chat upstream, a field the SDK does not define would be dropped
+    unseen: it is refused, as Anthropic refuses it."""
     extra: dict[str, Any] = {"system": system} if system else {}
     message = refused(
-        lambda: client.messages.create(model=model, max_tokens=5, messages=messages, **extra),
+        lambda: client.messages.create(model=TRANSLATED, max_tokens=5, messages=messages, **extra),
         upstream,
     )
     assert message == f"{path}: {EXTRA}"
     count = refused(
-        lambda: client.messages.count_tokens(model=model, messages=messages, **extra), upstream
+        lambda: client.messages.count_tokens(model=TRANSLATED, messages=messages, **extra),
+        upstream,
     )
     assert count == message
+
+
+# What a client newer than the installed SDK sends (Claude Code's `cache_control` with
+# `scope`, a block type and fields of its own): Anthropic judges it, not aiport.
+NEWER_CLIENT: Any = [
+    {
+        "role": "user",
+        "content": [
+            {
+                "type": "text",
+                "text": "Hi",
+                "cache_control": {"type": "ephemeral", "scope": "global", "ttl": "1h"},
+                "new_text_field": {"x": 1},
+            },
+            {"type": "block_of_tomorrow", "payload": [1, 2]},
+        ],
+        "new_message_field": True,
+    },
+]
+NEWER_SYSTEM: Any = [
+    {"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral", "scope": "org"}}
+]
+
+
+def test_a_native_anthropic_deployment_gets_inner_fields_untouched(
+    client: anthropic.Anthropic, upstream: FakeUpstream
+) -> None:
+    """An `anthropic` provider answers for itself: what is inside messages and system
+    blocks goes on as sent, whatever the installed SDK defines; streamed, whole and
+    counted."""
+    sent = {"messages": NEWER_CLIENT, "system": NEWER_SYSTEM}
+    answer = client.messages.create(model=NATIVE, max_tokens=5, **sent)
+    assert answer.content[0].type == "text"
+    assert {k: upstream.last("/messages")["body"][k] for k in sent} == sent
+    with client.messages.create(model=NATIVE, max_tokens=5, stream=True, **sent) as stream:
+        assert [event.type for event in stream][-1] == "message_stop"
+    assert {k: upstream.last("/messages")["body"][k] for k in sent} == sent
+    assert client.messages.count_tokens(model=NATIVE, **sent).input_tokens == 7
+    assert {k: upstream.last("/count_tokens")["body"][k] for k in sent} == sent
+
+
+def test_what_aiport_reads_is_still_checked_on_a_native_deployment(
+    client: anthropic.Anthropic, upstream: FakeUpstream
+) -> None:
+    """The shape aiport itself reads (roles, content as text or typed blocks) is checked
+    for every model, in Anthropic's words."""
+    untyped: Any = [{"role": "user", "content": [{"text": "Hi"}]}]
+    message = refused(
+        lambda: client.messages.create(model=NATIVE, max_tokens=5, messages=untyped), upstream
+    )
+    assert message == "messages.0.content: each content block needs a `type`"
 
 
 def facts(shapes: dict[str, Any]) -> set[tuple[Any, ...]]:
@@ -136,7 +188,7 @@ def test_everything_the_installed_sdk_defines_is_allowed() -> None:
     `.venv/bin/python -m tests.support.anthropic_shapes`."""
     missing = facts(generate()) - facts(json.loads(OUTPUT.read_text()))
     assert not missing, sorted(missing, key=str)[:20]
-    assert set(Message.model_fields) == MESSAGE_FIELDS  # a message's fields, of every role
+    assert set(SDKMessage.model_fields) == MESSAGE_FIELDS  # a message's fields, of every role
 
 
 @pytest.mark.parametrize("block_type", sorted(block_types(), key=str), ids=lambda t: t.__name__)
@@ -145,9 +197,7 @@ def test_every_field_of_every_block_type_the_sdk_defines_passes(block_type: type
     fields = fields_of(block_type)
     block = dict.fromkeys(fields) | {"type": tag_of(fields["type"])}
     messages = [{"role": role, "content": [block]} for role in ("user", "assistant")]
-    MessagesRequest.model_validate(
-        {"model": NATIVE, "max_tokens": 5, "messages": messages}, strict=True
-    )
+    SDKFields.model_validate({"messages": messages}, strict=True)
 
 
 @pytest.mark.parametrize("model", [NATIVE, TRANSLATED])

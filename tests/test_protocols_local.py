@@ -118,6 +118,28 @@ def test_claude_names_on_the_messages_api(claude: anthropic.Anthropic) -> None:
     assert counted.input_tokens > 0
 
 
+def test_an_embedded_engine_refuses_an_unknown_field_inside_messages(
+    claude: anthropic.Anthropic,
+) -> None:
+    """aiport answers in Anthropic's place here: a field the SDK does not define would be
+    dropped unseen, so it is a 400 naming it (before any model work), as Anthropic's."""
+    messages: Any = [
+        {
+            "role": "user",
+            "content": [{"type": "text", "text": "Hi", "cache_control": {"type": "ephemeral"}}],
+        }
+    ]
+    messages[0]["content"][0]["cache_control"]["scope"] = "global"
+    with pytest.raises(anthropic.BadRequestError) as refused:
+        claude.messages.create(model="claude-sonnet-5", max_tokens=8, messages=messages)
+    error: Any = refused.value.body
+    assert error["error"] == {
+        "type": "invalid_request_error",
+        "message": "messages.0.content.0.text.cache_control.ephemeral.scope: "
+        "Extra inputs are not permitted",
+    }
+
+
 def test_local_messages_name_the_stop_sequence_and_count_the_prompt_at_the_start(
     claude: anthropic.Anthropic,
 ) -> None:

@@ -25,7 +25,12 @@ from aiport.backends.base import Backend, Call, JSONBody, StreamChunk, Usage
 from aiport.context import RequestContext
 from aiport.errors import InvalidRequest
 from aiport.metering import Estimate, estimate_prompt_tokens, observe_stream
-from aiport.protocol.messages import PASSED_HEADERS, CountTokensRequest, MessagesRequest
+from aiport.protocol.messages import (
+    PASSED_HEADERS,
+    CountTokensRequest,
+    MessagesRequest,
+    SDKFields,
+)
 from aiport.routing.deployment import Group
 
 R = TypeVar("R", bound=CountTokensRequest)
@@ -38,6 +43,7 @@ async def create_message(request: web.Request) -> web.StreamResponse:
     req = _validate(MessagesRequest, body)
     estimate = Estimate(prompt_tokens=estimate_prompt_tokens(body), output_tokens=req.max_tokens)
     group = await route(request, req.model, estimate, kind="messages")
+    _check_sdk_fields(group, body)
     if req.stream:
         return await _stream(request, ctx, group, req, body)
     served = await serve(request, group, req, body, _messages, adjust=_passed_headers(request))
@@ -52,14 +58,15 @@ async def count_tokens(request: web.Request) -> web.Response:
     body = await read_json(request, svc.settings.max_json_bytes)
     req = _validate(CountTokensRequest, body)
     group = await route(request, req.model, Estimate(), kind="messages")
+    _check_sdk_fields(group, body)
     served = await serve(request, group, req, body, _count, adjust=_passed_headers(request))
     ctx.usage, ctx.usage_reported = Usage(), True  # counting generates nothing
     return json_response(request, served.result)
 
 
 def _validate(model: type[R], body: dict[str, Any]) -> R:
-    """`body` as `model`, checked strictly; what is wrong, or a field Anthropic does not
-    define (top-level or in a message or block), is refused in Anthropic's words."""
+    """`body` as `model`, checked strictly; what is wrong, or a top-level field Anthropic
+    does not define, is refused in Anthropic's words."""
     unknown = model.unknown_field(body)
     if unknown is not None:
         raise InvalidRequest(f"{unknown}: Extra inputs are not permitted", param=unknown)
@@ -68,6 +75,20 @@ def _validate(model: type[R], body: dict[str, Any]) -> R:
     except ValidationError as exc:
         raise invalid_request(exc) from None
     return req
+
+
+def _check_sdk_fields(group: Group, body: dict[str, Any]) -> None:
+    """Where aiport answers in Anthropic's place (any deployment of the group translates
+    or is an embedded engine), a field inside a message or block that the installed SDK
+    does not define is refused as Anthropic refuses it: the translation would drop it
+    unseen. Anthropic deployments judge such fields themselves (a fallback that translates
+    drops them, as it drops thinking blocks)."""
+    if all(deployment.backend.native_messages for deployment in group.deployments):
+        return
+    try:
+        SDKFields.model_validate(body, strict=True)
+    except ValidationError as exc:
+        raise invalid_request(exc) from None
 
 
 def _messages(backend: Backend, call: Call) -> Awaitable[JSONBody]:

@@ -24,6 +24,8 @@ from aiport.translate.chat_anthropic_stream import ChatChunks
 
 
 class AnthropicBackend(UpstreamBackend):
+    native_messages = True
+
     def __init__(self, name: str, config: ProviderConfig) -> None:
         super().__init__(name, config)
         self.kind = "anthropic"

@@ -307,6 +307,8 @@ class Backend:
     name: str = "backend"
     # True when the backend itself keeps `call.timeouts` (the router then sets no timer).
     keeps_timeouts: bool = False
+    # True when Anthropic itself answers `messages` (passed through, not translated).
+    native_messages: bool = False
 
     async def start(self) -> None:
         """Open connections or load models. Called once, in the server's start-up."""

@@ -5,10 +5,10 @@ the block's `type` in it: `messages.0.content.1.tool_use.text: Extra inputs are 
 permitted`. The allowed fields are those of the `anthropic` SDK's own types, stable and
 beta, params and the response blocks a caller sends back (`anthropic_shapes.json`,
 generated from the SDK by tests/support/anthropic_shapes.py). They become pydantic-core
-schemas for the request model's fields, so the check runs in the same (compiled) pass
-that validates the request. Only the names of fields are judged here, not their values
-(the upstream, or the translation, answers for those), and a block `type` the SDK does not
-know is let through unjudged.
+schemas for `protocol.messages.SDKFields`, checked (one compiled pass) only where aiport
+answers in Anthropic's place: Anthropic judges the requests that go to it. Only the names
+of fields are judged here, not their values (the upstream, or the translation, answers for
+those), and a block `type` the SDK does not know is let through unjudged.
 """
 
 from __future__ import annotations

@@ -1,10 +1,13 @@
 """POST /messages and /messages/count_tokens: Anthropic's Messages API request.
 
-Roles, the fields of messages and blocks (`message_blocks`) and the numbers Anthropic
-checks are checked here; the values inside blocks pass through as sent. The fields are
-every body field of the `anthropic` SDK's create and count_tokens, stable and beta
-(tests/test_messages_api_proxy.py checks the list against the installed SDK); any other
-top-level field is refused, as Anthropic does.
+What aiport reads is checked for every model: the top-level fields (every body field of
+the `anthropic` SDK's create and count_tokens, stable and beta; tests/test_messages_api_proxy.py
+checks the list against the installed SDK; any other is refused, as Anthropic does), the
+numbers Anthropic checks, roles, and content as text or blocks that name their `type`.
+The fields inside messages and blocks are Anthropic's to judge: `SDKFields` checks them
+against the installed SDK's types (`message_blocks`) only where aiport answers in
+Anthropic's place (a translated or embedded model); an Anthropic deployment gets them as
+sent, so a client newer than the SDK is answered by Anthropic itself.
 `fallbacks` is known but refused: Anthropic would answer with another model; so is a
 `billing_policy` that bills another organization than aiport's: aiport bills the key.
 """
@@ -32,15 +35,13 @@ NO_UPSTREAM_FALLBACKS = (
 
 
 class Message(BaseModel):
-    """A message: the fields of the SDK's messages (of every role; tests check the list),
-    its blocks checked as the SDK defines them (`message_blocks`)."""
+    """A message as aiport reads it: its role, its content as text or blocks that each name
+    their `type`; its other fields pass on as sent (`SDKFields` judges them)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="allow")
 
     role: Literal["user", "assistant", "system"]
-    content: Annotated[list[dict[str, Any]] | str, MESSAGE_CONTENT]
-    clear_at: Any = None
-    output_config: Annotated[Any, MESSAGE_OUTPUT_CONFIG] = None
+    content: list[dict[str, Any]] | str
 
     @field_validator("content")
     @classmethod
@@ -48,6 +49,29 @@ class Message(BaseModel):
         if isinstance(value, list) and any("type" not in block for block in value):
             raise ValueError("each content block needs a `type`")
         return value
+
+
+class SDKMessage(BaseModel):
+    """A message with only the fields of the SDK's messages (of every role; tests check
+    the list), its blocks checked as the SDK defines them (`message_blocks`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Any = None
+    content: Annotated[Any, MESSAGE_CONTENT] = None
+    clear_at: Any = None
+    output_config: Annotated[Any, MESSAGE_OUTPUT_CONFIG] = None
+
+
+class SDKFields(BaseModel):
+    """The fields inside a request's messages and system blocks, as the installed SDK
+    defines them: checked (after the request model) where aiport answers in Anthropic's
+    place, since a translation would drop a field it does not know unseen."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    messages: list[SDKMessage]
+    system: Annotated[Any, SYSTEM] = None
 
 
 class Tool(BaseModel):
@@ -63,7 +87,7 @@ class Tool(BaseModel):
 class CountTokensRequest(WireModel):
     model: str = Field(min_length=1)
     messages: list[Message] = Field(min_length=1)
-    system: Annotated[str | list[dict[str, Any]] | None, SYSTEM] = None
+    system: list[dict[str, Any]] | str | None = None
     tools: Annotated[list[dict[str, Any]], checked_as(list[Tool])] | None = None
     tool_choice: dict[str, Any] | None = None
     thinking: dict[str, Any] | None = None
