@@ -154,6 +154,7 @@ def test_errors_come_in_anthropics_shape(proxy: AiportProcess, client: anthropic
     assert denied.value.body == {  # type: ignore[comparison-overlap]
         "type": "error",
         "error": {"type": "authentication_error", "message": denied.value.body["error"]["message"]},  # type: ignore[index]
+        "request_id": denied.value.request_id,
     }
     created = raw_request(proxy.base_url + "/admin/keys", {"name": "m", "models": [TRANSLATED]})
     limited = anthropic.Anthropic(
@@ -263,6 +264,7 @@ def test_an_unknown_field_is_refused_as_anthropic_does(
             "type": "invalid_request_error",
             "message": "response_format: Extra inputs are not permitted",
         },
+        "request_id": create.value.request_id,
     }
     message = count.value.body["error"]["message"]  # type: ignore[index]
     assert message == "max_tokens: Extra inputs are not permitted"

@@ -360,5 +360,6 @@ def test_a_bad_request_is_answered_in_anthropics_words(
     assert raw.json() == {
         "type": "error",
         "error": {"type": "invalid_request_error", "message": message},
+        "request_id": raw.headers["request-id"],
     }
     assert len(upstream.requests) == seen

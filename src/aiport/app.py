@@ -72,6 +72,7 @@ def create_app(settings: Settings, master_key: str) -> web.Application:
     for path in dict.fromkeys(path for _, path, _ in ENDPOINTS):
         for prefix in ("", "/v1"):
             app.router.add_route("OPTIONS", prefix + path, _preflight)
+    messages.add_other_routes(app)
     app.router.add_get("/health", health.health)
     app.router.add_get("/health/live", health.live)
     app.router.add_get("/health/ready", health.ready)

@@ -6,7 +6,7 @@ from aiohttp import web
 
 ALLOW_HEADERS = "authorization, content-type, openai-organization, openai-project, x-stainless-*"
 EXPOSE_HEADERS = (
-    "x-request-id, retry-after, x-should-retry, x-ratelimit-limit-requests, "
+    "x-request-id, request-id, retry-after, x-should-retry, x-ratelimit-limit-requests, "
     "x-ratelimit-limit-tokens, x-ratelimit-remaining-requests, x-ratelimit-remaining-tokens, "
     "x-ratelimit-reset-requests, x-ratelimit-reset-tokens"
 )

@@ -36,6 +36,15 @@ TOO_DEEP = f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep."
 _UNION_MEMBERS = frozenset({"str", "int", "float", "bool", "dict"})
 
 
+class NotJSON(InvalidRequest):
+    """A body that is not a JSON object, in OpenAI's words; `reason` says why the JSON
+    did not parse (None: it parsed, but is not an object), for protocols that word it."""
+
+    def __init__(self, reason: str | None) -> None:
+        super().__init__(NOT_JSON)
+        self.reason = reason
+
+
 def check_declared_size(request: web.Request, limit: int) -> None:
     """Refuse a body whose declared length is over `limit` before reading a byte of it."""
     length = request.content_length
@@ -64,14 +73,14 @@ def expect(limit: int) -> Callable[[web.Request], Awaitable[web.StreamResponse |
 async def read_json(request: web.Request, limit: int) -> dict[str, Any]:
     check_declared_size(request, limit)
     if request.content_type.startswith("multipart/"):
-        raise InvalidRequest(NOT_JSON)
+        raise NotJSON(f"the body is {request.content_type}, not application/json")
     raw = await _read_bounded(request, limit)
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise InvalidRequest(NOT_JSON) from exc
+        raise NotJSON(str(exc)) from exc
     if not isinstance(body, dict):
-        raise InvalidRequest(NOT_JSON)
+        raise NotJSON(None)
     # Only a body with that many brackets can be that deep (a count at C speed).
     if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH and _too_deep(body):
         raise InvalidRequest(TOO_DEEP)

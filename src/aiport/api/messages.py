@@ -3,6 +3,8 @@
 The same route, admission and metering as chat; errors in Anthropic's shape
 (`anthropic_errors`), the key in `x-api-key` or as a Bearer token. The
 `anthropic-version` and `anthropic-beta` headers go on to an Anthropic upstream.
+Another method on these paths (405), or another path under them (404), is answered in
+Anthropic's shape too (`add_other_routes`).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from aiport.api.sse import Opened, first_chunk, write_named_stream
 from aiport.backends.anthropic import anthropic_usage
 from aiport.backends.base import Backend, Call, JSONBody, StreamChunk, Usage
 from aiport.context import RequestContext
-from aiport.errors import InvalidRequest
+from aiport.errors import InvalidRequest, MethodNotAllowed, NotFound
 from aiport.metering import Estimate, estimate_prompt_tokens, observe_stream
 from aiport.protocol.messages import (
     PASSED_HEADERS,
@@ -34,6 +36,11 @@ from aiport.protocol.messages import (
 from aiport.routing.deployment import Group
 
 R = TypeVar("R", bound=CountTokensRequest)
+PATHS = ("/messages", "/messages/count_tokens")
+NOT_SERVED = (
+    "Not Found: aiport serves Anthropic's POST /v1/messages and /v1/messages/count_tokens "
+    "(not the Message Batches API)."
+)
 
 
 @anthropic_errors
@@ -156,3 +163,24 @@ async def _stream(
         stream=True,
     )
     return await write_named_stream(request, opened, error_event)
+
+
+def add_other_routes(app: web.Application) -> None:
+    """Anthropic-shaped answers for every other method on the Messages API's paths and
+    every other path under them (after their own routes, which aiohttp tries first)."""
+    for prefix in ("", "/v1"):
+        for path in PATHS:
+            app.router.add_route("*", prefix + path, _wrong_method)
+        app.router.add_route("*", prefix + "/messages/{rest:.*}", _not_found)
+
+
+@anthropic_errors
+async def _wrong_method(request: web.Request) -> web.StreamResponse:
+    raise MethodNotAllowed(
+        f"Method Not Allowed: {request.path} takes POST.", headers={"allow": "POST"}
+    )
+
+
+@anthropic_errors
+async def _not_found(request: web.Request) -> web.StreamResponse:
+    raise NotFound(NOT_SERVED)

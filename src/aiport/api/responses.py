@@ -57,13 +57,18 @@ def json_response(request: web.Request, body: JSONBody | dict[str, Any]) -> web.
 
 def error_response(request: web.Request | None, exc: APIError) -> web.Response:
     """OpenAI's error body, or the shape the route's handler names (`aiport_error_body`:
-    Anthropic's, on the Messages API)."""
+    Anthropic's, on the Messages API), with the request id under the name it names too
+    (`aiport_id_header`: Anthropic's `request-id`)."""
     headers = dict(exc.headers)
     render = None
     if request is not None:
         headers = response_headers(request, headers)
-        render = getattr(request.match_info.handler, "aiport_error_body", None)
-    body = render(exc) if render is not None else exc.body()
+        handler = request.match_info.handler
+        render = getattr(handler, "aiport_error_body", None)
+        id_header = getattr(handler, "aiport_id_header", None)
+        if id_header is not None:
+            headers[id_header] = context(request).request_id
+    body = render(request, exc) if render is not None else exc.body()
     return web.Response(
         status=exc.status, body=body, content_type="application/json", headers=headers
     )
