@@ -17,15 +17,14 @@ from collections.abc import Collection
 
 from aiport.backends.local.sketch import kinds, lexicon, nouns
 from aiport.backends.local.sketch import words as w
+from aiport.backends.local.sketch.builder import SceneBuilder
 from aiport.backends.local.sketch.finish import finish_scene
 from aiport.backends.local.sketch.people import add_beard, is_person, style_hair
-from aiport.backends.local.sketch.phrase import Phrase, color_name, head_word
-from aiport.backends.local.sketch.relations import Relations, content_relation, holds
-from aiport.backends.local.sketch.scene import MAX_COUNT, Scene, SceneObject
+from aiport.backends.local.sketch.phrase import color_name
+from aiport.backends.local.sketch.relations import content_relation, holds
+from aiport.backends.local.sketch.scene import Scene
 from aiport.backends.local.sketch.spans import phrase_at, position_at
 from aiport.backends.local.sketch.texts import extract_texts
-
-MAX_OBJECTS = 12
 
 _TOKEN = re.compile(r"[^\W_]+|[,;.!?]")
 
@@ -46,25 +45,16 @@ def _looks_german(tokens: list[tuple[str, str]]) -> bool:
     return german > english
 
 
-class Reader:
-    """A left-to-right reader with a pending noun phrase, position and relation."""
+class Reader(SceneBuilder):
+    """A left-to-right reader of tokens: what each word means for the scene being built."""
 
     def __init__(self, tokens: list[tuple[str, str]], german: bool) -> None:
+        self.capitalised = any(o[:1].isupper() for _, o in tokens[1:])
+        super().__init__(german_nouns=german and self.capitalised)
         self.tokens = tokens
         self.german = german
-        self.scene = Scene()
-        self.phrase = Phrase()
-        self.segment = 0  # index of the first object in the current clause
-        self.pending_position: tuple[str | None, str | None] | None = None
-        self.pending_hang = False
-        self.relations = Relations(self.scene.objects)
-        self.capitalised = any(o[:1].isupper() for _, o in tokens[1:])
         self.position = 0  # the token being read
         self.skip = 0  # tokens after it that its reading used up
-
-    @property
-    def objects(self) -> list[SceneObject]:
-        return self.scene.objects
 
     def read(self) -> Scene:
         i = 0
@@ -92,21 +82,25 @@ class Reader:
             elif kind == "wall":
                 self._hang(" ".join(o for _, o in self.tokens[i:end]))
             else:
-                self._position(None, "top", end)
+                self._position(None, "top", self._trailing(end))
             return end
         position = position_at(self.tokens, i)
         if position is not None:
             h, v, end = position
             if end < len(self.tokens) and self.tokens[end][0] in w.RELATION_LINKS:
                 if self.objects[self.segment :]:
-                    self._position(h, v, end)  # stands if no object follows
+                    self._position(h, v, self._trailing(end))  # stands if no object follows
                 self._relation(_RELATION_OF.get(h or v or "", "next_to"))
                 return end + 1
-            self._position(h, v, end)
+            self._position(h, v, self._trailing(end))
             return end
         self.position, self.skip = i, 0
         self._word(*self.tokens[i])
         return i + 1 + self.skip
+
+    def _trailing(self, end: int) -> bool:
+        """The clause ends at token `end`."""
+        return end >= len(self.tokens) or self.tokens[end][0] in w.FOLDED_SETS["boundaries"]
 
     def _word(self, word: str, original: str) -> None:
         sets = w.FOLDED_SETS
@@ -243,12 +237,6 @@ class Reader:
         thing = self._lookup(*self.tokens[at])
         return thing if thing is not None and (thing.strong or weak) else None
 
-    def _add_thing(self, thing: lexicon.Thing, original: str) -> None:
-        obj = self._add(thing.kind, thing.plural)
-        if obj is not None:
-            obj.variants = thing.variants
-            obj.words.append(original)
-
     def _opens_container(self) -> bool:
         """ "a bowl of", "ein Korb mit": what follows goes into the thing just named."""
         if not self.objects or self.position == 0 or self.phrase.words:
@@ -296,66 +284,6 @@ class Reader:
             self._add_thing(_crop(content, thing.kind), original)
         return True
 
-    def _start_phrase(self) -> None:
-        if self.phrase.words:
-            self._end_phrase()
-        self.phrase.started = True
-
-    def _count(self, count: int) -> None:
-        if self.phrase.words or self.phrase.count is not None:
-            self._end_phrase()
-        self._start_phrase()
-        self.phrase.count = count
-
-    def _drop_phrase(self) -> None:
-        self.phrase = Phrase()
-        self.relations.pending = None
-
-    def _end_phrase(self) -> None:
-        """Close the phrase: a phrase without a known noun names an unknown thing."""
-        head = head_word(self.phrase.words, german_nouns=self.german and self.capitalised)
-        if head is not None:
-            self._add("unknown", plural=False, label=head)
-        self.phrase = Phrase()
-
-    def _add(self, kind: str, plural: bool, label: str | None = None) -> SceneObject | None:
-        if len(self.objects) >= MAX_OBJECTS:
-            self.phrase = Phrase()
-            return None
-        phrase = self.phrase
-        requested = phrase.count if phrase.count is not None else (3 if plural else 1)
-        obj = SceneObject(
-            kind=kind,
-            count=max(1, min(requested, MAX_COUNT)),
-            requested_count=requested,
-            color=color_name(phrase),
-            size=phrase.size,
-            label=label,
-        )
-        if self.pending_position is not None:
-            obj.h, obj.v = self.pending_position
-            self.pending_position = None
-        obj.hangs, self.pending_hang = self.pending_hang, False
-        self.relations.relate(obj)
-        self.objects.append(obj)
-        self.phrase = Phrase()
-        return obj
-
-    def _position(self, h: str | None, v: str | None, end: int) -> None:
-        self._end_phrase()
-        self.relations.pending = None
-        in_clause = self.objects[self.segment :]
-        trailing = end >= len(self.tokens) or self.tokens[end][0] in w.FOLDED_SETS["boundaries"]
-        subject = (
-            in_clause[-1]
-            if in_clause
-            else (self.objects[-1] if trailing and self.objects else None)
-        )
-        if subject is not None and subject.h is None and subject.v is None:
-            subject.h, subject.v = h, v
-        else:
-            self.pending_position = (h, v)
-
     def _person_then(self, things: Collection[str]) -> bool:
         """A person was just named and one of `things` comes next ("a boy riding a bike")."""
         person = self.objects[-1].kind if self.objects[self.segment :] else ""
@@ -376,33 +304,6 @@ class Reader:
                 continue
             return self._lookup(word, original)
         return None
-
-    def _hang(self, words: str) -> None:
-        """ "on the wall": the clause's thing (or the next one) hangs on a room's wall."""
-        self._end_phrase()
-        self.relations.pending = None
-        self.scene.setting_words.append(words)
-        if self.scene.place in (None, "meadow"):
-            self.scene.place = "room"
-        in_clause = self.objects[self.segment :]
-        if in_clause:
-            in_clause[-1].hangs = True
-        else:
-            self.pending_hang = True
-
-    def _relation(self, relation: str) -> None:
-        self._end_phrase()
-        self.relations.open(relation, self.segment)
-
-    def _setting(self, word: str) -> None:
-        scene = self.scene
-        if word in w.FRAMING_INDEX:
-            scene.framing = w.FRAMING_INDEX[word]
-        scene.weather = w.WEATHER_INDEX.get(word, scene.weather)
-        if word in w.TIME_INDEX and scene.time in (None, "day"):
-            scene.time = w.TIME_INDEX[word]
-        if word in w.PLACE_INDEX and scene.place in (None, "meadow"):
-            scene.place = w.PLACE_INDEX[word]
 
 
 _SETTINGS = (w.TIME_INDEX, w.WEATHER_INDEX, w.PLACE_INDEX, w.FRAMING_INDEX)
