@@ -98,19 +98,27 @@ def test_a_family_is_drawn_as_its_members(prompt: str) -> None:
      ("a police car with flashing lights", [("police-car", 1)]),  # three feathers
      ("eine alte Frau mit einem Stock", [("woman-standing", 1), ("white-cane", 1)]),
      ("a woman with long brown hair", [("woman", 1)]),  # a long drum
-     ("a bench in the park", [("unknown", 1)]),  # flexed biceps: none is better than that
+     ("a bench in the park", [("bench", 1)]),  # flexed biceps, then a placeholder
      ("ein Kürbis", [("jack-o-lantern", 1)]),  # a pie
      ("a boy with a dog on a leash", [("boy", 1), ("dog", 1)]),  # a "leash" placeholder
      ("a cozy cabin in the mountains", [("house", 1), ("mountain", 3)]),  # a thatched hut
-     ("a boy and a girl building a sandcastle", [("boy", 1), ("girl", 1), ("unknown", 1)]),
+     ("a boy and a girl building a sandcastle", [("boy", 1), ("girl", 1), ("sandcastle", 1)]),
      ("a mouse eating cheese", [("mouse", 1), ("cheese-wedge", 1)]),  # a pizza
      ("Kinder spielen Fußball", [("child", 3), ("soccer-ball", 1)]),  # no slide
-     ("a hot air balloon over the fields", [("balloon", 1)])],  # was a fire and a balloon
+     ("a hot air balloon over the fields", [("balloon", 1)]),  # was a fire and a balloon
+     ("a plane in the sky", [("airplane", 1)]),  # a pilot (a keyword of the pilot's)
+     ("ein Laib Brot", [("bread", 1)])],
 )  # fmt: skip
 def test_words_that_drew_the_wrong_or_a_second_thing(
     prompt: str, drawn: list[tuple[str, int]]
 ) -> None:
     assert kinds(prompt) == drawn
+
+
+def test_a_thing_named_twice_is_drawn_once_for_both_words() -> None:
+    """ "ein Laib Brot": the loaf is the bread (the loaf's word was drawn by nothing)."""
+    (bread,) = parse_scene("ein Laib Brot").objects
+    assert bread.words == ["Laib", "Brot"]
 
 
 @pytest.mark.parametrize(

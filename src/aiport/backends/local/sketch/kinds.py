@@ -38,6 +38,7 @@ CONTAINERS = frozenset(
         "baby-bottle",
         "bottle-with-popping-cork",
         "bucket",
+        "crib",
     }
 )
 # "a child with a balloon": a person holds these up, so they float just above them.
@@ -49,7 +50,7 @@ HELD_ALOFT = frozenset(
 CROWNS = {"deciduous-tree": (0.12, 0.06, 0.88, 0.5), "palm-tree": (0.2, 0.02, 0.8, 0.34),
           "evergreen-tree": (0.25, 0.2, 0.75, 0.75)}  # fmt: skip
 # Where what is in a container sinks to, as a fraction of the container's height (else 0.3).
-RIMS = {"bowl": 0.12, "amphora": 0.1}
+RIMS = {"bowl": 0.12, "amphora": 0.1, "crib": 0.55}
 # Pictures that show their container with what is in it: "a bowl of soup", "a glass of
 # milk" draw that one picture, as many as the containers asked for.
 SERVED_IN = {
@@ -63,7 +64,8 @@ SERVED_IN = {
 SERVED_AS = {"droplet": "glass-of-water", "water-wave": "glass-of-water"}
 # Where a thing standing on another one rests, as a fraction of the other's height.
 SURFACES = {"table": 0.03, "sofa": 0.5, "bed": 0.42, "chair": 0.44, "box": 0.02, "bridge": 0.1,
-            "branch": 0.4, "pillow": 0.25}  # fmt: skip
+            "branch": 0.4, "pillow": 0.25, "cliff": 0.04, "bench": 0.5,
+            "swing": 0.68}  # fmt: skip
 # What goes over one of these goes on it ("ein Zug fährt über eine Brücke").
 CROSSED = frozenset({"bridge"})
 # Water birds: where there is water (a beach, a pond, a river), they swim on it.

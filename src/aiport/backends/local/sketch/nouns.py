@@ -123,6 +123,8 @@ ART_WORDS: dict[str, str] = {
         "fire": "campfire lagerfeuer fireplace kamin",
         "potted-plant": "plant pflanze",
         "branch": "branch twig bough ast zweig",
+        "airplane": "plane",  # a keyword of the pilot's picture
+        "crib": "cradle",
         "health-worker": "doctor nurse ärztin krankenschwester pfleger",
         "white-cane": "stock gehstock spazierstock",  # CLDR keywords ending -ig read as adjectives
     }.items()
@@ -136,12 +138,13 @@ ART_PHRASES = {"fire truck": "fire-engine", "cruise ship": "ship", "a pair of gl
                "heisse schokolade": "hot-beverage", "top hat": "top-hat",
                "top hats": "top-hat", "birthday party": "birthday-cake"}  # fmt: skip
 
-# Words whose CLDR keywords name another thing ("bench" → flexed biceps, "long" → a long
-# drum): no picture, so a noun is drawn as a labelled placeholder and an adjective not at all.
-NOT_NAMES = frozenset({"bench", "benches", "long", "lights", "lichter"})
+# Words whose CLDR keywords name another thing ("long" → a long drum, "lights" → feathers):
+# no picture, so a noun is drawn as a labelled placeholder and an adjective not at all.
+NOT_NAMES = frozenset({"long", "lights", "lichter"})
 
-# German words that mean something else in English ("Hut" is a hat, "hut" a Hütte).
-GERMAN_WORDS = {"hut": "top-hat", "eis": "ice-cream", "see": "water-wave"}
+# German words that mean something else in English ("Hut" is a hat, "hut" a Hütte; a
+# "Bank" in a picture is a bench more often than a bank).
+GERMAN_WORDS = {"hut": "top-hat", "eis": "ice-cream", "see": "water-wave", "bank": "bench"}
 
 # Groups of people drawn as their members (`kinds.GROUPS`): (singular, plural) words.
 GROUP_WORDS = {"family": ("family familie", "families familien")}

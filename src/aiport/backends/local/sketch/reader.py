@@ -205,6 +205,10 @@ class Reader(SceneBuilder):
             self.skip = 1
         elif following is None or (not thing.strong and self._verb_follows()):
             self._add_thing(thing, original)
+        elif following.kind == thing.kind and thing.strong:  # "ein Laib Brot": one bread
+            self._add_thing(following, original)
+            self.objects[-1].words.append(self.tokens[self.position + 1][1])
+            self.skip = 1
         # else: a modifier of the noun that follows ("apple tree", "a happy family"): that
         # noun is drawn
 

@@ -80,6 +80,11 @@ SIZE_OF: dict[str, tuple[float, str]] = {
     "branch": (0.26, "free"),
     "pillow": (0.22, "free"),
     "fire": (0.22, "ground"),  # a campfire burns on the ground, it is no weather
+    "sandcastle": (0.26, "ground"),
+    "swing": (0.46, "ground"),
+    "crib": (0.3, "ground"),
+    "cliff": (0.6, "ground"),
+    "bench": (0.26, "ground"),
 }  # fmt: skip
 
 # metres the picture of a subgroup shows; busts (heads and shoulders) stand for a person
@@ -131,7 +136,8 @@ REAL_OF: dict[str, float] = {
     **dict.fromkeys(("basket", "amphora"), 0.4),
     "skateboard": 0.15, "bed": 0.7, "chair": 0.9, "toilet": 0.8, "bathtub": 0.6, "tent": 2.2,
     "fork-and-knife-with-plate": 0.3, "lighthouse": 25.0, "windmill": 15.0, "bamboo": 2.5,
-    "branch": 0.6, "pillow": 0.4, "fire": 0.6,
+    "branch": 0.6, "pillow": 0.4, "fire": 0.6, "sandcastle": 0.35, "swing": 2.2, "crib": 1.0,
+    "cliff": 30.0, "bench": 0.9,
 }  # fmt: skip
 
 
