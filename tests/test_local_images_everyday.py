@@ -26,7 +26,8 @@ def pixels(prompt: str) -> np.ndarray:
 
 
 def kinds(prompt: str) -> list[tuple[str, int]]:
-    return [(obj.kind, obj.count) for obj in parse_scene(prompt).objects]
+    """What each group draws, by the name the prompt gave it (a child drawn whole too)."""
+    return [(obj.stands_for or obj.kind, obj.count) for obj in parse_scene(prompt).objects]
 
 
 @pytest.mark.parametrize(
@@ -73,8 +74,8 @@ def test_a_person_riding_is_one_picture_of_a_rider(
 )
 def test_a_family_is_drawn_as_its_members(prompt: str) -> None:
     scene = parse_scene(prompt)
-    assert kinds(prompt)[:3] == [("man-standing", 1), ("woman-standing", 1),
-                                 ("person-standing", 2)]  # fmt: skip
+    assert kinds(prompt)[:3] == [("man-standing", 1), ("woman-standing", 1), ("child", 2)]
+    assert scene.objects[2].kind == "person-standing"  # two whole children, not heads
     assert "a man, a woman" in describe_scene(scene) and "two children" in describe_scene(scene)
     man, child = boxes(prompt)["man-standing"][0], boxes(prompt)["person-standing"][0]
     assert 0.6 < (child[3] - child[1]) / (man[3] - man[1]) < 0.8  # 1.2 m beside 1.75 m

@@ -7,6 +7,7 @@ import pytest
 
 from aiport.backends.local.sketch.art import PATH_ELEMENT, art_set, repainted_paths
 from aiport.backends.local.sketch.describe import describe_scene
+from aiport.backends.local.sketch.figures import role_figure_parts
 from aiport.backends.local.sketch.reader import parse_scene
 from aiport.backends.local.sketch.render import RenderJob, render_image
 from aiport.backends.local.sketch.worn import WORN_PATHS
@@ -69,3 +70,62 @@ def test_a_child_beside_a_house_stands_whole_at_a_childs_height(
 
 def test_a_child_beside_an_animal_is_still_a_head() -> None:
     assert [obj.kind for obj in parse_scene("a boy and his cat").objects] == ["boy", "cat"]
+
+
+ROLES_BESIDE = [
+    ("a firefighter next to a fire truck", "firefighter", "fire-engine", 3.2),
+    ("ein Feuerwehrmann neben einem Feuerwehrauto", "man-firefighter", "fire-engine", 3.2),
+    ("a police officer next to a police car", "police-officer", "police-car", 1.5),
+    ("a farmer beside a tractor", "farmer", "tractor", 3.2),
+    ("eine Pilotin neben einem Bus", "woman-pilot", "bus", 3.2),
+]
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize(("prompt", "role", "vehicle", "metres"), ROLES_BESIDE)
+def test_a_person_in_a_role_beside_a_vehicle_stands_whole_at_a_persons_height(
+    prompt: str, role: str, vehicle: str, metres: float, seed: int
+) -> None:
+    """The art's firefighters, pilots and farmers are busts: beside a fire engine one was a
+    head the size of its wheel."""
+    scene = parse_scene(prompt)
+    person = next(obj for obj in scene.objects if obj.stands_for == role)
+    assert person.kind.endswith("-standing")  # a whole figure, named by its role
+    drawn = boxes(prompt, seed)
+    (figure,), (car,) = drawn[person.kind], drawn[vehicle]
+    assert height(figure) > 2 * (figure[2] - figure[0])
+    assert height(figure) / height(car) == pytest.approx(1.75 / metres, rel=0.2)
+    assert abs(figure[3] - car[3]) < 0.05 * SIZE  # on the same ground
+    assert max(figure[0] - car[2], car[0] - figure[2]) < 0.1 * SIZE  # beside it
+    assert role.split("-")[-1] in describe_scene(scene)
+
+
+def test_a_standing_role_figure_wears_the_roles_upper_body() -> None:
+    """What is painted for it: a standing body, the role's bust over its top part."""
+    (body, body_box), (bust, bust_box) = role_figure_parts("firefighter", (100, 100, 160, 300))
+    assert (body, bust) == ("person-standing", "firefighter") and body_box == (100, 100, 160, 300)
+    x0, y0, x1, y1 = bust_box
+    assert y0 == 100 and y1 < 100 + 0.5 * 200  # the head and chest, not the legs
+    assert x0 >= 100 and x1 <= 160 and x1 - x0 > 0.8 * 60  # as wide as the figure
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize(
+    ("prompt", "role", "vehicle"),
+    [("a farmer on a tractor", "farmer", "tractor"),
+     ("ein Bauer auf einem Traktor", "man-farmer", "tractor"),
+     ("a firefighter in a fire truck", "firefighter", "fire-engine"),
+     ("a police officer in a police car", "police-officer", "police-car"),
+     ("a woman driving a car", "woman", "automobile"),  # was a whole woman beside it
+     ("ein Mann fährt Auto", "man", "automobile")],
+)  # fmt: skip
+def test_a_person_in_a_role_on_a_vehicle_sits_in_it(
+    prompt: str, role: str, vehicle: str, seed: int
+) -> None:
+    """Seated, the upper body shows: the bust at a seated person's size, in the vehicle."""
+    drawn = boxes(prompt, seed)
+    (person,), (car,) = drawn[role], drawn[vehicle]
+    assert 0.25 < height(person) / height(car) < 0.5  # was a head a fifth of a wheel
+    assert car[0] < person[0] and person[2] < car[2]  # within its length
+    assert car[1] < person[3] < car[1] + 0.75 * height(car)  # its seat, not its roof
+    assert person[1] < car[1] + 0.2 * height(car)  # head up in the cab or above it

@@ -5,14 +5,20 @@ a clock on a wall as a wall clock; what goes over a bridge goes on it; a sofa or
 puts the scene in a room; a picture that shows its container with what is in it ("a bowl
 of soup", "a glass of milk", "a glass of water") is drawn instead of both; an accessory the
 picture of its wearer already shows ("a snowman with a red hat") is not drawn a second
-time, but the wearer's own takes its colour; a child beside a house stands there whole.
+time, but the wearer's own takes its colour; a child beside a house stands there whole,
+and so does a firefighter beside a fire engine, or sits in it.
 """
 
 from __future__ import annotations
 
 from aiport.backends.local.sketch import kinds
 from aiport.backends.local.sketch.geometry import real_height
-from aiport.backends.local.sketch.people import is_person
+from aiport.backends.local.sketch.people import (
+    is_person,
+    is_role,
+    seated,
+    standing_figure,
+)
 from aiport.backends.local.sketch.scene import Scene, SceneObject
 from aiport.backends.local.sketch.worn import ACCESSORIES, WORN, worn_paths
 
@@ -43,7 +49,7 @@ def finish_scene(scene: Scene, texts: list[str]) -> None:
     _serve_dishes(scene)
     _drop_worn(scene)
     _seat_riders(scene)
-    _stand_children(scene)
+    _stand_people(scene)
     _one_hat_each(scene)
 
 
@@ -103,17 +109,24 @@ def _seat_riders(scene: Scene) -> None:
     return None
 
 
-def _stand_children(scene: Scene) -> None:
-    """ "a child in front of a house": beside a grown-up or something taller, a child is
-    a whole standing figure (at a child's height), not a head shrunk to a dot."""
+def _stand_people(scene: Scene) -> None:
+    """ "a child in front of a house", "a firefighter next to a fire truck": beside a
+    grown-up, something taller or a vehicle, a child or a person in a role (heads and
+    busts in the art) is a whole standing figure at its height, not a head shrunk to a dot.
+    A person in a role on or in a vehicle sits in it: the bust is what shows of them."""
     if scene.framing == "portrait":
         return
     tall = any(
         (real_height(obj.kind) or 0.0) >= kinds.GROWN_UP and not obj.hangs for obj in scene.objects
     )
+    vehicle = any(obj.kind in kinds.CABS for obj in scene.objects)
     for obj in scene.objects:
         if tall and obj.kind in kinds.WHOLE_FIGURES:
             obj.stands_for, obj.kind = obj.kind, kinds.WHOLE_FIGURES[obj.kind][0]
+        elif seated(scene, obj):  # "in a police car": in its seat, what shows of them
+            obj.kind, obj.relation = kinds.BUSTS.get(obj.kind, obj.kind), "on"
+        elif is_role(obj.kind) and (tall or vehicle):
+            obj.stands_for, obj.kind = obj.kind, standing_figure(obj.kind)
 
 
 def _serve_dishes(scene: Scene) -> None:

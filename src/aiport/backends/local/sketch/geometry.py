@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from aiport.backends.local.sketch.art import art_set
 from aiport.backends.local.sketch.kinds import WHOLE_FIGURES
+from aiport.backends.local.sketch.people import seated
 from aiport.backends.local.sketch.scene import Scene, SceneObject
 from aiport.backends.local.sketch.sizes import real_height as art_real_height
 from aiport.backends.local.sketch.sizes import size_and_zone
@@ -56,6 +57,8 @@ GEOMETRY: dict[str, Geometry] = {
 # Metres the hand-drawn kinds stand for (shapes, robots and the backdrop have no size).
 REAL_HEIGHT = {"building": 30.0, "sign": 2.5, "sofa": 0.9, "table": 0.75, "bridge": 6.0,
                "bowl": 0.12, "ball": 0.22, "box": 0.4}  # fmt: skip
+SEATED = 1.2  # metres of a person seated in a vehicle that show: head, chest, the seat back
+SEATED_SHARE = 0.45  # but at most this share of the vehicle's height
 SMALLEST = 0.07  # the least height (of the shorter side) a thing beside bigger ones gets
 SUBJECT = 0.4  # the least height the biggest thing on the ground gets: small things fill more
 HORIZON = 0.62  # fraction of the height where the ground begins, when there is ground
@@ -114,7 +117,7 @@ def scene_heights(scene: Scene, ground: bool) -> dict[int, float]:
     own: dict[int, tuple[float, float]] = {}
     for i, obj in enumerate(scene.objects):
         geo = geometry(obj, ground, kinds[:i] + kinds[i + 1 :])
-        real = WHOLE_FIGURES[obj.stands_for][1] if obj.stands_for else real_height(obj.kind)
+        real = _real_height(scene, obj)
         placed_on = obj.relation in ("on", "in")
         if real is not None and not obj.hangs and (placed_on or geo.zone in ("ground", "free")):
             own[i] = (geo.height, real)
@@ -129,6 +132,17 @@ def scene_heights(scene: Scene, ground: bool) -> dict[int, float]:
     heaped = any(obj.relation == "in" for obj in scene.objects)  # a bowl of fruit keeps its size
     zoom = max(1.0, SUBJECT / max(heights.values())) if small and not heaped else 1.0
     return {i: height * zoom for i, height in heights.items()}
+
+
+def _real_height(scene: Scene, obj: SceneObject) -> float | None:
+    """Metres `obj` stands for here: a child drawn whole at a child's height, a person
+    seated in a vehicle as tall as what shows of them."""
+    if obj.stands_for in WHOLE_FIGURES:
+        return WHOLE_FIGURES[obj.stands_for][1]
+    if seated(scene, obj):
+        vehicle = real_height(scene.objects[obj.target or 0].kind) or SEATED
+        return min(SEATED, SEATED_SHARE * vehicle)  # a car's window shows less than a cab
+    return real_height(obj.kind)
 
 
 def real_height(kind: str) -> float | None:

@@ -66,6 +66,17 @@ SERVED_AS = {"droplet": "glass-of-water", "water-wave": "glass-of-water"}
 SURFACES = {"table": 0.03, "sofa": 0.5, "bed": 0.42, "chair": 0.44, "box": 0.02, "bridge": 0.1,
             "branch": 0.4, "pillow": 0.25, "cliff": 0.04, "bench": 0.5,
             "swing": 0.68}  # fmt: skip
+# Vehicles one sits in: a person on or in one sits in its seat (the bust is what shows),
+# a person in a role beside one stands whole (`finish._stand_people`).
+CABS = frozenset({
+    "locomotive", "train", "high-speed-train", "bullet-train", "tram", "bus", "oncoming-bus",
+    "trolleybus", "minibus", "ambulance", "fire-engine", "police-car", "oncoming-police-car",
+    "taxi", "oncoming-taxi", "automobile", "oncoming-automobile", "sport-utility-vehicle",
+    "pickup-truck", "delivery-truck", "articulated-lorry", "tractor", "racing-car",
+    "auto-rickshaw",
+})  # fmt: skip
+# Where a person seated in a vehicle sits, down the vehicle's height.
+VEHICLE_SEAT = 0.5
 # What goes over one of these goes on it ("ein Zug fährt über eine Brücke").
 CROSSED = frozenset({"bridge"})
 # Water birds: where there is water (a beach, a pond, a river), they swim on it.

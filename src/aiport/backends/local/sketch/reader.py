@@ -106,7 +106,7 @@ class Reader(SceneBuilder):
         sets = w.FOLDED_SETS
         if word in w.CONTENT_LINKS and self._opens_container():
             return
-        if word in w.INTO and self._container_follows():
+        if word in w.INTO and (self._container_follows() or self._person_then(kinds.CABS)):
             self._relation("in")
             return
         if (word in w.HOLDING or word in w.WEARING) and self._person_then(kinds.HEADWEAR):
@@ -116,6 +116,9 @@ class Reader(SceneBuilder):
         if word in w.HOLDING and self._person_then(kinds.HELD_ALOFT):
             self._end_phrase()  # "a child with a balloon": it floats just above the person
             self.relations.reversed = ("above", len(self.objects) - 1)
+            return
+        if word in w.DRIVING and self._person_then(kinds.CABS):
+            self._relation("in")  # "a woman driving a car": she sits in it
             return
         if word in w.RIDING and self._person_then(kinds.RIDDEN):
             self._relation("on")  # "ein Junge fährt Fahrrad": the boy is on the bicycle
@@ -302,10 +305,14 @@ class Reader(SceneBuilder):
     def _noun_ahead(self) -> lexicon.Thing | None:
         """The thing named next, past articles, counts, colours and sizes."""
         sets = w.FOLDED_SETS
-        for word, original in self.tokens[self.position + 1 : self.position + 4]:
+        for at in range(self.position + 1, min(self.position + 4, len(self.tokens))):
+            word, original = self.tokens[at]
             if any(word in table for table in (sets["determiners"], w.COUNT_INDEX,
                                                  w.COLOR_INDEX, w.SIZE_INDEX)):  # fmt: skip
                 continue
+            phrase = phrase_at(self.tokens, at)  # "a police car"
+            if phrase is not None and phrase[0] == "thing":
+                return lexicon.lookup_phrase(str(phrase[1]))
             return self._lookup(word, original)
         return None
 

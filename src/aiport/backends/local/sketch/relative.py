@@ -11,7 +11,16 @@ from __future__ import annotations
 from aiport.backends.local.sketch.art import art_set
 from aiport.backends.local.sketch.cells import Box, Placement
 from aiport.backends.local.sketch.geometry import SIZE_FACTOR, Geometry
-from aiport.backends.local.sketch.kinds import BRIMS, CROWNS, HEADWEAR, PLATES, RIMS, SURFACES
+from aiport.backends.local.sketch.kinds import (
+    BRIMS,
+    CROWNS,
+    HEADWEAR,
+    PLATES,
+    RIMS,
+    SURFACES,
+    VEHICLE_SEAT,
+)
+from aiport.backends.local.sketch.people import seated
 from aiport.backends.local.sketch.scene import Scene, SceneObject
 
 
@@ -105,7 +114,8 @@ class Relative:
         if obj.relation == "in":  # heaped up: the container's rim hides the lower part
             rim = ty0 + (ty1 - ty0) * RIMS.get(target_kind, 0.3)
             return (x0 + step * 0.08, rim - (ty1 - ty0) * 0.75, x0 + step * 0.92, rim)
-        seat = ty0 + (ty1 - ty0) * SURFACES.get(target_kind, 0.0) + 0.01
+        surface = VEHICLE_SEAT if seated(self.scene, obj) else SURFACES.get(target_kind, 0.0)
+        seat = ty0 + (ty1 - ty0) * surface + 0.01
         return (x0, max(0.0, seat - tall * 1.2), x0 + step, seat)
 
     def _on_heads(self, i: int) -> list[Placement] | None:

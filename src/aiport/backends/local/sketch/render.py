@@ -25,8 +25,10 @@ from aiport.backends.local.sketch.backdrop import (
 )
 from aiport.backends.local.sketch.canvas import INK, RGB, Box, Canvas, resolve_color, write
 from aiport.backends.local.sketch.describe import describe_scene
+from aiport.backends.local.sketch.figures import clothes_color, role_figure_parts
 from aiport.backends.local.sketch.layout import CAPTION_BAND, Placement, layout
 from aiport.backends.local.sketch.paint import SHAPE_PAINTERS, paint_unknown
+from aiport.backends.local.sketch.people import is_role
 from aiport.backends.local.sketch.png import encode_png
 from aiport.backends.local.sketch.reader import parse_scene
 from aiport.backends.local.sketch.scene import Scene
@@ -138,7 +140,20 @@ def _paint(canvas: Canvas, scene: Scene, placement: Placement, muted: bool) -> N
             for accessory, name in obj.worn_colors.items()
             if (paths := worn_paths(kind, accessory))
         )
-        paint_art(canvas, box, kind, tint, tone, stands=not obj.hangs, parts=parts)
+        if obj.stands_for is not None and is_role(obj.stands_for):
+            _paint_role_figure(canvas, box, obj.stands_for, tint, tone)
+        else:
+            paint_art(canvas, box, kind, tint, tone, stands=not obj.hangs, parts=parts)
+
+
+def _paint_role_figure(
+    canvas: Canvas, box: Box, role: str, tint: RGB | None, tone: str | None
+) -> None:
+    """ "a firefighter next to a fire truck": a standing body in the role's clothes, the
+    role's bust (helmet, uniform) over its top."""
+    (body, body_box), (bust, bust_box) = role_figure_parts(role, box)
+    paint_art(canvas, body_box, body, tint or clothes_color(role), tone)
+    paint_art(canvas, bust_box, bust, tint, tone, stands=False)
 
 
 def _named_in(color: str, kind: str) -> bool:

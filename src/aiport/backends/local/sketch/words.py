@@ -37,6 +37,7 @@ HOLDING = frozenset({"with", "mit", "holding", "holds", "flying", "flies", "hael
 WEARING = frozenset({"wearing", "wears", "wear", "traegt", "tragen", "tragend"})
 # "a boy riding a bicycle", "ein Mädchen reitet ein Pferd": the person rides what follows.
 RIDING = frozenset({"riding", "rides", "ride", "cycling", "faehrt", "fahren", "reitet", "reiten"})
+DRIVING = frozenset({"driving", "drives", "faehrt", "fahren", "steuert", "lenkt"})
 # "grapes in a bowl", "Äpfel in einem Korb": before a container, "in" puts a thing into it.
 INTO = frozenset({"in", "im", "inside", "into", "innerhalb"})
 # "a clock on the wall": the thing hangs on a room's wall.
