@@ -15,17 +15,20 @@ from aiport.backends.local.sketch.art import art_set, raster
 from aiport.backends.local.sketch.canvas import RGB, Box
 from aiport.backends.local.sketch.people import standing_figure
 
-_BUST_WIDTH = 1.0  # of the standing figure's width: its head then matches the body's head
 _HEM = 0.3  # the bottom of a bust (this share of its height) shows the clothes it wears
 
 
 def role_figure_parts(role: str, box: Box) -> list[tuple[str, Box]]:
-    """(picture, box) to paint in order for a whole `role` standing in `box`."""
-    x0, y0, x1, _ = box
-    width = (x1 - x0) * _BUST_WIDTH
-    height = width / art_set()[role].aspect
-    left = (x0 + x1 - width) / 2
-    return [(standing_figure(role), box), (role, (left, y0, left + width, y0 + height))]
+    """(picture, box) to paint in order for a whole `role` standing in `box`: the body as
+    `paint_art` fits it there, the bust over its top, as wide as the body (so its head is
+    the body's head's size)."""
+    body = standing_figure(role)
+    x0, y0, x1, y1 = box
+    aspect = art_set()[body].aspect
+    width = min(x1 - x0, (y1 - y0) * aspect)
+    top, left = y1 - width / aspect, (x0 + x1 - width) / 2
+    bust = (left, top, left + width, top + width / art_set()[role].aspect)
+    return [(body, box), (role, bust)]
 
 
 @cache

@@ -113,7 +113,7 @@ def _stand_people(scene: Scene) -> None:
     """ "a child in front of a house", "a firefighter next to a fire truck": beside a
     grown-up, something taller or a vehicle, a child or a person in a role (heads and
     busts in the art) is a whole standing figure at its height, not a head shrunk to a dot.
-    A person in a role on or in a vehicle sits in it: the bust is what shows of them."""
+    A person on or in a car, bus or tractor sits in it: a bust is what shows of them."""
     if scene.framing == "portrait":
         return
     tall = any(
