@@ -362,6 +362,62 @@ async def test_a_transcription_priced_by_tokens_reserves_for_its_audio_and_bills
     assert billing.key_info(able["id"])["spend_usd"] == pytest.approx(billed)
 
 
+def mp3_claiming_hours(seconds: float, claimed_frames: int) -> bytes:
+    """`seconds` of silence as MP3 whose Info header claims `claimed_frames` frames (1,152
+    samples each at 16 kHz: 500 hours for 25 million), as a crafted or broken file may."""
+    import av
+    import numpy as np
+
+    out = io.BytesIO()
+    with av.open(out, "w", format="mp3") as container:
+        stream = container.add_stream("mp3", rate=16_000, layout="mono")
+        frame = av.AudioFrame.from_ndarray(
+            np.zeros((1, int(16_000 * seconds)), dtype=np.int16), format="s16", layout="mono"
+        )
+        frame.sample_rate = 16_000
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            container.mux(packet)
+    data = bytearray(out.getvalue())
+    at = data.index(b"Info") + 8  # tag, flags, then the frame count (big-endian)
+    data[at : at + 4] = claimed_frames.to_bytes(4, "big")
+    return bytes(data)
+
+
+async def test_a_transcription_is_billed_by_the_audio_its_file_holds_not_its_header_claim(
+    billing: Deployment,
+) -> None:
+    """A 1-second MP3 whose header claims 500 hours was priced by the claim: $180 to
+    reserve, so a key with a $0.10 budget was refused it as over quota, and a key with a
+    bigger one was billed $180 for a plain-text transcript of one second."""
+    liar = ("short.mp3", mp3_claiming_hours(1.0, 25_000_000))
+    key = billing.create_key(max_budget=0.1)
+    text = sdk(billing, key["key"]).audio.transcriptions.create(
+        model="whisper-1", file=liar, response_format="text"
+    )
+    assert text.strip() == "hello world"
+    [row] = await billing.wait_for_rows(key["id"], 1)
+    assert row["audio_seconds"] == pytest.approx(1.0, abs=0.2)
+    assert (row["cost_usd"], row["unpriced"]) == (pytest.approx(0.006 / 60, rel=0.2), 0)
+
+
+async def test_an_image_edit_is_billed_by_the_tokens_its_answer_reports(
+    billing: Deployment,
+) -> None:
+    """GPT Image models bill edits by tokens; only the number of pictures was read from
+    the answer, which a price by tokens cannot bill: every edit cost $0 (flagged
+    unpriced), so a key's budget never moved."""
+    key = billing.create_key(max_budget=1.0)
+    picture = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
+    edited = sdk(billing, key["key"]).images.edit(
+        model="gpt-image-1", image=("a.png", picture, "image/png"), prompt="add a hat"
+    )
+    assert edited.data and edited.data[0].b64_json == "aGVsbG8="
+    [row] = await billing.wait_for_rows(key["id"], 1)
+    billed = (10 * 5 + 40 * 10 + 272 * 40) / M  # text and image input, picture tokens
+    assert (row["prompt_tokens"], row["completion_tokens"], row["images"]) == (50, 272, 1)
+    assert (row["cost_usd"], row["unpriced"]) == (pytest.approx(billed), 0)
+
+
 async def test_a_request_that_fails_before_any_output_costs_nothing(
     billing: Deployment,
 ) -> None:

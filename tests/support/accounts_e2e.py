@@ -201,7 +201,7 @@ class Deployment:
         """The usage rows of one key, straight from the database."""
         sql = (
             "SELECT request_id, status, endpoint, model_requested, model_used, prompt_tokens,"
-            " completion_tokens, characters, images, cost_usd, unpriced"
+            " completion_tokens, characters, images, audio_seconds, cost_usd, unpriced"
             " FROM usage_records WHERE key_id = $1"
         )
         if self.database_url is None:

@@ -44,6 +44,13 @@ from aiohttp import web
 from tests.support import fake_script
 
 CREATED = 1727346173
+# What OpenAI reports for a GPT Image edit: text and image input tokens, picture tokens.
+IMAGE_EDIT_USAGE = {
+    "input_tokens": 50,
+    "input_tokens_details": {"text_tokens": 10, "image_tokens": 40},
+    "output_tokens": 272,
+    "total_tokens": 322,
+}
 ANTHROPIC_ERRORS = {400: "invalid_request_error", 429: "rate_limit_error", 529: "overloaded_error"}
 
 
@@ -372,9 +379,13 @@ class FakeUpstream:
     async def image_edits(self, request: web.Request) -> web.StreamResponse:
         raw = await request.read()
         self.requests.append({"path": request.path, "headers": dict(request.headers), "body": raw})
-        return web.json_response(
-            {"created": CREATED, "data": [{"b64_json": "aGVsbG8=", "revised_prompt": None}]}
-        )
+        answer: dict[str, Any] = {
+            "created": CREATED,
+            "data": [{"b64_json": "aGVsbG8=", "revised_prompt": None}],
+        }
+        if b'name="model"\r\n\r\ngpt-image-' in raw:  # GPT Image models report tokens
+            answer["usage"] = IMAGE_EDIT_USAGE
+        return web.json_response(answer)
 
     async def embeddings(self, request: web.Request) -> web.StreamResponse:
         body = await self._record_json(request)

@@ -313,7 +313,9 @@ class UpstreamBackend(Backend):
         ):
             raw = await _read(resp, self.name)
         data = _parse(raw, self.name)
-        return JSONBody(data, raw=raw, usage=Usage(images=len(data.get("data") or [])))
+        usage = Usage.from_openai(data.get("usage"))  # GPT Image models bill by tokens
+        usage.images = len(data.get("data") or [])
+        return JSONBody(data, raw=raw, usage=usage)
 
     async def _audio_upload(self, path: str, call: Call) -> JSONBody | TextBody:
         assert call.upload is not None

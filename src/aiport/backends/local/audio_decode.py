@@ -53,16 +53,30 @@ def decode_audio(
 
 
 def audio_length(path: str | Path) -> float | None:
-    """Seconds of audio in `path` as its container tells (FFmpeg's estimate from the
-    bitrate where it does not); None when it cannot tell or the file is not audio. Reads
-    headers only, no samples: a few milliseconds, still blocking."""
+    """Seconds of audio `path` holds: the span of its first audio stream's packets; None
+    when it has none or is not audio. Not the length its header claims, which a broken or
+    crafted file can make 500 hours for one second of sound (and a budget would pay for
+    it). Reads packets without decoding them: a few milliseconds a megabyte, blocking."""
     import av
 
     try:
         with av.open(str(path), mode="r", metadata_errors="ignore") as container:
-            if container.duration is None or not any(s.type == "audio" for s in container.streams):
+            stream = next((s for s in container.streams if s.type == "audio"), None)
+            if stream is None or stream.time_base is None:
                 return None
-            return max(0.0, container.duration / av.time_base)
+            start: int | None = None
+            end = 0
+            for packet in container.demux(stream):
+                if packet.pts is None:
+                    continue
+                start = packet.pts if start is None else min(start, packet.pts)
+                end = max(end, packet.pts + (packet.duration or 0))
+            if start is None:
+                return None
+            held = max(0.0, float((end - start) * stream.time_base))
+            if container.duration is not None:  # exact where true (no encoder padding)
+                return min(held, max(0.0, container.duration / av.time_base))
+            return held
     except av.FFmpegError:
         return None
 
