@@ -130,3 +130,15 @@ async def test_usd_budget_counts_reserved_cost() -> None:
         await limiter.admit(k, estimated_cost_usd=0.003)
     await limiter.settle(admitted[0], 0, actual_cost_usd=0.0)
     await limiter.admit(k, estimated_cost_usd=0.003)
+
+
+async def test_a_budget_counts_requests_that_cost_less_than_a_millionth_of_a_dollar() -> None:
+    """Totals were kept in micro-USD, each request's cost rounded: an embedding of 20
+    tokens ($0.0000004) counted $0, so cheap requests never used up a budget."""
+    limiter = LocalLimiter(clock=Clock())
+    k = key(max_budget_usd=0.000002)
+    for _ in range(5):
+        admitted = await limiter.admit(k, estimated_cost_usd=0.0000004)
+        await limiter.settle(admitted, 20, actual_cost_usd=0.0000004)
+    with pytest.raises(QuotaExceeded):
+        await limiter.admit(k, estimated_cost_usd=0.0000004)

@@ -139,6 +139,18 @@ async def test_usd_budget_admits_exactly_what_fits_across_instances(
     assert all(r.headers["x-should-retry"] == "false" for r in refusals)
 
 
+async def test_a_shared_budget_counts_requests_that_cost_less_than_a_millionth_of_a_dollar(
+    two_instances: list[RedisLimiter],
+) -> None:
+    """Each cost was rounded to micro-USD: a 20-token embedding ($0.0000004) counted $0."""
+    k = key(max_budget_usd=0.000002)
+    for i in range(5):
+        admitted = await two_instances[i % 2].admit(k, estimated_cost_usd=0.0000004)
+        await two_instances[i % 2].settle(admitted, 20, actual_cost_usd=0.0000004)
+    with pytest.raises(QuotaExceeded):
+        await two_instances[0].admit(k, estimated_cost_usd=0.0000004)
+
+
 async def test_lost_budget_totals_are_reseeded_from_the_database(
     db: Database, redis: Any, namespace: str
 ) -> None:

@@ -36,7 +36,7 @@ class Outcome:
     reset_requests: float = 0.0  # seconds until that bucket is full again
     reset_tokens: float = 0.0
     retry_after: float = 0.0
-    budget_used: float = 0.0  # tokens, or micro-USD
+    budget_used: float = 0.0  # tokens, or nano-USD
 
 
 def format_duration(seconds: float) -> str:
@@ -54,8 +54,10 @@ def format_duration(seconds: float) -> str:
     return f"{minutes}m{secs}" if minutes else secs
 
 
-def micro_usd(usd: float) -> int:
-    return round(usd * 1_000_000)
+def nano_usd(usd: float) -> int:
+    """USD as the integer totals count it: billionths, so that a request that costs less
+    than a millionth of a dollar (a short embedding) still counts against a budget."""
+    return round(usd * 1_000_000_000)
 
 
 def _remaining(limit: int, reset: float) -> int:
@@ -90,7 +92,7 @@ def admission_or_raise(
         )
     if out.status == "quota_usd":
         raise QuotaExceeded(
-            f"You exceeded your current quota: this key has spent ${out.budget_used / 1e6:.4f}"
+            f"You exceeded your current quota: this key has spent ${out.budget_used / 1e9:.4f}"
             f" of its ${key.max_budget_usd:.4f} budget.",
             headers=headers,
         )
@@ -161,15 +163,15 @@ class Limiter(ABC):
     async def _admit(self, key: KeyRecord, tokens: int, cost_usd: float) -> Admission: ...
 
     @abstractmethod
-    async def _settle(self, key: KeyRecord, delta_tokens: int, delta_micro_usd: int) -> None: ...
+    async def _settle(self, key: KeyRecord, delta_tokens: int, delta_nano_usd: int) -> None: ...
 
 
 def settlement(
     admission: Admission, actual_tokens: int, actual_cost_usd: float | None
 ) -> tuple[int, int]:
-    """What settling `admission` changes: tokens, and micro-USD (None: the cost reserved)."""
+    """What settling `admission` changes: tokens, and nano-USD (None: the cost reserved)."""
     cost = admission.cost_usd if actual_cost_usd is None else max(0.0, actual_cost_usd)
-    return int(actual_tokens) - admission.tokens, micro_usd(cost) - micro_usd(admission.cost_usd)
+    return int(actual_tokens) - admission.tokens, nano_usd(cost) - nano_usd(admission.cost_usd)
 
 
 async def load_spend(loader: SpendLoader | None, key_id: str) -> KeySpend:

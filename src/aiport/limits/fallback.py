@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from aiport.errors import Overloaded
-from aiport.limits.base import Admission, Limiter, SpendLoader, micro_usd, settlement
+from aiport.limits.base import Admission, Limiter, SpendLoader, nano_usd, settlement
 from aiport.limits.local import LocalLimiter
 from aiport.limits.parent import SocketLimiter
 from aiport.limits.redis_limiter import RedisLimiter, is_redis_outage
@@ -53,7 +53,7 @@ class FallbackLimiter(Limiter):
         self.fallback = fallback
         self.retry_interval = retry_interval
         self._probe: asyncio.Task[None] | None = None
-        # Spend not yet in Redis, by key id: the key, tokens, micro-USD.
+        # Spend not yet in Redis, by key id: the key, tokens, nano-USD.
         self._unsynced: dict[str, tuple[KeyRecord, int, int]] = {}
 
     @property
@@ -74,10 +74,10 @@ class FallbackLimiter(Limiter):
                 headers={"retry-after": str(math.ceil(self.retry_interval))},
             )
         admission = await self.local._admit(key, tokens, cost_usd)
-        self._owe(key, tokens, micro_usd(cost_usd))
+        self._owe(key, tokens, nano_usd(cost_usd))
         return admission
 
-    async def _settle(self, key: KeyRecord, delta_tokens: int, delta_micro_usd: int) -> None:
+    async def _settle(self, key: KeyRecord, delta_tokens: int, delta_nano_usd: int) -> None:
         raise AssertionError("settle() dispatches on the admission's backend")
 
     async def settle(
@@ -108,35 +108,35 @@ class FallbackLimiter(Limiter):
                 await self._probe
             self._probe = None
 
-    def _owe(self, key: KeyRecord, tokens: int, micros: int) -> None:
+    def _owe(self, key: KeyRecord, tokens: int, nanos: int) -> None:
         """Remember spend Redis has not seen (budgets only; rate limits are per minute)."""
-        if not key.has_budget or not (tokens or micros):
+        if not key.has_budget or not (tokens or nanos):
             return
-        _, owed_tokens, owed_micros = self._unsynced.get(key.id, (key, 0, 0))
-        self._unsynced[key.id] = (key, owed_tokens + tokens, owed_micros + micros)
+        _, owed_tokens, owed_nanos = self._unsynced.get(key.id, (key, 0, 0))
+        self._unsynced[key.id] = (key, owed_tokens + tokens, owed_nanos + nanos)
 
-    async def _pass_on(self, key: KeyRecord, tokens: int, micros: int) -> None:
+    async def _pass_on(self, key: KeyRecord, tokens: int, nanos: int) -> None:
         """Add spend to Redis's totals now, or once it is back."""
         if self.redis_down:
-            self._owe(key, tokens, micros)
+            self._owe(key, tokens, nanos)
             return
         try:
-            await self.primary._settle(replace(key, tpm=None), tokens, micros)
+            await self.primary._settle(replace(key, tpm=None), tokens, nanos)
         except Exception as exc:
             if not is_redis_outage(exc):
                 raise
             self._went_down(exc)
-            self._owe(key, tokens, micros)
+            self._owe(key, tokens, nanos)
 
     async def _pay_back(self) -> None:
         """Add the spend made while Redis was away to its totals (those it still holds; a
         total it lost is read from the database again on the key's next request)."""
         while self._unsynced:
-            _, (key, tokens, micros) = self._unsynced.popitem()
+            _, (key, tokens, nanos) = self._unsynced.popitem()
             try:
-                await self.primary._settle(replace(key, tpm=None), tokens, micros)
+                await self.primary._settle(replace(key, tpm=None), tokens, nanos)
             except BaseException:
-                self._owe(key, tokens, micros)
+                self._owe(key, tokens, nanos)
                 raise
 
     def _went_down(self, exc: BaseException) -> None:

@@ -14,7 +14,7 @@ from aiport.limits.base import (
     SpendLoader,
     admission_or_raise,
     load_spend,
-    micro_usd,
+    nano_usd,
 )
 from aiport.store.keys import KeyRecord
 
@@ -33,22 +33,22 @@ class LocalLimiter(Limiter):
         self._spend_loader = spend_loader
         self._clock = clock
         self._tat: dict[tuple[str, str], float] = {}
-        # key id → the key's version (`updated_at`) and [tokens used, micro-USD spent]
+        # key id → the key's version (`updated_at`) and [tokens used, nano-USD spent]
         self._budget: dict[str, tuple[float, list[int]]] = {}
 
     async def _admit(self, key: KeyRecord, tokens: int, cost_usd: float) -> Admission:
-        out = await self.decide(key, tokens, micro_usd(cost_usd))
+        out = await self.decide(key, tokens, nano_usd(cost_usd))
         return admission_or_raise(key, tokens, cost_usd, out, self.backend)
 
-    async def decide(self, key: KeyRecord, tokens: int, micros: int) -> Outcome:
-        """Reserve `tokens` and `micros` if they fit; the outcome either way."""
+    async def decide(self, key: KeyRecord, tokens: int, nanos: int) -> Outcome:
+        """Reserve `tokens` and `nanos` if they fit; the outcome either way."""
         if key.has_budget and self._used(key) is None:
             spend = await load_spend(self._spend_loader, key.id)
             if self._used(key) is None:  # not seeded by another request meanwhile
-                used = [spend.tokens, micro_usd(spend.cost_usd)]
+                used = [spend.tokens, nano_usd(spend.cost_usd)]
                 self._budget[key.id] = (key.updated_at, used)
         # No await from here on: the check and the reservation are one atomic step.
-        return self._decide(key, tokens, micros, self._clock())
+        return self._decide(key, tokens, nanos, self._clock())
 
     def _used(self, key: KeyRecord) -> list[int] | None:
         """What the key has used, counted since its limits last changed; None: not known
@@ -57,15 +57,15 @@ class LocalLimiter(Limiter):
         known = self._budget.get(key.id)
         return known[1] if known is not None and known[0] == key.updated_at else None
 
-    def _decide(self, key: KeyRecord, tokens: int, micros: int, now: float) -> Outcome:
+    def _decide(self, key: KeyRecord, tokens: int, nanos: int, now: float) -> Outcome:
         used = self._used(key) or [0, 0]
         if key.max_tokens_total is not None and (
             used[0] >= key.max_tokens_total or used[0] + tokens > key.max_tokens_total
         ):
             return Outcome("quota_tokens", budget_used=used[0])
         if key.max_budget_usd is not None:
-            cap = micro_usd(key.max_budget_usd)
-            if used[1] >= cap or used[1] + micros > cap:
+            cap = nano_usd(key.max_budget_usd)
+            if used[1] >= cap or used[1] + nanos > cap:
                 return Outcome("quota_usd", budget_used=used[1])
         req_tat = max(self._tat.get((key.id, "r"), now), now)
         tok_tat = max(self._tat.get((key.id, "t"), now), now)
@@ -86,14 +86,14 @@ class LocalLimiter(Limiter):
             self._tat[(key.id, "t")] = new_tok
         if key.has_budget:
             used[0] += tokens
-            used[1] += micros
+            used[1] += nanos
         return Outcome("ok", new_req - now, new_tok - now)
 
     def forget_spend(self) -> None:
         """Read every key's spend from the database again on its next request."""
         self._budget.clear()
 
-    async def _settle(self, key: KeyRecord, delta_tokens: int, delta_micro_usd: int) -> None:
+    async def _settle(self, key: KeyRecord, delta_tokens: int, delta_nano_usd: int) -> None:
         if key.tpm is not None and delta_tokens:
             now = self._clock()
             tat = max(self._tat.get((key.id, "t"), now), now)
@@ -101,4 +101,4 @@ class LocalLimiter(Limiter):
         used = self._used(key) if key.has_budget else None
         if used is not None:  # the request reserved its estimate in these totals
             used[0] += delta_tokens
-            used[1] += delta_micro_usd
+            used[1] += delta_nano_usd

@@ -5,9 +5,9 @@ own) and serves it on a Unix socket in a private 0700 directory; each worker's l
 `SocketLimiter` that asks it. So N workers enforce one limit and one budget, exactly as one
 process would. The protocol is one JSON object per line, answered by `id` (in any order):
 
-    {"id": 7, "op": "admit", "key": {...}, "tokens": 1034, "micros": 2585}
+    {"id": 7, "op": "admit", "key": {...}, "tokens": 1034, "nanos": 2585000}
     -> {"id": 7, "outcome": ["ok", 5.9, 0.0, 0.0, 0.0]}   (or {"id": 7, "error": "..."})
-    {"id": 8, "op": "settle", "key": {...}, "tokens": -12, "micros": -30}  -> {"id": 8}
+    {"id": 8, "op": "settle", "key": {...}, "tokens": -12, "nanos": -30000}  -> {"id": 8}
 
 `key` carries the limits (`id`, `rpm`, `tpm`, `max_tokens_total`, `max_budget_usd`) and
 their version (`updated_at`); the service reads a key's spend from the database on its
@@ -32,7 +32,7 @@ from typing import Any
 import orjson
 
 from aiport.errors import Overloaded
-from aiport.limits.base import Admission, Limiter, Outcome, admission_or_raise, micro_usd
+from aiport.limits.base import Admission, Limiter, Outcome, admission_or_raise, nano_usd
 from aiport.limits.local import LocalLimiter
 from aiport.store.database import Database, open_database
 from aiport.store.keys import KeyRecord, KeyStore
@@ -147,10 +147,10 @@ class LimiterService:
         try:
             key = _key_from(message["key"])
             if message["op"] == "admit":
-                outcome = await limiter.decide(key, int(message["tokens"]), int(message["micros"]))
+                outcome = await limiter.decide(key, int(message["tokens"]), int(message["nanos"]))
                 reply["outcome"] = astuple(outcome)
             else:
-                await limiter._settle(key, int(message["tokens"]), int(message["micros"]))
+                await limiter._settle(key, int(message["tokens"]), int(message["nanos"]))
         except Exception as exc:  # the worker answers 503, and the reason is logged here
             log.warning("limiter request failed: %s", exc)
             reply["error"] = str(exc)
@@ -172,12 +172,12 @@ class SocketLimiter(Limiter):
         self._connecting = asyncio.Lock()
 
     async def _admit(self, key: KeyRecord, tokens: int, cost_usd: float) -> Admission:
-        reply = await self._ask("admit", key, tokens, micro_usd(cost_usd))
+        reply = await self._ask("admit", key, tokens, nano_usd(cost_usd))
         out = Outcome(*reply["outcome"])
         return admission_or_raise(key, tokens, cost_usd, out, self.backend)
 
-    async def _settle(self, key: KeyRecord, delta_tokens: int, delta_micro_usd: int) -> None:
-        await self._ask("settle", key, delta_tokens, delta_micro_usd)
+    async def _settle(self, key: KeyRecord, delta_tokens: int, delta_nano_usd: int) -> None:
+        await self._ask("settle", key, delta_tokens, delta_nano_usd)
 
     async def close(self) -> None:
         if self._reading is not None:
@@ -187,14 +187,14 @@ class SocketLimiter(Limiter):
         if self._writer is not None:
             self._writer.close()
 
-    async def _ask(self, op: str, key: KeyRecord, tokens: int, micros: int) -> dict[str, Any]:
+    async def _ask(self, op: str, key: KeyRecord, tokens: int, nanos: int) -> dict[str, Any]:
         writer = await self._connected()
         ident = next(self._ids)
         answer = asyncio.get_running_loop().create_future()
         self._waiting[ident] = answer
         message = {"id": ident, "op": op, "key": _key_fields(key), "tokens": tokens}
         try:
-            writer.write(orjson.dumps({**message, "micros": micros}) + b"\n")
+            writer.write(orjson.dumps({**message, "nanos": nanos}) + b"\n")
             reply = await answer
         except OSError as exc:  # the supervisor went away between two requests
             writer.close()

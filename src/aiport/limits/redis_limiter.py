@@ -13,15 +13,15 @@ from aiport.limits.base import (
     SpendLoader,
     admission_or_raise,
     load_spend,
-    micro_usd,
+    nano_usd,
 )
 from aiport.store.keys import KeyRecord
 
 if TYPE_CHECKING:  # imported when a Redis URL is configured (open_redis)
     from redis.asyncio import Redis
 
-# KEYS: requests TAT, tokens TAT, token total, micro-USD total.
-# ARGV: rpm, tpm, tokens, max tokens (-1: none), micro-USD, max micro-USD (-1: none), ttl ms.
+# KEYS: requests TAT, tokens TAT, token total, nano-USD total.
+# ARGV: rpm, tpm, tokens, max tokens (-1: none), nano-USD, max nano-USD (-1: none), ttl ms.
 # Times are milliseconds on Redis's clock, so instances with skewed clocks still agree.
 _ADMIT_LUA = """
 local t = redis.call('TIME')
@@ -88,7 +88,7 @@ end
 return {'ok', f(new_req - now), f(new_tok - now), '0', '0'}
 """
 
-# KEYS: tokens TAT, token total, micro-USD total. ARGV: tpm, Δtokens, Δmicro-USD, ttl ms.
+# KEYS: tokens TAT, token total, nano-USD total. ARGV: tpm, Δtokens, Δnano-USD, ttl ms.
 # A total that Redis no longer holds is left alone: the next admit reseeds it from the DB.
 _SETTLE_LUA = """
 local t = redis.call('TIME')
@@ -145,7 +145,7 @@ class RedisLimiter(Limiter):
             f"{base}:rpm",
             f"{base}:tpm",
             f"{base}:tokens_total:{version}",
-            f"{base}:spend_micro_usd:{version}",
+            f"{base}:spend_nano_usd:{version}",
         ]
 
     async def _admit(self, key: KeyRecord, tokens: int, cost_usd: float) -> Admission:
@@ -154,8 +154,8 @@ class RedisLimiter(Limiter):
             key.tpm or 0,
             tokens,
             key.max_tokens_total if key.max_tokens_total is not None else -1,
-            micro_usd(cost_usd),
-            micro_usd(key.max_budget_usd) if key.max_budget_usd is not None else -1,
+            nano_usd(cost_usd),
+            nano_usd(key.max_budget_usd) if key.max_budget_usd is not None else -1,
             self._ttl_ms,
         ]
         keys = self._keys(key)
@@ -178,12 +178,12 @@ class RedisLimiter(Limiter):
         spend = await load_spend(self._spend_loader, key.id)
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.set(keys[2], spend.tokens, nx=True, px=int(self._ttl_ms))
-            pipe.set(keys[3], micro_usd(spend.cost_usd), nx=True, px=int(self._ttl_ms))
+            pipe.set(keys[3], nano_usd(spend.cost_usd), nx=True, px=int(self._ttl_ms))
             await pipe.execute()
 
-    async def _settle(self, key: KeyRecord, delta_tokens: int, delta_micro_usd: int) -> None:
+    async def _settle(self, key: KeyRecord, delta_tokens: int, delta_nano_usd: int) -> None:
         keys = self._keys(key)[1:]
-        args: list[int | str] = [key.tpm or 0, delta_tokens, delta_micro_usd, self._ttl_ms]
+        args: list[int | str] = [key.tpm or 0, delta_tokens, delta_nano_usd, self._ttl_ms]
         await self._settle_script(keys=keys, args=args)
 
 
