@@ -418,6 +418,29 @@ async def test_an_image_edit_is_billed_by_the_tokens_its_answer_reports(
     assert (row["cost_usd"], row["unpriced"]) == (pytest.approx(billed), 0)
 
 
+async def test_a_streamed_picture_is_passed_through_and_billed_by_its_tokens(
+    billing: Deployment, upstream: FakeUpstream
+) -> None:
+    """`stream: true` never reached the upstream (not a field aiport knew), so the SDK,
+    reading events, got a JSON answer and no picture at all."""
+    key = billing.create_key(max_budget=1.0)
+    events = list(
+        sdk(billing, key["key"]).images.generate(
+            model="gpt-image-1", prompt="a red ball", stream=True, partial_images=1
+        )
+    )
+    assert [e.type for e in events] == [
+        "image_generation.partial_image",
+        "image_generation.completed",
+    ]
+    assert events[-1].b64_json == "aGVsbG8="
+    assert upstream.last("/images/generations")["body"]["stream"] is True
+    [row] = await billing.wait_for_rows(key["id"], 1)
+    billed = (10 * 5 + 40 * 10 + 272 * 40) / M
+    assert (row["prompt_tokens"], row["completion_tokens"], row["images"]) == (50, 272, 1)
+    assert (row["cost_usd"], row["unpriced"]) == (pytest.approx(billed), 0)
+
+
 async def test_a_request_that_fails_before_any_output_costs_nothing(
     billing: Deployment,
 ) -> None:

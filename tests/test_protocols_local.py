@@ -3,6 +3,7 @@ the embedded models (local mode, no provider), with the official SDKs."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 from typing import Any
@@ -13,6 +14,7 @@ import openai
 import pytest
 from PIL import Image
 
+from tests.support.openapi_spec import validate_event
 from tests.support.server import MASTER_KEY, AiportProcess, assert_openai_error, raw_request
 
 pytestmark = pytest.mark.slow
@@ -192,6 +194,24 @@ def test_legacy_completions(client: openai.OpenAI) -> None:
 
 
 @pytest.mark.filterwarnings("ignore:deprecated:DeprecationWarning")  # variations
+def test_a_picture_asked_for_as_a_stream_comes_as_its_completed_event(
+    client: openai.OpenAI,
+) -> None:
+    """`stream: true` was ignored: a JSON answer, in which the SDK found no event at all."""
+    events = list(
+        client.images.generate(
+            model="gpt-image-1", prompt="a red ball", n=2, size="1024x1024", stream=True
+        )
+    )
+    assert [e.type for e in events] == ["image_generation.completed"] * 2
+    for event in events:
+        validate_event(event.model_dump(), "ImageGenStreamEvent")
+        assert Image.open(io.BytesIO(base64.b64decode(event.b64_json))).size == (1024, 1024)
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.images.generate(model="dall-e-3", prompt="a red ball", stream=True)
+    assert refused.value.param == "stream"  # type: ignore[attr-defined]
+
+
 def test_image_edits_are_a_clear_400(client: openai.OpenAI) -> None:
     with pytest.raises(openai.BadRequestError) as edit:
         client.images.edit(model="gpt-image-1", image=("a.png", png()), prompt="add a hat")

@@ -44,7 +44,7 @@ from aiohttp import web
 from tests.support import fake_script
 
 CREATED = 1727346173
-# What OpenAI reports for a GPT Image edit: text and image input tokens, picture tokens.
+# What OpenAI reports for a GPT Image picture: text and image input tokens, picture tokens.
 IMAGE_EDIT_USAGE = {
     "input_tokens": 50,
     "input_tokens_details": {"text_tokens": 10, "image_tokens": 40},
@@ -410,7 +410,13 @@ class FakeUpstream:
         )
 
     async def images(self, request: web.Request) -> web.StreamResponse:
-        await self._record_json(request)
+        body = await self._record_json(request)
+        if body.get("stream"):  # GPT Image: a partial picture, then the whole one
+            picture = {"b64_json": "aGVsbG8=", "created_at": CREATED, "size": "1024x1024"}
+            picture |= {"quality": "low", "background": "opaque", "output_format": "png"}
+            partial = {"type": "image_generation.partial_image", "partial_image_index": 0}
+            completed = {"type": "image_generation.completed", "usage": IMAGE_EDIT_USAGE}
+            return await self._named_events(request, [partial | picture, completed | picture])
         return web.json_response(
             {
                 "created": CREATED,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import time
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any
 
 from aiohttp import web
 
@@ -12,16 +14,23 @@ from aiport.api.context import context, services
 from aiport.api.dispatch import route, serve
 from aiport.api.middleware import public
 from aiport.api.responses import json_response
-from aiport.backends.base import Backend, Call, ImageSet, JSONBody
-from aiport.errors import NotFound
+from aiport.api.sse import Opened, first_chunk, openai_error_frame, write_named_stream
+from aiport.backends.base import Backend, Call, ImageSet, JSONBody, StreamChunk, Usage
+from aiport.backends.upstream import UpstreamBackend
+from aiport.context import RequestContext
+from aiport.errors import BadGateway, NotFound
 from aiport.imagestore import ROUTE_PREFIX
 from aiport.metering import Estimate, estimate_prompt_tokens
 from aiport.protocol.images import DEFAULT_QUALITY, DEFAULT_SIZE, ImageRequest
+from aiport.routing.deployment import Group
 
 DALL_E_DEFAULTS = {"size": DEFAULT_SIZE, "quality": DEFAULT_QUALITY}
+PARTIAL, COMPLETED = "image_generation.partial_image", "image_generation.completed"
+EVENT_QUALITIES = ("low", "medium", "high", "auto")
+TOKEN_FIELDS = ("prompt_tokens", "completion_tokens", "cached_tokens", "image_tokens")
 
 
-async def create_image(request: web.Request) -> web.Response:
+async def create_image(request: web.Request) -> web.StreamResponse:
     svc = services(request)
     ctx = context(request)
     body = await read_json(request, svc.settings.max_json_bytes)
@@ -36,6 +45,8 @@ async def create_image(request: web.Request) -> web.Response:
 
     # The seed's defaults; gpt-image models have other values, so only for DALL·E.
     defaults = DALL_E_DEFAULTS if image.model.startswith("dall-e") else None
+    if image.stream:
+        return await _stream(request, group, image, body)
     served = await serve(request, group, image, body, _draw, defaults=defaults)
     result = served.result
     ctx.usage, ctx.usage_reported = result.usage, True
@@ -54,6 +65,73 @@ async def create_image(request: web.Request) -> web.Response:
 
 async def _draw(backend: Backend, call: Call) -> JSONBody | ImageSet:
     return await backend.images(call)
+
+
+async def _stream(
+    request: web.Request, group: Group, image: ImageRequest, body: dict[str, Any]
+) -> web.StreamResponse:
+    """`stream: true`: GPT Image's events, passed through from an upstream; an embedded
+    engine draws whole pictures, so each is one `image_generation.completed` event."""
+    ctx = context(request)
+
+    async def open_events(backend: Backend, call: Call) -> Opened:
+        if isinstance(backend, UpstreamBackend):
+            events = backend.images_stream(call)
+        else:
+            events = _completed_events(await backend.images(call), image)
+        return await first_chunk(_metered(ctx, events))
+
+    served = await serve(request, group, image, body, open_events, stream=True)
+    return await write_named_stream(request, served, openai_error_frame)
+
+
+async def _completed_events(
+    result: JSONBody | ImageSet, image: ImageRequest
+) -> AsyncGenerator[StreamChunk, None]:
+    if not isinstance(result, ImageSet):
+        raise BadGateway("The image engine answered a stream with a complete answer.")
+    usage = {
+        "total_tokens": 0,
+        "input_tokens": 0,
+        "output_tokens": 0,
+        "input_tokens_details": {"text_tokens": 0, "image_tokens": 0},
+    }
+    for picture in result.images:
+        event = {
+            "type": COMPLETED,
+            "b64_json": base64.b64encode(picture.png).decode("ascii"),
+            "created_at": int(time.time()),
+            "size": image.size,
+            "quality": image.quality if image.quality in EVENT_QUALITIES else "auto",
+            "background": image.background or "auto",
+            "output_format": "png",  # what the engine draws, whatever was asked
+            "usage": usage,
+        }
+        yield StreamChunk(event, event=COMPLETED)
+
+
+async def _metered(
+    ctx: RequestContext, events: AsyncIterator[StreamChunk]
+) -> AsyncGenerator[StreamChunk, None]:
+    """Pass the events through, counting the pictures delivered and the tokens their
+    `completed` events report (each reports its own picture's)."""
+    ctx.usage = Usage()
+    try:
+        async for chunk in events:
+            kind = chunk.data.get("type")
+            if kind in (PARTIAL, COMPLETED):
+                ctx.mark_token()
+            yield chunk
+            if kind == COMPLETED:
+                drawn = Usage.from_openai(chunk.data.get("usage"))
+                for name in TOKEN_FIELDS:
+                    setattr(ctx.usage, name, getattr(ctx.usage, name) + getattr(drawn, name))
+                ctx.usage.images += 1
+                ctx.usage_reported = True
+    finally:
+        close = getattr(events, "aclose", None)
+        if close is not None:
+            await close()
 
 
 def _public_url(request: web.Request) -> str:

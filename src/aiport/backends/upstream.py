@@ -264,6 +264,12 @@ class UpstreamBackend(Backend):
         result.usage.images = len(result.data.get("data") or [])  # tokens too, for GPT Image
         return result
 
+    def images_stream(self, call: Call) -> AsyncIterator[StreamChunk]:
+        """GPT Image's events (`image_generation.partial_image`, `...completed`)."""
+        return self._events(
+            "/images/generations", call.body, named=True, timeouts=call.timeouts, complete=_drawn
+        )
+
     async def moderate(self, call: Call) -> JSONBody:
         return await self._post_json("/moderations", call)
 
@@ -386,6 +392,10 @@ RESPONSE_END_EVENTS = frozenset(
 
 def _response_ended(event: JSON | None) -> bool:
     return event is not None and event.get("type") in RESPONSE_END_EVENTS
+
+
+def _drawn(event: JSON | None) -> bool:
+    return event is not None and event.get("type") in ("image_generation.completed", "error")
 
 
 def _parse(raw: bytes, name: str) -> JSON:

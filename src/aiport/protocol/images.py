@@ -42,6 +42,8 @@ class ImageRequest(WireModel):
     output_compression: int | None = Field(default=None, ge=0, le=100)
     background: Literal["transparent", "opaque", "auto"] | None = None
     moderation: Literal["low", "auto"] | None = None
+    stream: bool | None = None
+    partial_images: int | None = Field(default=None, ge=0, le=3)
     user: str | None = None
 
     @field_validator("prompt")
@@ -67,6 +69,14 @@ class ImageRequest(WireModel):
         allowed = SIZES.get(model, ALL_SIZES)
         if value not in allowed and value != "auto":
             raise ValueError(f"size must be one of {', '.join(allowed)} for {model}, not {value!r}")
+        return value
+
+    @field_validator("stream")
+    @classmethod
+    def _stream_fits_model(cls, value: bool | None, info: ValidationInfo) -> bool | None:
+        model = info.data.get("model", DEFAULT_MODEL)
+        if value and model.startswith("dall-e"):
+            raise ValueError(f"{model} does not stream: only GPT Image models do")
         return value
 
     @property
