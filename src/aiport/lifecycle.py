@@ -10,6 +10,11 @@ get the grace period to finish. Whatever is still running then is cut: its task 
 cancelled with `CUT`, which the handlers turn into a 503 answer, or an SSE error frame once
 a stream has begun — so each still ends in its caller's protocol and writes its usage row.
 Only then does the server close its listener and services (flushing usage).
+
+Once started, what start-up loaded (modules, engines, configuration) is frozen out of the
+garbage collector's sight: it lives as long as the process, and a full collection that
+walked it stopped the event loop for 20-70 ms in the middle of every request in flight
+(measured on `aiport serve` with its engines: 97,000 tracked objects, 44-67 ms).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import gc
 import logging
 from typing import Any
 
@@ -59,6 +65,8 @@ class Lifecycle:
     def started(self) -> None:
         if self.phase is Phase.STARTING:
             self.phase = Phase.SERVING
+            gc.collect()  # start-up's own garbage first, or it would be kept for good
+            gc.freeze()
             log.info("ready")
 
     def request_stop(self, reason: str, exit_code: int = 0) -> None:
