@@ -78,3 +78,19 @@ def test_a_defect_one_request_meets_is_not_retried_nor_held_against_the_engine(
         model="picky", messages=[{"role": "user", "content": "hi"}]
     )
     assert answer.choices[0].message.content == "HI"
+
+
+def test_a_defect_met_mid_stream_is_not_held_against_the_engine(server: AiportProcess) -> None:
+    """The same defect after a stream's first chunk: each stream ends with an error frame,
+    and the model stays open to everyone else."""
+    parts = [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]
+    for _ in range(20):
+        body = {"model": "picky", "stream": True, "messages": parts}
+        response = raw_request(server.base_url + "/v1/chat/completions", body)
+        events = sse_events(response.body)
+        assert response.status == 200
+        assert b'"error"' in events[-1] and b"[DONE]" not in events
+    answer = server.client().chat.completions.create(
+        model="picky", messages=[{"role": "user", "content": "hi"}]
+    )
+    assert answer.choices[0].message.content == "HI"

@@ -33,6 +33,7 @@ class RequestContext:
     first_token: float | None = None  # when the first output went to the client
     status: int = 200
     error_type: str | None = None
+    defect: bool = False  # a defect of aiport's or an engine's own code ended it
     charge: Charge | None = None  # set once admitted: price, estimate, reservation
     deployment: str | None = None  # which deployment served ("cache" for a cache hit)
     fallback: str | None = None  # the fallback model that served instead of `model`
@@ -53,6 +54,14 @@ class RequestContext:
             self.first_token = now
         self.last_token = now
         self.output_chunks += 1
+
+    @property
+    def deployment_ok(self) -> bool | None:
+        """What the outcome says of the deployment that served: True for a complete answer,
+        False for a failure of its own, None for a defect the request's input met in
+        aiport's or an engine's own code (no fault of the deployment: never held against
+        it, or one caller's requests would eject a model for everyone)."""
+        return None if self.defect else self.status < 500
 
     @property
     def delivered(self) -> bool:

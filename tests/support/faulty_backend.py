@@ -55,4 +55,10 @@ class FaultyBackend(Backend):
 
     async def chat_stream(self, call: Call) -> AsyncIterator[StreamChunk]:
         yield StreamChunk({"id": "x", "object": "chat.completion.chunk", "choices": []})
+        if call.model == "picky":
+            # The same defect, met once the stream has begun.
+            text = call.body["messages"][-1]["content"].upper()
+            delta = {"index": 0, "delta": {"content": text}, "finish_reason": "stop"}
+            yield StreamChunk({"id": "x", "object": "chat.completion.chunk", "choices": [delta]})
+            return
         raise RuntimeError("the engine crashed mid-stream")

@@ -25,6 +25,7 @@ from aiport.protocol.audio import (
     TranscriptionRequest,
     TranslationRequest,
 )
+from aiport.routing.retry import DEFECTS
 
 log = logging.getLogger(__name__)
 LENGTH_ONLY = frozenset({"text", "srt", "vtt"})  # transcript formats without a usage
@@ -78,7 +79,8 @@ async def create_speech(request: web.Request) -> web.StreamResponse:
         except Exception as exc:
             _cut_off(request, ctx.request_id, exc)
             ctx.status = exc.status if isinstance(exc, APIError) else 500
-            ok = ctx.status < 500
+            ctx.defect = isinstance(exc, DEFECTS)
+            ok = ctx.deployment_ok
             return response
         await response.write_eof()
         ok = True

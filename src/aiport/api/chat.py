@@ -80,8 +80,8 @@ async def _stream(
             response = await open_stream(request)
             frames = _frames(first, rest, chat.wants_usage_chunk, kept)
             async with contextlib.aclosing(frames):
-                ctx.status = await write_frames(response, frames, ctx.request_id)
-        ok = ctx.status < 500
+                await write_frames(response, frames, ctx)
+        ok = ctx.deployment_ok
         cache = services(request).cache
         if cache is not None and lookup is not None and kept and ctx.status == 200:
             cache.keep(lookup, CachedAnswer(chunks=tuple(kept)))
@@ -135,7 +135,7 @@ async def _replay(
             yield b"".join(frames[1:])
 
     response = await open_stream(request)
-    ctx.status = await write_frames(response, replayed(), ctx.request_id)
+    await write_frames(response, replayed(), ctx)
     return response
 
 

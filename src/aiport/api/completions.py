@@ -47,8 +47,8 @@ async def create_completion(request: web.Request) -> web.StreamResponse:
             response = await open_stream(request)
             frames = _frames(first, chunks, req.wants_usage_chunk)
             async with contextlib.aclosing(frames):
-                ctx.status = await write_frames(response, frames, ctx.request_id)
-        ok = ctx.status < 500
+                await write_frames(response, frames, ctx)
+        ok = ctx.deployment_ok
         return response
     finally:
         opened.lease.finish(ok)

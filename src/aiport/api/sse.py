@@ -21,9 +21,11 @@ from aiohttp import web
 from aiport.api.context import context, services
 from aiport.api.responses import response_headers, start_streaming
 from aiport.backends.base import StreamChunk
+from aiport.context import RequestContext
 from aiport.errors import APIError, InternalError, Unavailable
 from aiport.lifecycle import absorb_cut, is_shutdown_cut
 from aiport.routing.attempts import Served
+from aiport.routing.retry import DEFECTS
 
 log = logging.getLogger(__name__)
 
@@ -71,10 +73,8 @@ async def write_named_stream(
         async with contextlib.aclosing(chunks):
             response = await open_stream(request)
             async with contextlib.aclosing(named_frames(first, chunks)) as frames:
-                ctx.status = await write_frames(
-                    response, frames, ctx.request_id, done=b"", error_frame=error_frame
-                )
-        ok = ctx.status < 500
+                await write_frames(response, frames, ctx, done=b"", error_frame=error_frame)
+        ok = ctx.deployment_ok
         return response
     finally:
         opened.lease.finish(ok)
@@ -148,18 +148,29 @@ def opened(request: web.Request) -> None:
 async def write_frames(
     response: web.StreamResponse,
     frames: AsyncIterator[bytes],
-    request_id: str,
+    ctx: RequestContext,
     *,
     done: bytes = DONE,
     error_frame: Callable[[APIError], bytes] = openai_error_frame,
-) -> int:
+) -> None:
     """Write every frame, then `done`; on a failure mid-way, `error_frame(exc)` instead.
 
-    Returns the status the request ended with, for metering: 200, or the failure's.
+    `ctx.status` is the status the request ended with, for metering: 200, or the
+    failure's (and `ctx.defect` says whether a defect of our own code was that failure).
     A client that went away raises out of here (its task is being cancelled anyway):
     errors from writing are the client's, errors from producing frames are ours.
     """
-    frames = aiter(frames)
+    ctx.status = await _write_frames(response, aiter(frames), ctx, done, error_frame)
+
+
+async def _write_frames(
+    response: web.StreamResponse,
+    frames: AsyncIterator[bytes],
+    ctx: RequestContext,
+    done: bytes,
+    error_frame: Callable[[APIError], bytes],
+) -> int:
+    request_id = ctx.request_id
     while True:
         try:
             data = await anext(frames)
@@ -176,8 +187,9 @@ async def write_frames(
             log.info("stream %s cut: the server is shutting down", request_id)
             await _write_error(response, error_frame(Unavailable("The server is shutting down.")))
             return Unavailable.status
-        except Exception:
+        except Exception as exc:
             log.exception("stream %s failed", request_id)
+            ctx.defect = isinstance(exc, DEFECTS)
             await _write_error(
                 response, error_frame(InternalError("The stream failed on the server."))
             )
