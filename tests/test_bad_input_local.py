@@ -67,6 +67,22 @@ OPENAI_CASES = {
                 "function": {"name": "f", "arguments": {"a": 1}}})]},
         "messages[1].tool_calls[0].function.arguments",
     ),
+    "chat-n-times-max-tokens-beyond-the-request-budget": (
+        "/v1/chat/completions",
+        CHAT | {"n": 128, "max_tokens": 4096},
+        "n",
+    ),
+    "chat-schema-beyond-openais-enum-limit": (
+        "/v1/chat/completions",
+        CHAT | {"response_format": {"type": "json_schema", "json_schema": {"name": "s",
+                "schema": {"type": "string", "enum": [str(i) for i in range(20_000)]}}}},
+        "response_format.json_schema.schema",
+    ),
+    "completions-n-times-max-tokens-beyond-the-request-budget": (
+        "/v1/completions",
+        {"model": "gpt-3.5-turbo-instruct", "prompt": "Hi", "n": 100, "max_tokens": 2048},
+        "n",
+    ),
     "responses-content-a-number": (
         "/v1/responses",
         RESPONSES | {"input": [{"role": "user", "content": 1}]},

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 
 import pytest
 
 from aiport.backends.local.batcher import MicroBatcher
-from aiport.backends.local.runner import FairSlots, ModelRunner
+from aiport.backends.local.runner import Emitter, FairSlots, ModelRunner
 from aiport.errors import Overloaded
 
 
@@ -75,6 +76,63 @@ async def test_the_runner_serves_keys_in_turn() -> None:
     gate.set()
     await asyncio.gather(first, *tasks)
     assert order == ["b", "a0", "a1", "a2", "a3"]
+    runner.close()
+
+
+def emit_part(emitter: Emitter, part: str) -> None:
+    emitter.emit(part)
+
+
+async def test_a_waiting_key_goes_between_the_turns_of_a_long_call() -> None:
+    """A chat request's `n` choices are turns: another key is served after the first."""
+    runner = ModelRunner("m", concurrency=1, queue_size=4)
+    order: list[str] = []
+    other: asyncio.Task[None] | None = None
+    async for part in runner.stream_turns(emit_part, [("a0",), ("a1",), ("a2",)], key="a"):
+        order.append(part)
+        other = other or asyncio.create_task(runner.run(order.append, "b", key="b"))
+    assert other is not None
+    await other
+    assert order == ["a0", "b", "a1", "a2"]
+    assert runner.busy == 0
+    runner.close()
+
+
+async def test_a_call_left_between_its_turns_frees_its_place() -> None:
+    runner = ModelRunner("m", concurrency=1, queue_size=4)
+    first_part_may_end, b_runs, gate = threading.Event(), threading.Event(), threading.Event()
+    got: list[str] = []
+
+    def b_work() -> bool:
+        b_runs.set()
+        return gate.wait(10)
+
+    def part(emitter: Emitter, name: str) -> None:
+        emitter.emit(name)
+        first_part_may_end.wait(10)
+
+    async def consume() -> None:
+        async for name in runner.stream_turns(part, [("a0",), ("a1",)], key="a"):
+            got.append(name)
+
+    async def until(condition: Callable[[], bool]) -> None:
+        while not condition():
+            await asyncio.sleep(0.001)
+
+    leaving = asyncio.create_task(consume())
+    await until(lambda: got == ["a0"])
+    other = asyncio.create_task(runner.run(b_work, key="b"))
+    await until(lambda: runner._slots.waiting == 1)  # b waits for a's first part
+    first_part_may_end.set()
+    await until(lambda: b_runs.is_set() and runner._slots.waiting == 1)  # a waits its turn
+    leaving.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await leaving
+    assert runner.busy == 1  # only b
+    gate.set()
+    assert await other
+    assert await runner.run(len, "free", key="c") == 4  # the slot is free again
+    assert got == ["a0"] and runner.busy == 0
     runner.close()
 
 

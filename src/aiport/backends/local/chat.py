@@ -8,7 +8,9 @@ The GGUF's own chat template renders the messages (llama.cpp's jinja engine).
   off the event loop, bounded, and stopped within a token when the caller goes away (the
   runtime's chunk callback answers True, "cancel", once the emitter is cancelled).
   Usage is the runtime's own token count.
-- `n > 1` runs n generations one after another; with a `seed`, choice i uses seed + i.
+- `n > 1` runs n generations one after another, each a turn of its own in the runner's
+  per-key fair order (another key waiting is served between two choices); with a `seed`,
+  choice i uses seed + i. What one request may ask for is bounded (`chat_limits`).
 - `response_format` json_object / json_schema is grammar-constrained by the runtime.
   `tools` reach the runtime as they are if the model's template supports tools (its parser
   then returns `tool_calls`); otherwise a prompt and a grammar make the calls
@@ -43,6 +45,7 @@ from typing import Any, Literal, NoReturn, cast
 from pydantic import Field
 
 from aiport.backends.base import JSON, Call, JSONBody, StreamChunk, Usage
+from aiport.backends.local.chat_limits import check_output, check_schemas
 from aiport.backends.local.completions import LlamaCompletions
 from aiport.backends.local.engine import EngineOptions, LocalEngine
 from aiport.backends.local.requantize import as_q4_0
@@ -131,24 +134,20 @@ class LlamaEngine:
         finally:
             connection.close()
 
-    def generate(self, emitter: Emitter, requests: list[JSON]) -> None:
-        """Run each request's token stream; emit `(choice_index, chunk)` until cancelled."""
-        for index, request in enumerate(requests):
+    def generate(self, emitter: Emitter, index: int, request: JSON) -> None:
+        """Run one choice's token stream; emit `(index, chunk)` until cancelled."""
 
-            def on_chunk(chunk: JSON, index: int = index) -> bool:
-                if emitter.cancelled():
-                    return True
-                emitter.emit((index, chunk))
-                return False
-
-            try:
-                self.server.handle_chat_completions(request, on_chunk)
-            except (RuntimeError, ValueError) as exc:  # C++ exceptions about the request
-                message = f"The model cannot serve this request: {exc}"
-                emitter.emit((index, {"error": {"code": 400, "message": message}}))
-                return
+        def on_chunk(chunk: JSON) -> bool:
             if emitter.cancelled():
-                return
+                return True
+            emitter.emit((index, chunk))
+            return False
+
+        try:
+            self.server.handle_chat_completions(request, on_chunk)
+        except (RuntimeError, ValueError) as exc:  # C++ exceptions about the request
+            message = f"The model cannot serve this request: {exc}"
+            emitter.emit((index, {"error": {"code": 400, "message": message}}))
 
     def close(self) -> None:
         """Stop the server (its destructor joins the runtime's threads) and the socket."""
@@ -353,6 +352,12 @@ class ChatOptions(EngineOptions):
         default=None, ge=1, description="llama.cpp slots batched together (auto: from cores)"
     )
     chat_template: str | None = Field(default=None, description="A Jinja chat template")
+    max_request_tokens: int = Field(
+        default=32768,
+        ge=1,
+        description="Output tokens one request may ask for: n × max_tokens (unset: n_ctx); "
+        "more is a 400",
+    )
     weights: Literal["as-shipped", "q4_0"] = Field(
         default="as-shipped",
         description="`q4_0`: Q4_1 weights rewritten once as Q4_0, for llama.cpp's batched "
@@ -411,10 +416,18 @@ class LlamaChatBackend(LlamaCompletions, LocalEngine[LlamaEngine]):
     def unload(self, model: LlamaEngine) -> None:
         model.close()
 
+    def check_output(self, choices: int, max_tokens: int | None) -> None:
+        """400 when the choices together may take more than `max_request_tokens`."""
+        options = self.options
+        budget, n_ctx = options.max_request_tokens, options.n_ctx
+        check_output(choices, max_tokens, n_ctx=n_ctx, budget=budget, model=self.model_id)
+
     async def _chunks(
         self, call: Call, req: ChatCompletionRequest
     ) -> AsyncGenerator[tuple[int, JSON]]:
         """The runtime's chunks for every choice of `call`, errors raised as APIErrors."""
+        check_schemas(req.response_format, req.tools)
+        self.check_output(req.n or 1, req.completion_limit)
         engine = await self.loaded()
         tools = _tool_fields(req, engine.supports_tools)
         messages = [dict(message) for message in req.messages]
@@ -422,8 +435,8 @@ class LlamaChatBackend(LlamaCompletions, LocalEngine[LlamaEngine]):
         if req.tools and req.tool_choice != "none" and not tools:  # a template without tools
             plan = ToolPlan(req.tools, req.tool_choice)
             messages, tools = plan.messages(messages), {"grammar": plan.grammar()}
-        requests = engine_requests(req, messages, tools)
-        stream = self.runner.stream(engine.generate, requests, key=call.key_id)
+        choices = list(enumerate(engine_requests(req, messages, tools)))
+        stream = self.runner.stream_turns(engine.generate, choices, key=call.key_id)
         stream = cast(AsyncGenerator[Any], stream)
         async with aclosing(stream) as items:
             async for index, chunk in items:

@@ -1,8 +1,10 @@
 """Legacy text completions (`/completions`) on an embedded llama.cpp model.
 
 The prompt goes to the model as given (no chat template); `n` and a list of prompts give
-one choice each, in OpenAI's order. `logprobs` (0–5) come in the legacy shape (`tokens`,
-`token_logprobs`, `top_logprobs`, `text_offset`); `echo` puts the prompt before the text.
+one choice each, in OpenAI's order, each a turn of its own in the runner's fair order, and
+together within the engine's `max_request_tokens`. `logprobs` (0–5) come in the legacy
+shape (`tokens`, `token_logprobs`, `top_logprobs`, `text_offset`); `echo` puts the prompt
+before the text.
 Token-id prompts, `suffix` (no fill-in-the-middle here) and `echo` with `logprobs` (the
 prompt's own logprobs are not computed) are a 400 naming the parameter.
 """
@@ -48,23 +50,19 @@ def engine_requests(req: CompletionRequest) -> list[tuple[str, JSON]]:
     return [(str(p), base | {"prompt": p}) for p in prompts for _ in range(req.n or 1)]
 
 
-def complete(emitter: Emitter, server: Any, requests: list[JSON]) -> None:
-    """Run each request's token stream; emit `(choice_index, chunk)` until cancelled."""
-    for index, request in enumerate(requests):
+def complete(emitter: Emitter, server: Any, index: int, request: JSON) -> None:
+    """Run one choice's token stream; emit `(index, chunk)` until cancelled."""
 
-        def on_chunk(chunk: JSON, index: int = index) -> bool:
-            if emitter.cancelled():
-                return True
-            emitter.emit((index, chunk))
-            return False
-
-        try:
-            server.handle_completions(request, on_chunk)
-        except (RuntimeError, ValueError) as exc:
-            emitter.emit((index, {"error": {"code": 400, "message": f"{exc}"}}))
-            return
+    def on_chunk(chunk: JSON) -> bool:
         if emitter.cancelled():
-            return
+            return True
+        emitter.emit((index, chunk))
+        return False
+
+    try:
+        server.handle_completions(request, on_chunk)
+    except (RuntimeError, ValueError) as exc:
+        emitter.emit((index, {"error": {"code": 400, "message": f"{exc}"}}))
 
 
 def legacy_logprobs(logprobs: Any, offset: int) -> JSON | None:
@@ -97,9 +95,11 @@ class LlamaCompletions:
         from aiport.backends.local.chat import _raise_runtime_error
 
         requests = [request for _, request in engine_requests(req)]
+        self.check_output(len(requests), req.max_tokens)  # type: ignore[attr-defined]
         engine = await self.loaded()  # type: ignore[attr-defined]
         runner = self.runner  # type: ignore[attr-defined]
-        stream = runner.stream(complete, engine.server, requests, key=call.key_id)
+        turns = [(engine.server, index, request) for index, request in enumerate(requests)]
+        stream = runner.stream_turns(complete, turns, key=call.key_id)
         async with aclosing(cast(AsyncGenerator[Any], stream)) as items:
             async for index, chunk in items:
                 if "error" in chunk:

@@ -6,7 +6,9 @@ their own threads; at most `queue_size` more wait. One more is refused at once w
 
 Waiting calls are served per key in turn (`FairSlots`): when a slot frees, the waiting
 key that was served least recently goes next, so one key's fifty requests cannot make
-another key's single request wait behind all fifty: it waits for one slot to free.
+another key's single request wait behind all fifty: it waits for one slot to free. A call
+of many parts (`stream_turns`: a chat request's `n` choices) takes its slot once per part,
+so a key waiting meanwhile is served between two parts, not after all of them.
 
 A slot is only free again once its thread is: a caller that is cancelled while its work
 runs leaves at once, and the slot follows when the work stops. Streaming work runs in a
@@ -20,8 +22,9 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import aclosing
 from typing import Any, TypeVar
 
 from aiport.errors import Overloaded
@@ -149,16 +152,12 @@ class ModelRunner:
         except BaseException:
             self._leave()
             raise
-        released = False
 
-        def release(*_: object) -> None:
-            nonlocal released
-            if not released:
-                released = True
-                self._slots.release()
-                self._leave()
+        def release() -> None:
+            self._slots.release()
+            self._leave()
 
-        return release
+        return _once(release)
 
     async def run(self, fn: Callable[..., T], *args: Any, key: str = ANONYMOUS) -> T:
         """Run `fn(*args)` on the model's thread; admission is decided before waiting.
@@ -175,13 +174,47 @@ class ModelRunner:
 
     async def stream(
         self, fn: Callable[..., None], *args: Any, key: str = ANONYMOUS
-    ) -> AsyncIterator[Any]:
+    ) -> AsyncGenerator[Any]:
         """Run `fn(emitter, *args)`; yield what it emits until it returns or raises.
 
         Closing the iterator early (the consumer was cancelled) tells the worker to stop
         and waits for it (it checks between items), so the slot is free again after.
         """
-        release = await self._enter(key)
+        async with aclosing(self.stream_turns(fn, [args], key=key)) as items:
+            async for item in items:
+                yield item
+
+    async def stream_turns(
+        self, fn: Callable[..., None], turns: Sequence[tuple[Any, ...]], *, key: str = ANONYMOUS
+    ) -> AsyncGenerator[Any]:
+        """`stream` for each `args` of `turns` in order, admitted once as one call.
+
+        Each turn waits for a slot in the key's fair order, so between two turns a key that
+        is waiting goes first: a request of many parts (`n` choices) holds a slot for one
+        part at a time, not for all of them."""
+        self.admit()
+        running: list[asyncio.Future[None]] = []
+        try:
+            for args in turns:
+                async with aclosing(self._turn(fn, args, key, running)) as items:
+                    async for item in items:
+                        yield item
+        finally:
+            if running and not running[-1].done():  # left while its worker still stops
+                running[-1].add_done_callback(lambda _: self._leave())
+            else:
+                self._leave()
+
+    async def _turn(
+        self,
+        fn: Callable[..., None],
+        args: tuple[Any, ...],
+        key: str,
+        running: list[asyncio.Future[None]],
+    ) -> AsyncGenerator[Any]:
+        """One slot, taken in turn, for one `fn(emitter, *args)` on the model's thread."""
+        await self._slots.acquire(key)
+        release = _once(self._slots.release)
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
         emitter = Emitter(loop, queue)
@@ -195,6 +228,7 @@ class ModelRunner:
                 emitter.emit(_DONE)
 
         future = loop.run_in_executor(self._pool, work)
+        running[:] = [future]
         future.add_done_callback(release)
         try:
             while True:
@@ -206,11 +240,21 @@ class ModelRunner:
                 yield item
         finally:
             emitter.cancel()
-            try:
-                await asyncio.shield(future)
-            finally:
-                if future.done():
-                    release()
+            await asyncio.shield(future)
+            release()
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _once(fn: Callable[[], None]) -> Callable[..., None]:
+    """`fn` as an idempotent callback (a done callback and a `finally` may both call it)."""
+    done = False
+
+    def once(*_: object) -> None:
+        nonlocal done
+        if not done:
+            done = True
+            fn()
+
+    return once
