@@ -108,3 +108,17 @@ async def test_a_tools_schema_beyond_the_limit_is_a_clear_400(backend: LlamaChat
     with pytest.raises(InvalidRequest) as refused:
         await backend.chat(call("k", tools=tools, max_tokens=8))
     assert refused.value.param == "tools[0].function.parameters"
+
+
+async def test_a_many_choice_request_left_midway_frees_the_engine(
+    backend: LlamaChatBackend,
+) -> None:
+    stream = backend.chat_stream(call("heavy", n=8, max_tokens=64, stream=True))
+    seen: set[int] = set()
+    async for chunk in stream:
+        seen |= {choice["index"] for choice in chunk.data["choices"]}
+        break  # the client goes away during the first choice
+    await stream.aclose()  # type: ignore[attr-defined]
+    assert seen == {0} and backend.runner.busy == 0
+    light = await backend.chat(call("light", max_tokens=4))  # served at once: the slot is free
+    assert isinstance(light, JSONBody) and light.usage.completion_tokens > 0

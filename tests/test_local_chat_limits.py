@@ -44,6 +44,16 @@ def test_a_thousand_enum_values_across_properties_pass_one_more_is_refused() -> 
     assert error.param == "response_format.json_schema.schema"
 
 
+def test_consts_and_anyof_branches_count_as_enum_values() -> None:
+    """`anyOf` of 4,000 consts is the grammar of a 4,000-value enum (it took as long)."""
+    consts = {"anyOf": [{"const": f"v{i}"} for i in range(1001)]}
+    assert "1000 enum values" in refusal({"type": "object", "properties": {"w": consts}}).message
+    branches = {"anyOf": [{"type": "string", "pattern": f"^v{i}$"} for i in range(1001)]}
+    assert "1000 enum values" in refusal(branches).message
+    nullable = {"anyOf": [{"type": "string", "enum": ["a", "b"]}, {"type": "null"}]}
+    check_schemas(response_format({"type": "object", "properties": {"w": nullable}}), None)
+
+
 def test_the_schemas_of_one_request_count_together() -> None:
     tool = {"type": "function", "function": {"name": "f", "parameters": enums(600)}}
     assert refusal(enums(600), [tool]).param == "tools[0].function.parameters"

@@ -8,7 +8,9 @@
   into grammars): OpenAI's documented limits for Structured Outputs — 5,000 object
   properties, 10 levels of nested objects, 1,000 enum values, 120,000 characters of
   property names, definition names, enum and const values, and 15,000 characters for one
-  string enum of more than 250 values. llama.cpp samples a grammar on its one decoding
+  string enum of more than 250 values. A const and an anyOf branch count as enum values
+  here (stricter than OpenAI's text): `anyOf` of 4,000 consts is the same grammar as a
+  4,000-value enum, and took as long. llama.cpp samples a grammar on its one decoding
   thread, which every slot shares: a 20,000-value enum held every other request up for
   minutes (98 s for the request itself); 1,000 values cost about one token's time.
 
@@ -75,10 +77,14 @@ class SchemaBudget:
                 children += [(child, depth) for child in value.values()]
             elif key == "enum" and isinstance(value, list):
                 self._count_enum(value, param)
-            elif key == "const":
+            elif key == "const":  # an enum of one: a grammar's alternative like the others
+                self.enum_values += 1
                 self.chars += len(str(value))
-            elif isinstance(value, dict | list):
-                children.append((value, depth))
+            else:
+                if key in ("anyOf", "oneOf") and isinstance(value, list):
+                    self.enum_values += sum(map(_plain_branch, value))
+                if isinstance(value, dict | list):
+                    children.append((value, depth))
         return children
 
     def _count_enum(self, values: list[Any], param: str) -> None:
@@ -96,7 +102,11 @@ class SchemaBudget:
 
     def _within(self, param: str) -> None:
         if self.enum_values > MAX_ENUM_VALUES:
-            self._refuse(param, f"at most {MAX_ENUM_VALUES} enum values in total")
+            self._refuse(
+                param,
+                f"at most {MAX_ENUM_VALUES} enum values in total (a const or an anyOf "
+                "branch counts as one)",
+            )
         if self.properties > MAX_PROPERTIES:
             self._refuse(param, f"at most {MAX_PROPERTIES} object properties in total")
         if self.chars > MAX_SCHEMA_CHARS:
@@ -112,6 +122,11 @@ class SchemaBudget:
             f"Invalid schema: local models (as OpenAI's Structured Outputs) take {limit}.",
             param=param,
         )
+
+
+def _plain_branch(branch: Any) -> bool:
+    """An anyOf branch that is not counted by its own const or enum."""
+    return not (isinstance(branch, dict) and ("const" in branch or "enum" in branch))
 
 
 def check_schemas(response_format: Any, tools: list[dict[str, Any]] | None) -> None:
