@@ -79,20 +79,30 @@ async def test_the_runner_serves_keys_in_turn() -> None:
     runner.close()
 
 
-def emit_part(emitter: Emitter, part: str) -> None:
-    emitter.emit(part)
-
-
 async def test_a_waiting_key_goes_between_the_turns_of_a_long_call() -> None:
     """A chat request's `n` choices are turns: another key is served after the first."""
     runner = ModelRunner("m", concurrency=1, queue_size=4)
+    b_waits = threading.Event()
     order: list[str] = []
-    other: asyncio.Task[None] | None = None
-    async for part in runner.stream_turns(emit_part, [("a0",), ("a1",), ("a2",)], key="a"):
-        order.append(part)
-        other = other or asyncio.create_task(runner.run(order.append, "b", key="b"))
-    assert other is not None
-    await other
+
+    def part(emitter: Emitter, name: str) -> None:
+        emitter.emit(name)
+        if name == "a0":
+            b_waits.wait(10)  # the first turn ends only once b waits for the slot
+
+    async def let_b_wait() -> None:
+        other = asyncio.create_task(runner.run(order.append, "b", key="b"))
+        while not runner._slots.waiting:
+            await asyncio.sleep(0.001)
+        b_waits.set()
+        await other
+
+    b: asyncio.Task[None] | None = None
+    async for name in runner.stream_turns(part, [("a0",), ("a1",), ("a2",)], key="a"):
+        order.append(name)
+        b = b or asyncio.create_task(let_b_wait())
+    assert b is not None
+    await b
     assert order == ["a0", "b", "a1", "a2"]
     assert runner.busy == 0
     runner.close()
