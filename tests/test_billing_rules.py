@@ -441,6 +441,23 @@ async def test_a_streamed_picture_is_passed_through_and_billed_by_its_tokens(
     assert (row["cost_usd"], row["unpriced"]) == (pytest.approx(billed), 0)
 
 
+async def test_a_legacy_completion_reserves_every_prompt_and_every_candidate(
+    billing: Deployment,
+) -> None:
+    """OpenAI completes each prompt of a list `n` times and generates `best_of` candidates
+    (billing them all); the reservation counted one prompt and `n`: a list of 20 prompts or
+    `best_of: 20` reserved 1,000 tokens ($0.002) for 20,000 ($0.04) — past a $0.01 budget."""
+    key = billing.create_key(max_budget=0.01)["key"]
+    url = billing.first.base_url + "/v1/completions"
+    body = {"model": "gpt-3.5-turbo-instruct", "max_tokens": 1000}
+    for asked in ({"prompt": ["Hello"] * 20}, {"prompt": "Hello", "best_of": 20}):
+        refused = assert_openai_error(raw_request(url, body | asked, key=key), 429)
+        assert refused["code"] == "insufficient_quota", refused
+    assert raw_request(url, body | {"prompt": ["Hello"] * 2, "best_of": 2}, key=key).status == 200
+    mismatched = raw_request(url, body | {"prompt": "Hello", "n": 3, "best_of": 2}, key=key)
+    assert assert_openai_error(mismatched, 400, "best_of")
+
+
 async def test_a_request_that_fails_before_any_output_costs_nothing(
     billing: Deployment,
 ) -> None:

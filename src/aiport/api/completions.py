@@ -24,7 +24,7 @@ async def create_completion(request: web.Request) -> web.StreamResponse:
     limit = DEFAULT_MAX_TOKENS if req.max_tokens is None else max(req.max_tokens, 1)
     estimate = Estimate(
         prompt_tokens=estimate_prompt_tokens({"prompt": req.prompt, "suffix": req.suffix}),
-        output_tokens=completion_estimate(limit, req.n),
+        output_tokens=completion_estimate(limit, req.candidates),
     )
     group = await route(request, req.model, estimate, kind="chat")
     if not req.stream:

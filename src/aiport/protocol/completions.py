@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from aiport.protocol.common import WireModel
 
@@ -45,6 +45,26 @@ class CompletionRequest(WireModel):
             raise ValueError("stop may hold at most 4 sequences")
         return value
 
+    @field_validator("best_of")
+    @classmethod
+    def _at_least_n(cls, value: int | None, info: ValidationInfo) -> int | None:
+        n = info.data.get("n")
+        if value is not None and n is not None and value < n:
+            raise ValueError(f"best_of must be greater than or equal to n ({n})")
+        return value
+
+    @property
+    def candidates(self) -> int:
+        """Completions generated (and billed): `best_of` (else `n`) for each prompt."""
+        prompt = self.prompt
+        prompts = len(prompt) if isinstance(prompt, list) and not _is_tokens(prompt) else 1
+        return prompts * max(self.n or 1, self.best_of or 1)
+
     @property
     def wants_usage_chunk(self) -> bool:
         return bool((self.stream_options or {}).get("include_usage"))
+
+
+def _is_tokens(prompt: list[Any]) -> bool:
+    """One prompt as token ids (a list of ints), not a list of prompts."""
+    return bool(prompt) and isinstance(prompt[0], int)
