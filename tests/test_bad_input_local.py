@@ -115,6 +115,26 @@ OPENAI_CASES = {
         RESPONSES | {"input": "Hi", "tools": [{"type": "function", "name": "f", "parameters": 1}]},
         "tools[0].parameters",
     ),
+    "moderation-text-part-without-text": (
+        "/v1/moderations",
+        {"input": [{"type": "text"}]},
+        "input",
+    ),
+    "moderation-text-not-a-string": (
+        "/v1/moderations",
+        {"input": [{"type": "text", "text": 7}]},
+        "input",
+    ),
+    "moderation-image-part-without-url": (
+        "/v1/moderations",
+        {"input": [{"type": "text", "text": "Hi"}, {"type": "image_url", "image_url": {}}]},
+        "input",
+    ),
+    "moderation-part-of-unknown-type": (
+        "/v1/moderations",
+        {"input": [{"type": "text", "text": "Hi"}, {"type": "input_audio", "text": "x"}]},
+        "input",
+    ),
     "speech-nul-byte": (
         "/v1/audio/speech",
         {"model": "tts-1", "voice": "alloy", "input": "\x00"},

@@ -38,6 +38,17 @@ class ModerationRequest(WireModel):
             raise ValueError("input must not be an empty array")
         return value
 
+    @field_validator("input", mode="before")
+    @classmethod
+    def _parts_well_formed(cls, value: Any) -> Any:
+        """Multi-modal parts are a `text` part with its text or an `image_url` part with
+        its URL (a part without its text was moderated as an empty text)."""
+        if isinstance(value, list):
+            for index, part in enumerate(value):
+                if isinstance(part, dict):
+                    _check_part(index, part)
+        return value
+
     def texts(self) -> list[str]:
         """Text inputs in order; text parts of multi-modal input, images skipped."""
         if isinstance(self.input, str):
@@ -49,3 +60,18 @@ class ModerationRequest(WireModel):
             elif isinstance(item, dict) and item.get("type") == "text":
                 texts.append(str(item.get("text", "")))
         return texts
+
+
+def _check_part(index: int, part: dict[str, Any]) -> None:
+    kind = part.get("type")
+    if kind == "text":
+        if not isinstance(part.get("text"), str):
+            raise ValueError(f"input[{index}], a `text` part, needs its `text` as a string")
+    elif kind == "image_url":
+        image = part.get("image_url")
+        if not isinstance(image, dict) or not isinstance(image.get("url"), str):
+            raise ValueError(
+                f"input[{index}], an `image_url` part, needs an `image_url` object with a `url`"
+            )
+    else:
+        raise ValueError(f"input[{index}] has type {kind!r}: a part is `text` or `image_url`")
