@@ -193,6 +193,25 @@ def test_legacy_completions(client: openai.OpenAI) -> None:
     assert refused.value.param == "suffix"  # type: ignore[attr-defined]
 
 
+def test_legacy_logprobs_0_give_each_tokens_own_logprob(client: openai.OpenAI) -> None:
+    """`logprobs: 0` asks for the chosen tokens' logprobs without alternatives; llama.cpp
+    was asked for none, so the tokens and their logprobs came back empty."""
+    whole = client.completions.create(
+        model="gpt-3.5-turbo-instruct", prompt="One, two,", max_tokens=3, logprobs=0
+    )
+    logprobs = whole.choices[0].logprobs
+    assert logprobs is not None and whole.usage is not None
+    assert len(logprobs.tokens or []) == whole.usage.completion_tokens > 0
+    assert "".join(logprobs.tokens or []) == whole.choices[0].text
+    assert all(isinstance(value, float) for value in logprobs.token_logprobs or [])
+    assert logprobs.top_logprobs == [{}] * whole.usage.completion_tokens
+    chunks = client.completions.create(
+        model="gpt-3.5-turbo-instruct", prompt="One, two,", max_tokens=3, logprobs=0, stream=True
+    )
+    streamed = [c.choices[0].logprobs for c in chunks if c.choices and c.choices[0].text]
+    assert streamed and all(lp is not None and lp.top_logprobs == [{}] for lp in streamed)
+
+
 @pytest.mark.filterwarnings("ignore:deprecated:DeprecationWarning")  # variations
 def test_a_picture_asked_for_as_a_stream_comes_as_its_completed_event(
     client: openai.OpenAI,

@@ -44,7 +44,9 @@ def engine_requests(req: CompletionRequest) -> list[tuple[str, JSON]]:
         "frequency_penalty": req.frequency_penalty,
         "logit_bias": req.logit_bias,
         "seed": req.seed,
-        "logprobs": req.logprobs,
+        # 0 asks for the chosen tokens' own logprobs, which llama.cpp gives only with one
+        # alternative or more (`legacy_logprobs` drops them again).
+        "logprobs": None if req.logprobs is None else max(1, req.logprobs),
     }
     base |= {key: value for key, value in optional.items() if value is not None}
     return [(str(p), base | {"prompt": p}) for p in prompts for _ in range(req.n or 1)]
@@ -65,8 +67,9 @@ def complete(emitter: Emitter, server: Any, index: int, request: JSON) -> None:
         emitter.emit((index, {"error": {"code": 400, "message": f"{exc}"}}))
 
 
-def legacy_logprobs(logprobs: Any, offset: int) -> JSON | None:
-    """llama.cpp's chat-shaped logprobs in the legacy completions shape."""
+def legacy_logprobs(logprobs: Any, offset: int, alternatives: int) -> JSON | None:
+    """llama.cpp's chat-shaped logprobs in the legacy completions shape, with at most
+    `alternatives` top tokens each."""
     content = logprobs.get("content") if isinstance(logprobs, dict) else None
     if not isinstance(content, list):
         return None
@@ -79,7 +82,10 @@ def legacy_logprobs(logprobs: Any, offset: int) -> JSON | None:
         "tokens": tokens,
         "token_logprobs": [entry.get("logprob") for entry in content],
         "top_logprobs": [
-            {top.get("token", ""): top.get("logprob") for top in entry.get("top_logprobs") or []}
+            {
+                top.get("token", ""): top.get("logprob")
+                for top in (entry.get("top_logprobs") or [])[:alternatives]
+            }
             for entry in content
         ],
         "text_offset": offsets,
@@ -128,7 +134,9 @@ class LlamaCompletions:
                 {
                     "text": echo + "".join(texts[index]),
                     "index": index,
-                    "logprobs": legacy_logprobs({"content": logprobs[index]}, len(echo))
+                    "logprobs": legacy_logprobs(
+                        {"content": logprobs[index]}, len(echo), req.logprobs
+                    )
                     if req.logprobs is not None
                     else None,
                     "finish_reason": finish.get(index, "stop"),
@@ -152,7 +160,7 @@ class LlamaCompletions:
                         text = prompts[index] + text
                     logprobs = None
                     if req.logprobs is not None:
-                        logprobs = legacy_logprobs(choice.get("logprobs"), 0)
+                        logprobs = legacy_logprobs(choice.get("logprobs"), 0, req.logprobs)
                     out = {
                         "text": text,
                         "index": index,
