@@ -142,3 +142,20 @@ async def test_a_budget_counts_requests_that_cost_less_than_a_millionth_of_a_dol
         await limiter.settle(admitted, 20, actual_cost_usd=0.0000004)
     with pytest.raises(QuotaExceeded):
         await limiter.admit(k, estimated_cost_usd=0.0000004)
+
+
+async def test_a_budget_refusal_says_what_the_request_may_cost() -> None:
+    """The refusal said only "spent $0.0020 of its $0.0100 budget": a caller with money
+    left could not tell why (the request may cost more than is left), and a budget below
+    a hundredth of a cent read as "$0.0000 of its $0.0000"."""
+    limiter = LocalLimiter(clock=Clock())
+    k = key(max_budget_usd=0.01)
+    await limiter.admit(k, estimated_cost_usd=0.002)
+    with pytest.raises(QuotaExceeded) as refused:
+        await limiter.admit(k, estimated_cost_usd=0.04)
+    assert "spent $0.0020 of its $0.0100 budget" in refused.value.message
+    assert "this request may cost up to $0.0400" in refused.value.message
+    tiny, fresh = key(max_budget_usd=0.00002), LocalLimiter(clock=Clock())
+    await fresh.admit(tiny, estimated_cost_usd=0.000015)
+    with pytest.raises(QuotaExceeded, match=r"spent \$0\.000015 of its \$0\.00002 budget"):
+        await fresh.admit(tiny, estimated_cost_usd=0.00001)

@@ -60,6 +60,14 @@ def nano_usd(usd: float) -> int:
     return round(usd * 1_000_000_000)
 
 
+def _usd(amount: float) -> str:
+    """Dollars to four places; a sum below a hundredth of a cent to as many as it needs."""
+    text = f"{amount:.4f}"
+    if amount > 0 and text == "0.0000":
+        text = f"{amount:.9f}".rstrip("0")
+    return "$" + text
+
+
 def _remaining(limit: int, reset: float) -> int:
     return max(0, min(limit, math.floor(limit - reset * limit / WINDOW + 1e-6)))
 
@@ -92,8 +100,9 @@ def admission_or_raise(
         )
     if out.status == "quota_usd":
         raise QuotaExceeded(
-            f"You exceeded your current quota: this key has spent ${out.budget_used / 1e9:.4f}"
-            f" of its ${key.max_budget_usd:.4f} budget.",
+            f"You exceeded your current quota: this key has spent {_usd(out.budget_used / 1e9)}"
+            f" of its {_usd(key.max_budget_usd or 0.0)} budget (this request may cost up to"
+            f" {_usd(cost_usd)}).",
             headers=headers,
         )
     if out.status == "too_large":
