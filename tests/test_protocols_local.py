@@ -193,6 +193,15 @@ def test_legacy_completions(client: openai.OpenAI) -> None:
     assert refused.value.param == "suffix"  # type: ignore[attr-defined]
 
 
+def test_a_picture_whose_options_are_null_takes_their_defaults(client: openai.OpenAI) -> None:
+    """OpenAI's spec lets `n`, `size`, `quality` and `response_format` be null (the SDK
+    sends null for an option passed as None, as wrappers do); each was a 400 here."""
+    drawn = client.images.generate(
+        model="dall-e-2", prompt="a red ball", n=None, size=None, quality=None, response_format=None
+    )
+    assert len(drawn.data or []) == 1 and (drawn.data or [])[0].url
+
+
 def test_legacy_logprobs_0_give_each_tokens_own_logprob(client: openai.OpenAI) -> None:
     """`logprobs: 0` asks for the chosen tokens' logprobs without alternatives; llama.cpp
     was asked for none, so the tokens and their logprobs came back empty."""
