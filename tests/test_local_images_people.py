@@ -129,3 +129,25 @@ def test_a_person_in_a_role_on_a_vehicle_sits_in_it(
     assert car[0] < person[0] and person[2] < car[2]  # within its length
     assert car[1] < person[3] < car[1] + 0.75 * height(car)  # its seat, not its roof
     assert person[1] < car[1] + 0.2 * height(car)  # head up in the cab or above it
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize(
+    ("prompt", "role"),
+    [("a pilot beside a plane", "pilot"), ("ein Pilot neben einem Flugzeug", "pilot"),
+     ("a woman pilot next to an airplane", "woman-pilot")],
+)  # fmt: skip
+def test_a_plane_a_person_stands_beside_is_parked_on_the_ground(
+    prompt: str, role: str, seed: int
+) -> None:
+    """It flew in the sky with the pilot's head beside it (the emoji's plane flies)."""
+    scene = parse_scene(prompt)
+    plane = next(obj for obj in scene.objects if obj.stands_for == "airplane")
+    person = next(obj for obj in scene.objects if obj.stands_for == role)
+    drawn = boxes(prompt, seed)
+    (parked,), (figure,) = drawn[plane.kind], drawn[person.kind]
+    assert parked[2] - parked[0] > height(parked)  # seen from the side, level
+    assert abs(figure[3] - parked[3]) < 0.05 * SIZE  # on the same ground
+    assert height(figure) / height(parked) == pytest.approx(1.75 / 2.8, rel=0.2)
+    assert "airplane" in describe_scene(scene)
+    assert parse_scene("a plane in the sky").objects[0].kind == "airplane"  # still flies

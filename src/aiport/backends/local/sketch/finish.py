@@ -6,7 +6,8 @@ puts the scene in a room; a picture that shows its container with what is in it 
 of soup", "a glass of milk", "a glass of water") is drawn instead of both; an accessory the
 picture of its wearer already shows ("a snowman with a red hat") is not drawn a second
 time, but the wearer's own takes its colour; a child beside a house stands there whole,
-and so does a firefighter beside a fire engine, or sits in it.
+and so does a firefighter beside a fire engine (or sits in it) and a pilot beside a plane,
+which is parked.
 """
 
 from __future__ import annotations
@@ -116,6 +117,7 @@ def _stand_people(scene: Scene) -> None:
     A person on or in a car, bus or tractor sits in it: a bust is what shows of them."""
     if scene.framing == "portrait":
         return
+    _park_planes(scene)
     tall = any(
         (real_height(obj.kind) or 0.0) >= kinds.GROWN_UP and not obj.hangs for obj in scene.objects
     )
@@ -127,6 +129,18 @@ def _stand_people(scene: Scene) -> None:
             obj.kind, obj.relation = kinds.BUSTS.get(obj.kind, obj.kind), "on"
         elif is_role(obj.kind) and (tall or vehicle):
             obj.stands_for, obj.kind = obj.kind, standing_figure(obj.kind)
+
+
+def _park_planes(scene: Scene) -> None:
+    """ "a pilot beside a plane": a plane beside a person (or a person beside it) is parked."""
+    objects = scene.objects
+    for obj in objects:
+        other = objects[obj.target] if obj.target is not None else None
+        if other is None or obj.relation not in ("next_to", "left_of", "right_of"):
+            continue
+        for plane, person in ((obj, other), (other, obj)):
+            if plane.kind in kinds.PARKED and is_person(person.kind):
+                plane.stands_for, plane.kind = plane.kind, kinds.PARKED[plane.kind]
 
 
 def _serve_dishes(scene: Scene) -> None:

@@ -75,6 +75,9 @@ CABS = frozenset({
     "pickup-truck", "delivery-truck", "articulated-lorry", "tractor", "racing-car",
     "auto-rickshaw",
 })  # fmt: skip
+# A plane a person stands beside is parked: the emoji's plane flies, so it is drawn as a
+# plane seen from the side, standing on its wheels ("a pilot beside a plane").
+PARKED = {"airplane": "parked-airplane", "small-airplane": "parked-airplane"}
 # Where a person seated in a vehicle sits, down the vehicle's height.
 VEHICLE_SEAT = 0.5
 # What goes over one of these goes on it ("ein Zug fährt über eine Brücke").

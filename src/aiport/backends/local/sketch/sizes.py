@@ -85,6 +85,7 @@ SIZE_OF: dict[str, tuple[float, str]] = {
     "crib": (0.3, "ground"),
     "cliff": (0.6, "ground"),
     "bench": (0.26, "ground"),
+    "parked-airplane": (0.3, "ground"),
 }  # fmt: skip
 
 # metres the picture of a subgroup shows; busts (heads and shoulders) stand for a person
@@ -137,7 +138,7 @@ REAL_OF: dict[str, float] = {
     "skateboard": 0.15, "bed": 0.7, "chair": 0.9, "toilet": 0.8, "bathtub": 0.6, "tent": 2.2,
     "fork-and-knife-with-plate": 0.3, "lighthouse": 25.0, "windmill": 15.0, "bamboo": 2.5,
     "branch": 0.6, "pillow": 0.4, "fire": 0.6, "sandcastle": 0.35, "swing": 2.2, "crib": 1.0,
-    "cliff": 30.0, "bench": 0.9, "ambulance": 2.7,
+    "cliff": 30.0, "bench": 0.9, "ambulance": 2.7, "parked-airplane": 2.8,
 }  # fmt: skip
 
 

@@ -37,6 +37,7 @@ HOLDING = frozenset({"with", "mit", "holding", "holds", "flying", "flies", "hael
 WEARING = frozenset({"wearing", "wears", "wear", "traegt", "tragen", "tragend"})
 # "a boy riding a bicycle", "ein Mädchen reitet ein Pferd": the person rides what follows.
 RIDING = frozenset({"riding", "rides", "ride", "cycling", "faehrt", "fahren", "reitet", "reiten"})
+# "a woman driving a car": the person sits in it (`kinds.CABS`).
 DRIVING = frozenset({"driving", "drives", "faehrt", "fahren", "steuert", "lenkt"})
 # "grapes in a bowl", "Äpfel in einem Korb": before a container, "in" puts a thing into it.
 INTO = frozenset({"in", "im", "inside", "into", "innerhalb"})
