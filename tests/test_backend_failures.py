@@ -10,6 +10,7 @@ import openai
 import pytest
 
 from tests.support.log_lines import wait_for_line
+from tests.support.routing import usage_row
 from tests.support.server import AiportProcess, raw_request, sse_events
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,6 +56,8 @@ def test_a_crash_mid_stream_ends_with_one_error_frame(server: AiportProcess) -> 
     events = sse_events(response.body)
     assert response.status == 200
     assert b'"error"' in events[-1] and b"[DONE]" not in events
+    row = usage_row(server, response.headers["x-request-id"])  # says what went wrong
+    assert (row["status"], row["error_type"]) == (500, "server_error")
 
 
 def test_a_defect_one_request_meets_is_not_retried_nor_held_against_the_engine(

@@ -18,7 +18,7 @@ from aiport.api.dispatch import admit_before_body, route, serve
 from aiport.api.responses import json_response, response_headers, start_streaming
 from aiport.backends.base import Backend, BinaryBody, Call, JSONBody, TextBody, Upload
 from aiport.backends.local.audio_decode import audio_length
-from aiport.errors import APIError, InvalidRequest
+from aiport.errors import APIError, InternalError, InvalidRequest
 from aiport.metering import Estimate, estimate_prompt_tokens
 from aiport.protocol.audio import (
     SpeechRequest,
@@ -78,7 +78,8 @@ async def create_speech(request: web.Request) -> web.StreamResponse:
             raise  # the client went away
         except Exception as exc:
             _cut_off(request, ctx.request_id, exc)
-            ctx.status = exc.status if isinstance(exc, APIError) else 500
+            failure = exc if isinstance(exc, APIError) else InternalError("The speech failed.")
+            ctx.status, ctx.error_type = failure.status, failure.type
             ctx.defect = isinstance(exc, DEFECTS)
             ok = ctx.deployment_ok
             return response

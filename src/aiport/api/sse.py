@@ -172,29 +172,30 @@ async def _write_frames(
 ) -> int:
     request_id = ctx.request_id
     while True:
+        failure: APIError
         try:
             data = await anext(frames)
         except StopAsyncIteration:
             break
         except APIError as exc:
             log.warning("stream %s failed after it began: %s", request_id, exc.message)
-            await _write_error(response, error_frame(exc))
-            return exc.status
+            failure = exc
         except asyncio.CancelledError as exc:
             if not is_shutdown_cut(exc):
                 raise
             absorb_cut()
             log.info("stream %s cut: the server is shutting down", request_id)
-            await _write_error(response, error_frame(Unavailable("The server is shutting down.")))
-            return Unavailable.status
+            failure = Unavailable("The server is shutting down.")
         except Exception as exc:
             log.exception("stream %s failed", request_id)
             ctx.defect = isinstance(exc, DEFECTS)
-            await _write_error(
-                response, error_frame(InternalError("The stream failed on the server."))
-            )
-            return 500
-        await response.write(data)
+            failure = InternalError("The stream failed on the server.")
+        else:
+            await response.write(data)
+            continue
+        ctx.error_type = failure.type  # for the usage row, as a failure before it began
+        await _write_error(response, error_frame(failure))
+        return failure.status
     if done:
         await response.write(done)
     return 200
