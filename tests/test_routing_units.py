@@ -13,6 +13,7 @@ import pytest
 from aiport.backends.base import Backend, CallTimeouts
 from aiport.errors import BadGateway, Overloaded, UpstreamError
 from aiport.routing import retry
+from aiport.routing.attempts import AttemptRunner
 from aiport.routing.breaker import Breaker
 from aiport.routing.cache import build_cache, deterministic, request_key
 from aiport.routing.cache_store import CachedAnswer, MemoryStore
@@ -27,7 +28,7 @@ from aiport.routing.config import (
 from aiport.routing.deployment import Group
 from aiport.routing.overload import InFlightGate
 from aiport.routing.policy import Policy
-from aiport.routing.quota import SlidingMinute
+from aiport.routing.quota import ProviderQuota, SlidingMinute
 from aiport.routing.semantic import Marks, SemanticIndex
 from aiport.routing.strategy import least_in_flight, lowest_latency, weighted
 from aiport.routing.table import Router
@@ -263,6 +264,22 @@ def test_sliding_minute_tpm_lets_a_first_large_request_through() -> None:
 
 
 # -- the in-flight gate ----------------------------------------------------------------
+
+
+async def test_a_failed_attempt_gives_back_the_tokens_it_reserved_of_the_providers_tpm() -> None:
+    """The provider spent nothing on a refused request: an outage's failed attempts must not
+    leave the deployment "at its limit" for the rest of the minute once it is back."""
+    router, group = router_with(1.0)
+    health = group.deployments[0].health
+    health.quota = ProviderQuota(health.id, rpm=None, tpm=1000)
+
+    async def refused(*_: object) -> None:
+        raise upstream_error(400)
+
+    with pytest.raises(UpstreamError):
+        await AttemptRunner(router).run(group, refused, tokens=900)
+    await asyncio.sleep(0)  # (given back in the background, as a success's settling is)
+    assert await health.quota.reserve(900)
 
 
 async def test_gate_refuses_past_its_cap_without_a_queue() -> None:

@@ -221,6 +221,8 @@ class AttemptRunner:
             klass = retry.error_class(failure)
             self._record(records, deployment, retry.as_api_error(failure).status, started)
             health.in_flight -= 1
+            if health.quota is not None and tokens:  # the provider spent no tokens on it
+                self.background(asyncio.ensure_future(health.quota.settle(tokens, 0)))
             self._judge(health, failure, klass, policy.failure_on)
             tried = {*tried, health}
             used = per_class.get(klass, 0)
