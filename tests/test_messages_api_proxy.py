@@ -248,16 +248,17 @@ def test_every_field_the_sdk_sends_is_passed_on(
     assert {name: counted.get(name) for name in EVERY_COUNT_FIELD} == EVERY_COUNT_FIELD
 
 
-@pytest.mark.parametrize("model", [NATIVE, TRANSLATED])
-def test_an_unknown_field_is_refused_as_anthropic_does(
-    client: anthropic.Anthropic, upstream: FakeUpstream, model: str
+def test_an_unknown_field_is_refused_where_aiport_answers(
+    client: anthropic.Anthropic, upstream: FakeUpstream
 ) -> None:
+    """Translated or embedded, a top-level field aiport does not know would be dropped
+    unseen: refused, in Anthropic's words."""
     seen = len(upstream.requests)
     unknown = {"response_format": {"type": "json_object"}}
     with pytest.raises(anthropic.BadRequestError) as create:
-        client.messages.create(model=model, max_tokens=5, messages=HELLO, extra_body=unknown)
+        client.messages.create(model=TRANSLATED, max_tokens=5, messages=HELLO, extra_body=unknown)
     with pytest.raises(anthropic.BadRequestError) as count:
-        client.messages.count_tokens(model=model, messages=HELLO, extra_body={"max_tokens": 5})
+        client.messages.count_tokens(model=TRANSLATED, messages=HELLO, extra_body={"max_tokens": 5})
     assert create.value.body == {
         "type": "error",
         "error": {
@@ -269,6 +270,61 @@ def test_an_unknown_field_is_refused_as_anthropic_does(
     message = count.value.body["error"]["message"]  # type: ignore[index]
     assert message == "max_tokens: Extra inputs are not permitted"
     assert len(upstream.requests) == seen  # refused before anything went upstream
+
+
+# Top-level fields newer than aiport's list (what a newer SDK or Claude Code may send).
+NEWER_TOP_LEVEL: dict[str, Any] = {
+    "field_of_tomorrow": {"x": [1, 2]},
+    "another_new_switch": True,
+}
+
+
+def test_a_native_deployment_gets_unknown_top_level_fields_untouched(
+    client: anthropic.Anthropic, upstream: FakeUpstream
+) -> None:
+    """An `anthropic` provider judges what it defines: a field aiport's list does not know
+    goes on as sent — whole, streamed and counted — and Anthropic's usage is what is
+    billed."""
+    answer = client.messages.create(
+        model=NATIVE, max_tokens=5, messages=HELLO, extra_body=NEWER_TOP_LEVEL
+    )
+    assert answer.usage.input_tokens == 11
+    sent = upstream.last("/messages")["body"]
+    assert {name: sent.get(name) for name in NEWER_TOP_LEVEL} == NEWER_TOP_LEVEL
+    assert sent["model"] == "claude-sonnet-4-5"  # the deployment's name, still aiport's
+    with client.messages.create(
+        model=NATIVE, max_tokens=5, messages=HELLO, stream=True, extra_body=NEWER_TOP_LEVEL
+    ) as stream:
+        assert [event.type for event in stream][-1] == "message_stop"
+    sent = upstream.last("/messages")["body"]
+    assert {name: sent.get(name) for name in NEWER_TOP_LEVEL} == NEWER_TOP_LEVEL
+    client.messages.count_tokens(model=NATIVE, messages=HELLO, extra_body=NEWER_TOP_LEVEL)
+    counted = upstream.last("/count_tokens")["body"]
+    assert {name: counted.get(name) for name in NEWER_TOP_LEVEL} == NEWER_TOP_LEVEL
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        ({"fallbacks": [{"model": "claude-opus-4-1"}]}, "fallbacks"),
+        ({"billing_policy": {"type": "billing_policy", "bill_to": "user_profile"}}, "bill_to"),
+        ({"user_profile_id": "uprof_1"}, "user_profile_id"),
+        ({"workspace_id": "wrkspc_1"}, "workspace_id"),
+    ],
+)
+def test_what_aiport_decides_is_refused_on_a_native_deployment_too(
+    client: anthropic.Anthropic, upstream: FakeUpstream, extra: dict[str, Any], words: str
+) -> None:
+    """Who is billed and what else may answer are aiport's to decide, whatever Anthropic
+    would take: refused before anything goes upstream."""
+    seen = len(upstream.requests)
+    with pytest.raises(anthropic.BadRequestError) as refused:
+        client.messages.create(
+            model=NATIVE, max_tokens=5, messages=HELLO, extra_body=NEWER_TOP_LEVEL | extra
+        )
+    error = refused.value.body["error"]  # type: ignore[index]
+    assert error["type"] == "invalid_request_error" and words in error["message"]
+    assert len(upstream.requests) == seen
 
 
 @pytest.mark.parametrize("fallbacks", ["default", [{"model": "claude-opus-4-1"}]])

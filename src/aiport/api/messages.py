@@ -28,6 +28,7 @@ from aiport.context import RequestContext
 from aiport.errors import InvalidRequest, MethodNotAllowed, NotFound
 from aiport.metering import Estimate, estimate_prompt_tokens, observe_stream
 from aiport.protocol.messages import (
+    AIPORT_DECIDES,
     PASSED_HEADERS,
     CountTokensRequest,
     MessagesRequest,
@@ -50,10 +51,10 @@ async def create_message(request: web.Request) -> web.StreamResponse:
     req = _validate(MessagesRequest, body)
     estimate = Estimate(prompt_tokens=estimate_prompt_tokens(body), output_tokens=req.max_tokens)
     group = await route(request, req.model, estimate, kind="messages")
-    _check_sdk_fields(group, body)
+    passed = _passed_on(request, _check_fields(group, MessagesRequest, body))
     if req.stream:
-        return await _stream(request, ctx, group, req, body)
-    served = await serve(request, group, req, body, _messages, adjust=_passed_headers(request))
+        return await _stream(request, ctx, group, req, body, passed)
+    served = await serve(request, group, req, body, _messages, adjust=passed)
     result = served.result
     ctx.usage, ctx.usage_reported = result.usage, True
     return json_response(request, result)
@@ -65,18 +66,15 @@ async def count_tokens(request: web.Request) -> web.Response:
     body = await read_json(request, svc.settings.max_json_bytes)
     req = _validate(CountTokensRequest, body)
     group = await route(request, req.model, Estimate(), kind="messages")
-    _check_sdk_fields(group, body)
-    served = await serve(request, group, req, body, _count, adjust=_passed_headers(request))
+    passed = _passed_on(request, _check_fields(group, CountTokensRequest, body))
+    served = await serve(request, group, req, body, _count, adjust=passed)
     ctx.usage, ctx.usage_reported = Usage(), True  # counting generates nothing
     return json_response(request, served.result)
 
 
 def _validate(model: type[R], body: dict[str, Any]) -> R:
-    """`body` as `model`, checked strictly; what is wrong, or a top-level field Anthropic
-    does not define, is refused in Anthropic's words."""
-    unknown = model.unknown_field(body)
-    if unknown is not None:
-        raise InvalidRequest(f"{unknown}: Extra inputs are not permitted", param=unknown)
+    """`body` as `model`, its known fields checked strictly; what is wrong is refused in
+    Anthropic's words (unknown fields: `_check_fields`, once the model's group is known)."""
     try:
         req = model.model_validate(body, strict=True)
     except ValidationError as exc:
@@ -84,18 +82,28 @@ def _validate(model: type[R], body: dict[str, Any]) -> R:
     return req
 
 
-def _check_sdk_fields(group: Group, body: dict[str, Any]) -> None:
-    """Where aiport answers in Anthropic's place (any deployment of the group translates
-    or is an embedded engine), a field inside a message or block that the installed SDK
-    does not define is refused as Anthropic refuses it: the translation would drop it
-    unseen. Anthropic deployments judge such fields themselves (a fallback that translates
-    drops them, as it drops thinking blocks)."""
+def _check_fields(group: Group, model: type[R], body: dict[str, Any]) -> dict[str, Any]:
+    """The top-level fields of `body` that `model` does not define, to pass on as sent.
+
+    Those aiport decides (`AIPORT_DECIDES`) are refused for every model. Where aiport
+    answers in Anthropic's place (any deployment of the group translates or is an embedded
+    engine), any other unknown field, and a field inside a message or block that the
+    installed SDK does not define, is refused as Anthropic refuses it: the translation
+    would drop it unseen. Anthropic deployments judge such fields themselves (a fallback
+    that translates drops them, as it drops thinking blocks)."""
+    unknown = model.unknown_fields(body)
+    for name in unknown:
+        if name in AIPORT_DECIDES:
+            raise InvalidRequest(f"{name}: {AIPORT_DECIDES[name]}", param=name)
     if all(deployment.backend.native_messages for deployment in group.deployments):
-        return
+        return unknown
+    for name in unknown:
+        raise InvalidRequest(f"{name}: Extra inputs are not permitted", param=name)
     try:
         SDKFields.model_validate(body, strict=True)
     except ValidationError as exc:
         raise invalid_request(exc) from None
+    return unknown
 
 
 def _messages(backend: Backend, call: Call) -> Awaitable[JSONBody]:
@@ -106,12 +114,16 @@ def _count(backend: Backend, call: Call) -> Awaitable[JSONBody]:
     return backend.count_tokens(call)
 
 
-def _passed_headers(request: web.Request) -> Callable[[Call], None]:
-    """Anthropic's protocol headers, for an Anthropic upstream."""
+def _passed_on(request: web.Request, unknown: dict[str, Any]) -> Callable[[Call], None]:
+    """Anthropic's protocol headers, and the top-level fields aiport does not know, for an
+    Anthropic upstream (a translation reads only the validated request: they never reach
+    another provider). None of them is `model`: it stays the deployment's."""
     headers = {h: request.headers[h] for h in PASSED_HEADERS if h in request.headers}
 
     def adjust(call: Call) -> None:
         call.headers = dict(headers)
+        if unknown:
+            call.body.update(unknown)
 
     return adjust
 
@@ -148,6 +160,7 @@ async def _stream(
     group: Group,
     req: MessagesRequest,
     body: dict[str, Any],
+    passed: Callable[[Call], None],
 ) -> web.StreamResponse:
     async def open_messages(backend: Backend, call: Call) -> Opened:
         observed = observe_stream(ctx, backend.messages_stream(call), _generated_text)
@@ -159,7 +172,7 @@ async def _stream(
         req,
         body,
         open_messages,
-        adjust=_passed_headers(request),
+        adjust=passed,
         stream=True,
     )
     return await write_named_stream(request, opened, error_event)

@@ -1,15 +1,19 @@
 """POST /messages and /messages/count_tokens: Anthropic's Messages API request.
 
-What aiport reads is checked for every model: the top-level fields (every body field of
-the `anthropic` SDK's create and count_tokens, stable and beta; tests/test_messages_api_proxy.py
-checks the list against the installed SDK; any other is refused, as Anthropic does), the
-numbers Anthropic checks, roles, and content as text or blocks that name their `type`.
-The fields inside messages and blocks are Anthropic's to judge: `SDKFields` checks them
-against the installed SDK's types (`message_blocks`) only where aiport answers in
-Anthropic's place (a translated or embedded model); an Anthropic deployment gets them as
-sent, so a client newer than the SDK is answered by Anthropic itself.
-`fallbacks` is known but refused: Anthropic would answer with another model; so is a
-`billing_policy` that bills another organization than aiport's: aiport bills the key.
+What aiport reads is checked for every model: the top-level fields it knows (every body
+field of the `anthropic` SDK's create and count_tokens, stable and beta;
+tests/test_messages_api_proxy.py checks the list against the installed SDK), the numbers
+Anthropic checks, roles, and content as text or blocks that name their `type`.
+Everything else is Anthropic's to judge where Anthropic answers: a top-level field not in
+the list, and the fields inside messages and blocks, go to an Anthropic deployment as
+sent, so a client newer than the list is answered by Anthropic itself. Where aiport
+answers in Anthropic's place (a translated or embedded model), an unknown top-level field
+is refused, as Anthropic refuses it, and `SDKFields` checks the inner fields against the
+installed SDK's types (`message_blocks`).
+What aiport decides is refused for every model (`AIPORT_DECIDES`): `fallbacks` (Anthropic
+would answer with another model), a `billing_policy` that bills another organization, a
+`user_profile_id` or `workspace_id` in the body (aiport bills the key; the SDK sends
+these two as headers, which aiport does not pass on).
 """
 
 from __future__ import annotations
@@ -32,6 +36,16 @@ NO_UPSTREAM_FALLBACKS = (
     "aiport does not pass on Anthropic's server-side fallbacks: another model would answer, "
     "outside this key's models and prices. Configure `fallbacks` for the model in aiport"
 )
+
+NOT_ATTRIBUTED_ELSEWHERE = (
+    "aiport bills this key for the request; it is not attributed to another user profile "
+    "or workspace at Anthropic. Leave out `{name}`"
+)
+# Top-level fields aiport decides itself, refused even where Anthropic judges the rest.
+AIPORT_DECIDES = {
+    "user_profile_id": NOT_ATTRIBUTED_ELSEWHERE.format(name="user_profile_id"),
+    "workspace_id": NOT_ATTRIBUTED_ELSEWHERE.format(name="workspace_id"),
+}
 
 
 class Message(BaseModel):
@@ -107,10 +121,10 @@ class CountTokensRequest(WireModel):
         return value
 
     @classmethod
-    def unknown_field(cls, body: dict[str, Any]) -> str | None:
-        """The first top-level field of `body` this operation does not define, if any."""
+    def unknown_fields(cls, body: dict[str, Any]) -> dict[str, Any]:
+        """The top-level fields of `body` this model does not define, as sent."""
         names = cls.wire_names()
-        return next((name for name in body if name not in names), None)
+        return {name: value for name, value in body.items() if name not in names}
 
 
 class MessagesRequest(CountTokensRequest):
