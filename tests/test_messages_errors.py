@@ -16,6 +16,7 @@ import anthropic
 import pytest
 
 from tests.support.fake_upstream import FakeUpstream
+from tests.support.routing import access_line
 from tests.support.server import MASTER_KEY, AiportProcess, RawResponse, raw_request
 
 NATIVE, TRANSLATED = "claude-native", "vllm-chat"
@@ -182,3 +183,35 @@ def test_a_browser_may_read_request_id(proxy: AiportProcess) -> None:
     assert answer.status == 200
     exposed = answer.headers["access-control-expose-headers"].lower().split(", ")
     assert "request-id" in exposed and "x-request-id" in exposed
+
+
+HI: Any = [{"role": "user", "content": "Hi"}]
+
+
+@pytest.mark.parametrize(
+    ("model", "status", "stream"),
+    [
+        ("claude-native", 200, False),
+        ("claude-native", 200, True),
+        ("claude-overloaded", 529, False),
+        ("vllm-chat", 200, True),
+        ("error-429", 429, False),
+    ],
+)
+def test_the_upstreams_own_request_id_is_logged_with_the_attempt(
+    proxy: AiportProcess, upstream: FakeUpstream, model: str, status: int, stream: bool
+) -> None:
+    """A support case with the provider needs its id (Anthropic's `request-id`, OpenAI's
+    `x-request-id`), answered, streamed or failed; the caller still gets aiport's id."""
+    answer = raw_request(
+        proxy.base_url + "/v1/messages",
+        {"model": model, "max_tokens": 5, "messages": HI, "stream": stream},
+    )
+    assert answer.status == status
+    theirs = upstream.last_request_id
+    ours = answer.headers["x-request-id"]
+    assert answer.headers["request-id"] == ours != theirs
+    if status != 200:
+        assert answer.json()["request_id"] == ours
+    [attempt] = access_line(proxy, ours)["attempts"]
+    assert attempt["upstream_request_id"] == theirs

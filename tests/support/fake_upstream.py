@@ -23,6 +23,8 @@ Besides chat completions it speaks the Responses API natively (`/v1/responses`),
 OpenAI does, and Anthropic's Messages API (`/v1/messages`), with the same answers
 (`fake_script`); legacy `/v1/completions` and image edits and variations too.
 
+Every answer carries the upstream's own request id, as the providers send it (`request-id`
+on Anthropic's paths, `x-request-id` on OpenAI's), the last one in `last_request_id`.
 Every request is kept in `requests` (path, headers, body) for assertions, the fate of
 each stream in `stream_events` (finished / client gone), and the content chunks written
 to each stream in `sent_chunks`, by the request's `user` field.
@@ -107,6 +109,7 @@ class FakeUpstream:
         self.stream_events: list[str] = []
         self.sent_chunks: dict[str, int] = {}
         self.port = 0
+        self.last_request_id = ""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
@@ -135,6 +138,7 @@ class FakeUpstream:
         for path, handler in self._routes():
             app.router.add_post("/v1" + path, handler)
         app.router.add_get("/v1/models", self.models)
+        app.on_response_prepare.append(self._name_answer)
         self._runner = web.AppRunner(app, handler_cancellation=True)
         loop.run_until_complete(self._runner.setup())
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -159,6 +163,11 @@ class FakeUpstream:
             ("/images/edits", self.image_edits),
             ("/images/variations", self.image_edits),
         ]
+
+    async def _name_answer(self, request: web.Request, response: web.StreamResponse) -> None:
+        self.last_request_id = f"req_upstream_{len(self.requests)}"
+        anthropic = "/messages" in request.path
+        response.headers["request-id" if anthropic else "x-request-id"] = self.last_request_id
 
     def last(self, path_suffix: str) -> dict[str, Any]:
         for entry in reversed(self.requests):

@@ -22,6 +22,7 @@ that iterates a stream (the client went away) must stop the work behind it.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -39,6 +40,11 @@ from aiport.translate.responses_stream import ResponseEvents
 
 JSON = dict[str, Any]
 W = TypeVar("W", bound=WireModel)
+# The upstream's own id for the answer to the attempt being made (Anthropic's `request-id`,
+# OpenAI's `x-request-id`), for a support case with the provider: an upstream backend sets
+# it once the answer's head is in, `routing.attempts` keeps it with the attempt (the access
+# log shows it). Never sent to the caller, who knows the request by aiport's id.
+upstream_request_id: ContextVar[str | None] = ContextVar("upstream_request_id", default=None)
 
 
 @dataclass(slots=True)

@@ -26,6 +26,7 @@ from aiport.backends.base import (
     StreamChunk,
     TextBody,
     Usage,
+    upstream_request_id,
 )
 from aiport.backends.http_client import (
     Body,
@@ -153,6 +154,7 @@ class UpstreamBackend(Backend):
         except UpstreamConnectionError as exc:
             log.warning("upstream %s unreachable: %s", self.name, exc)
             raise BadGateway(f"The upstream `{self.name}` could not be reached.") from exc
+        upstream_request_id.set(_their_id(response))
         if response.status >= 400:
             try:
                 raise await _upstream_error(response, self.error_body)
@@ -355,6 +357,15 @@ class UpstreamBackend(Backend):
             raw = await _read(resp, self.name)
         data = _parse(raw, self.name).get("data")
         return [m for m in data if isinstance(m, dict) and "id" in m] if data else []
+
+
+def _their_id(response: Response) -> str | None:
+    """The upstream's own id for its answer: Anthropic's `request-id`, OpenAI's
+    `x-request-id` (a look through the head already parsed, no dict built)."""
+    for name, value in response.raw_headers:
+        if name == b"request-id" or name == b"x-request-id":
+            return value[:200].decode("latin-1")
+    return None
 
 
 async def _read(resp: Response, name: str) -> bytes:

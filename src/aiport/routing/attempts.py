@@ -28,7 +28,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from aiport.backends.base import CallTimeouts
+from aiport.backends.base import CallTimeouts, upstream_request_id
 from aiport.errors import APIError, GatewayTimeout, ModelNotFound, NoHealthyDeployment, Overloaded
 from aiport.routing import retry
 from aiport.routing.deployment import Deployment, Group, Health, within
@@ -64,9 +64,17 @@ class AttemptRecord:
     status: int
     ms: float
     header: str  # the deployment as a header value
+    upstream_id: str | None = None  # the upstream's own id for its answer, if it gave one
 
     def log_entry(self) -> dict[str, object]:
-        return {"deployment": self.deployment, "status": self.status, "ms": round(self.ms, 1)}
+        entry: dict[str, object] = {
+            "deployment": self.deployment,
+            "status": self.status,
+            "ms": round(self.ms, 1),
+        }
+        if self.upstream_id is not None:
+            entry["upstream_request_id"] = self.upstream_id
+        return entry
 
 
 class Lease:
@@ -196,6 +204,7 @@ class AttemptRunner:
             if health.breaker.state != "closed":
                 health.breaker.started()  # a half-open probe
             started = time.perf_counter()
+            upstream_request_id.set(None)  # this attempt's, once its upstream answers
             try:
                 if deployment.backend.keeps_timeouts:
                     result = await attempt(deployment, group, timeouts)
@@ -356,7 +365,11 @@ class AttemptRunner:
     ) -> float:
         """Note an attempt; returns how long it took, in seconds."""
         elapsed = time.perf_counter() - started
-        records.append(AttemptRecord(deployment.id, status, elapsed * 1000, deployment.header))
+        records.append(
+            AttemptRecord(
+                deployment.id, status, elapsed * 1000, deployment.header, upstream_request_id.get()
+            )
+        )
         return elapsed
 
     def background(self, task: asyncio.Future[None]) -> None:
