@@ -97,7 +97,8 @@ def _check_fields(group: Group, model: type[R], body: dict[str, Any]) -> dict[st
             raise InvalidRequest(f"{name}: {AIPORT_DECIDES[name]}", param=name)
     if all(deployment.backend.native_messages for deployment in group.deployments):
         return unknown
-    for name in unknown:
+    if unknown:
+        name = next(iter(unknown))
         raise InvalidRequest(f"{name}: Extra inputs are not permitted", param=name)
     try:
         SDKFields.model_validate(body, strict=True)
