@@ -193,6 +193,17 @@ def test_legacy_completions(client: openai.OpenAI) -> None:
     assert refused.value.param == "suffix"  # type: ignore[attr-defined]
 
 
+def test_a_gpt_image_picture_comes_as_base64_as_at_openai(client: openai.OpenAI) -> None:
+    """GPT Image models always answer with `b64_json` (OpenAI's guide decodes it); here
+    they answered with a `url`, so that code failed on `None`. DALL·E keeps `url`."""
+    drawn = client.images.generate(model="gpt-image-1", prompt="a red ball", size="1024x1024")
+    [picture] = drawn.data or []
+    assert picture.url is None and picture.b64_json
+    assert Image.open(io.BytesIO(base64.b64decode(picture.b64_json))).size == (1024, 1024)
+    dalle = client.images.generate(model="dall-e-2", prompt="a red ball", size="256x256")
+    assert dalle.data and dalle.data[0].url and dalle.data[0].b64_json is None
+
+
 def test_a_picture_whose_options_are_null_takes_their_defaults(client: openai.OpenAI) -> None:
     """OpenAI's spec lets `n`, `size`, `quality` and `response_format` be null (the SDK
     sends null for an option passed as None, as wrappers do); each was a 400 here."""

@@ -55,7 +55,7 @@ async def create_image(request: web.Request) -> web.StreamResponse:
     data = []
     for picture in result.images:
         item: dict[str, str | None] = {"revised_prompt": picture.revised_prompt}
-        if image.response_format == "b64_json":
+        if image.as_base64:
             item["b64_json"] = base64.b64encode(picture.png).decode("ascii")
         else:
             item["url"] = _public_url(request) + ROUTE_PREFIX + svc.images.save(picture.png)

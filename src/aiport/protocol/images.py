@@ -36,7 +36,7 @@ class ImageRequest(WireModel):
     prompt: str = Field(min_length=1, max_length=32000)
     n: int = Field(default=1, ge=1, le=10)
     quality: Literal["standard", "hd", "low", "medium", "high", "auto"] = "standard"
-    response_format: Literal["url", "b64_json"] = "url"
+    response_format: Literal["url", "b64_json"] | None = None  # see `as_base64`
     size: str = DEFAULT_SIZE
     style: Literal["vivid", "natural"] | None = None
     output_format: Literal["png", "jpeg", "webp"] | None = None
@@ -88,6 +88,14 @@ class ImageRequest(WireModel):
         if value and model.startswith("dall-e"):
             raise ValueError(f"{model} does not stream: only GPT Image models do")
         return value
+
+    @property
+    def as_base64(self) -> bool:
+        """Answer with `b64_json`: asked for, or by default for a GPT Image model (which
+        always answers so at OpenAI); else with a `url`."""
+        if self.response_format is None:
+            return self.model.startswith("gpt-image")
+        return self.response_format == "b64_json"
 
     @property
     def pixels(self) -> tuple[int, int]:
