@@ -441,6 +441,27 @@ async def test_a_streamed_picture_is_passed_through_and_billed_by_its_tokens(
     assert (row["cost_usd"], row["unpriced"]) == (pytest.approx(billed), 0)
 
 
+async def test_a_streamed_image_edit_is_passed_through_and_billed_by_its_tokens(
+    billing: Deployment,
+) -> None:
+    """The upstream's events were read as one JSON answer: a 502 for every streamed edit."""
+    key = billing.create_key(max_budget=1.0)
+    events = list(
+        sdk(billing, key["key"]).images.edit(
+            model="gpt-image-1",
+            image=("a.png", b"\x89PNG\r\n\x1a\n" + bytes(64), "image/png"),
+            prompt="add a hat",
+            stream=True,
+            partial_images=1,
+        )
+    )
+    assert [e.type for e in events] == ["image_edit.partial_image", "image_edit.completed"]
+    [row] = await billing.wait_for_rows(key["id"], 1)
+    billed = (10 * 5 + 40 * 10 + 272 * 40) / M
+    assert (row["prompt_tokens"], row["completion_tokens"], row["images"]) == (50, 272, 1)
+    assert (row["status"], row["cost_usd"], row["unpriced"]) == (200, pytest.approx(billed), 0)
+
+
 async def test_a_legacy_completion_reserves_every_prompt_and_every_candidate(
     billing: Deployment,
 ) -> None:

@@ -259,6 +259,11 @@ def test_image_edits_are_a_clear_400(client: openai.OpenAI) -> None:
     with pytest.raises(openai.BadRequestError) as variation:
         client.images.create_variation(model="dall-e-2", image=("a.png", png()))
     assert "variations" in str(variation.value)
+    with pytest.raises(openai.BadRequestError) as streamed:
+        client.images.edit(
+            model="gpt-image-1", image=("a.png", png()), prompt="add a hat", stream=True
+        )
+    assert "local-images" in str(streamed.value)
 
 
 WEATHER = {

@@ -394,6 +394,12 @@ class FakeUpstream:
         }
         if b'name="model"\r\n\r\ngpt-image-' in raw:  # GPT Image models report tokens
             answer["usage"] = IMAGE_EDIT_USAGE
+        if b'name="stream"\r\n\r\ntrue' in raw:  # a partial picture, then the whole one
+            picture = {"b64_json": "aGVsbG8=", "created_at": CREATED, "size": "1024x1024"}
+            picture |= {"quality": "low", "background": "opaque", "output_format": "png"}
+            partial = {"type": "image_edit.partial_image", "partial_image_index": 0}
+            completed = {"type": "image_edit.completed", "usage": IMAGE_EDIT_USAGE}
+            return await self._named_events(request, [partial | picture, completed | picture])
         return web.json_response(answer)
 
     async def embeddings(self, request: web.Request) -> web.StreamResponse:

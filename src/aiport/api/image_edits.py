@@ -19,8 +19,11 @@ from aiohttp import web
 from aiport.api.bodies import check_declared_size
 from aiport.api.context import context, services
 from aiport.api.dispatch import route, serve
+from aiport.api.images import metered_pictures
 from aiport.api.responses import json_response
+from aiport.api.sse import Opened, first_chunk, openai_error_frame, write_named_stream
 from aiport.backends.base import Backend, Call, JSONBody, RawForm
+from aiport.backends.upstream import UpstreamBackend
 from aiport.errors import InvalidRequest, UnsupportedCapability
 from aiport.metering import Estimate, estimate_prompt_tokens
 
@@ -35,15 +38,15 @@ LOCAL_REFUSAL = (
 UNREADABLE = "The multipart body could not be read."
 
 
-async def create_image_edit(request: web.Request) -> web.Response:
+async def create_image_edit(request: web.Request) -> web.StreamResponse:
     return await _forward(request, "edit", "edit images")
 
 
-async def create_image_variation(request: web.Request) -> web.Response:
+async def create_image_variation(request: web.Request) -> web.StreamResponse:
     return await _forward(request, "variation", "make image variations")
 
 
-async def _forward(request: web.Request, operation: str, what: str) -> web.Response:
+async def _forward(request: web.Request, operation: str, what: str) -> web.StreamResponse:
     svc, ctx = services(request), context(request)
     check_declared_size(request, svc.settings.max_body_bytes)
     if not request.content_type.startswith("multipart/form-data"):
@@ -77,6 +80,20 @@ async def _forward(request: web.Request, operation: str, what: str) -> web.Respo
             message = LOCAL_REFUSAL.format(model=model, engine=backend.name, what=what)
             raise InvalidRequest(message, param="model") from None
 
+    if operation == "edit" and fields.get("stream") == "true":
+
+        async def open_events(backend: Backend, call: Call) -> Opened:
+            if isinstance(backend, UpstreamBackend):
+                return await first_chunk(metered_pictures(ctx, backend.image_edit_stream(call)))
+            if backend.name.startswith("local-"):
+                message = LOCAL_REFUSAL.format(model=model, engine=backend.name, what=what)
+                raise InvalidRequest(message, param="model")
+            raise InvalidRequest("Only an upstream provider streams image edits.", param="stream")
+
+        opened = await serve(
+            request, group, None, dict(fields), open_events, adjust=with_form, stream=True
+        )
+        return await write_named_stream(request, opened, openai_error_frame)
     served = await serve(request, group, None, dict(fields), edit, adjust=with_form)
     result = served.result
     ctx.usage, ctx.usage_reported = result.usage, True

@@ -26,6 +26,9 @@ from aiport.routing.deployment import Group
 
 DALL_E_DEFAULTS = {"size": DEFAULT_SIZE, "quality": DEFAULT_QUALITY}
 PARTIAL, COMPLETED = "image_generation.partial_image", "image_generation.completed"
+# Each picture's events, of a generation or an edit: its partial pictures, then the whole.
+PICTURE_EVENTS = frozenset({PARTIAL, COMPLETED, "image_edit.partial_image", "image_edit.completed"})
+COMPLETED_EVENTS = frozenset({COMPLETED, "image_edit.completed"})
 EVENT_QUALITIES = ("low", "medium", "high", "auto")
 TOKEN_FIELDS = ("prompt_tokens", "completion_tokens", "cached_tokens", "image_tokens")
 
@@ -79,7 +82,7 @@ async def _stream(
             events = backend.images_stream(call)
         else:
             events = _completed_events(await backend.images(call), image)
-        return await first_chunk(_metered(ctx, events))
+        return await first_chunk(metered_pictures(ctx, events))
 
     served = await serve(request, group, image, body, open_events, stream=True)
     return await write_named_stream(request, served, openai_error_frame)
@@ -110,7 +113,7 @@ async def _completed_events(
         yield StreamChunk(event, event=COMPLETED)
 
 
-async def _metered(
+async def metered_pictures(
     ctx: RequestContext, events: AsyncIterator[StreamChunk]
 ) -> AsyncGenerator[StreamChunk, None]:
     """Pass the events through, counting the pictures delivered and the tokens their
@@ -119,10 +122,10 @@ async def _metered(
     try:
         async for chunk in events:
             kind = chunk.data.get("type")
-            if kind in (PARTIAL, COMPLETED):
+            if kind in PICTURE_EVENTS:
                 ctx.mark_token()
             yield chunk
-            if kind == COMPLETED:
+            if kind in COMPLETED_EVENTS:
                 drawn = Usage.from_openai(chunk.data.get("usage"))
                 for name in TOKEN_FIELDS:
                     setattr(ctx.usage, name, getattr(ctx.usage, name) + getattr(drawn, name))

@@ -217,7 +217,7 @@ class UpstreamBackend(Backend):
     async def _events(
         self,
         path: str,
-        body: JSON,
+        body: JSON | bytes,
         named: bool = False,
         headers: list[tuple[str, str]] | None = None,
         timeouts: CallTimeouts | None = None,
@@ -233,7 +233,7 @@ class UpstreamBackend(Backend):
         started = loop.time()
         total = timeouts.stream_total
         deadline = started + total if total is not None else None
-        raw = orjson.dumps(body)
+        raw = body if isinstance(body, bytes) else orjson.dumps(body)
         async with self._request(
             "POST", path, raw, headers or self._json_headers, None, timeouts, deadline
         ) as resp:
@@ -270,6 +270,20 @@ class UpstreamBackend(Backend):
         """GPT Image's events (`image_generation.partial_image`, `...completed`)."""
         return self._events(
             "/images/generations", call.body, named=True, timeouts=call.timeouts, complete=_drawn
+        )
+
+    def image_edit_stream(self, call: Call) -> AsyncIterator[StreamChunk]:
+        """A streamed edit's events (`image_edit.partial_image`, `...completed`), for the
+        client's multipart body passed on unchanged."""
+        assert call.form is not None
+        headers = [*self._headers, ("content-type", call.form.content_type)]
+        return self._events(
+            "/images/edits",
+            call.form.body,
+            named=True,
+            headers=headers,
+            timeouts=call.timeouts,
+            complete=_drawn,
         )
 
     async def moderate(self, call: Call) -> JSONBody:
@@ -405,8 +419,11 @@ def _response_ended(event: JSON | None) -> bool:
     return event is not None and event.get("type") in RESPONSE_END_EVENTS
 
 
+PICTURE_END_EVENTS = frozenset({"image_generation.completed", "image_edit.completed", "error"})
+
+
 def _drawn(event: JSON | None) -> bool:
-    return event is not None and event.get("type") in ("image_generation.completed", "error")
+    return event is not None and event.get("type") in PICTURE_END_EVENTS
 
 
 def _parse(raw: bytes, name: str) -> JSON:
