@@ -7,6 +7,7 @@ import base64
 import io
 import json
 import urllib.request
+import wave
 from typing import Any
 
 import numpy as np
@@ -90,7 +91,7 @@ def test_speech_round_trips_through_transcription(client: openai.OpenAI) -> None
 def test_speech_as_server_sent_events(client: openai.OpenAI, local: AiportProcess) -> None:
     """`stream_format: "sse"` answered raw audio; OpenAI sends `speech.audio.delta` events
     (base64 audio) and `speech.audio.done`. Billed as the audio form is: per character."""
-    key = raw_request(local.base_url + "/admin/keys", {"name": "speech-events"}).json()
+    key = new_key(local, "speech-events")
     sentence = "Hello world, this is a test."
     keyed = local.client(api_key=key["key"])
     with keyed.audio.speech.with_streaming_response.create(
@@ -111,15 +112,25 @@ def test_speech_as_server_sent_events(client: openai.OpenAI, local: AiportProces
         model="tts-1", voice="nova", input=sentence, stream_format="audio"
     )
     assert raw.response.headers["content-type"] == "audio/mpeg"
+    assert usage_of(local, key["id"], requests=2)["characters"] == 2 * len(sentence)
+
+
+def new_key(local: AiportProcess, name: str) -> dict[str, Any]:
+    created = raw_request(local.base_url + "/admin/keys", {"name": name})
+    assert created.status == 201, created.body
+    return dict(created.json())
+
+
+def usage_of(local: AiportProcess, key_id: str, requests: int) -> dict[str, float]:
+    """The key's usage once its `requests` rows are written (summed over its models)."""
     rows: list[dict[str, Any]] = []
 
     def recorded() -> bool:
-        usage = raw_request(local.base_url + f"/admin/usage?key={key['id']}")
-        rows[:] = usage.json()["data"]
-        return sum(row["requests"] for row in rows) == 2
+        rows[:] = raw_request(local.base_url + f"/admin/usage?key={key_id}").json()["data"]
+        return sum(row["requests"] for row in rows) == requests
 
-    assert wait_for(recorded, timeout=10), rows
-    assert sum(row["characters"] for row in rows) == 2 * len(sentence), rows
+    assert wait_for(recorded, timeout=20), rows
+    return {field: sum(row[field] for row in rows) for field in ("audio_seconds", "characters")}
 
 
 def test_transcription_text_format_is_plain(client: openai.OpenAI, local: AiportProcess) -> None:
@@ -134,16 +145,19 @@ def test_transcription_text_format_is_plain(client: openai.OpenAI, local: Aiport
     assert isinstance(srt, str) and "-->" in srt
 
 
-def test_a_streamed_transcription_is_a_stream_of_events(client: openai.OpenAI) -> None:
+def test_a_streamed_transcription_is_a_stream_of_events(
+    client: openai.OpenAI, local: AiportProcess
+) -> None:
     """gpt-4o-transcribe (whisper here) with `stream: true`: the SDK reads events; a JSON
     answer gave it none, the transcript silently lost. whisper-1 ignores `stream`, as the
-    spec says OpenAI's does."""
+    spec says OpenAI's does. Both are billed the same audio."""
     sentence = "Hello world, this is a test."
     wav = client.audio.speech.create(
         model="tts-1", voice="nova", input=sentence, response_format="wav"
     ).read()
+    streamed, whole = new_key(local, "transcript-streamed"), new_key(local, "transcript-whole")
     events = list(
-        client.audio.transcriptions.create(
+        local.client(api_key=streamed["key"]).audio.transcriptions.create(
             model="gpt-4o-transcribe", file=("hello.wav", wav), stream=True
         )
     )
@@ -152,10 +166,64 @@ def test_a_streamed_transcription_is_a_stream_of_events(client: openai.OpenAI) -
     assert done.type == "transcript.text.done"
     assert "".join(e.delta for e in deltas).strip() == done.text
     assert word_error_rate(sentence, done.text) <= 0.25, done.text
-    ignored = client.audio.transcriptions.with_raw_response.create(
+    for event in events:
+        validate_event(
+            event.model_dump(mode="json", exclude_unset=True),
+            "CreateTranscriptionResponseStreamEvent",
+        )
+    ignored = local.client(api_key=whole["key"]).audio.transcriptions.with_raw_response.create(
         model="whisper-1", file=("hello.wav", wav), stream=True
     )
     assert ignored.headers["content-type"].startswith("application/json")
+    assert usage_of(local, streamed["id"], 1) == usage_of(local, whole["id"], 1)
+    assert usage_of(local, streamed["id"], 1)["audio_seconds"] > 1
+
+
+PARAGRAPH = (
+    "The library opens at nine and closes at six. The train to the coast leaves every "
+    "hour. A storm is expected tonight, so the ferry will stay in the harbour."
+)
+PCM_RATE = 24_000  # the local voice's
+
+
+def recording(client: openai.OpenAI, text: str, repeats: int) -> bytes:
+    """`text` in the local voice, `repeats` times with a second's pause after each (WAV)."""
+    pcm = client.audio.speech.create(
+        model="tts-1", voice="nova", input=text, response_format="pcm"
+    ).read()
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(PCM_RATE)
+        out.writeframes((pcm + bytes(2 * PCM_RATE)) * repeats)
+    return buffer.getvalue()
+
+
+def transcription_busy(local: AiportProcess) -> int:
+    health = raw_request(local.base_url + "/health").json()
+    return int(health["backends"]["local-transcription"]["busy"])
+
+
+def test_a_streamed_transcription_sends_each_window_as_it_is_decoded(
+    client: openai.OpenAI, local: AiportProcess
+) -> None:
+    """`stream: true` sent the whole transcript as one delta once all was decoded; now each
+    segment goes out as soon as its 30-second window is. A client that leaves stops the
+    rest and is billed the audio up to the end of the last segment it was sent."""
+    wav = recording(client, PARAGRAPH, 4)  # over 30 s: two of Whisper's windows
+    seconds = (len(wav) - 44) / 2 / PCM_RATE
+    key = new_key(local, "transcript-left")
+    stream = local.client(api_key=key["key"]).audio.transcriptions.create(
+        model="whisper-tiny.en", file=("long.wav", wav), stream=True
+    )
+    first = next(iter(stream))
+    assert first.type == "transcript.text.delta" and "library" in first.delta.lower(), first
+    assert transcription_busy(local) == 1  # the next window is being decoded
+    stream.close()
+    assert wait_for(lambda: transcription_busy(local) == 0, timeout=60)
+    billed = usage_of(local, key["id"], 1)["audio_seconds"]
+    assert 0 < billed <= 30 < seconds, (billed, seconds)
 
 
 def test_moderation_flags_harm_and_passes_everyday_text(client: openai.OpenAI) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
 from typing import Any
 
 import orjson
@@ -16,8 +17,19 @@ from aiport.api.bodies import read_form, read_json, validate
 from aiport.api.context import context, services
 from aiport.api.dispatch import admit_before_body, route, serve
 from aiport.api.responses import json_response, response_headers, start_streaming
-from aiport.backends.base import Backend, BinaryBody, Call, JSONBody, TextBody, Upload
+from aiport.backends.base import (
+    JSON,
+    Backend,
+    BinaryBody,
+    Call,
+    JSONBody,
+    TextBody,
+    Transcribed,
+    TranscriptStream,
+    Upload,
+)
 from aiport.backends.local.audio_decode import audio_length
+from aiport.context import RequestContext
 from aiport.errors import APIError, InternalError, InvalidRequest
 from aiport.metering import Estimate, estimate_prompt_tokens
 from aiport.protocol.audio import (
@@ -25,6 +37,7 @@ from aiport.protocol.audio import (
     TranscriptionRequest,
     TranslationRequest,
 )
+from aiport.routing.attempts import Lease
 from aiport.routing.retry import DEFECTS
 
 log = logging.getLogger(__name__)
@@ -124,17 +137,17 @@ def _cut_off(request: web.Request, request_id: str, exc: Exception) -> None:
         request.transport.close()
 
 
-async def create_transcription(request: web.Request) -> web.Response:
+async def create_transcription(request: web.Request) -> web.StreamResponse:
     return await _audio_to_text(request, TranscriptionRequest, translate=False)
 
 
-async def create_translation(request: web.Request) -> web.Response:
+async def create_translation(request: web.Request) -> web.StreamResponse:
     return await _audio_to_text(request, TranslationRequest, translate=True)
 
 
 async def _audio_to_text(
     request: web.Request, wire: type[TranslationRequest], *, translate: bool
-) -> web.Response:
+) -> web.StreamResponse:
     svc = services(request)
     ctx = context(request)
     await admit_before_body(request)
@@ -154,16 +167,21 @@ async def _audio_to_text(
         )
         group = await route(request, parsed.model, estimate, kind="transcription", admitted=True)
 
-        def listen(backend: Backend, call: Call) -> Awaitable[JSONBody | TextBody]:
+        def listen(backend: Backend, call: Call) -> Awaitable[Transcribed]:
             return backend.translate(call) if translate else backend.transcribe(call)
 
-        served = await serve(request, group, parsed, fields, listen, upload=upload)
+        # A stream holds its deployment until it ends (the others hand it back at once).
+        streams = isinstance(parsed, TranscriptionRequest) and parsed.streams_events
+        served = await serve(request, group, parsed, fields, listen, upload=upload, stream=streams)
         result = served.result
     finally:
         if upload is not None:
             upload.path.unlink(missing_ok=True)
     ctx.usage, ctx.usage_reported = result.usage, True
-    if _wants_events(parsed) and not _is_events(result):
+    if isinstance(result, TranscriptStream):
+        return await _write_transcript_stream(request, served.lease, result)
+    served.lease.finish(True)
+    if streams and not _is_events(result):
         return _transcript_events(request, result)
     if isinstance(result, JSONBody):
         return json_response(request, result)
@@ -175,14 +193,34 @@ async def _audio_to_text(
     )
 
 
-def _wants_events(parsed: TranslationRequest) -> bool:
-    """`stream: true` asks for transcript events — but of whisper-1, where OpenAI ignores it."""
-    streamed = isinstance(parsed, TranscriptionRequest) and bool(parsed.stream)
-    return streamed and parsed.model != "whisper-1"
-
-
 def _is_events(result: JSONBody | TextBody) -> bool:
     return isinstance(result, TextBody) and result.content_type.startswith("text/event-stream")
+
+
+async def _write_transcript_stream(
+    request: web.Request, lease: Lease, transcript: TranscriptStream
+) -> web.StreamResponse:
+    """Send each transcript event as the engine makes it; the usage is what was sent."""
+    ctx = context(request)
+    ok: bool | None = None
+    try:
+        async with contextlib.aclosing(_event_frames(ctx, transcript.events)) as frames:
+            response = await sse.open_stream(request)
+            await sse.write_frames(response, frames, ctx, done=b"")
+        ok = ctx.deployment_ok
+        return response
+    finally:
+        lease.finish(ok)
+
+
+async def _event_frames(
+    ctx: RequestContext, events: AsyncGenerator[JSON, None]
+) -> AsyncGenerator[bytes, None]:
+    async with contextlib.aclosing(events):
+        async for event in events:
+            if event["type"] == "transcript.text.delta":
+                ctx.mark_token()
+            yield sse.frame(orjson.dumps(event))
 
 
 def _transcript_events(request: web.Request, result: JSONBody | TextBody) -> web.Response:

@@ -21,7 +21,7 @@ that iterates a stream (the client went away) must stop the work behind it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -277,6 +277,18 @@ class TextBody:
 
 
 @dataclass(slots=True)
+class TranscriptStream:
+    """A transcript told as it is made (`stream: true`): OpenAI's transcript events, and
+    the usage of what was delivered so far (it grows as the events are taken)."""
+
+    events: AsyncGenerator[JSON, None]
+    usage: Usage = field(default_factory=Usage)
+
+
+Transcribed = JSONBody | TextBody | TranscriptStream
+
+
+@dataclass(slots=True)
 class GeneratedImage:
     png: bytes
     revised_prompt: str | None = None
@@ -407,10 +419,11 @@ class Backend:
     async def speech(self, call: Call) -> BinaryBody:
         raise self._unsupported(call, "speech")
 
-    async def transcribe(self, call: Call) -> JSONBody | TextBody:
+    async def transcribe(self, call: Call) -> Transcribed:
+        """The transcript; for `stream: true`, events (SSE text) or a `TranscriptStream`."""
         raise self._unsupported(call, "transcriptions")
 
-    async def translate(self, call: Call) -> JSONBody | TextBody:
+    async def translate(self, call: Call) -> Transcribed:
         raise self._unsupported(call, "translations")
 
     async def moderate(self, call: Call) -> JSONBody:

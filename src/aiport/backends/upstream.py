@@ -25,6 +25,7 @@ from aiport.backends.base import (
     JSONBody,
     StreamChunk,
     TextBody,
+    Transcribed,
     Usage,
     upstream_request_id,
 )
@@ -311,10 +312,10 @@ class UpstreamBackend(Backend):
             except (UpstreamTimeout, UpstreamConnectionError) as exc:
                 raise BadGateway(f"The upstream `{self.name}` broke off the audio.") from exc
 
-    async def transcribe(self, call: Call) -> JSONBody | TextBody:
+    async def transcribe(self, call: Call) -> Transcribed:
         return await self._audio_upload("/audio/transcriptions", call)
 
-    async def translate(self, call: Call) -> JSONBody | TextBody:
+    async def translate(self, call: Call) -> Transcribed:
         return await self._audio_upload("/audio/translations", call)
 
     async def completions(self, call: Call) -> JSONBody:

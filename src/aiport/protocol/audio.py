@@ -50,3 +50,9 @@ class TranscriptionRequest(TranslationRequest):
     include: list[str] | None = Field(default=None, alias="include[]")
     stream: bool | None = None
     chunking_strategy: str | None = None
+
+    @property
+    def streams_events(self) -> bool:
+        """`stream: true` asks for transcript events — but of whisper-1, where OpenAI
+        ignores it (the spec says so)."""
+        return bool(self.stream) and self.model != "whisper-1"

@@ -1,12 +1,15 @@
-"""A Whisper transcript and its OpenAI renderings: json, verbose_json, srt, vtt, text."""
+"""A Whisper transcript and its OpenAI renderings: json, verbose_json, srt, vtt, text, and
+the events of `stream: true`."""
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Collection
+from collections.abc import AsyncGenerator, Collection
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from aiport.backends.base import Usage
 from aiport.errors import InvalidRequest
 
 JSON = dict[str, Any]
@@ -78,6 +81,14 @@ class Segment:
         return data
 
 
+@dataclass(frozen=True, slots=True)
+class Heard:
+    """What the model found before decoding: the language and the audio's length."""
+
+    language: str
+    duration: float
+
+
 @dataclass(slots=True)
 class Transcript:
     language: str
@@ -141,3 +152,23 @@ def render_text(t: Transcript, response_format: str) -> str:
     if response_format == "vtt":
         return to_vtt(t.segments)
     return t.text + "\n"
+
+
+async def transcript_events(
+    segments: AsyncGenerator[Segment, None], duration: float, usage: Usage
+) -> AsyncGenerator[JSON, None]:
+    """OpenAI's `stream: true` events: a `transcript.text.delta` per segment as it is
+    decoded, then `transcript.text.done` with the whole text. `usage` counts the audio up
+    to the end of the last segment taken, all of it at the end: the same as the whole
+    transcript's once done. The done event carries no `usage`: the spec's is a token count,
+    and this model is billed per second of audio (as the usage row records it)."""
+    said: list[str] = []
+    async with contextlib.aclosing(segments):
+        async for segment in segments:
+            delta = segment.text if said else segment.text.lstrip()
+            if delta:
+                said.append(delta)
+                yield {"type": "transcript.text.delta", "delta": delta}
+            usage.audio_seconds = min(segment.end, duration)
+    usage.audio_seconds = duration
+    yield {"type": "transcript.text.done", "text": "".join(said).strip()}

@@ -10,7 +10,8 @@ needs another language or a translation is answered by `whisper-base`. Without i
 non-English `language` is refused with 400 `param: language`.
 
 Decoding the upload and inference both run on the model's worker thread, which stops
-between 30-second windows when the request is cancelled.
+between 30-second windows when the request is cancelled. With `stream: true` each segment
+is sent as soon as its window is decoded.
 """
 
 from __future__ import annotations
@@ -18,26 +19,38 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from importlib import resources
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import Field
 
-from aiport.backends.base import JSON, Call, JSONBody, ModelCard, TextBody, Usage
+from aiport.backends.base import (
+    JSON,
+    Call,
+    JSONBody,
+    ModelCard,
+    TextBody,
+    Transcribed,
+    TranscriptStream,
+    Usage,
+)
 from aiport.backends.local.audio_decode import SAMPLE_RATE, decode_audio
 from aiport.backends.local.engine import LOCAL_OWNER, EngineOptions, LocalEngine
 from aiport.backends.local.runner import Emitter
 from aiport.backends.local.transcript import (
     LANGUAGES,
+    Heard,
     Segment,
     Transcript,
     Word,
     language_code,
     render_json,
     render_text,
+    transcript_events,
 )
 from aiport.errors import InvalidRequest, ModelNotFound
 from aiport.protocol.audio import TranscriptionRequest, TranslationRequest
@@ -176,13 +189,13 @@ class WhisperBackend(LocalEngine[WhisperModels]):
         ids = [self.model_id, *sorted(set(self._sources) - {self.model_id})]
         return [ModelCard(id=i, owned_by=LOCAL_OWNER, capabilities=self.capabilities) for i in ids]
 
-    async def transcribe(self, call: Call) -> JSONBody | TextBody:
+    async def transcribe(self, call: Call) -> Transcribed:
         return await self._answer(call, "transcribe")
 
-    async def translate(self, call: Call) -> JSONBody | TextBody:
+    async def translate(self, call: Call) -> Transcribed:
         return await self._answer(call, "translate")
 
-    async def _answer(self, call: Call, task: str) -> JSONBody | TextBody:
+    async def _answer(self, call: Call, task: str) -> Transcribed:
         if call.model not in self._sources:
             raise ModelNotFound(call.public_model)
         if call.upload is None:
@@ -201,6 +214,8 @@ class WhisperBackend(LocalEngine[WhisperModels]):
             temperature=req.temperature,
             word_timestamps=verbose and "word" in granularities,
         )
+        if spoken is not None and spoken.streams_events:
+            return await self._events(call.model, job, call.key_id)
         transcript = await self._run(call.model, job, call.key_id)
         usage = Usage(audio_seconds=transcript.duration)
         if req.response_format in ("json", "verbose_json"):
@@ -211,12 +226,34 @@ class WhisperBackend(LocalEngine[WhisperModels]):
     async def _run(self, model_id: str, job: _Job, key: str) -> Transcript:
         """Run the job on the worker. Through `stream`, not `run`, so that a client who
         leaves stops the work at the next 30-second window instead of hours later."""
+        heard, segments = await self._start(model_id, job, key)
+        return Transcript(heard.language, heard.duration, [s async for s in segments])
+
+    async def _events(self, model_id: str, job: _Job, key: str) -> TranscriptStream:
+        """`stream: true`: each segment's text is sent as soon as it is decoded."""
+        heard, segments = await self._start(model_id, job, key)
+        usage = Usage()
+        return TranscriptStream(transcript_events(segments, heard.duration, usage), usage)
+
+    async def _start(
+        self, model_id: str, job: _Job, key: str
+    ) -> tuple[Heard, AsyncGenerator[Segment, None]]:
+        """What the worker heard, once the upload is decoded and checked (a bad one is
+        still an HTTP error, not a broken stream), and the segments it goes on to decode."""
         models = await self.loaded()
-        stream = self.runner.stream(self._work, models, model_id, job, key=key)
-        transcripts = [t async for t in stream]
-        if not transcripts:
+        # `ModelRunner.stream` is an async generator function, so this can be closed.
+        items = cast(
+            AsyncGenerator[Any, None],
+            self.runner.stream(self._work, models, model_id, job, key=key),
+        )
+        try:
+            heard = await anext(items, None)
+        except BaseException:
+            await items.aclose()
+            raise
+        if heard is None:
             raise RuntimeError("the transcription worker ended without a result")
-        return transcripts[0]
+        return heard, items
 
     # ---- on the worker thread ----
 
@@ -246,12 +283,11 @@ class WhisperBackend(LocalEngine[WhisperModels]):
             beam_size=self.options.beam_size,
             word_timestamps=job.word_timestamps,
         )
-        done: list[Segment] = []
+        emitter.emit(Heard(info.language, float(info.duration)))
         for index, segment in enumerate(segments):  # each step decodes one window
             if emitter.cancelled():
                 return
-            done.append(_segment(index, segment))
-        emitter.emit(Transcript(info.language, float(info.duration), done))
+            emitter.emit(_segment(index, segment))
 
     def _pick(self, models: WhisperModels, model_id: str, job: _Job) -> Any:
         """The model for the job: `model_id`, or the multilingual one where it must stand in."""
