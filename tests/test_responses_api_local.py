@@ -3,9 +3,12 @@ translated to the local engine's chat completions and its answer back."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import openai
 import pytest
 
+from aiport.backends.local.chat_limits import MAX_OBJECT_DEPTH
 from tests.support.openapi_spec import component_ref, validate, validate_event
 from tests.support.server import AiportProcess
 
@@ -52,3 +55,51 @@ def test_stream_events_fit_the_spec(client: openai.OpenAI) -> None:
         ("response.completed", "completed"),
         ("response.incomplete", "incomplete"),
     )
+
+
+def _nested_object(levels: int) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": {}}
+    for _ in range(levels - 1):
+        schema = {"type": "object", "properties": {"inner": schema}}
+    return schema
+
+
+DEEP = _nested_object(MAX_OBJECT_DEPTH + 1)
+# A 400 from the chat path names the field the caller sent to /v1/responses, never chat's.
+CHAT_ERRORS_IN_RESPONSES_TERMS = {
+    "schema-past-the-limits": (
+        {"input": "Hi", "text": {"format": {"type": "json_schema", "name": "r", "schema": DEEP}}},
+        "text.format.schema",
+    ),
+    "tool-parameters-past-the-limits-streamed": (
+        {
+            "input": "Hi",
+            "stream": True,
+            "tools": [
+                {"type": "web_search_preview"},  # no chat tool: the function is chat's tools[0]
+                {"type": "function", "name": "f", "parameters": DEEP},
+            ],
+        },
+        "tools[1].parameters",
+    ),
+    "call-output-not-text": (
+        {
+            "instructions": "Be brief.",  # chat's messages[0]: the item is messages[1]
+            "input": [{"type": "function_call_output", "call_id": "c", "output": 5}],
+        },
+        "input[0].output",
+    ),
+    "input-past-the-context": ({"input": "hello world " * 3000}, "input"),
+}
+
+
+@pytest.mark.parametrize(
+    "case", CHAT_ERRORS_IN_RESPONSES_TERMS, ids=list(CHAT_ERRORS_IN_RESPONSES_TERMS)
+)
+def test_chat_errors_name_the_responses_field(client: openai.OpenAI, case: str) -> None:
+    fields, param = CHAT_ERRORS_IN_RESPONSES_TERMS[case]
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.responses.create(model="gpt-4o", max_output_tokens=16, **fields)
+    assert refused.value.param == param, refused.value.message
+    message = refused.value.message
+    assert "messages" not in message and "response_format" not in message

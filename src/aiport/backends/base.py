@@ -29,13 +29,14 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from aiport.errors import InternalError, InvalidRequest, UnsupportedCapability
+from aiport.errors import APIError, InternalError, InvalidRequest, UnsupportedCapability
 from aiport.protocol.chat import ChatCompletionRequest
 from aiport.protocol.common import WireModel
 from aiport.protocol.messages import CountTokensRequest, MessagesRequest
 from aiport.protocol.responses import ResponseRequest
 from aiport.translate import messages_chat, responses_chat
 from aiport.translate.messages_stream import MessageEvents
+from aiport.translate.responses_errors import in_responses_terms
 from aiport.translate.responses_stream import ResponseEvents
 
 JSON = dict[str, Any]
@@ -356,7 +357,11 @@ class Backend:
     async def responses(self, call: Call) -> JSONBody:
         """A Responses API answer, by default through `chat` (translated both ways)."""
         request = call.request_as(ResponseRequest)
-        result = await self.chat(call.for_chat(responses_chat.chat_request(request, call.model)))
+        chat = responses_chat.chat_request(request, call.model)
+        try:
+            result = await self.chat(call.for_chat(chat))
+        except APIError as exc:
+            raise in_responses_terms(exc, request) from None
         data = responses_chat.response_from_chat(request, call.public_model, result.data)
         return JSONBody(data, usage=result.usage)
 
@@ -364,14 +369,17 @@ class Backend:
         """Responses API events, by default made from `chat_stream`'s chunks. The first
         events wait for the first chunk, so a refusal before it is still an HTTP error."""
         request = call.request_as(ResponseRequest)
-        chat = call.for_chat(responses_chat.chat_request(request, call.model, stream=True))
+        body = responses_chat.chat_request(request, call.model, stream=True)
         events = ResponseEvents(request, call.public_model)
         started = False
-        async for chunk in self.chat_stream(chat):
-            out = [] if started else events.start(chunk.data.get("model"))
-            started = True
-            for event in out + events.feed(chunk.data):
-                yield StreamChunk(event, event=event["type"])
+        try:
+            async for chunk in self.chat_stream(call.for_chat(body)):
+                out = [] if started else events.start(chunk.data.get("model"))
+                started = True
+                for event in out + events.feed(chunk.data):
+                    yield StreamChunk(event, event=event["type"])
+        except APIError as exc:
+            raise in_responses_terms(exc, request) from None
         for event in ([] if started else events.start()) + events.close():
             yield StreamChunk(event, event=event["type"])
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiport.errors import InvalidRequest
@@ -61,18 +62,39 @@ def chat_request(req: ResponseRequest, model: str, *, stream: bool = False) -> J
     return chat
 
 
-def chat_messages(req: ResponseRequest) -> list[JSON]:
+@dataclass
+class Source:
+    """Where a chat message came from: `item`, the request's field ("instructions" or
+    "input[i]"), and the `function_call` items its `tool_calls` are, in order."""
+
+    item: str
+    calls: list[str] = field(default_factory=list)
+
+
+def chat_messages(req: ResponseRequest, sources: list[Source] | None = None) -> list[JSON]:
+    """The chat messages `req` stands for; `sources`, when given, is filled in step."""
     messages: list[JSON] = []
+    sources = [] if sources is None else sources
     if req.instructions:
         messages.append({"role": "system", "content": req.instructions})
+        sources.append(Source("instructions"))
     for index, item in enumerate(req.input_items()):
-        _add_item(messages, item, f"input[{index}]")
+        _add_item(messages, sources, item, f"input[{index}]")
     if not messages:
         raise InvalidRequest("Missing required parameter: 'input'.", param="input")
     return messages
 
 
-def _add_item(messages: list[JSON], item: JSON, param: str) -> None:
+def _add_item(messages: list[JSON], sources: list[Source], item: JSON, param: str) -> None:
+    count = len(messages)
+    _add_message(messages, item, param)
+    if len(messages) > count:
+        sources.append(Source(param))
+    if item.get("type") == "function_call":
+        sources[-1].calls.append(param)
+
+
+def _add_message(messages: list[JSON], item: JSON, param: str) -> None:
     kind = item.get("type")
     if kind == "message":
         role = item.get("role")

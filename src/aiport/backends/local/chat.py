@@ -161,7 +161,7 @@ def _raise_runtime_error(error: Any) -> NoReturn:
     if error.get("type") == "exceed_context_size_error":
         raise InvalidRequest(
             f"This model's maximum context length is {error.get('n_ctx')} tokens; the "
-            f"messages are {error.get('n_prompt_tokens')} tokens. Shorten the messages.",
+            f"prompt is {error.get('n_prompt_tokens')} tokens. Shorten it.",
             param="messages",
             code="context_length_exceeded",
         )
