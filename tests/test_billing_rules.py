@@ -29,6 +29,7 @@ from tests.support.server import AiportProcess, assert_openai_error, proxy_confi
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 M = 1_000_000
+MESSAGES_BODY = [{"role": "user", "content": "Hello there"}]
 UNRELEASED = "gpt-9-unreleased"  # a name the fake upstream serves and no price table knows
 
 
@@ -64,6 +65,13 @@ def billing_config(upstream: FakeUpstream, **extra: Any) -> dict[str, Any]:
     config["models"]["local-or-fallback"] = {
         "deployments": [{"engine": "gone"}],
         "fallbacks": ["cheap"],
+    }
+    # OpenAI first, Claude (which is always sent a max_tokens) behind it.
+    config["models"]["gpt-or-claude"] = {
+        "deployments": [
+            {"provider": "openai", "model": "gpt-4o"},
+            {"provider": "anthropic", "model": "claude-sonnet-4-5", "priority": 1},
+        ],
     }
     # Names the fake upstream fails on or streams forever, priced so budget keys reach them.
     config["prices"] = {
@@ -206,6 +214,42 @@ async def test_reservations_cover_chunked_bodies_every_choice_and_the_served_pri
     [served] = [r for r in rows if r["status"] == 200]
     assert served["model_used"] == "gpt-4"
     assert served["cost_usd"] == pytest.approx((11 * 30 + 6 * 60) / M)
+
+
+async def test_a_request_without_max_tokens_reserves_what_claude_is_asked_for(
+    billing: Deployment,
+) -> None:
+    """An `anthropic` provider is sent its `default_max_tokens` (4096) when a chat or
+    Responses request sets no limit; the reservation was the general 1024, so a budget
+    could be overspent by four times what it reserved."""
+    # claude-sonnet-4-5 at $15/1M output: 4096 tokens may cost $0.061; 1024 cost $0.015.
+    budget = billing.create_key(max_budget=0.04)["key"]
+    url = billing.first.base_url
+    error = assert_openai_error(chat(billing.first, budget, "claude-native"), 429)
+    assert error["code"] == "insufficient_quota", error
+    asked = {"model": "claude-native", "input": "Hello there"}
+    error = assert_openai_error(raw_request(url + "/v1/responses", asked, key=budget), 429)
+    assert error["code"] == "insufficient_quota", error
+    # A limit of the request's own is what is sent, and reserved.
+    assert chat(billing.first, budget, "claude-native", max_tokens=1000).status == 200
+
+    def requested(response: Any) -> int:
+        assert response.status == 429, response.body[:300]
+        message = response.json()["error"]["message"]
+        assert "Request too large" in message, message
+        return int(message.split("Requested ")[1].split(".")[0])
+
+    tight = billing.create_key(tpm=3000)["key"]
+    assert requested(chat(billing.first, tight, "claude-native")) >= 4096
+    # A group Claude may serve (after an OpenAI deployment) reserves as much ...
+    assert requested(chat(billing.first, tight, "gpt-or-claude")) >= 4096
+    # ... while OpenAI alone, which is sent no limit, keeps the general estimate.
+    assert chat(billing.first, tight, "gpt-4o").status == 200
+    # /v1/messages: max_tokens is required, and reserved as it is sent.
+    message = {"model": "claude-native", "messages": MESSAGES_BODY, "max_tokens": 3500}
+    assert requested(raw_request(url + "/v1/messages", message, key=tight)) >= 3500
+    message["max_tokens"] = 100
+    assert raw_request(url + "/v1/messages", message, key=tight).status == 200
 
 
 def gpt_4_cost(prompt: int, completion: int) -> float:

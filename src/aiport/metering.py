@@ -47,6 +47,9 @@ class Estimate:
     characters: int = 0
     audio_seconds: float = 0.0
     meter: str = "tokens"
+    # Completions asked for without an output limit (`n`, when the request sets none): each
+    # reserves the limit the backend fills in where it sends one (`api.dispatch.route`).
+    outputs_without_limit: int = 0
 
     @property
     def tokens(self) -> int:
@@ -72,6 +75,11 @@ def estimate_prompt_tokens(body: Mapping[str, Any]) -> int:
 def completion_estimate(limit: int | None, n: int | None = 1) -> int:
     """Output tokens to reserve: the request's limit (or the default) for each of `n`."""
     return (limit or DEFAULT_OUTPUT_TOKENS) * max(1, n or 1)
+
+
+def without_limit(limit: int | None, n: int | None = 1) -> int:
+    """`Estimate.outputs_without_limit`: `n` when the request sets no output limit."""
+    return 0 if limit else max(1, n or 1)
 
 
 def _tokens_in(value: Any) -> int:

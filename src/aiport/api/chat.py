@@ -15,7 +15,13 @@ from aiport.api.dispatch import answer, cached, cached_response, route, serve
 from aiport.api.sse import Opened, chunk_frame, first_chunk, open_stream, write_frames
 from aiport.backends.base import Backend, Call, JSONBody, StreamChunk
 from aiport.context import RequestContext
-from aiport.metering import Estimate, completion_estimate, estimate_prompt_tokens, observe_stream
+from aiport.metering import (
+    Estimate,
+    completion_estimate,
+    estimate_prompt_tokens,
+    observe_stream,
+    without_limit,
+)
 from aiport.protocol.chat import DEFAULT_TEMPERATURE, ChatCompletionRequest
 from aiport.routing.cache import Lookup
 from aiport.routing.cache_store import CachedAnswer
@@ -32,6 +38,7 @@ async def create_chat_completion(request: web.Request) -> web.StreamResponse:
     estimate = Estimate(
         prompt_tokens=estimate_prompt_tokens(body),
         output_tokens=completion_estimate(chat.completion_limit, chat.n),
+        outputs_without_limit=without_limit(chat.completion_limit, chat.n),
     )
     group = await route(request, chat.model, estimate, kind="chat")
     lookup = await cached(request, group, "chat", body)

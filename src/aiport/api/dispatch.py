@@ -15,8 +15,10 @@ answered; a streaming handler calls `served.lease.finish(ok)` when its stream en
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import suppress
+from dataclasses import replace
+from itertools import chain
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import orjson
@@ -29,7 +31,7 @@ from aiport.backends.base import Backend, Call, CallTimeouts, JSONBody, Upload, 
 from aiport.backends.upstream import UpstreamBackend
 from aiport.context import RequestContext
 from aiport.errors import ModelNotFound
-from aiport.metering import Estimate
+from aiport.metering import DEFAULT_OUTPUT_TOKENS, Estimate
 from aiport.protocol.common import WireModel
 from aiport.routing.attempts import EveryDeploymentOut, Served
 from aiport.routing.cache import Lookup
@@ -69,7 +71,9 @@ async def route(
     `admitted`, already before the body was read). The estimate is priced by the model the
     group's first deployment serves (an upstream's name for it, or nothing for an embedded
     engine), and a budget reserves what the dearest deployment or fallback that may serve
-    would cost; `serve` re-prices by the one that answers. A key whose limits count cost is
+    would cost — with the output limit a backend fills in for a request that sets none
+    (Anthropic's `default_max_tokens`) where one may serve; `serve` re-prices by the one
+    that answers. A key whose limits count cost is
     refused a group with any deployment it could not be billed for. `kind` (chat,
     messages, images, …) lets a model family resolve locally only on its own endpoint."""
     ctx = context(request)
@@ -80,14 +84,17 @@ async def route(
     group = svc.router.resolve(public_model, kind)
     first = priced_as(group.deployments[0])
     policy = group.policy
-    others = (
-        _may_also_serve(svc, ctx, group)  # a generator: read only for a budget in USD
-        if len(group.deployments) > 1
+    several = (
+        len(group.deployments) > 1
         or policy.fallbacks
         or policy.context_window_fallbacks
         or policy.content_policy_fallbacks
-        else ()
     )
+    if estimate.outputs_without_limit:
+        members = chain(group.deployments[:1], _may_also_serve(svc, ctx, group) if several else ())
+        estimate = _as_sent(estimate, members)
+    # A generator: read only for a budget in USD.
+    others = (priced_as(d) for d in _may_also_serve(svc, ctx, group)) if several else ()
     if admitted:
         await svc.accounts.reprice(ctx, estimate, first, others)
     else:
@@ -102,11 +109,19 @@ async def route(
     return group
 
 
-def _may_also_serve(svc: Services, ctx: RequestContext, group: Group) -> Iterator[str | None]:
-    """Whatever else may serve the request, by the name each is priced as: the group's
-    other deployments, and those of the fallbacks this caller may use."""
-    for deployment in group.deployments[1:]:
-        yield priced_as(deployment)
+def _as_sent(estimate: Estimate, deployments: Iterable[Deployment]) -> Estimate:
+    """A request without an output limit is sent the one a backend fills in (Anthropic
+    requires max_tokens): it reserves the largest of those that may serve it."""
+    filled = max((d.backend.default_max_tokens or 0 for d in deployments), default=0)
+    if filled <= DEFAULT_OUTPUT_TOKENS:
+        return estimate
+    return replace(estimate, output_tokens=filled * estimate.outputs_without_limit)
+
+
+def _may_also_serve(svc: Services, ctx: RequestContext, group: Group) -> Iterator[Deployment]:
+    """Whatever else may serve the request: the group's other deployments, and those of
+    the fallbacks this caller may use."""
+    yield from group.deployments[1:]
     policy = group.policy
     fallbacks = {
         *policy.fallbacks,
@@ -116,8 +131,7 @@ def _may_also_serve(svc: Services, ctx: RequestContext, group: Group) -> Iterato
     for name in fallbacks - {group.name}:
         if ctx.caller is None or ctx.caller.may_use(name):
             with suppress(ModelNotFound):  # the runner skips it too
-                for deployment in svc.router.resolve(name).deployments:
-                    yield priced_as(deployment)
+                yield from svc.router.resolve(name).deployments
 
 
 def priced_as(deployment: Deployment) -> str | None:

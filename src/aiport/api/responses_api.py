@@ -30,7 +30,13 @@ from aiport.api.sse import (
 from aiport.backends.base import Backend, Call, JSONBody, StreamChunk
 from aiport.context import RequestContext
 from aiport.errors import APIError, InvalidRequest, NotFound
-from aiport.metering import Estimate, completion_estimate, estimate_prompt_tokens, observe_stream
+from aiport.metering import (
+    Estimate,
+    completion_estimate,
+    estimate_prompt_tokens,
+    observe_stream,
+    without_limit,
+)
 from aiport.protocol.responses import ResponseRequest
 from aiport.routing.deployment import Group
 from aiport.store.responses import ResponseStore, StoredResponse
@@ -53,6 +59,7 @@ async def create_response(request: web.Request) -> web.StreamResponse:
     estimate = Estimate(
         prompt_tokens=estimate_prompt_tokens({"earlier": earlier, **body}),
         output_tokens=completion_estimate(req.max_output_tokens),
+        outputs_without_limit=without_limit(req.max_output_tokens),
     )
     group = await route(request, req.model, estimate, kind="chat")
     # The backend is sent the whole conversation and never asked to store it.

@@ -29,6 +29,7 @@ class AnthropicBackend(UpstreamBackend):
     def __init__(self, name: str, config: ProviderConfig) -> None:
         super().__init__(name, config)
         self.kind = "anthropic"
+        self.default_max_tokens = config.default_max_tokens  # Anthropic requires one
         self._headers = [("user-agent", "aiport")]
         if config.api_key is not None and config.api_key.get_secret_value():
             self._headers.append(("x-api-key", config.api_key.get_secret_value()))

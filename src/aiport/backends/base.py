@@ -328,6 +328,8 @@ class Backend:
     keeps_timeouts: bool = False
     # True when Anthropic itself answers `messages` (passed through, not translated).
     native_messages: bool = False
+    # The max_tokens it sends for a chat request that sets none (None: it sends none).
+    default_max_tokens: int | None = None
 
     async def start(self) -> None:
         """Open connections or load models. Called once, in the server's start-up."""
