@@ -174,6 +174,43 @@ async def test_the_usage_report_filters_by_key_and_time(dep: Deployment) -> None
     assert hostile.status == 200 and hostile.json()["data"] == []
 
 
+async def test_only_model_calls_and_admin_changes_are_usage_rows(dep: Deployment) -> None:
+    """The console's health page polls /admin/deployments and /admin/storage every 10 s:
+    each poll was a $0 usage row (~720 an hour) in every report. Read-only admin, console
+    and health requests are in the access log only; key changes stay rows (the trail of
+    who changed what), and so does every model call."""
+    created = dep.create_key()
+    key, key_id = created["key"], created["id"]
+    reads = [
+        *(dep.admin("GET", path) for path in ("/admin/keys", "/admin/usage", "/admin/storage")),
+        dep.admin("GET", "/admin/usage/series?since=1h"),
+        dep.admin("GET", "/admin/deployments"),
+        dep.admin("GET", "/health"),
+        dep.admin("GET", "/health/ready"),
+        dep.admin("GET", "/me"),
+        dep.admin("GET", "/me", key=key),
+        dep.admin("GET", "/me/usage", key=key),
+        dep.admin("GET", "/admin/keys", key=key),  # refused (403): read-only all the same
+    ]
+    assert [r.status for r in reads] == [200] * 10 + [403]
+    changes = [
+        dep.admin("PATCH", f"/admin/keys/{key_id}", {"rpm": 100}),
+        dep.admin("POST", "/admin/keys", {"name": "x", "rpm": 0}),  # refused (400)
+    ]
+    assert [r.status for r in changes] == [200, 400]
+    await chat(dep, key)
+    [row] = await dep.wait_for_rows(key_id, 1)  # written after every request above
+    assert (row["endpoint"], row["status"]) == (CHAT_PATH, 200)
+    master_rows = {r["request_id"]: r for r in await dep.usage_rows("master")}
+    assert not {r.headers["x-request-id"] for r in reads} & master_rows.keys()
+    for change in changes:
+        logged = master_rows[change.headers["x-request-id"]]
+        assert logged["status"] == change.status and logged["cost_usd"] == 0
+    report = await asyncio.to_thread(dep.cli, "usage", "--json", "--key", key_id)
+    [total] = json.loads(report.stdout)
+    assert total["requests"] == 1 and total["total_tokens"] == 17
+
+
 async def test_a_key_gets_rate_limit_headers(dep: Deployment) -> None:
     both = dep.create_key(rpm=60, tpm=100_000)["key"]
     raw = await chat(dep, both, max_tokens=20)

@@ -263,9 +263,10 @@ class Accounts:
     # -- usage --------------------------------------------------------------------------
 
     def finish(self, ctx: RequestContext, elapsed_ms: float) -> None:
-        """Record the request (never blocks) and settle its reservation in the background."""
+        """Record the request (never blocks) and settle its reservation in the background.
+        Read-only admin and console requests (`ctx.metered` False) are no usage rows."""
         caller = ctx.caller
-        if caller is None:
+        if caller is None or not ctx.metered:
             return
         # Only delivered output is billed: a failure before any output costs nothing, and
         # an answer from the response cache nothing either.

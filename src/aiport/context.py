@@ -46,6 +46,7 @@ class RequestContext:
     streaming: bool = False  # an event stream was opened
     trace: RequestTrace | None = None  # the request's span, when tracing is on
     headers: dict[str, str] | None = None  # for whatever response it ends with (HTTP layer)
+    metered: bool = True  # False: a read-only admin/console request, no usage row
 
     def mark_token(self) -> None:
         """Output went to the client now (for time to first token and chunk gaps)."""

@@ -96,7 +96,7 @@ export function UsagePage({ me }) {
       <div class="charts">${built.charts.map((c) => html`<${Chart} key=${c.title + split} title=${c.title} x=${built.x} series=${c.series} format=${c.format} integer=${c.integer} legend=${c.legend} />`)}</div>`}
     ${answer && html`<section class="panel" aria-labelledby="usage-totals">
       <h2 id="usage-totals">Totals by key and model</h2>
-      <p class="hint">Every request, as <code>aiport usage</code> and <code>/admin/usage</code> count them; the charts leave out the admin API (this console's own calls).</p>
+      <p class="hint">Every usage row, as <code>aiport usage</code> and <code>/admin/usage</code> count them (model calls, and key changes under <code>master</code>); the charts leave out the key changes.</p>
       ${rows.length === 0 ? html`<p class="hint">No requests in this range.</p>` : html`<div class="scroll" tabindex="0" role="region" aria-label="Totals by key and model"><table class="totals">
         <thead><tr><th scope="col">Key</th><th scope="col">Model</th><th scope="col">Requests</th><th scope="col">Errors</th>
           <th scope="col">Prompt tokens</th><th scope="col">Completion tokens</th><th scope="col">Cost (USD)</th>

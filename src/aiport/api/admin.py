@@ -13,6 +13,7 @@ from aiohttp import web
 from aiport import analytics
 from aiport.api.bodies import read_json, validate
 from aiport.api.context import context, services
+from aiport.api.middleware import unmetered
 from aiport.api.responses import json_response, response_headers
 from aiport.errors import InvalidRequest, PermissionDenied
 from aiport.keyservice import parse_time
@@ -28,6 +29,7 @@ def _require_admin(request: web.Request) -> None:
         raise PermissionDenied("The admin API needs the master key.")
 
 
+@unmetered
 async def list_keys(request: web.Request) -> web.Response:
     _require_admin(request)
     keys = await services(request).accounts.keys.list_keys()
@@ -66,6 +68,7 @@ async def update_key(request: web.Request) -> web.Response:
     return json_response(request, updated)
 
 
+@unmetered
 async def usage(request: web.Request) -> web.Response:
     """`GET /admin/usage?by=&since=&until=&key=&model=&provider=` (see `aiport.analytics`)."""
     _require_admin(request)
@@ -73,6 +76,7 @@ async def usage(request: web.Request) -> web.Response:
     return json_response(request, report)
 
 
+@unmetered
 async def usage_series(request: web.Request) -> web.Response:
     """`GET /admin/usage/series?since=24h&until=&bucket=SECONDS&key=&admin=1`: usage over
     time (`admin=1` counts admin-API requests too)."""
@@ -105,6 +109,7 @@ async def series_for(request: web.Request, key_id: str | None) -> dict[str, Any]
     return series
 
 
+@unmetered
 async def storage(request: web.Request) -> web.Response:
     """`GET /admin/storage`: is the database (and Redis) answering; usage rows waiting."""
     _require_admin(request)

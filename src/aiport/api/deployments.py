@@ -5,10 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from aiport.api.context import context, services
+from aiport.api.middleware import unmetered
 from aiport.api.responses import json_response
 from aiport.errors import PermissionDenied
 
 
+@unmetered
 async def list_deployments(request: web.Request) -> web.Response:
     caller = context(request).caller
     if caller is None or not caller.is_admin:

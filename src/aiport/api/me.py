@@ -13,10 +13,12 @@ from aiohttp import web
 
 from aiport.api.admin import series_for
 from aiport.api.context import context, services
+from aiport.api.middleware import unmetered
 from aiport.api.responses import json_response
 from aiport.auth import Caller
 
 
+@unmetered
 async def me(request: web.Request) -> web.Response:
     caller = _caller(request)
     if caller.is_admin:
@@ -34,6 +36,7 @@ async def me(request: web.Request) -> web.Response:
     return json_response(request, info)
 
 
+@unmetered
 async def my_usage(request: web.Request) -> web.Response:
     caller = _caller(request)
     key_id = None if caller.is_admin else caller.key_id

@@ -9,6 +9,7 @@ failure leaves as OpenAI's error JSON; every authenticated request is metered on
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 import os
@@ -50,6 +51,18 @@ def public(handler: Handler) -> Handler:
     """Mark a handler that needs no API key (health checks, unguessable image URLs)."""
     handler.aiport_public = True  # type: ignore[attr-defined]
     return handler
+
+
+def unmetered(handler: Handler) -> Handler:
+    """Mark a read-only admin or console handler: its requests are no usage rows (the
+    access log has them). Usage rows are model calls, and changes made through /admin."""
+
+    @functools.wraps(handler)
+    async def read_only(request: web.Request) -> web.StreamResponse:
+        request[CONTEXT].metered = False
+        return await handler(request)
+
+    return read_only
 
 
 def next_request_id() -> str:

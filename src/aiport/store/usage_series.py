@@ -2,8 +2,9 @@
 
 This is what the console's usage charts draw. Buckets are aligned to multiples of their
 width in Unix time, so two calls agree on where a bucket starts; a bucket with no request
-has no row (the charts show it as zero). Requests to the admin API and `/me` (the console's
-own calls among them) are left out unless `include_admin` asks for them.
+has no row (the charts show it as zero). Changes made through the admin API (and `/me`
+requests, which earlier versions recorded) are left out unless `include_admin`
+asks for them; read-only admin and console requests are no usage rows at all.
 """
 
 from __future__ import annotations
