@@ -138,7 +138,8 @@ async def test_a_database_that_refuses_connections_is_a_503_on_the_admin_api(
 ) -> None:
     await constrained.relay.cut()
     try:
-        response = await constrained.post("/admin/keys", None, method="GET")
+        # (a change: read-only admin requests are no usage rows)
+        response = await constrained.post("/admin/keys", {"name": "while the database is away"})
     finally:
         await constrained.relay.restore()
     error = assert_openai_error(response, 503)
