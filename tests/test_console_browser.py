@@ -570,7 +570,7 @@ def test_a_failing_deployment_shows_its_open_breaker(
     page.get_by_role("button", name="Refresh").click()
     expect(down.locator(".badge")).to_have_text("open")
     expect(good.locator(".badge")).to_have_text("closed")
-    # /health calls every configured upstream "up"; its breakers tell whether it answers.
+    # /health says what the requests sent to an upstream told; its breakers name the state.
     upstreams = page.get_by_role("region", name="Engines and upstreams")
     expect(upstreams.locator("tr[data-name=down] .badge")).to_have_text("open")
     expect(upstreams.locator("tr[data-name=good] .badge")).to_have_text("up")

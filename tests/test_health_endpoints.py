@@ -15,6 +15,7 @@ from tests.support.server import (
     UPSTREAM_KEY,
     AiportProcess,
     assert_openai_error,
+    proxy_config,
     raw_request,
 )
 
@@ -83,10 +84,56 @@ def test_no_public_answer_names_a_deployment_an_upstream_or_its_key(
             assert not leaked, (path, key, response.status, leaked)
 
 
-def test_public_health_is_up_or_down_only(proxy: AiportProcess) -> None:
-    response = raw_request(proxy.base_url + "/health", key=None)
-    backends = {"anthropic": "up", "openai": "up", "vllm": "up"}
-    assert response.json() == {"status": "ok", "backends": backends}
+@pytest.fixture(scope="module")
+def unasked(
+    upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AiportProcess]:
+    """aiport in front of the fake upstream, which no request has reached through it yet."""
+    process = AiportProcess(
+        tmp_path_factory.mktemp("unasked"),
+        config=proxy_config(upstream),
+        env={"OPENAI_API_KEY": UPSTREAM_KEY},
+    )
+    yield process.start()
+    process.stop()
+
+
+def test_health_says_what_requests_told_of_an_upstream_and_never_asks_it(
+    unasked: AiportProcess, upstream: FakeUpstream
+) -> None:
+    """/health called every upstream "up" without ever asking it. Asking on each poll would
+    cost money and rate limit (the console polls every 10 s): it reports what the requests
+    sent there told — the last one's outcome and the breakers — and "unknown" before any."""
+    url = unasked.base_url
+    sent = len(upstream.requests)
+    for _ in range(3):
+        public = raw_request(url + "/health", key=None).json()
+        unknown = dict.fromkeys(("anthropic", "openai", "vllm"), "unknown")
+        assert public == {"status": "ok", "backends": unknown}
+        assert raw_request(url + "/health").status == 200  # the details, for the master key
+        assert raw_request(url + "/admin/deployments").status == 200
+    assert len(upstream.requests) == sent  # not one request upstream to find out
+    details = raw_request(url + "/health").json()["backends"]
+    assert details["openai"]["status"] == "unknown" and details["openai"]["last_request"] is None
+    breakers = details["vllm"]["breakers"]
+    assert breakers["closed"] > 0 and breakers["half_open"] == breakers["open"] == 0
+
+    hello = [{"role": "user", "content": "Hallo"}]
+    chat = {"model": "my-llama", "messages": hello}
+    assert raw_request(url + "/v1/chat/completions", chat).status == 200
+    failing = {"model": "error-503", "messages": hello}  # to OpenAI, which answers 503
+    assert raw_request(url + "/v1/chat/completions", failing).status == 503
+    public = raw_request(url + "/health", key=None).json()["backends"]
+    assert public == {"anthropic": "unknown", "openai": "degraded", "vllm": "up"}
+    details = raw_request(url + "/health").json()["backends"]
+    answered = details["vllm"]["last_request"]
+    assert answered["status"] == 200 and 0 <= answered["seconds_ago"] < 60
+    assert abs(answered["at"] - time.time()) < 60
+    assert details["openai"]["last_request"]["status"] == 503
+    groups = raw_request(url + "/admin/deployments").json()["data"]
+    last = {d["id"]: d["last_request"] for g in groups for d in g["deployments"]}
+    assert last["vllm/meta-llama/Llama-3-8B"]["status"] == 200
+    assert last["anthropic/claude-sonnet-4-5"] is None
 
 
 def test_a_starting_server_is_live_but_not_ready(broken: AiportProcess) -> None:

@@ -32,11 +32,15 @@ function text(v) {
 
 const BAD = new Set(['down', 'open', 'failed']);
 const WARN = new Set(['half_open', 'degraded', 'draining', 'starting', 'not loaded']);
+const IDLE = new Set(['not configured', 'unknown']); // unknown: no request went there yet
+
+/** The last request a deployment or upstream was sent: "200, 3 s ago". */
+const lastRequest = (last) => (last ? `${last.status}, ${Math.round(last.seconds_ago)} s ago` : 'none yet');
 
 function state(item) {
   const label = item.error && !item.state ? 'failed'
     : item.state ?? (item.ready === false ? 'down' : item.loaded === false ? 'not loaded' : item.status ?? 'ready');
-  const tone = BAD.has(label) ? 'bad' : WARN.has(label) ? 'warn' : label === 'not configured' ? 'idle' : 'ok';
+  const tone = BAD.has(label) ? 'bad' : WARN.has(label) ? 'warn' : IDLE.has(label) ? 'idle' : 'ok';
   return [tone, label.replace(/_/g, ' ')];
 }
 
@@ -73,7 +77,8 @@ function deploymentRows(groups) {
     const rows = plainLocal(group) ? folded : shown;
     for (const { id, ...deployment } of group.deployments ?? []) {
       rows[`${group.model} → ${id ?? deployment.model}`] = {
-        ...deployment, strategy: group.strategy, fallbacks: group.fallbacks,
+        ...deployment, last_request: lastRequest(deployment.last_request),
+        strategy: group.strategy, fallbacks: group.fallbacks,
       };
     }
   }
@@ -90,13 +95,16 @@ function Deployments({ groups }) {
     </details>`}`;
 }
 
-/** /health calls a configured upstream "up" without asking it; the breakers of its
- * deployments say whether it answers: all open, "open"; some not closed, "degraded". */
+/** /health says of an upstream what the requests sent there told (never asking it:
+ * "unknown" before the first); the breakers of its deployments name the state: all open,
+ * "open"; some not closed, "degraded". */
 function withBreakers(engines, groups) {
   const deployments = (groups ?? []).flatMap((group) => group.deployments ?? []);
-  return Object.fromEntries(Object.entries(engines).map(([name, item]) => {
+  return Object.fromEntries(Object.entries(engines).map(([name, shown]) => {
+    if (shown?.kind !== 'upstream') return [name, shown];
+    const item = { ...shown, last_request: lastRequest(shown.last_request) };
     const states = deployments.filter((d) => d.id?.startsWith(`${name}/`)).map((d) => d.state);
-    if (item?.kind !== 'upstream' || !states.length) return [name, item];
+    if (!states.length) return [name, item];
     const notClosed = states.filter((s) => s !== 'closed').length;
     const state = !notClosed ? undefined : notClosed === states.length ? 'open' : 'degraded';
     return [name, { ...item, state, breakers: `${notClosed} of ${states.length} not closed` }];

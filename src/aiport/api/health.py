@@ -6,8 +6,11 @@
   ejected by their breakers). Load balancers and Kubernetes route by this. Anyone sees
   how many deployments are in each state; only the master key sees which (their ids
   name providers and upstream models, and their states tell of outages).
-- `/health`: up/down per backend for anyone; with the master key also the details (load
-  state, error texts, paths), which are not for the public.
+- `/health`: per backend for anyone: an embedded engine `up` or `down`; an upstream as the
+  requests sent there tell (`Router.observed`: `up`, `degraded`, `down` or `unknown` before
+  the first) — never probed, since a health poll must cost no money nor rate limit. With
+  the master key also the details (load state, error texts, paths; an upstream's last
+  request and breakers), which are not for the public.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from aiport.api.context import services
 from aiport.api.middleware import public
 from aiport.api.responses import json_response
 from aiport.backends.base import Backend
+from aiport.backends.upstream import UpstreamBackend
 from aiport.services import Services
 
 
@@ -70,7 +74,7 @@ async def health(request: web.Request) -> web.Response:
     svc = services(request)
     report: dict[str, Any] = {
         "status": not_ready_reason(svc) or "ok",
-        "backends": {b.name: "down" if b.name in svc.failed else "up" for b in svc.backends},
+        "backends": {b.name: _status(svc, b) for b in svc.backends},
     }
     if svc.auth.is_master(request.headers.get("Authorization")):
         report["uptime_seconds"] = round(time.time() - svc.started_at, 1)
@@ -78,10 +82,23 @@ async def health(request: web.Request) -> web.Response:
     return json_response(request, report)
 
 
+def _status(svc: Services, backend: Backend) -> str:
+    return str(_observed(svc, backend)["status"])
+
+
+def _observed(svc: Services, backend: Backend) -> dict[str, Any]:
+    if backend.name in svc.failed:
+        return {"status": "down"}
+    if isinstance(backend, UpstreamBackend):
+        return svc.router.observed(backend.name)
+    return {"status": "up"}  # an embedded engine: in this process, loaded or loading
+
+
 def _details(svc: Services, backend: Backend) -> dict[str, Any]:
     error = svc.failed.get(backend.name)
-    details: dict[str, Any] = {"status": "up" if error is None else "down", "ready": not error}
-    details |= backend.status()
+    observed = _observed(svc, backend)
+    details: dict[str, Any] = {"status": observed.pop("status"), "ready": not error}
+    details |= backend.status() | observed
     if error is not None:
         details["error"] = error
     return details

@@ -370,6 +370,8 @@ class AttemptRunner:
                 deployment.id, status, elapsed * 1000, deployment.header, upstream_request_id.get()
             )
         )
+        if status != CLIENT_GONE:  # (a client that left says nothing of the deployment)
+            deployment.health.ended(status)
         return elapsed
 
     def background(self, task: asyncio.Future[None]) -> None:

@@ -51,6 +51,9 @@ class Health:
     )
     groups: list[Group] = field(default_factory=list)
     header: str = ""
+    backend: str = ""  # its backend's name
+    last_status: int | None = None  # how the last request sent here ended (None: none yet)
+    last_at: float = 0.0  # when (Unix time)
 
     def __post_init__(self) -> None:
         self.header = quote(self.id[:MAX_HEADER], safe="/:@._-+~!$&'()*,;=")
@@ -71,10 +74,26 @@ class Health:
         """Neither down nor ejected (a half-open probe slot counts as usable)."""
         return self.down is None and self.breaker.available()
 
+    def ended(self, status: int) -> None:
+        """A request sent here ended with `status` (what aiport knows of it: it never asks
+        a deployment anything just to learn whether it answers)."""
+        self.last_status, self.last_at = status, time.time()
+
+    def last_request(self) -> dict[str, float] | None:
+        if self.last_status is None:
+            return None
+        ago = max(0.0, time.time() - self.last_at)
+        return {
+            "status": self.last_status,
+            "at": round(self.last_at, 3),
+            "seconds_ago": round(ago, 1),
+        }
+
     def report(self) -> dict[str, object]:
         report: dict[str, object] = {
             "id": self.id,
             **self.breaker.report(),
+            "last_request": self.last_request(),
             "in_flight": self.in_flight,
             "latency_ms": {
                 "answer": _ms(self.latency[False].value),

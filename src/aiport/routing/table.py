@@ -107,7 +107,8 @@ class Router:
         key = f"{backend.name}/{model}"
         health = self.health.get(key)
         if health is None:
-            health = self.health[key] = Health(key, Breaker(self.breaker_config))
+            health = Health(key, Breaker(self.breaker_config), backend=backend.name)
+            self.health[key] = health
         return health
 
     def deployment(
@@ -216,6 +217,29 @@ class Router:
         return {
             id: "down" if health.down else str(health.breaker.report()["state"])
             for id, health in self.configured().items()
+        }
+
+    def observed(self, backend: str) -> dict[str, object]:
+        """What the requests sent to `backend` told of it (nothing is sent to find out):
+        `status` up (the last one was answered), degraded (it failed, or some deployments
+        are ejected or on probation), down (every one is ejected) or unknown (no request
+        yet); the `last_request`; its deployments' breaker states (`breakers`)."""
+        healths = [h for h in self.health.values() if h.backend == backend]
+        states = [str(h.breaker.report()["state"]) for h in healths]
+        tried = [h for h in healths if h.last_status is not None]
+        last = max(tried, key=lambda h: h.last_at) if tried else None
+        failed = last is not None and last.last_status is not None and last.last_status >= 500
+        ejected = states.count("open")
+        if healths and ejected == len(healths):
+            status = "down"
+        elif ejected or "half_open" in states or failed:
+            status = "degraded"
+        else:
+            status = "up" if last is not None else "unknown"
+        return {
+            "status": status,
+            "last_request": last.last_request() if last is not None else None,
+            "breakers": {state: states.count(state) for state in ("closed", "half_open", "open")},
         }
 
     def any_healthy(self) -> bool:
