@@ -73,9 +73,9 @@ async def route(
     engine), and a budget reserves what the dearest deployment or fallback that may serve
     would cost — with the output limit a backend fills in for a request that sets none
     (Anthropic's `default_max_tokens`) where one may serve; `serve` re-prices by the one
-    that answers. A key whose limits count cost is
-    refused a group with any deployment it could not be billed for. `kind` (chat,
-    messages, images, …) lets a model family resolve locally only on its own endpoint."""
+    that answers. A key whose limits count cost is refused a group with any deployment it
+    could not be billed for. `kind` (chat, messages, images, …) lets a model family
+    resolve locally only on its own endpoint."""
     ctx = context(request)
     svc = services(request)
     ctx.model = public_model

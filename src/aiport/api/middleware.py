@@ -2,8 +2,9 @@
 
 It is a single function on purpose: each aiohttp middleware layer costs a coroutine per
 request, and this is the hot path. Every response leaves with `x-request-id`; every
-failure leaves as OpenAI's error JSON; every authenticated request is metered once, in
-`finally`, so a client that goes away mid-stream is still counted.
+failure leaves as OpenAI's error JSON; every authenticated request (but the read-only
+admin and console ones, `unmetered`) is metered once, in `finally`, so a client that goes
+away mid-stream is still counted.
 """
 
 from __future__ import annotations
