@@ -72,13 +72,14 @@ def not_ready_reason(svc: Services) -> str | None:
 @public
 async def health(request: web.Request) -> web.Response:
     svc = services(request)
+    master = svc.auth.is_master(request.headers.get("Authorization"))
+    describe = _details if master else _status
     report: dict[str, Any] = {
         "status": not_ready_reason(svc) or "ok",
-        "backends": {b.name: _status(svc, b) for b in svc.backends},
+        "backends": {b.name: describe(svc, b) for b in svc.backends},
     }
-    if svc.auth.is_master(request.headers.get("Authorization")):
+    if master:
         report["uptime_seconds"] = round(time.time() - svc.started_at, 1)
-        report["backends"] = {backend.name: _details(svc, backend) for backend in svc.backends}
     return json_response(request, report)
 
 
