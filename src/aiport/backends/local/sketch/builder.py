@@ -126,3 +126,5 @@ class SceneBuilder:
             scene.time = w.TIME_INDEX[word]
         if word in w.PLACE_INDEX and scene.place in (None, "meadow"):
             scene.place = w.PLACE_INDEX[word]
+        if word in w.VENUE_INDEX and scene.place in (None, "meadow", "room"):
+            scene.place, scene.venue = "room", w.VENUE_INDEX[word]

@@ -204,7 +204,9 @@ def _where(scene: Scene, obj: SceneObject, inside: set[int]) -> str:
 def _setting_phrase(scene: Scene) -> str:
     has_city = any(obj.kind == "city" for obj in scene.objects)
     parts = []
-    if scene.place and not (scene.place == "cyberpunk" and has_city):
+    if scene.venue:
+        parts.append(f"in a {scene.venue}")
+    elif scene.place and not (scene.place == "cyberpunk" and has_city):
         parts.append(_PLACES[scene.place])
     if open_water(scene):
         parts.append("on open water")

@@ -39,6 +39,7 @@ def finish_scene(scene: Scene, texts: list[str]) -> None:
         crossed = target < len(scene.objects) and scene.objects[target].kind in kinds.CROSSED
         if obj.relation == "above" and crossed:
             obj.relation = "on"
+    _lay_tables(scene)
     if scene.place is None and any(obj.kind in kinds.INDOOR_KINDS for obj in scene.objects):
         scene.place = "room"
     if scene.time is None:
@@ -72,6 +73,16 @@ def _expand_groups(scene: Scene) -> None:
                         h=group.h, v=group.v, words=list(group.words))
             for kind, count in rest
         ]  # fmt: skip
+
+
+def _lay_tables(scene: Scene) -> None:
+    """ "a restaurant": a room with a table laid for guests, unless a table was named."""
+    if scene.venue is None or any(obj.kind == "table" for obj in scene.objects):
+        return
+    kind, count = kinds.FURNISHINGS[scene.venue]
+    table = len(scene.objects)
+    scene.objects += [SceneObject("table"), SceneObject(kind, count, relation="on", target=table,
+                                                        requested_count=count)]  # fmt: skip
 
 
 def _one_hat_each(scene: Scene) -> None:
@@ -119,28 +130,33 @@ def _stand_people(scene: Scene) -> None:
         return
     _park_planes(scene)
     tall = any(
-        (real_height(obj.kind) or 0.0) >= kinds.GROWN_UP and not obj.hangs for obj in scene.objects
+        obj.landed or ((real_height(obj.kind) or 0.0) >= kinds.GROWN_UP and not obj.hangs)
+        for obj in scene.objects
     )
     vehicle = any(obj.kind in kinds.CABS for obj in scene.objects)
     for obj in scene.objects:
-        if tall and obj.kind in kinds.WHOLE_FIGURES:
+        if seated(scene, obj):  # "in a police car": in its seat, what shows of them
+            obj.kind = kinds.BUSTS.get(obj.kind, obj.kind)
+        elif tall and obj.kind in kinds.WHOLE_FIGURES:
             obj.stands_for, obj.kind = obj.kind, kinds.WHOLE_FIGURES[obj.kind][0]
-        elif seated(scene, obj):  # "in a police car": in its seat, what shows of them
-            obj.kind, obj.relation = kinds.BUSTS.get(obj.kind, obj.kind), "on"
         elif is_role(obj.kind) and (tall or vehicle):
             obj.stands_for, obj.kind = obj.kind, standing_figure(obj.kind)
 
 
 def _park_planes(scene: Scene) -> None:
-    """ "a pilot beside a plane": a plane beside a person (or a person beside it) is parked."""
+    """ "a pilot beside a plane": a plane beside a person (or a person beside it) is parked,
+    a helicopter has landed."""
     objects = scene.objects
     for obj in objects:
         other = objects[obj.target] if obj.target is not None else None
         if other is None or obj.relation not in ("next_to", "left_of", "right_of"):
             continue
         for plane, person in ((obj, other), (other, obj)):
-            if plane.kind in kinds.PARKED and is_person(person.kind):
+            if not is_person(person.kind):
+                continue
+            if plane.kind in kinds.PARKED:
                 plane.stands_for, plane.kind = plane.kind, kinds.PARKED[plane.kind]
+            plane.landed = plane.landed or plane.kind in kinds.LANDED
 
 
 def _serve_dishes(scene: Scene) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from aiport.backends.local.sketch.art import art_set
-from aiport.backends.local.sketch.kinds import WHOLE_FIGURES
+from aiport.backends.local.sketch.kinds import LANDED, WHOLE_FIGURES
 from aiport.backends.local.sketch.people import seated
 from aiport.backends.local.sketch.scene import Scene, SceneObject
 from aiport.backends.local.sketch.sizes import real_height as art_real_height
@@ -59,6 +59,7 @@ REAL_HEIGHT = {"building": 30.0, "sign": 2.5, "sofa": 0.9, "table": 0.75, "bridg
                "bowl": 0.12, "ball": 0.22, "box": 0.4}  # fmt: skip
 SEATED = 1.2  # metres of a person seated in a vehicle that show: head, chest, the seat back
 SEATED_SHARE = 0.45  # but at most this share of the vehicle's height
+LANDED_HEIGHT = 0.3  # a landed helicopter, alone: as a vehicle on the ground
 SMALLEST = 0.07  # the least height (of the shorter side) a thing beside bigger ones gets
 SUBJECT = 0.4  # the least height the biggest thing on the ground gets: small things fill more
 HORIZON = 0.62  # fraction of the height where the ground begins, when there is ground
@@ -86,6 +87,8 @@ def geometry(obj: SceneObject, ground: bool = False, beside: Iterable[str] = ())
     `beside`: the kinds of the other groups drawn with it (see `AMONG_THINGS`, heads).
     """
     geo = GEOMETRY.get(obj.kind) or _art_geometry(obj.kind)
+    if obj.landed:
+        geo = Geometry(geo.aspect, LANDED_HEIGHT, "ground")
     others = [art_set()[kind] for kind in beside if kind in art_set()]
     if others and obj.kind in AMONG_THINGS:
         geo = AMONG_THINGS[obj.kind]
@@ -139,6 +142,8 @@ def _real_height(scene: Scene, obj: SceneObject) -> float | None:
     seated in a vehicle as tall as what shows of them."""
     if obj.stands_for in WHOLE_FIGURES:
         return WHOLE_FIGURES[obj.stands_for][1]
+    if obj.landed:
+        return LANDED.get(obj.kind)
     if seated(scene, obj):
         vehicle = real_height(scene.objects[obj.target or 0].kind) or SEATED
         return min(SEATED, SEATED_SHARE * vehicle)  # a car's window shows less than a cab

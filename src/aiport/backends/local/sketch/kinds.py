@@ -78,8 +78,25 @@ CABS = frozenset({
 # A plane a person stands beside is parked: the emoji's plane flies, so it is drawn as a
 # plane seen from the side, standing on its wheels ("a pilot beside a plane").
 PARKED = {"airplane": "parked-airplane", "small-airplane": "parked-airplane"}
-# Where a person seated in a vehicle sits, down the vehicle's height.
-VEHICLE_SEAT = 0.5
+# Where who sits in a vehicle shows: the middle of its driver's window across the
+# vehicle's length and the window's lower edge down its height (the art's vehicles face
+# left; a passenger sits behind the driver). Others: the middle, half-way down.
+VEHICLE_SEATS = {
+    "ambulance": (0.16, 0.42), "articulated-lorry": (0.22, 0.5), "auto-rickshaw": (0.42, 0.6),
+    "automobile": (0.35, 0.45), "bullet-train": (0.32, 0.33), "bus": (0.13, 0.45),
+    "delivery-truck": (0.14, 0.45), "fire-engine": (0.2, 0.45), "high-speed-train": (0.33, 0.32),
+    "locomotive": (0.73, 0.36), "minibus": (0.17, 0.35), "oncoming-automobile": (0.35, 0.4),
+    "oncoming-bus": (0.35, 0.42), "oncoming-police-car": (0.35, 0.5),
+    "oncoming-taxi": (0.35, 0.42), "pickup-truck": (0.3, 0.42), "police-car": (0.4, 0.45),
+    "racing-car": (0.6, 0.4), "sport-utility-vehicle": (0.3, 0.42), "taxi": (0.38, 0.45),
+    "tractor": (0.62, 0.47), "train": (0.5, 0.4), "tram": (0.5, 0.45), "trolleybus": (0.15, 0.5),
+}  # fmt: skip
+VEHICLE_SEAT = (0.5, 0.5)
+# Who may sit in a vehicle besides people: the art's mammals ("a dog in a car").
+PASSENGER_GROUPS = frozenset({34})
+# A helicopter a person stands beside has landed: the picture stands on its skids, this
+# many metres tall.
+LANDED = {"helicopter": 3.8}
 # What goes over one of these goes on it ("ein Zug fährt über eine Brücke").
 CROSSED = frozenset({"bridge"})
 # Water birds: where there is water (a beach, a pond, a river), they swim on it.
@@ -108,6 +125,9 @@ RIDERS = {
 }
 # "a family": the art set has no picture of one, so its members are drawn (per family).
 GROUPS = {"family": (("man-standing", 1), ("woman-standing", 1), ("child", 2))}
+# A room laid for guests (`Scene.venue`): a table and what stands on it, where the prompt
+# puts no table there itself ("Restaurant": not a cook).
+FURNISHINGS = {"restaurant": ("fork-and-knife-with-plate", 2), "cafe": ("hot-beverage", 2)}
 # Things that bring their setting when the prompt names none ("a snowman": in the snow).
 TIME_OF = {"fireworks": "night"}  # "fireworks over the city": at night
 SETTING_OF = {

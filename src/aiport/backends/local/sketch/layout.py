@@ -24,6 +24,7 @@ from aiport.backends.local.sketch.geometry import (
     scene_heights,
 )
 from aiport.backends.local.sketch.kinds import CROWNS, SWIMMERS
+from aiport.backends.local.sketch.people import seated
 from aiport.backends.local.sketch.relative import Relative
 from aiport.backends.local.sketch.scene import Scene, SceneObject
 
@@ -222,9 +223,10 @@ class _Planner(Relative):
         x0, x1 = sorted((max(0.0, region[0]), min(1.0, region[2])))
         y0, y1 = sorted((max(0.0, region[1]), min(1.0, region[3])))
         rx0, ry0, rx1, ry1 = x0 * self.width, y0 * self.height, x1 * self.width, y1 * self.height
-        layer: float = {"backdrop": 0, "sky": 1}.get(geo.zone, 2) + (obj.relation == "on")
+        on_top = obj.relation == "on" or seated(self.scene, obj)  # in a car: at its window
+        layer: float = {"backdrop": 0, "sky": 1}.get(geo.zone, 2) + on_top
         layer += 0.5 * (obj.relation == "below" and self._at_foot(obj))  # before the trunk
-        if obj.relation == "in" and obj.target in self.placed:
+        if obj.relation == "in" and obj.target in self.placed and not seated(self.scene, obj):
             in_front = self.placed[obj.target][0].kind in CROWNS  # apples hang before leaves
             layer = self.placed[obj.target][0].layer + (0.5 if in_front else -0.5)
         if geo.zone == "backdrop":

@@ -30,9 +30,20 @@ def is_role(kind: str) -> bool:
     return art is not None and art.group == _ROLES
 
 
+def is_passenger(kind: str) -> bool:
+    """Whether `kind` may sit in a vehicle: a person, a family, an animal such as a dog."""
+    art = art_set().get(kind)
+    if is_person(kind) or kind in kinds.GROUPS:
+        return True
+    return art is not None and art.group in kinds.PASSENGER_GROUPS
+
+
 def seated(scene: Scene, obj: SceneObject) -> bool:
-    """Whether `obj` is a person on or in a vehicle ("a farmer on a tractor")."""
-    if obj.relation not in ("on", "in") or obj.target is None or not is_person(obj.kind):
+    """Whether `obj` sits in a vehicle: a person on or in one ("a farmer on a tractor"),
+    an animal in one ("a dog in a car"; a cat on a car is on its roof)."""
+    if obj.relation not in ("on", "in") or obj.target is None:
+        return False
+    if not (is_person(obj.kind) or (obj.relation == "in" and is_passenger(obj.kind))):
         return False
     return scene.objects[obj.target].kind in kinds.CABS
 

@@ -19,7 +19,7 @@ from aiport.backends.local.sketch import kinds, lexicon, nouns
 from aiport.backends.local.sketch import words as w
 from aiport.backends.local.sketch.builder import SceneBuilder
 from aiport.backends.local.sketch.finish import finish_scene
-from aiport.backends.local.sketch.people import add_beard, is_person, style_hair
+from aiport.backends.local.sketch.people import add_beard, is_passenger, is_person, style_hair
 from aiport.backends.local.sketch.phrase import color_name
 from aiport.backends.local.sketch.relations import content_relation, holds
 from aiport.backends.local.sketch.scene import Scene
@@ -106,7 +106,7 @@ class Reader(SceneBuilder):
         sets = w.FOLDED_SETS
         if word in w.CONTENT_LINKS and self._opens_container():
             return
-        if word in w.INTO and (self._container_follows() or self._person_then(kinds.CABS)):
+        if word in w.INTO and (self._container_follows() or self._passenger_then(kinds.CABS)):
             self._relation("in")
             return
         if (word in w.HOLDING or word in w.WEARING) and self._person_then(kinds.HEADWEAR):
@@ -212,8 +212,21 @@ class Reader(SceneBuilder):
             self._add_thing(following, original)
             self.objects[-1].words.append(self.tokens[self.position + 1][1])
             self.skip = 1
+        elif thing.kind in kinds.CABS and self.tokens[self.position + 1][0] in w.DRIVERS:
+            self._add_driver(thing, original, following, self.tokens[self.position + 1][1])
+            self.skip = 1
         # else: a modifier of the noun that follows ("apple tree", "a happy family"): that
         # noun is drawn
+
+    def _add_driver(
+        self, vehicle: lexicon.Thing, vehicle_word: str, driver: lexicon.Thing, driver_word: str
+    ) -> None:
+        """ "a taxi driver", "ein Busfahrer": a person, sitting in their vehicle."""
+        self._add_thing(vehicle, vehicle_word)
+        self.relations.reversed = ("in", len(self.objects) - 1)
+        self._add_thing(driver, driver_word)
+        if len(self.objects) > 1 and self.objects[-1].relation == "in":  # one in each
+            self.objects[-1].count = self.objects[-1].requested_count = self.objects[-2].count
 
     def _verb_at(self, at: int) -> bool:
         """ "building a sandcastle": an -ing word before an article is a verb, not a noun."""
@@ -282,8 +295,11 @@ class Reader(SceneBuilder):
         if split is None:
             return False
         modifier, thing = split
-        self._add_thing(thing, original)
         content = lexicon.lookup(modifier) if modifier else None
+        if content is not None and content.kind in kinds.CABS and word.endswith(_DRIVING):
+            self._add_driver(content, original, thing, original)
+            return True
+        self._add_thing(thing, original)
         if content is not None and content.kind != thing.kind:
             self.relations.reversed = (content_relation(thing.kind), len(self.objects) - 1)
             if not holds(thing.kind, content.kind):
@@ -296,6 +312,12 @@ class Reader(SceneBuilder):
         person = self.objects[-1].kind if self.objects[self.segment :] else ""
         following = self._noun_ahead() if is_person(person) else None
         return following is not None and following.kind in things
+
+    def _passenger_then(self, vehicles: Collection[str]) -> bool:
+        """A person or an animal was just named and a vehicle comes next ("a dog in a car")."""
+        passenger = self.objects[-1].kind if self.objects[self.segment :] else ""
+        following = self._noun_ahead() if is_passenger(passenger) else None
+        return following is not None and following.kind in vehicles
 
     def _container_follows(self) -> bool:
         """ "in a bowl", "in einem großen Korb": a container is the next noun."""
@@ -317,7 +339,8 @@ class Reader(SceneBuilder):
         return None
 
 
-_SETTINGS = (w.TIME_INDEX, w.WEATHER_INDEX, w.PLACE_INDEX, w.FRAMING_INDEX)
+_SETTINGS = (w.TIME_INDEX, w.WEATHER_INDEX, w.PLACE_INDEX, w.VENUE_INDEX, w.FRAMING_INDEX)
+_DRIVING = tuple(w.DRIVERS)
 _RELATION_OF = {"left": "left_of", "right": "right_of", "top": "above", "bottom": "below"}
 
 

@@ -19,6 +19,7 @@ from aiport.backends.local.sketch.kinds import (
     RIMS,
     SURFACES,
     VEHICLE_SEAT,
+    VEHICLE_SEATS,
 )
 from aiport.backends.local.sketch.people import seated
 from aiport.backends.local.sketch.scene import Scene, SceneObject
@@ -107,6 +108,8 @@ class Relative:
             cx, cy, half = (tx0 + tx1) / 2, (ty0 + ty1) / 2, (ty1 - ty0) * 0.3
             across = half * self.height / self.width
             return (cx - across, cy - half, cx + across, cy + half)
+        if seated(self.scene, obj):
+            return self._seat_region(i, target, tall, sharing)
         if obj.relation == "in" and target_kind in CROWNS:  # in a tree: among its leaves
             cx0, cy0, cx1, cy1 = CROWNS[target_kind]
             w, h = tx1 - tx0, ty1 - ty0
@@ -114,9 +117,21 @@ class Relative:
         if obj.relation == "in":  # heaped up: the container's rim hides the lower part
             rim = ty0 + (ty1 - ty0) * RIMS.get(target_kind, 0.3)
             return (x0 + step * 0.08, rim - (ty1 - ty0) * 0.75, x0 + step * 0.92, rim)
-        surface = VEHICLE_SEAT if seated(self.scene, obj) else SURFACES.get(target_kind, 0.0)
-        seat = ty0 + (ty1 - ty0) * surface + 0.01
+        seat = ty0 + (ty1 - ty0) * SURFACES.get(target_kind, 0.0) + 0.01
         return (x0, max(0.0, seat - tall * 1.2), x0 + step, seat)
+
+    def _seat_region(self, i: int, target: Box, tall: float, sharing: list[int]) -> Box:
+        """In a vehicle: at its driver's window, who comes after them behind it."""
+        obj = self.scene.objects[i]
+        tx0, ty0, tx1, ty1 = target
+        seat_x, seat_y = VEHICLE_SEATS.get(self.scene.objects[obj.target or 0].kind, VEHICLE_SEAT)
+        counts = [self.scene.objects[j].count for j in sharing]
+        start = tx0 + (tx1 - tx0) * seat_x
+        wide = self._geo(obj).aspect * tall * self.height / self.width * 1.25
+        wide = min(wide, (tx1 - start) * 2 / (2 * sum(counts) - 1))  # all within its length
+        x0 = start - wide / 2 + wide * sum(counts[: sharing.index(i)])
+        seat = ty0 + (ty1 - ty0) * seat_y
+        return (x0, max(0.0, seat - tall * 1.2), x0 + wide * obj.count, seat)
 
     def _on_heads(self, i: int) -> list[Placement] | None:
         """ "two men with top hats": a hat on each person's head (None: not headwear on

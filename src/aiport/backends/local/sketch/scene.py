@@ -23,7 +23,8 @@ class SceneObject:
     words this group draws. `worn_colors`: accessory kind → colour, for an accessory the
     picture shows already ("a snowman with a red hat": `top-hat` → red). `stands_for`: the
     kind the prompt named where another picture draws it (`kinds.WHOLE_FIGURES`: a child
-    beside a house is a standing person at a child's height, named a child).
+    beside a house is a standing person at a child's height, named a child). `landed`: a
+    thing that flies stands on the ground (`kinds.LANDED`: a helicopter beside a person).
     """
 
     kind: str
@@ -42,6 +43,7 @@ class SceneObject:
     words: list[str] = field(default_factory=list)
     worn_colors: dict[str, str] = field(default_factory=dict)
     stands_for: str | None = None
+    landed: bool = False
 
     def kind_of(self, copy: int) -> str:
         return self.variants[copy % len(self.variants)] if self.variants else self.kind
@@ -57,6 +59,7 @@ class Scene:
     texts: list[str] = field(default_factory=list)
     framing: str | None = None  # "portrait": one subject, large, before a studio backdrop
     setting_words: list[str] = field(default_factory=list)  # words drawn as the setting
+    venue: str | None = None  # "restaurant": the room is laid for guests (`kinds.FURNISHINGS`)
 
     @property
     def empty(self) -> bool:

@@ -39,6 +39,20 @@ WEARING = frozenset({"wearing", "wears", "wear", "traegt", "tragen", "tragend"})
 RIDING = frozenset({"riding", "rides", "ride", "cycling", "faehrt", "fahren", "reitet", "reiten"})
 # "a woman driving a car": the person sits in it (`kinds.CABS`).
 DRIVING = frozenset({"driving", "drives", "faehrt", "fahren", "steuert", "lenkt"})
+# "a taxi driver", "ein Busfahrer": after a vehicle, the person who sits in it.
+DRIVERS = frozenset(
+    {
+        "driver",
+        "drivers",
+        "fahrer",
+        "fahrerin",
+        "fahrerinnen",
+        "chauffeur",
+        "chauffeurin",
+        "fuehrer",
+        "fuehrerin",
+    }
+)
 # "grapes in a bowl", "Äpfel in einem Korb": before a container, "in" puts a thing into it.
 INTO = frozenset({"in", "im", "inside", "into", "innerhalb"})
 # "a clock on the wall": the thing hangs on a room's wall.
@@ -108,9 +122,13 @@ COUNTS: dict[str, int] = {
 }  # fmt: skip
 
 
+_POSSESSIVES = " ".join(
+    owner + end for owner in ("mein", "dein", "sein", "ihr", "unser") for end in ("", "e", "em",
+                                                                              "en", "er", "es")
+)  # fmt: skip
 DETERMINERS = _words(
     "the this that these those my your his her its our their der die das den dem des diese dieser"
-    " dieses diesen diesem mein meine dein deine sein seine ihr ihre"
+    f" dieses diesen diesem {_POSSESSIVES}"
 )
 
 # Position words: (horizontal, vertical) contribution.
@@ -183,6 +201,12 @@ PLACES = {
     "road": "highway road street motorway freeway autobahn straße landstraße fahrbahn",
     "river": "river stream creek brook fluss bach flussufer",
 }
+# Places that are rooms laid for guests (`kinds.FURNISHINGS`): "a restaurant", "im Café".
+VENUES = {
+    "restaurant": "restaurant restaurants bistro diner pizzeria canteen cafeteria gaststätte"
+    " gasthaus wirtshaus kneipe pub mensa kantine speisesaal",
+    "cafe": "cafe café cafes cafés coffeeshop kaffeehaus",
+}
 # Setting words that describe a noun rather than being one ("a cyberpunk city").
 SETTING_ADJECTIVES = _words(
     "cyberpunk neon synthwave retrowave snowy wintry sunny starry moonlit verschneit winterlich"
@@ -240,6 +264,7 @@ SIZE_INDEX = _index(SIZES, inflect=True)
 TIME_INDEX = _index(TIMES, inflect=False)
 WEATHER_INDEX = _index(WEATHERS, inflect=False)
 PLACE_INDEX = _index(PLACES, inflect=False)
+VENUE_INDEX = _index(VENUES, inflect=False)
 FRAMING_INDEX = _index(FRAMINGS, inflect=False)
 COUNT_INDEX = {fold(k): v for k, v in COUNTS.items()}
 RELATION_INDEX = {fold(k): v for k, v in RELATIONS.items()}
@@ -273,7 +298,7 @@ def known_modifier(head: str) -> str | None:
 def reserved(word: str) -> bool:
     """Whether a folded word has a meaning of its own here, so it never names a thing."""
     tables = (COLOR_INDEX, SHADE_INDEX, SIZE_INDEX, TIME_INDEX, WEATHER_INDEX, PLACE_INDEX,
-              FRAMING_INDEX, COUNT_INDEX, RELATION_INDEX, POSITION_INDEX, HAIR_WORDS,
+              VENUE_INDEX, FRAMING_INDEX, COUNT_INDEX, RELATION_INDEX, POSITION_INDEX, HAIR_WORDS,
               BEARD_WORDS)  # fmt: skip
     return any(word in table for table in tables) or any(
         word in FOLDED_SETS[name]
