@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
 import openai
+import orjson
 import pytest
 
 from tests.support.log_lines import wait_for_line
 from tests.support.routing import usage_row
-from tests.support.server import AiportProcess, raw_request, sse_events
+from tests.support.server import MASTER_KEY, AiportProcess, raw_request, sse_events
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -97,3 +99,39 @@ def test_a_defect_met_mid_stream_is_not_held_against_the_engine(server: AiportPr
         model="picky", messages=[{"role": "user", "content": "hi"}]
     )
     assert answer.choices[0].message.content == "HI"
+
+
+async def test_speech_failing_mid_stream_is_a_broken_download(server: AiportProcess) -> None:
+    """Raw audio has no in-band error: the chunked body is cut short, never ended cleanly,
+    so a client cannot take the truncated audio for the whole answer."""
+    received = b""
+    async with aiohttp.ClientSession() as session:
+        response = await session.post(
+            server.base_url + "/v1/audio/speech",
+            json={"model": "crashes", "input": "Hallo", "voice": "alloy"},
+            headers={"Authorization": f"Bearer {MASTER_KEY}"},
+            timeout=aiohttp.ClientTimeout(total=10),
+        )
+        assert response.status == 200
+        with pytest.raises(aiohttp.ClientPayloadError):
+            async for piece in response.content.iter_any():
+                received += piece
+        request_id = response.headers["x-request-id"]
+        response.close()
+    assert received == b"RIFF" + bytes(60)
+    row = usage_row(server, request_id)  # billed the audio that went out, failure noted
+    assert (row["status"], row["error_type"], row["characters"]) == (500, "server_error", 5)
+
+
+def test_speech_events_failing_mid_stream_end_with_an_error_event(server: AiportProcess) -> None:
+    """`stream_format: "sse"`: the audio so far, then an `error` event as OpenAI's streams
+    end (no `speech.audio.done`), which the SDK's stream reader raises."""
+    body = {"model": "crashes", "input": "Hallo", "voice": "alloy", "stream_format": "sse"}
+    response = raw_request(server.base_url + "/v1/audio/speech", body)
+    events = [orjson.loads(event) for event in sse_events(response.body)]
+    assert response.status == 200
+    assert [event["type"] for event in events] == ["speech.audio.delta", "error"]
+    assert events[-1]["error"]["type"] == "server_error"
+    assert "crashed" not in response.body.decode()  # internals stay in the log
+    row = usage_row(server, response.headers["x-request-id"])
+    assert (row["status"], row["error_type"], row["characters"]) == (500, "server_error", 5)

@@ -298,3 +298,22 @@ async def test_speech_broken_mid_stream_cuts_the_download(proxy: AiportProcess) 
     assert received == (b"\xff\xfb" + b"\x00" * 1022) * 2  # what came before the break
     # The connection was not reused for a second, garbled answer: the next request is fine.
     assert raw_request(proxy.base_url + "/health", key=None).status == 200
+
+
+def test_speech_events_broken_mid_stream_end_with_an_error_event(proxy: AiportProcess) -> None:
+    """The upstream's `speech.audio.*` events pass through; when it breaks off, the event it
+    left half-sent is ended and an `error` event follows, as OpenAI's streams end."""
+    body = {"model": "break-stream", "input": "Hallo", "voice": "alloy", "stream_format": "sse"}
+    response = raw_request(proxy.base_url + "/v1/audio/speech", body)
+    events = sse_events(response.body)
+    assert response.status == 200
+    assert orjson.loads(events[0])["type"] == "speech.audio.delta"
+    assert orjson.loads(events[-1]) == {
+        "type": "error",
+        "error": {
+            "message": "The upstream `openai` broke off the audio.",
+            "type": "server_error",
+            "param": None,
+            "code": "upstream_error",
+        },
+    }

@@ -444,10 +444,18 @@ class FakeUpstream:
         fault = await self._faults(request, str(body.get("model")))
         if fault is not None:
             return fault
-        if body.get("stream_format") == "sse":  # as gpt-4o-mini-tts streams
+        sse = body.get("stream_format") == "sse"
+        if sse and body.get("model") != "break-stream":  # as gpt-4o-mini-tts streams
             return web.Response(text=SPEECH_EVENTS, content_type="text/event-stream")
-        response = web.StreamResponse(headers={"content-type": "audio/mpeg"})
+        response = web.StreamResponse(
+            headers={"content-type": "text/event-stream" if sse else "audio/mpeg"}
+        )
         await response.prepare(request)
+        if sse:  # one whole event and half of the next, then the connection drops
+            await response.write(SPEECH_EVENTS.encode()[: SPEECH_EVENTS.index("\n\n") + 12])
+            await asyncio.sleep(0.05)
+            request.transport.close()  # type: ignore[union-attr]
+            return response
         for index in range(8):
             await response.write(b"\xff\xfb" + b"\x00" * 1022)
             if body.get("model") == "break-stream" and index == 1:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-from aiport.backends.base import Backend, Call, JSONBody, ModelCard, StreamChunk
+from aiport.backends.base import Backend, BinaryBody, Call, JSONBody, ModelCard, StreamChunk, Usage
 
 
 class FaultyBackend(Backend):
@@ -62,3 +62,14 @@ class FaultyBackend(Backend):
             yield StreamChunk({"id": "x", "object": "chat.completion.chunk", "choices": [delta]})
             return
         raise RuntimeError("the engine crashed mid-stream")
+
+    async def speech(self, call: Call) -> BinaryBody:
+        """Audio whose voice engine fails after the first chunk (`crashes`)."""
+        return BinaryBody(
+            "audio/wav", _audio_then_crash(), Usage(characters=len(call.body["input"]))
+        )
+
+
+async def _audio_then_crash() -> AsyncIterator[bytes]:
+    yield b"RIFF" + bytes(60)
+    raise RuntimeError("the voice engine crashed mid-stream")

@@ -79,22 +79,27 @@ async def create_speech(request: web.Request) -> web.StreamResponse:
     content_type = audio.content_type.split(";")[0]
     # An engine that makes only audio, asked for events: they are made here.
     as_events = speech.stream_format == "sse" and content_type != "text/event-stream"
+    events = as_events or content_type == "text/event-stream"
     try:
         response = web.StreamResponse(headers=response_headers(request))
         response.content_type = "text/event-stream" if as_events else content_type
         await start_streaming(request, response)
         frames = _speech_events(first, chunks, audio) if as_events else _raw(first, chunks)
+        last = b""
         try:
-            async for data in frames:
-                await response.write(data)
+            async for last in frames:
+                await response.write(last)
         except (ConnectionError, OSError):
             raise  # the client went away
         except Exception as exc:
-            _cut_off(request, ctx.request_id, exc)
             failure = exc if isinstance(exc, APIError) else InternalError("The speech failed.")
             ctx.status, ctx.error_type = failure.status, failure.type
             ctx.defect = isinstance(exc, DEFECTS)
             ok = ctx.deployment_ok
+            if events:
+                await _error_event(response, ctx.request_id, exc, failure, last)
+            else:
+                _cut_off(request, ctx.request_id, exc)
             return response
         await response.write_eof()
         ok = True
@@ -129,12 +134,31 @@ def _cut_off(request: web.Request, request_id: str, exc: Exception) -> None:
     """End a response whose status has been sent: audio has no in-band error, so the
     connection is closed before the body's end, and the client sees a broken download
     rather than a short file that looks complete (or a connection left hanging)."""
+    _log_failure(request_id, exc)
+    if request.transport is not None:
+        request.transport.close()
+
+
+async def _error_event(
+    response: web.StreamResponse, request_id: str, exc: Exception, failure: APIError, last: bytes
+) -> None:
+    """End events (`stream_format: "sse"`) with an `error` event instead of
+    `speech.audio.done`, as OpenAI's streams end: `{"type": "error", "error": {...}}` (the
+    SDKs' stream readers raise on its `error`). An event the upstream broke off is ended
+    first, so that the error is an event of its own."""
+    _log_failure(request_id, exc)
+    error = orjson.loads(failure.body())["error"]
+    lead = b"" if last.endswith(b"\n\n") else b"\n\n"
+    with contextlib.suppress(ConnectionError, OSError):
+        await response.write(lead + sse.frame(orjson.dumps({"type": "error", "error": error})))
+        await response.write_eof()
+
+
+def _log_failure(request_id: str, exc: Exception) -> None:
     if isinstance(exc, APIError):
         log.warning("speech %s failed after it began: %s", request_id, exc.message)
     else:
         log.error("speech %s failed after it began", request_id, exc_info=exc)
-    if request.transport is not None:
-        request.transport.close()
 
 
 async def create_transcription(request: web.Request) -> web.StreamResponse:
