@@ -79,6 +79,19 @@ def test_a_bad_limit_is_refused_in_anthropics_words(proxy: AiportProcess) -> Non
     assert answer.json()["request_id"] == answer.headers["request-id"]
 
 
+@pytest.mark.parametrize("path", ["/v1/models", "/v1/models/anything"])
+def test_an_early_error_carries_request_id_too(proxy: AiportProcess, path: str) -> None:
+    """A wrong key is refused before the handler runs: still Anthropic's answer, with the
+    `request-id` header its SDK reads (`AuthenticationError.request_id`)."""
+    client = anthropic.Anthropic(base_url=proxy.base_url, api_key="sk-wrong", max_retries=0)
+    with pytest.raises(anthropic.AuthenticationError) as refused:
+        client.get(path, cast_to=ModelInfo)
+    assert refused.value.request_id and refused.value.request_id.startswith("req_")
+    assert refused.value.body["request_id"] == refused.value.request_id  # type: ignore[index]
+    answer = raw_request(proxy.base_url + path, method="GET", key="sk-wrong")
+    assert "request-id" not in answer.headers  # OpenAI's clients: x-request-id only
+
+
 def test_openai_clients_keep_openais_answer(proxy: AiportProcess, openai_ids: list[str]) -> None:
     oai = openai.OpenAI(base_url=proxy.base_url + "/v1", api_key=MASTER_KEY, max_retries=0)
     listed = oai.models.list()

@@ -53,8 +53,9 @@ def _anthropic_client(request: web.Request) -> bool:
 
 
 def _error_body(request: web.Request, exc: APIError) -> bytes:
-    """A failure in the asking client's shape (`api.responses.error_response` reads it)."""
-    if "anthropic-version" in request.headers:
+    """A failure in the asking client's shape (`api.responses.error_response` reads it),
+    with Anthropic's `request-id` also when it failed before the handler ran (a bad key)."""
+    if _anthropic_client(request):
         return anthropic_error_body(request, exc)
     return exc.body()
 

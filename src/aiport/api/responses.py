@@ -60,15 +60,16 @@ def error_response(request: web.Request | None, exc: APIError) -> web.Response:
     Anthropic's, on the Messages API), with the request id under the name it names too
     (`aiport_id_header`: Anthropic's `request-id`)."""
     headers = dict(exc.headers)
-    render = None
+    body = exc.body()
     if request is not None:
-        headers = response_headers(request, headers)
         handler = request.match_info.handler
         render = getattr(handler, "aiport_error_body", None)
+        if render is not None:  # first: it may add headers (a shape chosen per request)
+            body = render(request, exc)
+        headers = response_headers(request, headers)
         id_header = getattr(handler, "aiport_id_header", None)
         if id_header is not None:
             headers[id_header] = context(request).request_id
-    body = render(request, exc) if render is not None else exc.body()
     return web.Response(
         status=exc.status, body=body, content_type="application/json", headers=headers
     )
