@@ -310,8 +310,8 @@ REQUIRED = ("model", "max_tokens", "messages")
         # The rest through the SDK.
         ({"model": 7, "max_tokens": 5, "messages": HELLO}, "model: Input should be a valid string"),
         (
-            {"model": NATIVE, "max_tokens": 0, "messages": HELLO},
-            "max_tokens: Input should be greater than or equal to 1",
+            {"model": NATIVE, "max_tokens": -1, "messages": HELLO},
+            "max_tokens: Input should be greater than or equal to 0",
         ),
         (
             {"model": NATIVE, "max_tokens": 5, "messages": []},
@@ -362,4 +362,25 @@ def test_a_bad_request_is_answered_in_anthropics_words(
         "error": {"type": "invalid_request_error", "message": message},
         "request_id": raw.headers["request-id"],
     }
+    assert len(upstream.requests) == seen
+
+
+def test_max_tokens_0_generates_nothing(
+    client: anthropic.Anthropic, upstream: FakeUpstream
+) -> None:
+    """Anthropic takes `max_tokens: 0` (its SDK: "Set to `0` to populate the prompt cache
+    without generating a response"): Anthropic deployments get it as sent; where aiport
+    translates there is no cache to fill, so it answers the empty message itself, no
+    model asked and nothing billed."""
+    client.messages.create(model=NATIVE, max_tokens=0, messages=HELLO)
+    assert upstream.last("/messages")["body"]["max_tokens"] == 0
+    seen = len(upstream.requests)
+    answer = client.messages.create(model=TRANSLATED, max_tokens=0, messages=HELLO)
+    assert (answer.content, answer.stop_reason) == ([], "max_tokens")
+    assert (answer.usage.input_tokens, answer.usage.output_tokens) == (0, 0)
+    with client.messages.stream(model=TRANSLATED, max_tokens=0, messages=HELLO) as stream:
+        events = [event.type for event in stream]
+        streamed = stream.get_final_message()
+    assert events == ["message_start", "message_delta", "message_stop"]
+    assert (streamed.content, streamed.stop_reason) == ([], "max_tokens")
     assert len(upstream.requests) == seen

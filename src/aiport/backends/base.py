@@ -35,6 +35,7 @@ from aiport.protocol.common import WireModel
 from aiport.protocol.messages import CountTokensRequest, MessagesRequest
 from aiport.protocol.responses import ResponseRequest
 from aiport.translate import messages_chat, responses_chat
+from aiport.translate.messages_chat import NOTHING_GENERATED
 from aiport.translate.messages_stream import MessageEvents
 from aiport.translate.responses_errors import in_responses_terms
 from aiport.translate.responses_stream import ResponseEvents
@@ -388,6 +389,9 @@ class Backend:
     async def messages(self, call: Call) -> JSONBody:
         """An Anthropic Messages answer, by default through `chat` (translated both ways)."""
         request = call.request_as(MessagesRequest)
+        if request.max_tokens == 0:  # no prompt cache to fill here
+            data = messages_chat.message_from_chat(call.public_model, NOTHING_GENERATED)
+            return JSONBody(data)
         result = await self.chat(call.for_chat(messages_chat.chat_request(request, call.model)))
         data = messages_chat.message_from_chat(call.public_model, result.data)
         return JSONBody(data, usage=result.usage)
@@ -396,6 +400,11 @@ class Backend:
         """Anthropic's stream events, by default made from `chat_stream`'s chunks;
         `message_start` counts the prompt as the backend counted it, else as estimated."""
         request = call.request_as(MessagesRequest)
+        if request.max_tokens == 0:  # no prompt cache to fill here
+            events = MessageEvents(call.public_model)
+            for event in events.feed(NOTHING_GENERATED) + events.close():
+                yield StreamChunk(event, event=event["type"])
+            return
         chat = call.for_chat(messages_chat.chat_request(request, call.model, stream=True))
         events = MessageEvents(call.public_model, messages_chat.estimate_input_tokens(chat.body))
         async for chunk in self.chat_stream(chat):

@@ -128,7 +128,7 @@ class CountTokensRequest(WireModel):
 
 
 class MessagesRequest(CountTokensRequest):
-    max_tokens: int = Field(ge=1)
+    max_tokens: int = Field(ge=0)  # 0: fill Anthropic's prompt cache, generate nothing
     stop_sequences: list[str] | None = None
     temperature: float | None = Field(default=None, ge=0, le=1)
     top_p: float | None = Field(default=None, ge=0, le=1)

@@ -27,6 +27,11 @@ STOP_REASONS = {
     "content_filter": "refusal",
 }
 MAX_CHAT_STOPS = 4
+# The chat answer that stands for `max_tokens: 0` (which only fills Anthropic's prompt
+# cache): nothing generated, cut at the limit, no model asked.
+NOTHING_GENERATED: JSON = {
+    "choices": [{"index": 0, "message": {}, "delta": {}, "finish_reason": "length"}]
+}
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
