@@ -215,3 +215,28 @@ def test_the_upstreams_own_request_id_is_logged_with_the_attempt(
         assert answer.json()["request_id"] == ours
     [attempt] = access_line(proxy, ours)["attempts"]
     assert attempt["upstream_request_id"] == theirs
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize(
+    ("chat", "theirs"),
+    [("messages[3].content", "messages.2.content"), ("max_completion_tokens", "max_tokens")],
+)
+def test_a_translated_upstreams_400_names_the_messages_field(
+    client: anthropic.Anthropic, chat: str, theirs: str, stream: bool
+) -> None:
+    """An OpenAI-compatible deployment's 400 names its chat request's fields: the caller is
+    told of the Messages request's own, in Anthropic's shape and words."""
+    messages: Any = [
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hello"},
+        {"role": "user", "content": f"invalid-param {chat}"},
+    ]
+    ask: Any = {"model": TRANSLATED, "max_tokens": 5, "system": "Be brief.", "stream": stream}
+    with pytest.raises(anthropic.BadRequestError) as refused:
+        client.messages.create(messages=messages, **ask)
+    error: Any = refused.value.body
+    assert error["error"] == {
+        "type": "invalid_request_error",
+        "message": f"{theirs}: Invalid '{theirs}': refused.",
+    }

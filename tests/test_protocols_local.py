@@ -142,6 +142,35 @@ def test_an_embedded_engine_refuses_an_unknown_field_inside_messages(
     }
 
 
+def _deep_schema(levels: int) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": {}}
+    for _ in range(levels - 1):
+        schema = {"type": "object", "properties": {"inner": schema}}
+    return schema
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_chat_path_400_names_the_messages_field(
+    claude: anthropic.Anthropic, stream: bool
+) -> None:
+    """The embedded engine's limit on a tool's schema is met on the chat path (`tools[0].
+    function.parameters` there): the caller is told of its own `tools.1.input_schema`,
+    worded as Anthropic words a 400."""
+    from aiport.backends.local.chat_limits import MAX_OBJECT_DEPTH
+
+    tools: Any = [
+        {"type": "web_search_20250305", "name": "web_search"},  # no chat tool
+        {"name": "f", "input_schema": _deep_schema(MAX_OBJECT_DEPTH + 1)},
+    ]
+    ask: Any = {"model": "claude-sonnet-5", "max_tokens": 8, "tools": tools, "stream": stream}
+    with pytest.raises(anthropic.BadRequestError) as refused:
+        claude.messages.create(messages=[{"role": "user", "content": "Hi"}], **ask)
+    error: Any = refused.value.body
+    assert error["error"]["type"] == "invalid_request_error"
+    assert error["error"]["message"].startswith("tools.1.input_schema: Invalid schema: ")
+    assert "function" not in error["error"]["message"]
+
+
 def test_local_messages_name_the_stop_sequence_and_count_the_prompt_at_the_start(
     claude: anthropic.Anthropic,
 ) -> None:

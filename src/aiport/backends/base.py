@@ -36,6 +36,7 @@ from aiport.protocol.messages import CountTokensRequest, MessagesRequest
 from aiport.protocol.responses import ResponseRequest
 from aiport.translate import messages_chat, responses_chat
 from aiport.translate.messages_chat import NOTHING_GENERATED
+from aiport.translate.messages_errors import in_messages_terms
 from aiport.translate.messages_stream import MessageEvents
 from aiport.translate.responses_errors import in_responses_terms
 from aiport.translate.responses_stream import ResponseEvents
@@ -392,7 +393,11 @@ class Backend:
         if request.max_tokens == 0:  # no prompt cache to fill here
             data = messages_chat.message_from_chat(call.public_model, NOTHING_GENERATED)
             return JSONBody(data)
-        result = await self.chat(call.for_chat(messages_chat.chat_request(request, call.model)))
+        chat = messages_chat.chat_request(request, call.model)
+        try:
+            result = await self.chat(call.for_chat(chat))
+        except APIError as exc:
+            raise in_messages_terms(exc, request) from None
         data = messages_chat.message_from_chat(call.public_model, result.data)
         return JSONBody(data, usage=result.usage)
 
@@ -405,11 +410,14 @@ class Backend:
             for event in events.feed(NOTHING_GENERATED) + events.close():
                 yield StreamChunk(event, event=event["type"])
             return
-        chat = call.for_chat(messages_chat.chat_request(request, call.model, stream=True))
-        events = MessageEvents(call.public_model, messages_chat.estimate_input_tokens(chat.body))
-        async for chunk in self.chat_stream(chat):
-            for event in events.feed(chunk.data, chunk.prompt_tokens):
-                yield StreamChunk(event, event=event["type"])
+        body = messages_chat.chat_request(request, call.model, stream=True)
+        events = MessageEvents(call.public_model, messages_chat.estimate_input_tokens(body))
+        try:
+            async for chunk in self.chat_stream(call.for_chat(body)):
+                for event in events.feed(chunk.data, chunk.prompt_tokens):
+                    yield StreamChunk(event, event=event["type"])
+        except APIError as exc:
+            raise in_messages_terms(exc, request) from None
         for event in events.close():
             yield StreamChunk(event, event=event["type"])
 

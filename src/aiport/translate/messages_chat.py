@@ -49,7 +49,7 @@ def chat_request(req: CountTokensRequest, model: str, *, stream: bool = False) -
     full = req if isinstance(req, MessagesRequest) else None
     chat: JSON = {"model": model, "messages": chat_messages(req)}
     chat["max_tokens"] = full.max_tokens if full is not None else 1
-    tools = [_chat_tool(tool) for tool in req.tools or [] if _is_custom_tool(tool)]
+    tools = [_chat_tool(tool) for tool in req.tools or [] if is_custom_tool(tool)]
     if tools:
         chat["tools"] = tools
         if req.tool_choice:
@@ -68,10 +68,15 @@ def chat_request(req: CountTokensRequest, model: str, *, stream: bool = False) -
     return chat
 
 
-def chat_messages(req: CountTokensRequest) -> list[JSON]:
+def chat_messages(req: CountTokensRequest, sources: list[str] | None = None) -> list[JSON]:
+    """The chat messages `req` stands for; `sources`, when given, gets the request's field
+    each came from, in step (`system`, `messages.1`, or the `tool_result` block
+    `messages.2.content.0` that a `tool` message stands for)."""
     messages: list[JSON] = []
+    sources = [] if sources is None else sources
     if req.system:
         messages.append({"role": "system", "content": _text_of(req.system, "system")})
+        sources.append("system")
     for index, message in enumerate(req.messages):
         param = f"messages[{index}]"
         if message.role == "assistant":
@@ -80,6 +85,13 @@ def chat_messages(req: CountTokensRequest) -> list[JSON]:
             messages.append({"role": "system", "content": _text_of(message.content, param)})
         else:
             messages.extend(_user_messages(message.content, param))
+        blocks = message.content if isinstance(message.content, list) else []
+        results = [
+            f"messages.{index}.content.{number}"
+            for number, block in enumerate(blocks)
+            if block.get("type") == "tool_result"
+        ]
+        sources += [*results, f"messages.{index}"][: len(messages) - len(sources)]
     return messages
 
 
@@ -160,7 +172,7 @@ def _unsupported(kind: Any, param: str) -> InvalidRequest:
     )
 
 
-def _is_custom_tool(tool: JSON) -> bool:
+def is_custom_tool(tool: JSON) -> bool:
     return tool.get("type") in (None, "custom") and "input_schema" in tool
 
 

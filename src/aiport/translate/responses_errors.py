@@ -10,6 +10,7 @@ import re
 
 from aiport.errors import APIError
 from aiport.protocol.responses import ResponseRequest
+from aiport.translate.chat_errors import INDEXED, bracketed, in_callers_terms, prefixed
 from aiport.translate.responses_chat import Source, chat_messages
 
 # Chat prefix → Responses prefix, first match wins (longest first).
@@ -28,24 +29,16 @@ PREFIXES = (
 )
 # A field of a chat tool call → the same field of its `function_call` item.
 CALL_FIELDS = {"id": "call_id", "function.name": "name", "function.arguments": "arguments"}
-INDEXED = re.compile(r"^(messages|tools)\[(\d+)\]\.?(.*)$")
 
 
 def in_responses_terms(exc: APIError, req: ResponseRequest) -> APIError:
     """`exc` with its `param` (and the param where its message quotes it) renamed."""
-    raw = exc.param
-    if raw is None:
-        return exc
-    param = responses_param(raw, req)
-    if ("." in raw or "[" in raw) and raw in exc.message:
-        exc.message = exc.message.replace(raw, param)
-    exc.param = param
-    return exc
+    return in_callers_terms(exc, lambda param: responses_param(param, req))
 
 
 def responses_param(param: str, req: ResponseRequest) -> str:
     """The Responses request's field for the chat request's `param`."""
-    param = re.sub(r"\.(\d+)(?=\.|$)", r"[\1]", param)  # pydantic's `messages.0.content`
+    param = bracketed(param)
     indexed = INDEXED.match(param)
     if indexed is not None:
         name, index, rest = indexed.group(1), int(indexed.group(2)), indexed.group(3)
@@ -54,10 +47,7 @@ def responses_param(param: str, req: ResponseRequest) -> str:
         return _message_param(req, index, rest)
     if param == "messages":
         return "input"
-    for chat, responses in PREFIXES:
-        if param == chat or param.startswith((chat + ".", chat + "[")):
-            return responses + param[len(chat) :]
-    return param
+    return prefixed(param, PREFIXES) or param
 
 
 def _tool_param(req: ResponseRequest, index: int, rest: str) -> str:
