@@ -253,6 +253,22 @@ async def test_first_chunk_is_passed_on_before_the_rest(
     assert arrivals[-1] == (upstream.sent_chunks[tag], b"data: [DONE]")
 
 
+def test_a_streamed_transcription_passes_each_event_on_as_it_arrives(
+    proxy: AiportProcess, upstream: FakeUpstream
+) -> None:
+    """gpt-4o-transcribe's `stream: true` events were read whole before any was passed on;
+    now the first delta reaches the SDK while the upstream, pausing after it, has sent
+    nothing else — and the usage of its last event still bills the request."""
+    tag = uuid.uuid4().hex
+    client = openai.OpenAI(base_url=proxy.base_url + "/v1", api_key=MASTER_KEY, max_retries=0)
+    stream = client.audio.transcriptions.create(
+        model="first-then-sleep-1500", file=("a.wav", b"RIFF" + bytes(64)), stream=True, prompt=tag
+    )
+    arrivals = [(upstream.sent_chunks.get(tag, 0), event.type) for event in stream]
+    assert arrivals[0] == (1, "transcript.text.delta"), arrivals
+    assert arrivals[-1] == (3, "transcript.text.done")
+
+
 @pytest.fixture(scope="module")
 def impatient(
     upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory

@@ -15,8 +15,10 @@ SDK while this server answers. The model name chooses the behaviour:
   leaves)
 - `endless`: stream a chunk every 50 ms until the client goes away
 - `flood`: stream 4000-character chunks as fast as the reader takes them, until it goes away
-- `first-then-sleep-<ms>`: stream the first content chunk, wait that long, then the rest
+- `first-then-sleep-<ms>`: stream the first content chunk (a streamed transcription: its
+  first event), wait that long, then the rest
 - `agent-…`: a model that uses tools (see `fake_script`)
+- a chat request whose last message is `invalid-param <param>`: a 400 naming `<param>`
 - anything else: a normal answer
 
 Besides chat completions it speaks the Responses API natively (`/v1/responses`), as
@@ -224,6 +226,12 @@ class FakeUpstream:
             return fault
         if model.startswith("replay-"):
             return await self._replay(request, model.removeprefix("replay-"))
+        last = (body.get("messages") or [{}])[-1].get("content")
+        if isinstance(last, str) and last.startswith("invalid-param "):
+            param = last.split(" ", 1)[1]  # a 400 naming it, as OpenAI words one
+            error = {"message": f"Invalid '{param}': refused.", "type": "invalid_request_error"}
+            error |= {"param": param, "code": "invalid_value"}
+            return web.json_response({"error": error}, status=400)
         found = fake_script.chat_answer(body)
         if body.get("stream"):
             return await self._stream(request, body, found)
@@ -483,12 +491,30 @@ class FakeUpstream:
         )
         if fields.get("response_format") in ("text", "srt", "vtt"):
             return web.Response(text="hello world\n", content_type="text/plain")
+        model = str(fields.get("model"))
+        if fields.get("stream") == "true" and model.startswith("first-then-sleep-"):
+            return await self._paced_transcript(request, str(fields.get("prompt")), model)
         if fields.get("stream") == "true":  # as gpt-4o-transcribe streams
             return web.Response(text=TRANSCRIPT_EVENTS, content_type="text/event-stream")
         usage: dict[str, Any] = {"type": "duration", "seconds": 2}
         if "transcribe" in str(fields.get("model")):  # gpt-4o-transcribe: tokens, as
             usage = TRANSCRIPTION_TOKENS  # OpenAI's API reference shows them
         return web.json_response({"text": "hello world", "usage": usage})
+
+    async def _paced_transcript(
+        self, request: web.Request, tag: str, model: str
+    ) -> web.StreamResponse:
+        """The streamed transcript's events one by one, a pause after the first; each
+        counted in `sent_chunks[tag]` (the `prompt` field) before it is written."""
+        response = web.StreamResponse(headers={"content-type": "text/event-stream"})
+        await response.prepare(request)
+        for index, event in enumerate(TRANSCRIPT_EVENTS.split("\n\n")[:-1]):
+            self.sent_chunks[tag] = self.sent_chunks.get(tag, 0) + 1
+            await response.write(event.encode() + b"\n\n")
+            if index == 0:
+                await asyncio.sleep(int(model.rsplit("-", 1)[1]) / 1000)
+        await response.write_eof()
+        return response
 
     async def moderations(self, request: web.Request) -> web.StreamResponse:
         body = await self._record_json(request)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import orjson
@@ -26,6 +26,7 @@ from aiport.backends.base import (
     StreamChunk,
     TextBody,
     Transcribed,
+    TranscriptStream,
     Usage,
     upstream_request_id,
 )
@@ -39,8 +40,8 @@ from aiport.backends.http_client import (
 )
 from aiport.backends.multipart import MultipartForm
 from aiport.backends.sse_reader import SSEEventTooLarge, sse_data
-from aiport.errors import BadGateway, GatewayTimeout, UpstreamError
-from aiport.protocol.audio import CONTENT_TYPES
+from aiport.errors import APIError, BadGateway, GatewayTimeout, UpstreamError
+from aiport.protocol.audio import CONTENT_TYPES, TranscriptionRequest
 from aiport.settings import ProviderConfig
 
 log = logging.getLogger(__name__)
@@ -250,12 +251,8 @@ class UpstreamBackend(Backend):
                     last = _parse(payload, self.name)
                     event = last.get("type") if named else None
                     yield StreamChunk(last, payload, more, event)  # data, raw, batched, event
-            except UpstreamTimeout as exc:
-                raise GatewayTimeout(f"The upstream `{self.name}` stalled mid-stream.") from exc
-            except (UpstreamBadAnswer, SSEEventTooLarge) as exc:
-                raise _bad_answer(self.name, exc) from exc
-            except UpstreamConnectionError as exc:
-                raise BadGateway(f"The upstream `{self.name}` broke off the stream.") from exc
+            except STREAM_FAILURES as exc:
+                raise _broken_stream(self.name, exc) from exc
             if complete is not None and not complete(last):
                 raise BadGateway(f"The upstream `{self.name}` ended the stream unfinished.")
 
@@ -340,29 +337,64 @@ class UpstreamBackend(Backend):
         usage.images = len(data.get("data") or [])
         return JSONBody(data, raw=raw, usage=usage)
 
-    async def _audio_upload(self, path: str, call: Call) -> JSONBody | TextBody:
+    async def _audio_upload(self, path: str, call: Call) -> Transcribed:
         assert call.upload is not None
         form = MultipartForm(call.body, call.upload)
         headers = [*self._headers, ("content-type", form.content_type)]
         timeouts = call.timeouts or self._timeouts
+        if isinstance(call.request, TranscriptionRequest) and call.request.streams_events:
+            return await self._transcript_stream(path, form, headers, timeouts)
         async with (
             self._deadline(timeouts.total),
             self._request("POST", path, form.pieces, headers, form.length, timeouts) as resp,
         ):
             raw = await _read(resp, self.name)
             content_type = resp.headers.get("content-type", "")
-        if content_type.startswith("application/json"):
-            data = _parse(raw, self.name)
-            usage = Usage.from_openai(data.get("usage"))  # by duration, or by tokens
-            if not (usage.audio_seconds or usage.prompt_tokens):
-                usage.audio_seconds = Usage.from_openai(
-                    {"type": "duration", "seconds": data.get("duration")}
-                ).audio_seconds
-            return JSONBody(data, raw=raw, usage=usage)
-        usage = Usage()
-        if content_type.startswith("text/event-stream"):  # `stream: true`
-            usage = _transcript_usage(raw)
-        return TextBody(raw.decode("utf-8", "replace"), content_type or "text/plain", usage)
+        return _transcribed(raw, content_type, self.name)
+
+    async def _transcript_stream(
+        self, path: str, form: MultipartForm, headers: list[tuple[str, str]], timeouts: CallTimeouts
+    ) -> Transcribed:
+        """`stream: true` (gpt-4o-transcribe): the upstream's events, passed on as they
+        arrive (at most `timeouts.idle` apart, the whole within `stream_total`); an answer
+        that is not a stream (an upstream that ignores `stream`) is read whole."""
+        total = timeouts.stream_total
+        deadline = asyncio.get_running_loop().time() + total if total is not None else None
+        resp = await self._open("POST", path, form.pieces, headers, form.length, timeouts, deadline)
+        content_type = resp.headers.get("content-type", "")
+        if content_type.startswith("text/event-stream"):
+            usage = Usage()
+            return TranscriptStream(self._transcript_events(resp, timeouts, usage), usage)
+        try:
+            raw = await _read(resp, self.name)
+        finally:
+            resp.close()
+        return _transcribed(raw, content_type, self.name)
+
+    async def _transcript_events(
+        self, resp: Response, timeouts: CallTimeouts, usage: Usage
+    ) -> AsyncGenerator[JSON, None]:
+        """A streamed transcript's events; `usage` becomes its last one's,
+        `transcript.text.done` (by tokens, as gpt-4o-transcribe is billed). A stream that
+        ends before that event is an error, never a silently short transcript."""
+        last: JSON = {}
+        try:
+            async for payload, _ in sse_data(resp.chunks(), self.config.max_event_bytes):
+                if payload == b"[DONE]":
+                    break
+                resp.read_timeout = timeouts.idle  # the first came within `first_byte`
+                last = _parse(payload, self.name)
+                if last.get("type") == "transcript.text.done":
+                    done = Usage.from_openai(last.get("usage"))
+                    for name in Usage.__slots__:
+                        setattr(usage, name, getattr(done, name))
+                yield last
+        except STREAM_FAILURES as exc:
+            raise _broken_stream(self.name, exc) from exc
+        finally:
+            resp.close()
+        if last.get("type") != "transcript.text.done":
+            raise BadGateway(f"The upstream `{self.name}` ended the stream unfinished.")
 
     async def list_models(self) -> list[JSON]:
         async with (
@@ -392,6 +424,34 @@ async def _read(resp: Response, name: str) -> bytes:
         raise _bad_answer(name, exc) from exc
     except UpstreamConnectionError as exc:
         raise BadGateway(f"The upstream `{name}` broke off its answer.") from exc
+
+
+STREAM_FAILURES = (UpstreamTimeout, UpstreamBadAnswer, SSEEventTooLarge, UpstreamConnectionError)
+
+
+def _broken_stream(name: str, exc: Exception) -> APIError:
+    """The error for an upstream stream that failed after it began."""
+    if isinstance(exc, UpstreamTimeout):
+        return GatewayTimeout(f"The upstream `{name}` stalled mid-stream.")
+    if isinstance(exc, UpstreamConnectionError):
+        return BadGateway(f"The upstream `{name}` broke off the stream.")
+    return _bad_answer(name, exc)
+
+
+def _transcribed(raw: bytes, content_type: str, name: str) -> JSONBody | TextBody:
+    """A whole transcription answer: JSON (its usage by tokens or by duration), or text."""
+    if content_type.startswith("application/json"):
+        data = _parse(raw, name)
+        usage = Usage.from_openai(data.get("usage"))  # by duration, or by tokens
+        if not (usage.audio_seconds or usage.prompt_tokens):
+            usage.audio_seconds = Usage.from_openai(
+                {"type": "duration", "seconds": data.get("duration")}
+            ).audio_seconds
+        return JSONBody(data, raw=raw, usage=usage)
+    usage = Usage()
+    if content_type.startswith("text/event-stream"):  # events asked for without `stream`
+        usage = _transcript_usage(raw)
+    return TextBody(raw.decode("utf-8", "replace"), content_type or "text/plain", usage)
 
 
 def _bad_answer(name: str, exc: Exception) -> BadGateway:
