@@ -146,7 +146,7 @@ def test_count_tokens(client: anthropic.Anthropic, upstream: FakeUpstream) -> No
 
 def test_errors_come_in_anthropics_shape(proxy: AiportProcess, client: anthropic.Anthropic) -> None:
     with pytest.raises(anthropic.BadRequestError) as bad:
-        client.messages.create(model=TRANSLATED, messages=HELLO, max_tokens=0)
+        client.messages.create(model=TRANSLATED, messages=HELLO, max_tokens=-1)
     assert bad.value.body["error"]["type"] == "invalid_request_error"  # type: ignore[index]
     wrong = anthropic.Anthropic(base_url=proxy.base_url, api_key="sk-wrong", max_retries=0)
     with pytest.raises(anthropic.AuthenticationError) as denied:
