@@ -11,10 +11,14 @@ Token limits charge the request's estimate (prompt + `max_tokens`) up front and 
 `settle()`d with the real count afterwards: an overestimate is refunded, an underestimate
 charged. Budgets (`max_tokens_total`, `max_budget_usd`) reserve the estimate against the
 key's total the same way; the total is seeded from the usage rows in the database on first
-use (and whenever Redis lost it), so spend survives restarts, and again whenever the key's
-limits change (the totals are per `updated_at`): a budget removed and set again counts
-what was spent meanwhile. A key that has used its budget gets 429 `insufficient_quota`
-with `x-should-retry: false`.
+use (and whenever Redis lost it), so spend survives restarts. The totals count every
+request of a key with a budget, in both units whichever budget is set, and stay the key's
+through edits of its budget, limits and models, so a request running while its key is
+edited settles into the totals the edited key uses. A budget set on a key that had none
+starts them afresh from the database (they are per `budget_since`): what was spent without
+a budget was counted nowhere else. (Requests still running at that moment are not in the
+database yet: the one case a settlement lands in totals no longer used.) A key that has
+used its budget gets 429 `insufficient_quota` with `x-should-retry: false`.
 
 `RedisLimiter` does all of it in one Lua script per request, atomically and with Redis's
 clock, so N instances enforce one limit; `LocalLimiter` does the same arithmetic in

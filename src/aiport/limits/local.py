@@ -33,7 +33,7 @@ class LocalLimiter(Limiter):
         self._spend_loader = spend_loader
         self._clock = clock
         self._tat: dict[tuple[str, str], float] = {}
-        # key id → the key's version (`updated_at`) and [tokens used, nano-USD spent]
+        # key id → the version of its totals (`budget_since`), [tokens used, nano-USD spent]
         self._budget: dict[str, tuple[float, list[int]]] = {}
 
     async def _admit(self, key: KeyRecord, tokens: int, cost_usd: float) -> Admission:
@@ -46,16 +46,16 @@ class LocalLimiter(Limiter):
             spend = await load_spend(self._spend_loader, key.id)
             if self._used(key) is None:  # not seeded by another request meanwhile
                 used = [spend.tokens, nano_usd(spend.cost_usd)]
-                self._budget[key.id] = (key.updated_at, used)
+                self._budget[key.id] = (key.budget_since, used)
         # No await from here on: the check and the reservation are one atomic step.
         return self._decide(key, tokens, nanos, self._clock())
 
     def _used(self, key: KeyRecord) -> list[int] | None:
-        """What the key has used, counted since its limits last changed; None: not known
-        (a key whose budget was removed and set again starts from the database again —
-        what settled meanwhile moved totals its requests had not reserved in)."""
+        """What the key has used, counted since its budget was set; None: not known (a key
+        whose budget was removed and set again starts from the database again — what it
+        spent meanwhile was reserved in no totals)."""
         known = self._budget.get(key.id)
-        return known[1] if known is not None and known[0] == key.updated_at else None
+        return known[1] if known is not None and known[0] == key.budget_since else None
 
     def _decide(self, key: KeyRecord, tokens: int, nanos: int, now: float) -> Outcome:
         used = self._used(key) or [0, 0]

@@ -10,9 +10,9 @@ process would. The protocol is one JSON object per line, answered by `id` (in an
     {"id": 8, "op": "settle", "key": {...}, "tokens": -12, "nanos": -30000}  -> {"id": 8}
 
 `key` carries the limits (`id`, `rpm`, `tpm`, `max_tokens_total`, `max_budget_usd`) and
-their version (`updated_at`); the service reads a key's spend from the database on its
-first budgeted request (and again once its limits changed). A worker that cannot reach the
-service refuses limited keys with 503 until it can again.
+the version of its budget totals (`budget_since`); the service reads a key's spend from the
+database on its first budgeted request (and again once a budget was set on it afresh). A
+worker that cannot reach the service refuses limited keys with 503 until it can again.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from aiport.store.keys import KeyRecord, KeyStore
 log = logging.getLogger(__name__)
 
 SOCKET_ENV = "AIPORT_LIMITER_SOCKET"
-_LIMIT_FIELDS = ("rpm", "tpm", "max_tokens_total", "max_budget_usd", "updated_at")
+_LIMIT_FIELDS = ("rpm", "tpm", "max_tokens_total", "max_budget_usd", "budget_since")
 _UNAVAILABLE = "Rate limiting is temporarily unavailable; please retry shortly."
 
 
@@ -58,7 +58,7 @@ def _key_from(fields: Mapping[str, Any]) -> KeyRecord:
         tpm=fields.get("tpm"),
         max_tokens_total=fields.get("max_tokens_total"),
         max_budget_usd=fields.get("max_budget_usd"),
-        updated_at=float(fields.get("updated_at") or 0.0),
+        budget_since=float(fields.get("budget_since") or 0.0),
     )
 
 

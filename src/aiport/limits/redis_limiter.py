@@ -33,19 +33,15 @@ local function f(x) return string.format('%.3f', x) end
 local function put(key, at)
   redis.call('SET', key, string.format('%.17g', at), 'PX', math.ceil(at - now) + 1000)
 end
-if max_tok >= 0 then
-  local v = redis.call('GET', KEYS[3])
-  if not v then return {'miss'} end
-  v = tonumber(v)
-  if v >= max_tok or v + tokens > max_tok then
+local budgeted = max_tok >= 0 or max_usd >= 0
+if budgeted then
+  if redis.call('EXISTS', KEYS[3], KEYS[4]) < 2 then return {'miss'} end
+  local v = tonumber(redis.call('GET', KEYS[3]))
+  if max_tok >= 0 and (v >= max_tok or v + tokens > max_tok) then
     return {'quota_tokens', '0', '0', '0', tostring(v)}
   end
-end
-if max_usd >= 0 then
-  local v = redis.call('GET', KEYS[4])
-  if not v then return {'miss'} end
-  v = tonumber(v)
-  if v >= max_usd or v + usd > max_usd then
+  v = tonumber(redis.call('GET', KEYS[4]))
+  if max_usd >= 0 and (v >= max_usd or v + usd > max_usd) then
     return {'quota_usd', '0', '0', '0', tostring(v)}
   end
 end
@@ -77,18 +73,17 @@ end
 if tpm > 0 and new_tok > now then
   put(KEYS[2], new_tok)
 end
-if max_tok >= 0 then
+if budgeted then
   redis.call('INCRBY', KEYS[3], ARGV[3])
   redis.call('PEXPIRE', KEYS[3], ARGV[7])
-end
-if max_usd >= 0 then
   redis.call('INCRBY', KEYS[4], ARGV[5])
   redis.call('PEXPIRE', KEYS[4], ARGV[7])
 end
 return {'ok', f(new_req - now), f(new_tok - now), '0', '0'}
 """
 
-# KEYS: tokens TAT, token total, nano-USD total. ARGV: tpm, Δtokens, Δnano-USD, ttl ms.
+# KEYS: tokens TAT, token total, nano-USD total. ARGV: tpm, Δtokens, Δnano-USD, ttl ms,
+# 1 if the request was admitted with a budget (so reserved in the totals), else 0.
 # A total that Redis no longer holds is left alone: the next admit reseeds it from the DB.
 _SETTLE_LUA = """
 local t = redis.call('TIME')
@@ -106,7 +101,7 @@ if tpm > 0 and dt ~= 0 then
   end
 end
 for i, arg in ipairs({ARGV[2], ARGV[3]}) do
-  if arg ~= '0' and redis.call('EXISTS', KEYS[i + 1]) == 1 then
+  if ARGV[5] == '1' and arg ~= '0' and redis.call('EXISTS', KEYS[i + 1]) == 1 then
     redis.call('INCRBY', KEYS[i + 1], arg)
     redis.call('PEXPIRE', KEYS[i + 1], ARGV[4])
   end
@@ -137,10 +132,10 @@ class RedisLimiter(Limiter):
 
     def _keys(self, key: KeyRecord) -> list[str]:
         # One hash tag per key id: a Redis Cluster keeps all four on one slot. The totals
-        # are per version of the key's limits: a budget removed and set again starts from
-        # the database again (settlements meanwhile moved totals nothing was reserved in).
+        # are per `budget_since`: kept through edits, started afresh from the database
+        # for a budget set on a key that had none (its spend meanwhile is only there).
         base = f"{self._namespace}:{{{key.id}}}"
-        version = f"{key.updated_at:.6f}"
+        version = f"{key.budget_since:.6f}"
         return [
             f"{base}:rpm",
             f"{base}:tpm",
@@ -183,7 +178,8 @@ class RedisLimiter(Limiter):
 
     async def _settle(self, key: KeyRecord, delta_tokens: int, delta_nano_usd: int) -> None:
         keys = self._keys(key)[1:]
-        args: list[int | str] = [key.tpm or 0, delta_tokens, delta_nano_usd, self._ttl_ms]
+        budgeted = int(key.has_budget)
+        args: list[int | str] = [key.tpm or 0, delta_tokens, delta_nano_usd, self._ttl_ms, budgeted]
         await self._settle_script(keys=keys, args=args)
 
 

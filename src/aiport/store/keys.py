@@ -83,7 +83,10 @@ class KeyRecord:
     revoked_at: float | None = None
     created_at: float = 0.0
     is_admin: bool = False
-    updated_at: float = 0.0  # changes with every change to the key: its limits' version
+    updated_at: float = 0.0  # changes with every change to the key
+    # When a budget was set on the key while it had none: the version of its budget totals,
+    # which count every request from then on, through edits of the budget and the limits.
+    budget_since: float = 0.0
 
     def allows_model(self, model: str) -> bool:
         return self.models is None or model in self.models
@@ -137,7 +140,7 @@ _COLUMNS = (
     "id, name, prefix, key_hash, models, rpm, tpm, max_tokens_total, max_budget_usd,"
     " expires_at, revoked_at, created_at, is_admin"
 )
-_SELECTED = _COLUMNS + ", updated_at"
+_SELECTED = _COLUMNS + ", updated_at, budget_since"
 
 
 class KeyStore:
@@ -178,10 +181,11 @@ class KeyStore:
             created_at=now,
             is_admin=is_admin,
             updated_at=now,
+            budget_since=now,
         )
         await self.db.execute(
-            f"INSERT INTO api_keys ({_COLUMNS}, updated_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            f"INSERT INTO api_keys ({_COLUMNS}, updated_at, budget_since)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)",
             record.id,
             record.name,
             record.prefix,
@@ -237,7 +241,9 @@ class KeyStore:
 
     async def update(self, key_id: str, changes: dict[str, Any]) -> KeyRecord | None:
         """Change some of a key's `EDITABLE` fields (None clears a limit); None when no such
-        key exists. Validated like `create`; bumps `key_changes.version` like `revoke`."""
+        key exists. Validated like `create`; bumps `key_changes.version` like `revoke`.
+        A budget set on a key that had none starts its totals afresh (`budget_since`): what
+        the key spent meanwhile was counted nowhere but in its usage rows."""
         if not is_key_id(key_id):
             return None
         unknown = set(changes) - set(EDITABLE)
@@ -252,9 +258,14 @@ class KeyStore:
             return await self.get(key_id)
         # Column names come from EDITABLE only; every value is a bound parameter.
         sets = ", ".join(f"{name} = ${i}" for i, name in enumerate(values, start=3))
+        # SET reads the row as it was: `budget_since` moves only if it had no budget.
+        since = (
+            "budget_since = CASE WHEN max_tokens_total IS NULL AND max_budget_usd IS NULL"
+            " THEN $2 ELSE budget_since END"
+        )
         async with self.db.transaction() as s:
             changed = await s.execute(
-                f"UPDATE api_keys SET updated_at = $2, {sets} WHERE id = $1",
+                f"UPDATE api_keys SET updated_at = $2, {since}, {sets} WHERE id = $1",
                 key_id,
                 now,
                 *values.values(),
@@ -305,6 +316,7 @@ def _record(row: Row) -> KeyRecord:
         created_at=row["created_at"],
         is_admin=bool(row["is_admin"]),
         updated_at=row["updated_at"],
+        budget_since=row["budget_since"],
     )
 
 

@@ -133,6 +133,14 @@ MIGRATIONS: tuple[Migration, ...] = (
         "ALTER TABLE usage_records ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE usage_records ADD COLUMN cache TEXT",
     ),
+    _same(
+        6,
+        "keys: budget_since",
+        # When the key's budget was set on a key that had none: the limiters' budget totals
+        # count from then, through every other edit (an existing key's start afresh once).
+        "ALTER TABLE api_keys ADD COLUMN budget_since DOUBLE PRECISION NOT NULL DEFAULT 0",
+        "UPDATE api_keys SET budget_since = updated_at",
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
