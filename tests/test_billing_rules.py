@@ -134,10 +134,10 @@ async def test_a_group_with_an_unpriced_deployment_is_refused_for_keys_that_coun
     serves it)."""
     first, allowing = billing.instances
     budget = billing.create_key(max_budget=1.0)["key"]
-    error = assert_openai_error(chat(first, budget, "mixed-tiers"), 400, "model")
+    error = assert_openai_error(chat(first, budget, "mixed-tiers", max_tokens=100), 400, "model")
     assert error["code"] == "model_price_unknown" and UNRELEASED in error["message"], error
     assert chat(first, billing.create_key()["key"], "mixed-tiers").status == 200  # no budget
-    assert chat(allowing, budget, "mixed-tiers").status == 200
+    assert chat(allowing, budget, "mixed-tiers", max_tokens=100).status == 200
 
 
 async def test_unpriced_requests_are_flagged_and_snapshots_priced_exactly(
@@ -148,8 +148,8 @@ async def test_unpriced_requests_are_flagged_and_snapshots_priced_exactly(
     budget = billing.create_key(max_budget=1.0)
     assert chat(first, plain["key"], UNRELEASED).status == 200
     assert chat(allowing, budget["key"], UNRELEASED).status == 200
-    assert chat(first, budget["key"], "o1-pro").status == 200
-    assert chat(first, budget["key"], "o1-pro-2025-03-19").status == 200
+    assert chat(first, budget["key"], "o1-pro", max_tokens=100).status == 200
+    assert chat(first, budget["key"], "o1-pro-2025-03-19", max_tokens=100).status == 200
 
     [row] = await billing.wait_for_rows(plain["id"], 1)
     assert row["unpriced"] == 1 and row["cost_usd"] == 0.0
@@ -250,6 +250,41 @@ async def test_a_request_without_max_tokens_reserves_what_claude_is_asked_for(
     assert requested(raw_request(url + "/v1/messages", message, key=tight)) >= 3500
     message["max_tokens"] = 100
     assert raw_request(url + "/v1/messages", message, key=tight).status == 200
+
+
+async def test_a_request_without_an_output_limit_reserves_the_most_the_model_may_produce(
+    billing: Deployment,
+) -> None:
+    """OpenAI is sent no limit then, and a reasoning model may answer with many thousands
+    of tokens: the reservation was 1,024, so a budget was overspent by the rest. Budgets
+    now reserve the model's published maximum output; tpm still counts a typical answer."""
+    budget = billing.create_key(max_budget=0.5)["key"]
+    url = billing.first.base_url
+    # gpt-5: 128,000 output tokens at $10/1M may cost $1.28, past $0.50.
+    error = assert_openai_error(chat(billing.first, budget, "gpt-5"), 429)
+    assert error["code"] == "insufficient_quota", error
+    assert "may cost up to $1.28" in error["message"], error
+    assert "max_completion_tokens" in error["message"], error
+    asked = {"model": "gpt-5", "input": "Hello there"}
+    error = assert_openai_error(raw_request(url + "/v1/responses", asked, key=budget), 429)
+    assert "max_output_tokens" in error["message"], error
+    # o4-mini: 100,000 at $4.40/1M, $0.44: fits; so does gpt-5 with a limit of its own.
+    assert chat(billing.first, budget, "o4-mini").status == 200
+    assert chat(billing.first, budget, "gpt-5", max_completion_tokens=1000).status == 200
+    asked["max_output_tokens"] = 1000
+    assert raw_request(url + "/v1/responses", asked, key=budget).status == 200
+    # A model whose maximum aiport does not know (`endless`, priced in the config at $2/1M
+    # output) reserves the documented default, 128,000 tokens: $0.256.
+    small = billing.create_key(max_budget=0.2)["key"]
+    error = assert_openai_error(chat(billing.first, small, "endless"), 429)
+    assert "may cost up to $0.256" in error["message"], error
+
+    # tpm counts the prompt and a typical answer (1,024), settled to the real count: a
+    # request without a limit fits in 100k, as it did before.
+    rated = billing.create_key(tpm=100_000)["key"]
+    assert chat(billing.first, rated, "gpt-5").status == 200
+    unlimited = {"model": "gpt-5", "input": "Hello there"}
+    assert raw_request(url + "/v1/responses", unlimited, key=rated).status == 200
 
 
 def gpt_4_cost(prompt: int, completion: int) -> float:
@@ -529,8 +564,9 @@ async def test_a_request_that_fails_before_any_output_costs_nothing(
     created = billing.create_key(max_budget=5.0)
     key = created["key"]
     big = [{"role": "user", "content": "x" * 400_000}]  # ~100k tokens: $3 at gpt-4's price
-    assert_openai_error(chat(billing.first, key, "error-400", messages=big), 400)
-    assert_openai_error(chat(billing.first, key, "error-502", messages=big, stream=True), 502)
+    assert_openai_error(chat(billing.first, key, "error-400", messages=big, max_tokens=9), 400)
+    failing = chat(billing.first, key, "error-502", messages=big, max_tokens=9, stream=True)
+    assert_openai_error(failing, 502)
     speech = raw_request(
         billing.first.base_url + "/v1/audio/speech",
         {"model": "error-500", "input": "Hallo " * 500, "voice": "alloy"},

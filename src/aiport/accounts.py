@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from aiport.auth import Caller
 from aiport.backends.base import Usage
 from aiport.context import RequestContext
-from aiport.errors import APIError, InvalidRequest
+from aiport.errors import APIError, InvalidRequest, QuotaExceeded
 from aiport.keycache import KeyCache
 from aiport.keyservice import KeyService
 from aiport.limits import Admission, Limiter, make_limiter
@@ -42,6 +42,13 @@ log = logging.getLogger(__name__)
 # A limiter's refusal, by its error code, as the metrics name it.
 _DECISIONS = {"rate_limit_exceeded": "rate_limited", "insufficient_quota": "over_budget"}
 
+
+# Why a request without an output limit may cost so much, and how to reserve less.
+UNLIMITED_OUTPUT_HINT = (
+    " The request sets no output limit, so it reserves the most the model may produce;"
+    " setting max_tokens or max_completion_tokens (max_output_tokens on the Responses API)"
+    " lowers what is reserved."
+)
 
 # A price in each meter's unit, as it goes under `prices:`, for the refusal's example.
 PRICE_EXAMPLES = {
@@ -178,7 +185,14 @@ class Accounts:
         record = ctx.caller.record if ctx.caller is not None else None
         if record is not None:
             cost = self._dearest(record, charge, may_also_serve)
-            charge.admission = await self._admit(ctx, record, estimate.tokens, cost)
+            try:
+                charge.admission = await self._admit(
+                    ctx, record, estimate.tokens, cost, estimate.rate_tokens
+                )
+            except QuotaExceeded as exc:
+                if estimate.outputs_without_limit:
+                    exc.message += UNLIMITED_OUTPUT_HINT
+                raise
         # Set only once admitted: a request refused before has nothing to settle.
         ctx.charge = charge
         return charge.admission.headers if charge.admission is not None else {}
@@ -202,7 +216,7 @@ class Accounts:
             cost = self._dearest(admitted.key, charge, may_also_serve)
             if cost > 0:  # the budget alone: the request was counted against rate limits
                 budget = replace(admitted.key, rpm=None, tpm=None, max_tokens_total=None)
-                charge.top_up = await self._admit(ctx, budget, 0, cost)
+                charge.top_up = await self._admit(ctx, budget, 0, cost, 0)
 
     def _dearest(
         self, record: KeyRecord, charge: Charge, may_also_serve: Iterable[str | None]
@@ -219,10 +233,10 @@ class Accounts:
         return cost
 
     async def _admit(
-        self, ctx: RequestContext, record: KeyRecord, tokens: int, cost: float
+        self, ctx: RequestContext, record: KeyRecord, tokens: int, cost: float, rate: int
     ) -> Admission:
         try:
-            admission = await self.limiter.admit(record, tokens, cost)
+            admission = await self.limiter.admit(record, tokens, cost, rate_tokens=rate)
         except APIError as exc:
             ctx.limit_decision = _DECISIONS.get(exc.code or "", "unavailable")
             raise

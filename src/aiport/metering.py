@@ -23,7 +23,7 @@ from aiport.context import RequestContext
 CHARS_PER_TOKEN = 4  # OpenAI's rule of thumb for English text
 MEDIA_PART_TOKENS = 1105  # an image part at high detail (OpenAI bills 85 + 170 per tile)
 MESSAGE_TOKENS = 4  # each message's framing (role, separators)
-DEFAULT_OUTPUT_TOKENS = 1024  # reserved for a completion when the request sets no limit
+DEFAULT_OUTPUT_TOKENS = 1024  # what tpm counts for a completion that sets no limit
 # Keys whose values are settings, not prompt text.
 _NOT_PROMPT = frozenset(
     {"model", "user", "stream", "n", "response_format", "stream_options", "metadata"}
@@ -48,13 +48,22 @@ class Estimate:
     audio_seconds: float = 0.0
     meter: str = "tokens"
     # Completions asked for without an output limit (`n`, when the request sets none): each
-    # reserves the limit the backend fills in where it sends one (`api.dispatch.route`).
+    # reserves the most the model may produce (`api.dispatch.route`).
     outputs_without_limit: int = 0
+    # The output a tpm limit counts when it is not `output_tokens` (None): for a request
+    # without a limit, a typical answer — what it reserves against budgets is the most.
+    rate_output_tokens: int | None = None
 
     @property
     def tokens(self) -> int:
-        """What token limits reserve: prompt and the most the completion may take."""
+        """What token budgets reserve: prompt and the most the completion may take."""
         return self.prompt_tokens + self.output_tokens
+
+    @property
+    def rate_tokens(self) -> int:
+        """What tpm limits (a key's, a provider's) count before the real count is known."""
+        output = self.output_tokens if self.rate_output_tokens is None else self.rate_output_tokens
+        return self.prompt_tokens + output
 
 
 def estimate_tokens(text_length: int) -> int:

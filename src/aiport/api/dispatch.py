@@ -37,6 +37,7 @@ from aiport.routing.attempts import EveryDeploymentOut, Served
 from aiport.routing.cache import Lookup
 from aiport.routing.cache_store import CachedAnswer
 from aiport.routing.deployment import Deployment, Group
+from aiport.store.output_limits import max_output_tokens
 
 if TYPE_CHECKING:
     from aiport.services import Services
@@ -71,11 +72,10 @@ async def route(
     `admitted`, already before the body was read). The estimate is priced by the model the
     group's first deployment serves (an upstream's name for it, or nothing for an embedded
     engine), and a budget reserves what the dearest deployment or fallback that may serve
-    would cost — with the output limit a backend fills in for a request that sets none
-    (Anthropic's `default_max_tokens`) where one may serve; `serve` re-prices by the one
-    that answers. A key whose limits count cost is refused a group with any deployment it
-    could not be billed for. `kind` (chat, messages, images, …) lets a model family
-    resolve locally only on its own endpoint."""
+    would cost — for a request that sets no output limit, the most any of them may produce
+    (`_without_limit`); `serve` re-prices by the one that answers. A key whose limits count
+    cost is refused a group with any deployment it could not be billed for. `kind` (chat,
+    messages, images, …) lets a model family resolve locally only on its own endpoint."""
     ctx = context(request)
     svc = services(request)
     ctx.model = public_model
@@ -92,7 +92,7 @@ async def route(
     )
     if estimate.outputs_without_limit:
         members = chain(group.deployments[:1], _may_also_serve(svc, ctx, group) if several else ())
-        estimate = _as_sent(estimate, members)
+        estimate = _without_limit(estimate, members)
     # A generator: read only for a budget in USD.
     others = (priced_as(d) for d in _may_also_serve(svc, ctx, group)) if several else ()
     if admitted:
@@ -109,13 +109,22 @@ async def route(
     return group
 
 
-def _as_sent(estimate: Estimate, deployments: Iterable[Deployment]) -> Estimate:
-    """A request without an output limit is sent the one a backend fills in (Anthropic
-    requires max_tokens): it reserves the largest of those that may serve it."""
-    filled = max((d.backend.default_max_tokens or 0 for d in deployments), default=0)
-    if filled <= DEFAULT_OUTPUT_TOKENS:
-        return estimate
-    return replace(estimate, output_tokens=filled * estimate.outputs_without_limit)
+def _without_limit(estimate: Estimate, deployments: Iterable[Deployment]) -> Estimate:
+    """A request without an output limit may get as many tokens as the model produces:
+    budgets reserve the most any deployment that may serve it allows (the model's
+    published maximum, the `max_tokens` an `anthropic` provider sends in its place, an
+    embedded engine's context). A tpm limit counts what the request is sent — that
+    `max_tokens`, or a typical answer (`DEFAULT_OUTPUT_TOKENS`) — and the real count once
+    it is known, so a request without a limit is not refused by a tpm it fits in."""
+    most, sent = 0, DEFAULT_OUTPUT_TOKENS
+    for member in deployments:
+        bound = member.backend.most_output(member.model)
+        most = max(most, bound if bound is not None else max_output_tokens(member.model))
+        sent = max(sent, member.backend.default_max_tokens or 0)
+    outputs = estimate.outputs_without_limit
+    return replace(
+        estimate, output_tokens=max(most, sent) * outputs, rate_output_tokens=sent * outputs
+    )
 
 
 def _may_also_serve(svc: Services, ctx: RequestContext, group: Group) -> Iterator[Deployment]:
@@ -173,7 +182,7 @@ async def serve(
             group,
             plan,
             stream=stream,
-            tokens=ctx.charge.estimate.tokens if ctx.charge is not None else 0,
+            tokens=ctx.charge.estimate.rate_tokens if ctx.charge is not None else 0,
             may_use=_may_fall_back(svc, ctx) if caller is not None else _anyone,
             attempts=ctx.attempts,
         )

@@ -333,6 +333,11 @@ class Backend:
     # The max_tokens it sends for a chat request that sets none (None: it sends none).
     default_max_tokens: int | None = None
 
+    def most_output(self, model: str) -> int | None:
+        """The most output tokens one choice of a chat request that sets no limit can get
+        here, if the backend bounds it (None: as many as `model` itself may produce)."""
+        return self.default_max_tokens
+
     async def start(self) -> None:
         """Open connections or load models. Called once, in the server's start-up."""
 

@@ -20,7 +20,8 @@ SpendLoader = Callable[[str], Awaitable[KeySpend]]
 
 @dataclass(slots=True)
 class Admission:
-    """A request let in: what it reserved, and the `x-ratelimit-*` headers to send."""
+    """A request let in: what it reserved (`tokens` against token budgets, `rate_tokens`
+    against tpm), and the `x-ratelimit-*` headers to send."""
 
     key: KeyRecord
     tokens: int = 0
@@ -28,6 +29,7 @@ class Admission:
     headers: dict[str, str] = field(default_factory=dict)
     backend: str = "none"
     settled: bool = False
+    rate_tokens: int = 0
 
 
 @dataclass(slots=True)
@@ -86,12 +88,12 @@ def _headers(key: KeyRecord, out: Outcome) -> dict[str, str]:
 
 
 def admission_or_raise(
-    key: KeyRecord, tokens: int, cost_usd: float, out: Outcome, backend: str
+    key: KeyRecord, tokens: int, cost_usd: float, out: Outcome, backend: str, rate: int
 ) -> Admission:
     """Turn an outcome into an `Admission`, or raise the 429 that OpenAI would send."""
     headers = _headers(key, out)
     if out.status == "ok":
-        return Admission(key, tokens, cost_usd, headers, backend)
+        return Admission(key, tokens, cost_usd, headers, backend, rate_tokens=rate)
     if out.status == "quota_tokens":
         raise QuotaExceeded(
             f"You exceeded your current quota: this key has used {int(out.budget_used)} of its"
@@ -108,7 +110,7 @@ def admission_or_raise(
     if out.status == "too_large":
         err = RateLimited(
             f"Request too large for key {key.id} on tokens per min (TPM): Limit {key.tpm},"
-            f" Requested {tokens}. The input or output tokens must be reduced in order to run"
+            f" Requested {rate}. The input or output tokens must be reduced in order to run"
             " successfully.",
             headers={**headers, "x-should-retry": "false"},
         )
@@ -124,7 +126,7 @@ def admission_or_raise(
     else:
         assert key.tpm is not None
         used = key.tpm - _remaining(key.tpm, out.reset_tokens)
-        what, limit, requested = "tokens per min (TPM)", key.tpm, tokens
+        what, limit, requested = "tokens per min (TPM)", key.tpm, rate
     err = RateLimited(
         f"Rate limit reached for key {key.id} on {what}: Limit {limit}, Used {used},"
         f" Requested {requested}. Please try again in {format_duration(retry)}.",
@@ -138,14 +140,20 @@ class Limiter(ABC):
     """Admits or refuses a key's request; `settle()` it with what it really used."""
 
     async def admit(
-        self, key: KeyRecord, estimated_tokens: int = 0, estimated_cost_usd: float = 0.0
+        self,
+        key: KeyRecord,
+        estimated_tokens: int = 0,
+        estimated_cost_usd: float = 0.0,
+        rate_tokens: int | None = None,
     ) -> Admission:
-        """Reserve the estimate or raise `RateLimited` / `QuotaExceeded` (both 429)."""
+        """Reserve the estimate or raise `RateLimited` / `QuotaExceeded` (both 429); a tpm
+        limit counts `rate_tokens` when given, else `estimated_tokens`."""
         tokens = max(0, int(estimated_tokens))
         cost = max(0.0, float(estimated_cost_usd))
+        rate = tokens if rate_tokens is None else max(0, int(rate_tokens))
         if not key.has_rate_limits and not key.has_budget:
-            return Admission(key, tokens, cost)
-        return await self._admit(key, tokens, cost)
+            return Admission(key, tokens, cost, rate_tokens=rate)
+        return await self._admit(key, tokens, cost, rate)
 
     async def settle(
         self, admission: Admission, actual_tokens: int, actual_cost_usd: float | None = None
@@ -156,12 +164,13 @@ class Limiter(ABC):
         reserved cost stands.
         """
         delta, delta_usd = settlement(admission, actual_tokens, actual_cost_usd)
+        rate = int(actual_tokens) - admission.rate_tokens
         if admission.settled or admission.backend == "none":
             admission.settled = True
             return delta
         admission.settled = True
-        if delta or delta_usd:
-            await self._settle(admission.key, delta, delta_usd)
+        if delta or delta_usd or rate:
+            await self._settle(admission.key, delta, delta_usd, rate)
         return delta
 
     async def close(self) -> None:
@@ -169,10 +178,14 @@ class Limiter(ABC):
         return None
 
     @abstractmethod
-    async def _admit(self, key: KeyRecord, tokens: int, cost_usd: float) -> Admission: ...
+    async def _admit(self, key: KeyRecord, tokens: int, cost_usd: float, rate: int) -> Admission:
+        """Reserve `tokens` and `cost_usd` against budgets, `rate` tokens against tpm."""
 
     @abstractmethod
-    async def _settle(self, key: KeyRecord, delta_tokens: int, delta_nano_usd: int) -> None: ...
+    async def _settle(
+        self, key: KeyRecord, delta_tokens: int, delta_nano_usd: int, delta_rate: int
+    ) -> None:
+        """Correct budgets by `delta_tokens` and `delta_nano_usd`, tpm by `delta_rate`."""
 
 
 def settlement(

@@ -60,10 +60,10 @@ class FallbackLimiter(Limiter):
     def redis_down(self) -> bool:
         return self._probe is not None
 
-    async def _admit(self, key: KeyRecord, tokens: int, cost_usd: float) -> Admission:
+    async def _admit(self, key: KeyRecord, tokens: int, cost_usd: float, rate: int) -> Admission:
         if not self.redis_down:
             try:
-                return await self.primary._admit(key, tokens, cost_usd)
+                return await self.primary._admit(key, tokens, cost_usd, rate)
             except Exception as exc:
                 if not is_redis_outage(exc):
                     raise
@@ -73,11 +73,13 @@ class FallbackLimiter(Limiter):
                 "Rate limiting is temporarily unavailable; please retry shortly.",
                 headers={"retry-after": str(math.ceil(self.retry_interval))},
             )
-        admission = await self.local._admit(key, tokens, cost_usd)
+        admission = await self.local._admit(key, tokens, cost_usd, rate)
         self._owe(key, tokens, nano_usd(cost_usd))
         return admission
 
-    async def _settle(self, key: KeyRecord, delta_tokens: int, delta_nano_usd: int) -> None:
+    async def _settle(
+        self, key: KeyRecord, delta_tokens: int, delta_nano_usd: int, delta_rate: int
+    ) -> None:
         raise AssertionError("settle() dispatches on the admission's backend")
 
     async def settle(
@@ -121,7 +123,7 @@ class FallbackLimiter(Limiter):
             self._owe(key, tokens, nanos)
             return
         try:
-            await self.primary._settle(replace(key, tpm=None), tokens, nanos)
+            await self.primary._settle(replace(key, tpm=None), tokens, nanos, 0)
         except Exception as exc:
             if not is_redis_outage(exc):
                 raise
@@ -134,7 +136,7 @@ class FallbackLimiter(Limiter):
         while self._unsynced:
             _, (key, tokens, nanos) = self._unsynced.popitem()
             try:
-                await self.primary._settle(replace(key, tpm=None), tokens, nanos)
+                await self.primary._settle(replace(key, tpm=None), tokens, nanos, 0)
             except BaseException:
                 self._owe(key, tokens, nanos)
                 raise

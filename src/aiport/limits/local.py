@@ -36,19 +36,20 @@ class LocalLimiter(Limiter):
         # key id → the version of its totals (`budget_since`), [tokens used, nano-USD spent]
         self._budget: dict[str, tuple[float, list[int]]] = {}
 
-    async def _admit(self, key: KeyRecord, tokens: int, cost_usd: float) -> Admission:
-        out = await self.decide(key, tokens, nano_usd(cost_usd))
-        return admission_or_raise(key, tokens, cost_usd, out, self.backend)
+    async def _admit(self, key: KeyRecord, tokens: int, cost_usd: float, rate: int) -> Admission:
+        out = await self.decide(key, tokens, nano_usd(cost_usd), rate)
+        return admission_or_raise(key, tokens, cost_usd, out, self.backend, rate)
 
-    async def decide(self, key: KeyRecord, tokens: int, nanos: int) -> Outcome:
-        """Reserve `tokens` and `nanos` if they fit; the outcome either way."""
+    async def decide(self, key: KeyRecord, tokens: int, nanos: int, rate: int) -> Outcome:
+        """Reserve `tokens` and `nanos` (budgets), `rate` (tpm) if they fit; the outcome
+        either way."""
         if key.has_budget and self._used(key) is None:
             spend = await load_spend(self._spend_loader, key.id)
             if self._used(key) is None:  # not seeded by another request meanwhile
                 used = [spend.tokens, nano_usd(spend.cost_usd)]
                 self._budget[key.id] = (key.budget_since, used)
         # No await from here on: the check and the reservation are one atomic step.
-        return self._decide(key, tokens, nanos, self._clock())
+        return self._decide(key, tokens, nanos, rate, self._clock())
 
     def _used(self, key: KeyRecord) -> list[int] | None:
         """What the key has used, counted since its budget was set; None: not known (a key
@@ -57,7 +58,7 @@ class LocalLimiter(Limiter):
         known = self._budget.get(key.id)
         return known[1] if known is not None and known[0] == key.budget_since else None
 
-    def _decide(self, key: KeyRecord, tokens: int, nanos: int, now: float) -> Outcome:
+    def _decide(self, key: KeyRecord, tokens: int, nanos: int, rate: int, now: float) -> Outcome:
         used = self._used(key) or [0, 0]
         if key.max_tokens_total is not None and (
             used[0] >= key.max_tokens_total or used[0] + tokens > key.max_tokens_total
@@ -75,9 +76,9 @@ class LocalLimiter(Limiter):
             if new_req - now > WINDOW + EPS:
                 return Outcome("rpm", req_tat - now, tok_tat - now, new_req - now - WINDOW)
         if key.tpm is not None:
-            if tokens > key.tpm:
+            if rate > key.tpm:
                 return Outcome("too_large", req_tat - now, tok_tat - now)
-            new_tok = tok_tat + tokens * WINDOW / key.tpm
+            new_tok = tok_tat + rate * WINDOW / key.tpm
             if new_tok - now > WINDOW + EPS:
                 return Outcome("tpm", req_tat - now, tok_tat - now, new_tok - now - WINDOW)
         if key.rpm is not None:
@@ -93,11 +94,13 @@ class LocalLimiter(Limiter):
         """Read every key's spend from the database again on its next request."""
         self._budget.clear()
 
-    async def _settle(self, key: KeyRecord, delta_tokens: int, delta_nano_usd: int) -> None:
-        if key.tpm is not None and delta_tokens:
+    async def _settle(
+        self, key: KeyRecord, delta_tokens: int, delta_nano_usd: int, delta_rate: int
+    ) -> None:
+        if key.tpm is not None and delta_rate:
             now = self._clock()
             tat = max(self._tat.get((key.id, "t"), now), now)
-            self._tat[(key.id, "t")] = max(now, tat + delta_tokens * WINDOW / key.tpm)
+            self._tat[(key.id, "t")] = max(now, tat + delta_rate * WINDOW / key.tpm)
         used = self._used(key) if key.has_budget else None
         if used is not None:  # the request reserved its estimate in these totals
             used[0] += delta_tokens

@@ -5,9 +5,10 @@ own) and serves it on a Unix socket in a private 0700 directory; each worker's l
 `SocketLimiter` that asks it. So N workers enforce one limit and one budget, exactly as one
 process would. The protocol is one JSON object per line, answered by `id` (in any order):
 
-    {"id": 7, "op": "admit", "key": {...}, "tokens": 1034, "nanos": 2585000}
+    {"id": 7, "op": "admit", "key": {...}, "tokens": 1034, "nanos": 2585000, "rate": 1034}
     -> {"id": 7, "outcome": ["ok", 5.9, 0.0, 0.0, 0.0]}   (or {"id": 7, "error": "..."})
-    {"id": 8, "op": "settle", "key": {...}, "tokens": -12, "nanos": -30000}  -> {"id": 8}
+    {"id": 8, "op": "settle", "key": {...}, "tokens": -12, "nanos": -30000, "rate": -12}
+    -> {"id": 8}
 
 `key` carries the limits (`id`, `rpm`, `tpm`, `max_tokens_total`, `max_budget_usd`) and
 the version of its budget totals (`budget_since`); the service reads a key's spend from the
@@ -147,10 +148,11 @@ class LimiterService:
         try:
             key = _key_from(message["key"])
             if message["op"] == "admit":
-                outcome = await limiter.decide(key, int(message["tokens"]), int(message["nanos"]))
-                reply["outcome"] = astuple(outcome)
+                tokens, nanos, rate = (int(message[n]) for n in ("tokens", "nanos", "rate"))
+                reply["outcome"] = astuple(await limiter.decide(key, tokens, nanos, rate))
             else:
-                await limiter._settle(key, int(message["tokens"]), int(message["nanos"]))
+                tokens, nanos, rate = (int(message[n]) for n in ("tokens", "nanos", "rate"))
+                await limiter._settle(key, tokens, nanos, rate)
         except Exception as exc:  # the worker answers 503, and the reason is logged here
             log.warning("limiter request failed: %s", exc)
             reply["error"] = str(exc)
@@ -171,13 +173,15 @@ class SocketLimiter(Limiter):
         self._reading: asyncio.Task[None] | None = None
         self._connecting = asyncio.Lock()
 
-    async def _admit(self, key: KeyRecord, tokens: int, cost_usd: float) -> Admission:
-        reply = await self._ask("admit", key, tokens, nano_usd(cost_usd))
+    async def _admit(self, key: KeyRecord, tokens: int, cost_usd: float, rate: int) -> Admission:
+        reply = await self._ask("admit", key, tokens, nano_usd(cost_usd), rate)
         out = Outcome(*reply["outcome"])
-        return admission_or_raise(key, tokens, cost_usd, out, self.backend)
+        return admission_or_raise(key, tokens, cost_usd, out, self.backend, rate)
 
-    async def _settle(self, key: KeyRecord, delta_tokens: int, delta_nano_usd: int) -> None:
-        await self._ask("settle", key, delta_tokens, delta_nano_usd)
+    async def _settle(
+        self, key: KeyRecord, delta_tokens: int, delta_nano_usd: int, delta_rate: int
+    ) -> None:
+        await self._ask("settle", key, delta_tokens, delta_nano_usd, delta_rate)
 
     async def close(self) -> None:
         if self._reading is not None:
@@ -187,14 +191,16 @@ class SocketLimiter(Limiter):
         if self._writer is not None:
             self._writer.close()
 
-    async def _ask(self, op: str, key: KeyRecord, tokens: int, nanos: int) -> dict[str, Any]:
+    async def _ask(
+        self, op: str, key: KeyRecord, tokens: int, nanos: int, rate: int
+    ) -> dict[str, Any]:
         writer = await self._connected()
         ident = next(self._ids)
         answer = asyncio.get_running_loop().create_future()
         self._waiting[ident] = answer
         message = {"id": ident, "op": op, "key": _key_fields(key), "tokens": tokens}
         try:
-            writer.write(orjson.dumps({**message, "nanos": nanos}) + b"\n")
+            writer.write(orjson.dumps({**message, "nanos": nanos, "rate": rate}) + b"\n")
             reply = await answer
         except OSError as exc:  # the supervisor went away between two requests
             writer.close()

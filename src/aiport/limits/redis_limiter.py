@@ -21,7 +21,8 @@ if TYPE_CHECKING:  # imported when a Redis URL is configured (open_redis)
     from redis.asyncio import Redis
 
 # KEYS: requests TAT, tokens TAT, token total, nano-USD total.
-# ARGV: rpm, tpm, tokens, max tokens (-1: none), nano-USD, max nano-USD (-1: none), ttl ms.
+# ARGV: rpm, tpm, tokens, max tokens (-1: none), nano-USD, max nano-USD (-1: none), ttl ms,
+# the tokens tpm counts.
 # Times are milliseconds on Redis's clock, so instances with skewed clocks still agree.
 _ADMIT_LUA = """
 local t = redis.call('TIME')
@@ -29,6 +30,7 @@ local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local W, EPS = 60000, 1
 local rpm, tpm, tokens = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local max_tok, usd, max_usd = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local rate = tonumber(ARGV[8])
 local function f(x) return string.format('%.3f', x) end
 local function put(key, at)
   redis.call('SET', key, string.format('%.17g', at), 'PX', math.ceil(at - now) + 1000)
@@ -61,8 +63,8 @@ if rpm > 0 then
   end
 end
 if tpm > 0 then
-  if tokens > tpm then return {'too_large', f(req - now), f(tok - now), '0', '0'} end
-  new_tok = tok + tokens * W / tpm
+  if rate > tpm then return {'too_large', f(req - now), f(tok - now), '0', '0'} end
+  new_tok = tok + rate * W / tpm
   if new_tok - now > W + EPS then
     return {'tpm', f(req - now), f(tok - now), f(new_tok - now - W), '0'}
   end
@@ -83,12 +85,13 @@ return {'ok', f(new_req - now), f(new_tok - now), '0', '0'}
 """
 
 # KEYS: tokens TAT, token total, nano-USD total. ARGV: tpm, Δtokens, Δnano-USD, ttl ms,
-# 1 if the request was admitted with a budget (so reserved in the totals), else 0.
+# 1 if the request was admitted with a budget (so reserved in the totals), else 0, Δ of the
+# tokens tpm counted.
 # A total that Redis no longer holds is left alone: the next admit reseeds it from the DB.
 _SETTLE_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local tpm, dt = tonumber(ARGV[1]), tonumber(ARGV[2])
+local tpm, dt = tonumber(ARGV[1]), tonumber(ARGV[6])
 if tpm > 0 and dt ~= 0 then
   local v = tonumber(redis.call('GET', KEYS[1]) or '0')
   if v < now then v = now end
@@ -143,7 +146,7 @@ class RedisLimiter(Limiter):
             f"{base}:spend_nano_usd:{version}",
         ]
 
-    async def _admit(self, key: KeyRecord, tokens: int, cost_usd: float) -> Admission:
+    async def _admit(self, key: KeyRecord, tokens: int, cost_usd: float, rate: int) -> Admission:
         args: list[int | str] = [
             key.rpm or 0,
             key.tpm or 0,
@@ -152,6 +155,7 @@ class RedisLimiter(Limiter):
             nano_usd(cost_usd),
             nano_usd(key.max_budget_usd) if key.max_budget_usd is not None else -1,
             self._ttl_ms,
+            rate,
         ]
         keys = self._keys(key)
         for _ in range(3):
@@ -165,7 +169,7 @@ class RedisLimiter(Limiter):
                     float(reply[3]) / 1000,
                     float(reply[4]),
                 )
-                return admission_or_raise(key, tokens, cost_usd, out, self.backend)
+                return admission_or_raise(key, tokens, cost_usd, out, self.backend, rate)
             await self._seed_budget(key, keys)
         raise RuntimeError(f"could not seed the budget totals of key {key.id}")
 
@@ -176,10 +180,19 @@ class RedisLimiter(Limiter):
             pipe.set(keys[3], nano_usd(spend.cost_usd), nx=True, px=int(self._ttl_ms))
             await pipe.execute()
 
-    async def _settle(self, key: KeyRecord, delta_tokens: int, delta_nano_usd: int) -> None:
+    async def _settle(
+        self, key: KeyRecord, delta_tokens: int, delta_nano_usd: int, delta_rate: int
+    ) -> None:
         keys = self._keys(key)[1:]
         budgeted = int(key.has_budget)
-        args: list[int | str] = [key.tpm or 0, delta_tokens, delta_nano_usd, self._ttl_ms, budgeted]
+        args: list[int | str] = [
+            key.tpm or 0,
+            delta_tokens,
+            delta_nano_usd,
+            self._ttl_ms,
+            budgeted,
+            delta_rate,
+        ]
         await self._settle_script(keys=keys, args=args)
 
 

@@ -68,7 +68,7 @@ class PriceTable:
         """The model's price, by its exact name or as a dated snapshot of a priced name."""
         found = self._prices.get(model)
         if found is None:
-            family = _SNAPSHOT.sub("", model)
+            family = undated(model)
             if family != model:
                 found = self._prices.get(family)
         return found
@@ -89,6 +89,11 @@ class PriceTable:
         """USD for `usage` on `model`; 0.0 for an unpriced model."""
         price = self.price(model)
         return price.cost(usage, image_variant) if price is not None else 0.0
+
+
+def undated(model: str) -> str:
+    """The name a dated snapshot is a snapshot of (`gpt-4o-2024-08-06` → `gpt-4o`)."""
+    return _SNAPSHOT.sub("", model)
 
 
 def cost(model: str, usage: UsageLike, table: PriceTable | None = None) -> float:

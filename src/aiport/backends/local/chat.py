@@ -416,6 +416,10 @@ class LlamaChatBackend(LlamaCompletions, LocalEngine[LlamaEngine]):
     def unload(self, model: LlamaEngine) -> None:
         model.close()
 
+    def most_output(self, model: str) -> int | None:
+        """A choice without max_tokens ends where the context does."""
+        return self.options.n_ctx
+
     def check_output(self, choices: int, max_tokens: int | None) -> None:
         """400 when the choices together may take more than `max_request_tokens`."""
         options = self.options
