@@ -10,13 +10,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from aiport import cli_admin, logs, master_key
 from aiport.backends.local.engine import EngineConfigError
 from aiport.routing.config import ConfigError
-from aiport.settings import Settings
+from aiport.settings import Settings, one_line
 
 SIGPIPE_STATUS = 128 + signal.SIGPIPE  # 141: what a shell reports for a tool SIGPIPE ended
 
@@ -44,9 +43,11 @@ def _main(argv: Sequence[str] | None) -> None:
         sys.exit(2)
     try:
         _run(handler, args)
-    except (ConfigError, EngineConfigError, ValidationError, yaml.YAMLError) as exc:
+    except (ConfigError, EngineConfigError) as exc:
         # A mistake in aiport.yaml: its message, not a traceback.
         sys.exit(f"aiport: {exc}")
+    except ValidationError as exc:  # a setting from the environment or the command line
+        sys.exit(f"aiport: setting {one_line(exc)}")
 
 
 def _run(handler: Any, args: argparse.Namespace) -> None:
@@ -99,10 +100,13 @@ def _serve(args: argparse.Namespace) -> None:
         path = settings.data_dir / master_key.FILE_NAME
         print(f"aiport: generated a master key, stored in {path} (mode 0600).")
         print(f"aiport: it is shown this once: {key}", flush=True)
-    print(f"aiport: serving on http://{settings.host}:{settings.port}", flush=True)
-    from aiport.server import run
+    from aiport.server import CannotListen, run
 
-    sys.exit(run(settings, key))
+    try:
+        code = run(settings, key)  # says "serving on" once it listens
+    except CannotListen as exc:
+        sys.exit(f"aiport: {exc}")
+    sys.exit(code)
 
 
 def _models(args: argparse.Namespace) -> None:

@@ -1,6 +1,8 @@
 """Running the server: one process, or N worker processes sharing the port (SO_REUSEPORT).
 
-A process listens at once and starts its services behind it (see `aiport.lifecycle`). On
+A process binds its port first (a port in use stops it with one line, before anything has
+started), then starts its services behind the open listener (see `aiport.lifecycle`) and
+says "serving on" only then. On
 SIGTERM or SIGINT it drains once: `/health/ready` turns 503, new requests are refused, the
 requests in flight get `shutdown_grace` seconds, the rest are cut with an error in their
 own protocol, the listener and services close (usage rows flushed), and it exits 0. A
@@ -13,6 +15,7 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 
 from aiohttp import web
 
@@ -21,7 +24,7 @@ from aiport.api.malformed import OpenAIErrorServer
 from aiport.app import create_app
 from aiport.lifecycle import Lifecycle
 from aiport.settings import Settings
-from aiport.workers import WORKER_ENV, supervise
+from aiport.workers import FIRST_WORKER_ENV, WORKER_ENV, supervise
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +36,19 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 def run(settings: Settings, master_key: str) -> int:
     """Serve until stopped; the exit code (0 after a clean shutdown)."""
     if settings.workers > 1 and not os.environ.get(WORKER_ENV):
+        for sock in _bind(settings):  # a port in use is said once, not by every worker
+            sock.close()
         return supervise(settings, master_key)
     _use_uvloop()
     return asyncio.run(serve(settings, master_key))
 
 
+class CannotListen(OSError):
+    """The port cannot be bound (in use, no permission, no such address)."""
+
+
 async def serve(settings: Settings, master_key: str) -> int:
+    sockets = _bind(settings)
     app = create_app(settings, master_key)
     lifecycle = app[SERVICES].lifecycle
     loop = asyncio.get_running_loop()
@@ -55,12 +65,9 @@ async def serve(settings: Settings, master_key: str) -> int:
     )
     await runner.setup()  # starts the services in the background
     try:
-        site = web.TCPSite(runner, settings.host, settings.port, reuse_port=settings.workers > 1)
-        try:
-            await site.start()
-        except OSError as exc:
-            log.critical("cannot listen on %s:%d: %s", settings.host, settings.port, exc)
-            lifecycle.request_stop("no listener", exit_code=1)
+        for sock in sockets:
+            await web.SockSite(runner, sock).start()
+        _announce(settings, sockets[0].getsockname()[1])
         await lifecycle.wait_for_stop()
         await lifecycle.drain(settings.shutdown_grace)
     finally:
@@ -68,6 +75,44 @@ async def serve(settings: Settings, master_key: str) -> int:
     _ignore_stop_signals(loop)
     log.info("stopped")
     return lifecycle.exit_code
+
+
+def _bind(settings: Settings) -> list[socket.socket]:
+    """Listening sockets for every address `host` names (as asyncio's `create_server`)."""
+    host, port = settings.host, settings.port
+    try:
+        addresses = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+    except OSError as exc:
+        raise CannotListen(f"cannot listen on {host}:{port}: {_reason(exc)}") from None
+    sockets: list[socket.socket] = []
+    try:
+        for family, _, _, _, address in dict.fromkeys(addresses):
+            sockets.append(
+                socket.create_server(
+                    address, family=family, backlog=128, reuse_port=settings.workers > 1
+                )
+            )
+    except OSError as exc:
+        for sock in sockets:
+            sock.close()
+        raise CannotListen(f"cannot listen on {host}:{port}: {_reason(exc)}") from None
+    return sockets
+
+
+def _reason(exc: OSError) -> str:
+    if isinstance(exc.errno, int) and exc.errno > 0:
+        return os.strerror(exc.errno).lower()
+    return (exc.strerror or str(exc)).lower()
+
+
+def _announce(settings: Settings, port: int) -> None:
+    """Say where it serves, once listening; with workers, only the first one says it."""
+    if os.environ.get(WORKER_ENV) and os.environ.get(FIRST_WORKER_ENV) != "1":
+        return
+    workers = f" ({settings.workers} workers)" if settings.workers > 1 else ""
+    print(f"aiport: serving on http://{settings.host}:{port}{workers}", flush=True)
 
 
 class _Runner(web.AppRunner):

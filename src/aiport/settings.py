@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from aiport.routing.config import CacheConfig, ModelConfig, RouterConfig
+from aiport.routing.config import CacheConfig, ConfigError, ModelConfig, RouterConfig
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 
@@ -125,7 +125,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AIPORT_", extra="ignore")
 
     host: str = Field(default="127.0.0.1", description="Interface to listen on")
-    port: int = Field(default=8000, description="TCP port")
+    port: int = Field(default=8000, ge=0, le=65535, description="TCP port")
     workers: int = Field(default=1, ge=1, description="Processes sharing the port")
     config: Path | None = Field(default=None, description="Path of aiport.yaml")
     data_dir: Path = Field(default=Path(".aiport"), description="Database, images, secrets")
@@ -180,8 +180,11 @@ class Settings(BaseSettings):
         path = self.config or (Path("aiport.yaml") if Path("aiport.yaml").exists() else None)
         if path is None:
             return self
-        raw = yaml.safe_load(path.read_text()) or {}
-        self.file = FileConfig.model_validate(_expand_env(raw))
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            self.file = FileConfig.model_validate(_expand_env(raw))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError, ValidationError) as exc:
+            raise ConfigError(f"{path}: {one_line(exc)}") from None
         if self.file.cors_origins is not None:
             self.cors_origins = self.file.cors_origins
         return self
@@ -200,6 +203,21 @@ class Settings(BaseSettings):
         if self.file.default_provider:
             return self.file.default_provider
         return "openai" if "openai" in self.providers() else None
+
+
+def one_line(exc: Exception) -> str:
+    """What is wrong with a config file (or a setting), in one line."""
+    if isinstance(exc, ValidationError):
+        errors = exc.errors(include_url=False)
+        where = ".".join(str(part) for part in errors[0]["loc"]) or "(the whole file)"
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        return f"`{where}`: {errors[0]['msg']}{more}"
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        mark = exc.problem_mark
+        return f"line {mark.line + 1}, column {mark.column + 1}: {exc.problem} (not valid YAML)"
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return str(exc).replace("\n", " ")
 
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")

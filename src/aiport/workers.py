@@ -27,6 +27,7 @@ from aiport.store.database import default_database_url
 log = logging.getLogger(__name__)
 
 WORKER_ENV = "AIPORT_WORKER"  # in a worker: the file descriptor of the supervisor's pipe
+FIRST_WORKER_ENV = "AIPORT_FIRST_WORKER"  # "1" in the worker that says it is serving
 
 
 def supervise(settings: Settings, master_key: str) -> int:
@@ -48,8 +49,13 @@ def supervise(settings: Settings, master_key: str) -> int:
     env |= limits.env if limits is not None else {}
     argv = [sys.executable, "-m", "aiport", *sys.argv[1:]]
     workers = [
-        subprocess.Popen(argv, env=env, pass_fds=(lifeline,), process_group=0)
-        for _ in range(settings.workers)
+        subprocess.Popen(
+            argv,
+            env=env | {FIRST_WORKER_ENV: "1" if index == 0 else "0"},
+            pass_fds=(lifeline,),
+            process_group=0,
+        )
+        for index in range(settings.workers)
     ]
     os.close(lifeline)
     log.info("started %d workers on %s:%d", len(workers), settings.host, settings.port)

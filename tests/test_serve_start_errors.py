@@ -1,0 +1,102 @@
+"""`aiport serve` says "serving on" only once it listens; a port it cannot have or a broken
+aiport.yaml is one line on stderr and a non-zero exit, before anything has started."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.support.server import free_port
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AIPORT_"))}
+    return env | {"AIPORT_DATA_DIR": str(tmp_path / "data"), "AIPORT_MASTER_KEY": "sk-t-0123456"}
+
+
+def _serve(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "aiport", "serve", *args],
+        env=_env(tmp_path),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _assert_one_line(done: subprocess.CompletedProcess[str], *words: str) -> None:
+    assert done.returncode != 0
+    assert "serving on" not in done.stdout
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr[-2000:]
+    assert lines[0].startswith("aiport: ")
+    for word in words:
+        assert word in lines[0]
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_port_in_use_is_one_line_and_no_serving_on(tmp_path: Path, workers: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        done = _serve(tmp_path, "--port", port, "--workers", workers)
+    _assert_one_line(done, f"cannot listen on 127.0.0.1:{port}", "address already in use")
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("models:\n  foo: [unclosed\n", ["aiport.yaml: line 3", "not valid YAML"]),
+        ("bogus: 1\n", ["aiport.yaml: `bogus`", "Extra inputs"]),
+        ("providers: {p: {base_url: 3}}\n", ["`providers.p.base_url`", "valid string"]),
+        ("models:\n  foo: {provider: nope, model: x}\n", ["unknown provider `nope`"]),
+        ("\xff\xfe", ["aiport.yaml:", "utf-8"]),
+    ],
+)
+def test_a_broken_config_is_one_line_and_no_serving_on(
+    tmp_path: Path, text: str, words: list[str]
+) -> None:
+    (tmp_path / "aiport.yaml").write_bytes(text.encode("latin-1"))
+    _assert_one_line(_serve(tmp_path, "--port", "0"), *words)
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--config", "missing.yaml"], ["missing.yaml: No such file"]),
+        (["--port", "99999"], ["setting `port`", "less than or equal to 65535"]),
+    ],
+)
+def test_a_wrong_argument_is_one_line(tmp_path: Path, args: list[str], words: list[str]) -> None:
+    _assert_one_line(_serve(tmp_path, *args), *words)
+
+
+def test_serving_on_is_said_once_it_answers(tmp_path: Path) -> None:
+    (tmp_path / "aiport.yaml").write_text("local: {load: first_use}\n")
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aiport", "serve", "--port", str(port)],
+        env=_env(tmp_path) | {"PYTHONUNBUFFERED": "1"},
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line == f"aiport: serving on http://127.0.0.1:{port}\n"
+        # No retry: the line comes after the listener is open.
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/live", timeout=10) as r:
+            assert r.status == 200
+    finally:
+        process.terminate()
+        process.wait(30)
