@@ -169,6 +169,7 @@ def send_head_only(server: AiportProcess, path: str, content_type: str, length: 
         ("/v1/embeddings", "application/json", 10**9),
         ("/v1/audio/transcriptions", "multipart/form-data; boundary=x", SMALL_BODY_LIMIT + 1),
         ("/audio/transcriptions", "multipart/form-data; boundary=x", 10**9),
+        ("/v1/images/edits", "multipart/form-data; boundary=x", SMALL_BODY_LIMIT + 1),
     ],
 )
 def test_declared_length_over_the_limit_is_413_before_the_body(
@@ -197,9 +198,10 @@ def test_chunked_json_over_the_limit_is_413(small: AiportProcess) -> None:
     assert_openai_error(response, 413)
 
 
-def test_chunked_upload_over_the_limit_is_413(small: AiportProcess) -> None:
+@pytest.mark.parametrize("path", ["/v1/audio/transcriptions", "/v1/images/edits"])
+def test_chunked_upload_over_the_limit_is_413(small: AiportProcess, path: str) -> None:
     data, headers = multipart(MP3 * 4, model="whisper-1")
-    response = call(small, "/v1/audio/transcriptions", iter([data]), headers=headers)  # type: ignore[arg-type]
+    response = call(small, path, iter([data]), headers=headers)  # type: ignore[arg-type]
     assert_openai_error(response, 413)
 
 

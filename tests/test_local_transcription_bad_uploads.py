@@ -90,3 +90,28 @@ def test_importing_the_backend_loads_no_engine() -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+@on_session_loop
+async def test_audio_over_the_length_limit_is_refused_before_it_is_decoded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its packets tell its length: 2 hours of audio were decoded (460 MB of samples)
+    before an over-long upload was refused."""
+    from aiport.backends.local import audio_decode
+
+    def decoded(*_: object) -> None:
+        raise AssertionError("decoded before it was refused")
+
+    monkeypatch.setattr(audio_decode, "_decode_stream", decoded)
+    path = tmp_path / "long.wav"
+    path.write_bytes(silent_wav(3.0))
+    backend = WhisperBackend(model_id=TINY_EN, load_at_start=False, max_audio_seconds=1.0)
+    upload = Upload(path=path, filename="long.wav", content_type="audio/wav", size=1)
+    call = Call.from_body(
+        TranscriptionRequest, {}, TINY_EN, public_model="whisper-1", upload=upload
+    )
+    with pytest.raises(InvalidRequest, match="longer than the 1 seconds") as caught:
+        await backend.transcribe(call)
+    assert caught.value.param == "file"
+    await backend.close()

@@ -10,8 +10,11 @@ says what can.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import quopri
 from dataclasses import dataclass
-from email.parser import BytesParser
+from email.parser import BytesHeaderParser
 from email.policy import HTTP
 
 from aiohttp import web
@@ -113,25 +116,20 @@ class Form:
 
     @classmethod
     def parse(cls, raw: bytes, content_type: str) -> Form:
-        head = f"Content-Type: {content_type}\r\n\r\n".encode()
-        message = BytesParser(policy=HTTP).parsebytes(head + raw)
-        boundary = message.get_boundary()
-        if not message.is_multipart() or not boundary:
+        """Only each part's headers (and the text fields) are parsed: a picture is copied
+        once, never scanned by the email parser (2 s and 10x its size for 25 MB)."""
+        head = _HEADERS.parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode())
+        boundary = head.get_boundary()
+        if not boundary:
             raise InvalidRequest(UNREADABLE, param="image")
+        parts = _split(raw, b"--" + boundary.encode())
         fields: dict[str, str] = {}
         names: list[str | None] = []
-        for part in message.iter_parts():
-            name = part.get_param("name", header="content-disposition")
-            text = isinstance(name, str) and part.get_filename() is None
-            names.append(str(name) if text else None)
-            payload = part.get_payload(decode=True)
-            if text and isinstance(payload, bytes):
-                fields[str(name)] = payload.decode("utf-8", "replace")
-        # No part contains the delimiter (RFC 2046), so splitting on it is exact.
-        pieces = (b"\r\n" + raw).split(b"\r\n--" + boundary.encode())
-        parts = tuple(piece.removeprefix(b"\r\n") for piece in pieces[1:-1])
-        if len(parts) != len(names):
-            raise InvalidRequest(UNREADABLE, param="image")
+        for part in parts:
+            name, value = _text_field(part)
+            names.append(name)
+            if name is not None and value is not None:
+                fields[name] = value
         return cls(raw, content_type, fields, boundary.encode(), parts, tuple(names))
 
     def naming(self, model: str) -> RawForm:
@@ -143,3 +141,50 @@ class Form:
         delimiter = b"--" + self.boundary
         body = b"".join(delimiter + b"\r\n" + part + b"\r\n" for part in [*parts, named])
         return RawForm(body + delimiter + b"--\r\n", self.content_type)
+
+
+_HEADERS = BytesHeaderParser(policy=HTTP)
+
+
+def _split(raw: bytes, delimiter: bytes) -> tuple[bytes, ...]:
+    """Each part between the delimiters, as sent (its headers, a blank line, its content),
+    copied once. No part contains the delimiter (RFC 2046), so finding it is exact."""
+    marker = b"\r\n" + delimiter
+    at = 0 if raw.startswith(delimiter) else raw.find(marker) + 2  # after a preamble
+    parts: list[bytes] = []
+    while at >= 0 and raw.startswith(delimiter, at):
+        at += len(delimiter)
+        if raw.startswith(b"--", at):
+            return tuple(parts)
+        line_end = raw.find(b"\r\n", at)  # the delimiter's line may end in padding
+        end = raw.find(marker, line_end) if line_end >= 0 else -1
+        if end < 0:
+            break
+        parts.append(raw[line_end + 2 : end])
+        at = end + 2
+    raise InvalidRequest(UNREADABLE, param="image")
+
+
+def _text_field(part: bytes) -> tuple[str | None, str | None]:
+    """A part's field name and text; (None, None) for a file (its content left alone)."""
+    if part.startswith(b"\r\n"):  # no headers
+        head, content_at = b"", 2
+    else:
+        blank = part.find(b"\r\n\r\n")
+        if blank < 0:
+            raise InvalidRequest(UNREADABLE, param="image")
+        head, content_at = part[: blank + 2], blank + 4
+    headers = _HEADERS.parsebytes(head + b"\r\n")
+    name = headers.get_param("name", header="content-disposition")
+    if not isinstance(name, str) or headers.get_filename() is not None:
+        return None, None
+    content = part[content_at:]
+    encoding = str(headers.get("content-transfer-encoding", "")).strip().lower()
+    try:
+        if encoding == "base64":
+            content = base64.b64decode(content)
+        elif encoding == "quoted-printable":
+            content = quopri.decodestring(content)
+    except (binascii.Error, ValueError):
+        raise InvalidRequest(UNREADABLE, param=name) from None
+    return name, content.decode("utf-8", "replace")

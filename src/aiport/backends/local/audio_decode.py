@@ -34,11 +34,14 @@ def decode_audio(
 
     Raises `InvalidRequest(param="file")` when the file is not audio FFmpeg can read
     (no container, no audio stream, no decodable packet) or is longer than `max_seconds`.
-    Damaged packets inside an otherwise readable stream are skipped, as FFmpeg does.
+    Damaged packets inside an otherwise readable stream are skipped, as FFmpeg does. Audio
+    whose packets span more than `max_seconds` is refused before a sample is decoded.
     """
     import av
     import numpy as np
 
+    if max_seconds is not None and (audio_length(path) or 0.0) > max_seconds:
+        raise _too_long(filename, max_seconds)
     try:
         with av.open(str(path), mode="r", metadata_errors="ignore") as container:
             stream = next((s for s in container.streams if s.type == "audio"), None)
@@ -99,16 +102,20 @@ def _decode_stream(
         for frame in frames:
             decoded_any = True
             total += _collect(resampler.resample(frame), chunks)
-        if limit is not None and total > limit:
-            raise InvalidRequest(
-                f"The audio in `{filename}` is longer than the {max_seconds:g} seconds "
-                "this server accepts.",
-                param="file",
-            )
+        if max_seconds is not None and limit is not None and total > limit:
+            raise _too_long(filename, max_seconds)  # its packets understated it
     if not decoded_any:
         raise not_audio(filename)
     _collect(resampler.resample(None), chunks)  # what the resampler still holds
     return chunks
+
+
+def _too_long(filename: str, max_seconds: float) -> InvalidRequest:
+    return InvalidRequest(
+        f"The audio in `{filename}` is longer than the {max_seconds:g} seconds "
+        "this server accepts.",
+        param="file",
+    )
 
 
 def _collect(frames: list[Any], chunks: list[np.ndarray]) -> int:
