@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+import types
 from functools import cache
-from typing import Any
+from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, TypeAdapter, ValidationInfo
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    TypeAdapter,
+    ValidationInfo,
+    model_validator,
+)
 
 
 class WireModel(BaseModel):
-    """A request body: unknown fields are ignored, known ones are checked."""
+    """A request body: unknown fields are ignored, known ones are checked; `null` for an
+    optional field is its default, as at OpenAI (the SDKs send an option passed as None
+    as null)."""
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_the_default(cls, body: Any) -> Any:
+        if isinstance(body, dict) and None in body.values():
+            defaulted = _defaulted_when_null(cls)
+            return {k: v for k, v in body.items() if v is not None or k not in defaulted}
+        return body
 
     @classmethod
     def forwardable(cls, body: dict[str, Any]) -> dict[str, Any]:
@@ -55,3 +73,24 @@ def _wire_names(model: type[BaseModel]) -> frozenset[str]:
     names = set(model.model_fields)
     names.update(f.alias for f in model.model_fields.values() if f.alias)
     return frozenset(names)
+
+
+@cache
+def _defaulted_when_null(model: type[BaseModel]) -> frozenset[str]:
+    """Wire names of the optional fields whose type has no None (null means the default)."""
+    names: set[str] = set()
+    for name, field in model.model_fields.items():
+        if not field.is_required() and not _takes_none(field.annotation):
+            names.update(n for n in (name, field.alias) if n)
+    return frozenset(names)
+
+
+def _takes_none(annotation: Any) -> bool:
+    if annotation is Any or annotation is None or annotation is type(None):
+        return True
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _takes_none(get_args(annotation)[0])
+    if origin is Union or origin is types.UnionType:
+        return any(_takes_none(member) for member in get_args(annotation))
+    return False

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from aiport.protocol.common import WireModel
 
@@ -26,7 +26,6 @@ ALL_SIZES = (
     "1024x1536",
 )
 MAX_PROMPT = {"dall-e-2": 1000, "dall-e-3": 4000}
-NULLABLE = ("n", "quality", "response_format", "size")  # null in the spec: the default
 
 
 class ImageRequest(WireModel):
@@ -46,15 +45,6 @@ class ImageRequest(WireModel):
     stream: bool | None = None
     partial_images: int | None = Field(default=None, ge=0, le=3)
     user: str | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _null_is_the_default(cls, body: Any) -> Any:
-        """The spec lets these be null, meaning their default (the SDK sends null for an
-        option passed as None)."""
-        if isinstance(body, dict) and any(body.get(name, 0) is None for name in NULLABLE):
-            return {k: v for k, v in body.items() if not (v is None and k in NULLABLE)}
-        return body
 
     @field_validator("prompt")
     @classmethod

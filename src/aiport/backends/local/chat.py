@@ -37,7 +37,7 @@ import shutil
 import socket
 import tempfile
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import aclosing
 from pathlib import Path
 from typing import Any, Literal, NoReturn, cast
@@ -181,6 +181,12 @@ def _tool_fields(req: ChatCompletionRequest, supports_tools: bool) -> JSON:
         return {}
     fields = {"tool_choice": req.tool_choice, "parallel_tool_calls": req.parallel_tool_calls}
     return {"tools": req.tools} | {key: value for key, value in fields.items() if value is not None}
+
+
+def _template_input(message: Mapping[str, Any]) -> JSON:
+    """A message as the chat template gets it: a field sent as null is left out, as if not
+    sent (llama.cpp refuses a null `name`), but for `content` (an assistant's tool call)."""
+    return {k: v for k, v in message.items() if v is not None or k == "content"}
 
 
 def engine_requests(req: ChatCompletionRequest, messages: Any, tools: JSON) -> list[JSON]:
@@ -434,7 +440,7 @@ class LlamaChatBackend(LlamaCompletions, LocalEngine[LlamaEngine]):
         self.check_output(req.n or 1, req.completion_limit)
         engine = await self.loaded()
         tools = _tool_fields(req, engine.supports_tools)
-        messages = [dict(message) for message in req.messages]
+        messages = [_template_input(message) for message in req.messages]
         plan = None
         if req.tools and req.tool_choice != "none" and not tools:  # a template without tools
             plan = ToolPlan(req.tools, req.tool_choice)
