@@ -366,7 +366,10 @@ def test_unknown_path_is_404_in_openai_shape(proxy: AiportProcess, path: str) ->
     ],
 )
 def test_wrong_method_is_405_in_openai_shape(proxy: AiportProcess, method: str, path: str) -> None:
-    assert_openai_error(call(proxy, path, method=method), 405)
+    answer = call(proxy, path, method=method)
+    assert_openai_error(answer, 405)
+    assert method not in answer.headers["Allow"]  # what is allowed (RFC 9110 requires it)
+    assert {"GET", "POST"} & {m.strip() for m in answer.headers["Allow"].split(",")}
 
 
 # -- keys ------------------------------------------------------------------------------

@@ -214,7 +214,8 @@ def _from_http_exception(exc: web.HTTPException) -> APIError:
     if exc.status == 404:
         return NotFound("Unknown request URL. Check the path and method.", code="unknown_url")
     if exc.status == 405:
-        return MethodNotAllowed("This method is not allowed on this path.")
+        allowed = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+        return MethodNotAllowed("This method is not allowed on this path.", headers=allowed)
     if exc.status == 413:
         return PayloadTooLarge("The request body is too large.")
     error = APIError(exc.reason or "HTTP error")
