@@ -1,6 +1,6 @@
-"""Time per image of the sketch renderer, and how many of a prompt set's nouns it draws.
+"""Time per image of the sketch renderer, and how many of the prompt sets' nouns it draws.
 
-    .venv/bin/python benchmarks/sketch_render.py [--rounds 2] [--every 1]
+    .venv/bin/python benchmarks/sketch_render.py [--rounds 2] [--every 1] [--against main]
 
 Renders every prompt of `tests/data/sketch_prompts.txt` at 1024×1024 and 1792×1024, in
 standard and hd quality, exactly as the server does (`render_png`: read the prompt, lay
@@ -15,29 +15,41 @@ prompts render their art afresh, as a server does for new prompts.
 
 Baselines measured in the same run: the PNG writer against Pillow's own (which the
 renderer used before) on the same pictures, and 256×256 (what size alone costs).
+
+Coverage (`tests/support/sketch_coverage.py`) is printed for both prompt sets: the first
+(`sketch_prompts.txt`) and the everyday one (`sketch_prompts_everyday.txt`). `--against
+REV` also scores the renderer of git revision REV (its `src/` exported to a temporary
+folder) on the same sets with the same scorer, and times both renderers at 1024×1024 on
+every prompt of both sets, in child processes on the same core, taking turns round by
+round: the CPU per picture of this tree as a ratio of REV's.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.sketch_coverage import prompts, score
+from tests.support.sketch_coverage import EVERYDAY, PROMPTS, prompts, score
 
 from aiport.backends.local.sketch.png import encode_png
 from aiport.backends.local.sketch.reader import parse_scene
 from aiport.backends.local.sketch.render import RenderJob, render_image, render_png
 
+ROOT = Path(__file__).resolve().parents[1]
 CASES = ((256, 256, False), (1024, 1024, False), (1792, 1024, False), (1024, 1024, True),
          (1792, 1024, True))  # fmt: skip
 
@@ -96,11 +108,65 @@ def _pillow_png(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
+def coverage() -> dict[str, tuple[float, float, int]]:
+    """Per prompt set: (share drawn as real things, as the right thing, nouns)."""
+    out = {}
+    for path in (PROMPTS, EVERYDAY):
+        result = score(path)
+        out[path.name] = (result.share("real"), result.share("right"), len(result.nouns))
+    return out
+
+
+def child_report(every: int) -> dict[str, Any]:
+    """What a child process prints for `--against`: coverage and median CPU at 1024²."""
+    pin_to_one_core()
+    texts = [text for path in (PROMPTS, EVERYDAY) for text, _ in prompts(path)][::every]
+    render_png(parse_scene("a cat"), RenderJob(prompt="a cat", width=64, height=64))
+    cpu = [timed(_serve, RenderJob(prompt=t, width=1024, height=1024))[0] for t in texts]
+    return {"coverage": coverage(), "cpu": statistics.median(cpu), "pictures": len(texts)}
+
+
+def against(revision: str, rounds: int, every: int) -> None:
+    """Score and time `revision`'s renderer and this tree's, taking turns."""
+    with tempfile.TemporaryDirectory() as folder:
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision, "src"],
+                                 check=True, capture_output=True).stdout  # fmt: skip
+        subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
+        sources = {revision: Path(folder) / "src", "this tree": ROOT / "src"}
+        reports: dict[str, list[dict[str, Any]]] = {name: [] for name in sources}
+        for _ in range(max(1, rounds)):
+            for name, src in sources.items():
+                env = {**os.environ, "PYTHONPATH": os.pathsep.join((str(src), str(ROOT)))}
+                command = [sys.executable, __file__, "--child", "--every", str(every)]
+                done = subprocess.run(command, env=env, check=True, capture_output=True)
+                reports[name].append(json.loads(done.stdout))
+    print(f"against {revision} (same scorer and prompt sets, {max(1, rounds)} round(s)):")
+    for name, runs in reports.items():
+        for set_name, (real, right, nouns) in runs[0]["coverage"].items():
+            print(f"  {name:>10} {set_name}: real {real:.1%}, right {right:.1%} of {nouns}")
+    cpu = {name: statistics.median(run["cpu"] for run in runs) for name, runs in reports.items()}
+    print(
+        f"  CPU per 1024² picture (median over {reports[revision][0]['pictures']} prompts):"
+        f" {revision} {cpu[revision] * 1000:.1f} ms, this tree {cpu['this tree'] * 1000:.1f} ms"
+        f" ({cpu['this tree'] / cpu[revision]:.3f}x)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=2, help="rounds, the first untimed")
     parser.add_argument("--every", type=int, default=1, help="take every n-th prompt only")
+    parser.add_argument("--against", metavar="REV", help="compare with git revision REV")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--skip-sizes", action="store_true", help="time no sizes, only REV")
     args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child_report(args.every)))
+        return
+    if args.against:
+        against(args.against, args.rounds, args.every)
+    if args.skip_sizes:
+        return
     pinned = pin_to_one_core()
     texts = [text for text, _ in prompts()][:: args.every]
     render_png(parse_scene("a cat"), RenderJob(prompt="a cat", width=64, height=64))
@@ -112,11 +178,9 @@ def main() -> None:
             return RenderJob(prompt=text, width=w, height=h, detailed=d)
 
         time_case(texts, job_of, max(2, args.rounds))
-    result = score()
-    print(
-        f"nouns drawn as real things: {result.share('real'):.1%}"
-        f" (as the right thing: {result.share('right'):.1%}) of {len(result.nouns)}"
-    )
+    for set_name, (real, right, nouns) in coverage().items():
+        print(f"{set_name}: nouns drawn as real things {real:.1%}, as the right thing {right:.1%}"
+              f" of {nouns}")  # fmt: skip
 
 
 if __name__ == "__main__":

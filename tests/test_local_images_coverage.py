@@ -7,7 +7,7 @@ import pytest
 from aiport.backends.local.sketch.describe import SIGNATURE, describe_scene
 from aiport.backends.local.sketch.reader import parse_scene
 from aiport.backends.local.sketch.render import RenderJob, render_image
-from tests.support.sketch_coverage import prompts, score
+from tests.support.sketch_coverage import EVERYDAY, prompts, score
 
 ISSUE_PROMPTS = [
     ("a cat sitting on a sofa", {"cat", "sofa"}),
@@ -37,6 +37,16 @@ def test_at_least_95_percent_of_nouns_are_drawn_as_real_things() -> None:
     result = score()
     missed = [f"{n.word} ({n.prompt})" for n in result.nouns if not n.real]
     assert result.share("real") >= 0.95, missed
+
+
+def test_the_everyday_set_is_new_and_drawn_right() -> None:
+    """Prompts as people type them, with counts, colours and positions, a third German."""
+    texts = [text for text, _ in prompts(EVERYDAY)]
+    assert len(texts) >= 150 and not set(texts) & {text for text, _ in prompts()}
+    assert 0.25 <= sum(map(_german, texts)) / len(texts) <= 0.45
+    result = score(EVERYDAY)
+    wrong = [f"{n.word} ({n.prompt})" for n in result.nouns if not n.right]
+    assert result.share("real") >= 0.95 and result.share("right") >= 0.93, wrong
 
 
 @pytest.mark.parametrize(("prompt", "kinds"), ISSUE_PROMPTS)

@@ -33,11 +33,12 @@ class SceneBuilder:
     def objects(self) -> list[SceneObject]:
         return self.scene.objects
 
-    def _add_thing(self, thing: lexicon.Thing, original: str) -> None:
+    def _add_thing(self, thing: lexicon.Thing, original: str) -> SceneObject | None:
         obj = self._add(thing.kind, thing.plural)
         if obj is not None:
             obj.variants = thing.variants
             obj.words.append(original)
+        return obj
 
     def _start_phrase(self) -> None:
         if self.phrase.words:

@@ -53,6 +53,7 @@ def finish_scene(scene: Scene, texts: list[str]) -> None:
     _seat_riders(scene)
     _stand_people(scene)
     _one_hat_each(scene)
+    _dress_people(scene)
 
 
 def _expand_groups(scene: Scene) -> None:
@@ -76,13 +77,39 @@ def _expand_groups(scene: Scene) -> None:
 
 
 def _lay_tables(scene: Scene) -> None:
-    """ "a restaurant": a room with a table laid for guests, unless a table was named."""
-    if scene.venue is None or any(obj.kind == "table" for obj in scene.objects):
+    """ "a restaurant": a room with a table laid for guests, unless a table was named; the
+    town it is in is outside ("a café in Paris")."""
+    if scene.venue is None:
+        return
+    for i in reversed(range(len(scene.objects))):
+        if scene.objects[i].kind == "city" and all(o.target != i for o in scene.objects):
+            _remove(scene, i, into=i)
+    if any(obj.kind == "table" for obj in scene.objects):
         return
     kind, count = kinds.FURNISHINGS[scene.venue]
     table = len(scene.objects)
     scene.objects += [SceneObject("table"), SceneObject(kind, count, relation="on", target=table,
                                                         requested_count=count)]  # fmt: skip
+
+
+def _dress_people(scene: Scene) -> None:
+    """ "a man in a red shirt": a standing person's own clothes take its colour."""
+    for i, clothes in enumerate(scene.objects):
+        wearer = scene.objects[clothes.target] if clothes.target is not None else None
+        if wearer is None or clothes.relation != "on" or clothes.kind not in kinds.TOPS:
+            continue
+        if any(o.target == i for o in scene.objects):
+            continue
+        if wearer.kind in kinds.WHOLE_FIGURES:  # "a boy in a blue sweater": all of him
+            wearer.stands_for, wearer.kind = wearer.kind, kinds.WHOLE_FIGURES[wearer.kind][0]
+        if wearer.kind not in kinds.BUSTS:  # a head or a bust: the clothes beside it
+            clothes.relation = clothes.target = None
+            continue
+        wearer.color = clothes.color or wearer.color
+        wearer.words.extend(clothes.words)
+        _remove(scene, i, into=clothes.target or 0)
+        return _dress_people(scene)  # the indexes moved: look again
+    return None
 
 
 def _one_hat_each(scene: Scene) -> None:

@@ -124,7 +124,10 @@ RIDERS = {
     **dict.fromkeys(("woman-standing", "woman"), 2),
 }
 # "a family": the art set has no picture of one, so its members are drawn (per family).
-GROUPS = {"family": (("man-standing", 1), ("woman-standing", 1), ("child", 2))}
+GROUPS = {
+    "family": (("man-standing", 1), ("woman-standing", 1), ("child", 2)),
+    "couple": (("man-standing", 1), ("woman-standing", 1)),
+}
 # A room laid for guests (`Scene.venue`): a table and what stands on it, where the prompt
 # puts no table there itself ("Restaurant": not a cook).
 FURNISHINGS = {"restaurant": ("fork-and-knife-with-plate", 2), "cafe": ("hot-beverage", 2)}
@@ -140,3 +143,7 @@ SETTING_OF = {
 HEADWEAR = frozenset({"top-hat", "womans-hat", "billed-cap", "military-helmet",
                       "rescue-workers-helmet", "graduation-cap", "crown"})  # fmt: skip
 BRIMS = {23: 0.3, 27: 0.045}
+# "a man in a red shirt", "eine Frau im gelben Kleid": what a standing person wears on their
+# body is their own clothes, drawn in its colour (`finish._dress_people`), not beside them.
+TOPS = frozenset({"t-shirt", "running-shirt", "dress", "coat", "womans-clothes", "necktie",
+                  "kimono", "sari", "lab-coat", "safety-vest"})  # fmt: skip

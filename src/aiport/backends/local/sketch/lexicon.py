@@ -26,6 +26,7 @@ _ENGLISH_IRREGULAR = {
     "geese": "goose", "feet": "foot", "teeth": "tooth", "knives": "knife", "leaves": "leaf",
     "wolves": "wolf", "loaves": "loaf", "shelves": "shelf", "calves": "calf", "oxen": "ox",
     "dice": "die", "cacti": "cactus", "fungi": "mushroom", "sheep": "sheep", "deer": "deer",
+    "eier": "ei", "eiern": "ei",  # German, too short a stem for the endings below
 }  # fmt: skip
 _GERMAN_ENDINGS = ("nen", "ern", "en", "er", "es", "n", "e", "s")
 _LINKS = ("", "s", "n", "en", "e", "es", "er")  # Fugen: Geburtstag-s-kuchen, Blume-n-vase

@@ -15,7 +15,7 @@ from aiport.backends.local.sketch.words import fold
 NOUNS: dict[str, tuple[str, str]] = {
     "circle": ("circle disc disk kreis scheibe", "circles discs disks kreise scheiben"),
     "ball": ("ball sphere orb kugel", "balls spheres orbs kugeln bälle"),
-    "sun": ("sun sonne", "suns sonnen"),
+    "sun": ("sun sonne summer sommer sommertag", "suns sonnen"),
     "moon": ("moon mond halbmond", "moons monde"),
     "square": ("square quadrat", "squares quadrate"),
     "rectangle": ("rectangle rechteck", "rectangles rechtecke"),
@@ -32,7 +32,8 @@ NOUNS: dict[str, tuple[str, str]] = {
     "cloud": ("cloud wolke", "clouds wolken"),
     "city": (
         "city town skyline downtown metropolis cityscape plaza stadt großstadt metropole"
-        " marktplatz dorfplatz stadtplatz",
+        " marktplatz dorfplatz stadtplatz london paris berlin rome rom tokyo tokio vienna wien"
+        " munich münchen venice venedig",
         "cities städte",
     ),
     "sign": (
@@ -42,11 +43,12 @@ NOUNS: dict[str, tuple[str, str]] = {
     "rainbow": ("rainbow regenbogen", "rainbows"),
     "sofa": ("sofa couch settee canapé", "sofas couches"),
     "table": (
-        "table desk tisch schreibtisch esstisch couchtisch küchentisch",
+        "table desk tisch schreibtisch esstisch couchtisch küchentisch nightstand nachttisch"
+        " nachtschrank",
         "tables desks tische",
     ),
     "bridge": ("bridge viaduct brücke viadukt", "bridges viaducts brücken"),
-    "bowl": ("bowl schale schüssel", "bowls schalen schüsseln"),
+    "bowl": ("bowl schale schüssel fishbowl goldfischglas", "bowls schalen schüsseln"),
     "fireworks": (
         "firework feuerwerkskörper sparkler wunderkerze",
         "fireworks feuerwerk feuerwerke sparklers wunderkerzen",
@@ -66,11 +68,12 @@ SCENE_TILES = frozenset(
 ART_WORDS: dict[str, str] = {
     fold(word): name
     for name, text in {
-        "house": "house home haus zuhause eigenheim cottage cabin hütte berghütte",
+        "house": "house home haus zuhause eigenheim cottage cabin hütte berghütte roof dach",
         "hut": "hut",  # a thatched hut; a cabin or Hütte is a house
         "jack-o-lantern": "pumpkin kürbis",
         "cheese-wedge": "cheese käse",
         "deciduous-tree": "tree baum laubbaum",
+        "christmas-tree": "christmas weihnachten xmas",
         "evergreen-tree": "pine fir spruce tanne fichte tannenbaum nadelbaum",
         "palm-tree": "palm palme",
         "automobile": "car auto wagen pkw vehicle fahrzeug",
@@ -82,21 +85,21 @@ ART_WORDS: dict[str, str] = {
         "cat": "cat kitten katze kater kätzchen mieze",
         "dog": "dog puppy hund welpe hündchen",
         "person-standing": "person human mensch leute personen driver chauffeur",
-        "man-standing": "man mann herr fahrer führer",
+        "man-standing": "man mann herr fahrer führer pirate pirat",
         "woman-standing": "woman frau dame lady fahrerin führerin chauffeurin",
         "boy": "boy junge knabe",
         "girl": "girl mädchen",
         "child": "child kid kind",
-        "bird": "bird vogel",
-        "fish": "fish fisch",
+        "bird": "bird vogel stork storch heron reiher seagull möwe sparrow spatz",
+        "fish": "fish fisch goldfish goldfisch",
         "sailboat": "boat boot sailboat segelboot yacht jacht",
-        "ship": "ship schiff",
+        "ship": "ship schiff submarine",
         "balloon": "balloon ballon luftballon heißluftballon",
         "rocket": "rocket rakete spaceship raumschiff ufo",
         "ringed-planet": "planet saturn",
         "hot-beverage": "cup mug tasse becher coffee kaffee tea tee cocoa kakao",
         "basket": "basket korb",
-        "steaming-bowl": "soup suppe",
+        "steaming-bowl": "soup suppe ramen noodles nudeln nudelsuppe pho",
         "shortcake": "cake kuchen",
         "party-popper": "party feier fest",
         "birthday-cake": "geburtstagsfeier geburtstagsparty kindergeburtstag",
@@ -117,7 +120,18 @@ ART_WORDS: dict[str, str] = {
         "chipmunk": "squirrel eichhörnchen",
         "chestnut": "nut nuss",
         "bread": "loaf laib",
-        "egg": "ei",
+        "egg": "ei easter ostern ostereier",
+        "door": "doorstep türschwelle",
+        "love-letter": "valentine valentines valentinstag valentinskarte",
+        "cup-with-straw": "milkshake smoothie",
+        "cloud-with-lightning": "lightning blitz blitze",
+        "singer": "musician musiker musikerin",
+        "person-fencing": "knight ritter",
+        "baby": "kinderwagen stroller pram",
+        "yarn": "wool",
+        "t-shirt": "shirt hemd tshirt sweater pullover hoodie sweatshirt jumper",
+        "necktie": "suit anzug",
+        "ribbon": "bow",
         "wine-glass": "wine wein",
         "envelope": "letter brief",
         "fire": "campfire lagerfeuer fireplace kamin",
@@ -136,18 +150,25 @@ ART_PHRASES = {"fire truck": "fire-engine", "cruise ship": "ship", "a pair of gl
                "pair of glasses": "glasses", "reading glasses": "glasses",
                "hot air balloon": "balloon", "hot chocolate": "hot-beverage",
                "heisse schokolade": "hot-beverage", "top hat": "top-hat",
-               "top hats": "top-hat", "birthday party": "birthday-cake"}  # fmt: skip
+               "top hats": "top-hat", "birthday party": "birthday-cake",
+               "valentine card": "love-letter", "valentines card": "love-letter",
+               "ball of yarn": "yarn"}  # fmt: skip
 
-# Words whose CLDR keywords name another thing ("long" → a long drum, "lights" → feathers):
+# Words whose CLDR keywords name another thing ("long" → a long drum, "lights" → feathers,
+# "new" → the Statue of Liberty, "calm" → a lotus):
 # no picture, so a noun is drawn as a labelled placeholder and an adjective not at all.
-NOT_NAMES = frozenset({"long", "lights", "lichter"})
+NOT_NAMES = frozenset({"long", "lights", "lichter", "new", "year", "out", "calm", "spell",
+                       "double", "market", "markt"})  # fmt: skip
 
 # German words that mean something else in English ("Hut" is a hat, "hut" a Hütte; a
 # "Bank" in a picture is a bench more often than a bank).
 GERMAN_WORDS = {"hut": "top-hat", "eis": "ice-cream", "see": "water-wave", "bank": "bench"}
 
 # Groups of people drawn as their members (`kinds.GROUPS`): (singular, plural) words.
-GROUP_WORDS = {"family": ("family familie", "families familien")}
+GROUP_WORDS = {
+    "family": ("family familie", "families familien"),
+    "couple": ("couple ehepaar liebespaar brautpaar", "couples"),
+}
 
 # Collective nouns: a mix of things, one picture per copy ("a bowl of fruit").
 _COLLECTIVES: dict[str, tuple[str, ...]] = {
@@ -158,16 +179,22 @@ _COLLECTIVES: dict[str, tuple[str, ...]] = {
             "carrot", "broccoli", "tomato", "ear-of-corn", "eggplant", "bell-pepper",
         ),
         "berry berries beere beeren": ("strawberry", "blueberries", "cherries"),
-        "flower flowers blume blumen blüte blüten": (
+        "flower flowers blume blumen blüte blüten spring frühling": (
             "tulip", "rose", "sunflower", "blossom", "hibiscus",
         ),
         "toy toys spielzeug spielsachen": ("teddy-bear", "kite", "yo-yo"),
         "animal animals tier tiere": ("dog", "cat", "rabbit", "horse", "cow", "pig"),
-        "food essen lebensmittel": ("pizza", "hamburger", "bread", "cheese-wedge"),
+        "food essen lebensmittel dinner abendessen meal mahlzeit lunch mittagessen": (
+            "pizza", "hamburger", "bread", "cheese-wedge",
+        ),
+        "breakfast frühstück brunch": ("croissant", "cooking", "hot-beverage"),
         "sweets candy candies süßigkeiten": ("candy", "lollipop", "chocolate-bar", "doughnut"),
         "drinks beverages getränke": ("hot-beverage", "cup-with-straw", "tumbler-glass"),
         "furniture möbel": ("chair", "bed", "couch-and-lamp"),
-        "leaves laub blätter": ("fallen-leaf", "maple-leaf", "leaf-fluttering-in-wind"),
+        "leaves laub blätter autumn herbst herbstlaub": (
+            "fallen-leaf", "maple-leaf", "leaf-fluttering-in-wind",
+        ),
+        "traffic verkehr": ("automobile", "taxi", "bus"),
         "cookies kekse plätzchen": ("cookie",),
 }  # fmt: skip
 COLLECTIVES = {fold(word): names for text, names in _COLLECTIVES.items() for word in text.split()}

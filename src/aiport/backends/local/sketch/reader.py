@@ -71,9 +71,12 @@ class Reader(SceneBuilder):
                 self._count(int(value))
             elif kind == "relation":
                 self._relation(str(value))
-            elif kind == "place":
+            elif kind in ("place", "time"):
                 self._end_phrase()
-                self.scene.place = str(value)
+                if kind == "place":
+                    self.scene.place = str(value)
+                elif self.scene.time in (None, "day"):
+                    self.scene.time = str(value)
                 self.scene.setting_words.append(" ".join(o for _, o in self.tokens[i:end]))
             elif kind == "thing":
                 thing = lexicon.lookup_phrase(str(value))
@@ -109,8 +112,9 @@ class Reader(SceneBuilder):
         if word in w.INTO and (self._container_follows() or self._passenger_then(kinds.CABS)):
             self._relation("in")
             return
-        if (word in w.HOLDING or word in w.WEARING) and self._person_then(kinds.HEADWEAR):
-            self._end_phrase()  # "a boy with a cap": on his head
+        wears = word in w.HOLDING or word in w.WEARING or word in w.INTO
+        if wears and self._person_then(kinds.HEADWEAR | kinds.TOPS):
+            self._end_phrase()  # "a boy with a cap": on his head; "a man in a red shirt"
             self.relations.reversed = ("on", len(self.objects) - 1)
             return
         if word in w.HOLDING and self._person_then(kinds.HELD_ALOFT):
@@ -120,8 +124,9 @@ class Reader(SceneBuilder):
         if word in w.DRIVING and self._person_then(kinds.CABS):
             self._relation("in")  # "a woman driving a car": she sits in it
             return
-        if word in w.RIDING and self._person_then(kinds.RIDDEN):
+        if word in w.RIDING and self._person_then(kinds.RIDDEN, past=w.RIDE_LINKS):
             self._relation("on")  # "ein Junge fährt Fahrrad": the boy is on the bicycle
+            self.skip = int(self.tokens[self.position + 1][0] in w.RIDE_LINKS)  # "mit dem Rad"
             return
         if word in sets["boundaries"]:
             self._end_phrase()
@@ -135,10 +140,10 @@ class Reader(SceneBuilder):
             self._start_phrase()
         elif word in w.RELATION_INDEX:
             self._relation(w.RELATION_INDEX[word])
-        elif not self._describe(word):
+        elif not self._describe(word, original):
             self._noun_or_other(word, original)
 
-    def _describe(self, word: str) -> bool:
+    def _describe(self, word: str, original: str) -> bool:
         """Adjectives of the coming noun; True when `word` was one."""
         known = (w.COLOR_INDEX, w.SHADE_INDEX, w.SIZE_INDEX, w.FOLDED_SETS["setting_adjectives"])
         if not any(word in table for table in known):
@@ -153,6 +158,7 @@ class Reader(SceneBuilder):
             phrase.size = w.SIZE_INDEX[word]
         else:
             self._setting(word)
+            self.scene.setting_words.append(original)
         return True
 
     def _noun_or_other(self, word: str, original: str) -> None:
@@ -212,6 +218,11 @@ class Reader(SceneBuilder):
             self._add_thing(following, original)
             self.objects[-1].words.append(self.tokens[self.position + 1][1])
             self.skip = 1
+        elif following.kind in kinds.GROUPS and not is_person(thing.kind):  # a penguin family
+            if (several := self._add_thing(thing, original)) is not None:
+                several.count = several.requested_count = 3
+                several.words.append(self.tokens[self.position + 1][1])
+            self.skip = 1
         elif thing.kind in kinds.CABS and self.tokens[self.position + 1][0] in w.DRIVERS:
             self._add_driver(thing, original, following, self.tokens[self.position + 1][1])
             self.skip = 1
@@ -222,11 +233,11 @@ class Reader(SceneBuilder):
         self, vehicle: lexicon.Thing, vehicle_word: str, driver: lexicon.Thing, driver_word: str
     ) -> None:
         """ "a taxi driver", "ein Busfahrer": a person, sitting in their vehicle."""
-        self._add_thing(vehicle, vehicle_word)
+        cab = self._add_thing(vehicle, vehicle_word)
         self.relations.reversed = ("in", len(self.objects) - 1)
-        self._add_thing(driver, driver_word)
-        if len(self.objects) > 1 and self.objects[-1].relation == "in":  # one in each
-            self.objects[-1].count = self.objects[-1].requested_count = self.objects[-2].count
+        person = self._add_thing(driver, driver_word)
+        if cab is not None and person is not None:  # one in each
+            person.count = person.requested_count = cab.count
 
     def _verb_at(self, at: int) -> bool:
         """ "building a sandcastle": an -ing word before an article is a verb, not a noun."""
@@ -307,10 +318,11 @@ class Reader(SceneBuilder):
             self._add_thing(_crop(content, thing.kind), original)
         return True
 
-    def _person_then(self, things: Collection[str]) -> bool:
-        """A person was just named and one of `things` comes next ("a boy riding a bike")."""
+    def _person_then(self, things: Collection[str], past: Collection[str] = ()) -> bool:
+        """A person was just named and one of `things` comes next ("a boy riding a bike"),
+        maybe after a word of `past` ("fährt mit dem Fahrrad")."""
         person = self.objects[-1].kind if self.objects[self.segment :] else ""
-        following = self._noun_ahead() if is_person(person) else None
+        following = self._noun_ahead(past) if is_person(person) else None
         return following is not None and following.kind in things
 
     def _passenger_then(self, vehicles: Collection[str]) -> bool:
@@ -324,13 +336,13 @@ class Reader(SceneBuilder):
         thing = self._noun_ahead()  # also "a cat in a tree": in its crown
         return thing is not None and thing.kind != "table" and holds(thing.kind)
 
-    def _noun_ahead(self) -> lexicon.Thing | None:
-        """The thing named next, past articles, counts, colours and sizes."""
+    def _noun_ahead(self, past: Collection[str] = ()) -> lexicon.Thing | None:
+        """The thing named next, past articles, counts, colours, sizes and `past`."""
         sets = w.FOLDED_SETS
         for at in range(self.position + 1, min(self.position + 4, len(self.tokens))):
             word, original = self.tokens[at]
             if any(word in table for table in (sets["determiners"], w.COUNT_INDEX,
-                                                 w.COLOR_INDEX, w.SIZE_INDEX)):  # fmt: skip
+                                                 w.COLOR_INDEX, w.SIZE_INDEX, past)):  # fmt: skip
                 continue
             phrase = phrase_at(self.tokens, at)  # "a police car"
             if phrase is not None and phrase[0] == "thing":

@@ -36,7 +36,7 @@ class Relations:
     def open(self, relation: str, segment: int) -> None:
         """`relation` ("on", "next_to"...) was read in the clause starting at `segment`."""
         last = len(self.objects) - 1
-        while last >= 0 and self.objects[last].relation == "in":
+        while last >= 0 and self._held_or_worn(last):
             last = self.objects[last].target or 0  # "a bowl of fruit on a table": the bowl
         if self.objects[segment:] and relation in _BESIDE and self._carries_things(last):
             self.reversed = ("on", last)  # "apples on a table next to a cup"
@@ -71,6 +71,12 @@ class Relations:
         free = [i for i in range(start, last)
                 if self.objects[i].relation is None and i not in targets]  # fmt: skip
         return (*free, last)
+
+    def _held_or_worn(self, index: int) -> bool:
+        """In a thing ("a bowl of fruit") or worn ("a girl in a pink dress", "with a cap")."""
+        obj = self.objects[index]
+        worn = obj.relation == "on" and obj.kind in kinds.HEADWEAR | kinds.TOPS
+        return obj.target is not None and (obj.relation == "in" or worn)
 
     def _carries_things(self, index: int) -> bool:
         """A table (or sofa...) that something was just put on."""

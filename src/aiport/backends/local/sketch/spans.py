@@ -19,7 +19,7 @@ _SKY_PHRASES = {w.fold(p) for p in w.SKY_PHRASES}
 def phrase_at(tokens: Tokens, i: int) -> tuple[str, int | str, int] | None:
     """(what, value, end) of a multi-word phrase starting at token `i`, longest first.
 
-    `what` is count, relation, sky, wall, place or thing.
+    `what` is count, relation, sky, wall, place, time or thing.
     """
     for size in (4, 3, 2):
         if i + size > len(tokens):
@@ -37,6 +37,8 @@ def phrase_at(tokens: Tokens, i: int) -> tuple[str, int | str, int] | None:
             return "wall", 0, i + size
         if words in w.PLACE_PHRASES:
             return "place", w.PLACE_PHRASES[words], i + size
+        if words in w.TIME_PHRASES:
+            return "time", w.TIME_PHRASES[words], i + size
     for size in (3, 2):
         if i + size > len(tokens):
             continue

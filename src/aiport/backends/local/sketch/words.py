@@ -37,6 +37,12 @@ HOLDING = frozenset({"with", "mit", "holding", "holds", "flying", "flies", "hael
 WEARING = frozenset({"wearing", "wears", "wear", "traegt", "tragen", "tragend"})
 # "a boy riding a bicycle", "ein Mädchen reitet ein Pferd": the person rides what follows.
 RIDING = frozenset({"riding", "rides", "ride", "cycling", "faehrt", "fahren", "reitet", "reiten"})
+# "ein Mann fährt mit dem Fahrrad": these words between riding and what is ridden.
+RIDE_LINKS = frozenset({"mit", "with"})
+# Times said in a few words: "a tent under the stars" is at night.
+TIME_PHRASES = {"under the stars": "night", "beneath the stars": "night",
+                "under the night sky": "night", "unter den sternen": "night",
+                "unter dem sternenhimmel": "night"}  # fmt: skip
 # "a woman driving a car": the person sits in it (`kinds.CABS`).
 DRIVING = frozenset({"driving", "drives", "faehrt", "fahren", "steuert", "lenkt"})
 # "a taxi driver", "ein Busfahrer": after a vehicle, the person who sits in it.
@@ -181,10 +187,13 @@ TIMES = {
     "day": "day daytime sunny noon tag tagsüber sonnig mittag",
 }
 # Weather drawn over the whole picture: "a red car in the rain", "im Regen".
-WEATHERS = {"rain": "rain raining rainy regen regnet regnerisch verregnet regnerischen"}
+WEATHERS = {
+    "rain": "rain raining rainy regen regnet regnerisch verregnet regnerischen storm"
+    " stormy thunderstorm sturm stürmisch gewitter unwetter"
+}
 PLACES = {
     "beach": "beach seaside ocean sea coast shore lake pond strand meer ozean küste teich"
-    " seerosenblatt",
+    " seerosenblatt sand sandy",
     "forest": "forest woods jungle wald dschungel urwald",
     "meadow": "meadow field fields garden park grass lawn countryside farm wiese feld felder"
     " feldern garten rasen landschaft acker bauernhof zoo pasture weide koppel gras",
@@ -216,14 +225,16 @@ SETTING_ADJECTIVES = _words(
 BOUNDARIES = _words("and und , ; . ! ? with mit while plus sowie but aber or oder also")
 # Boundaries that list things: "a dog and a cat on a sofa" puts both on it.
 JOINERS = _words("and und , plus sowie")
-# Nouns about the picture itself: they end a noun phrase and are never drawn.
+# Nouns about the picture itself, and where on a thing something is that is not drawn apart
+# ("a dancer on a stage", "a parrot on his shoulder"): they end a noun phrase, never drawn.
 META = _words(
     "picture image illustration drawing painting photo photograph render rendering sketch scene"
-    " view style background foreground landscape scenery lot lots bunch group number pair couple"
+    " view style background foreground landscape scenery lot lots bunch group number pair"
+    " stack pile heap slice piece stapel stück"
     " sort type row line text words letters caption title sky bild foto zeichnung gemälde"
     " szene ansicht stil hintergrund vordergrund gruppe menge haufen reihe schrift aufschrift"
     " worte wörter titel himmel qtext cartoon comic watercolor watercolour aquarell anime"
-    " realistic photorealistic karikatur"
+    " realistic photorealistic karikatur stage bühne shoulder schulter"
 )
 BACKGROUND_WORDS = _words("background hintergrund sky himmel")
 STOPWORDS = _words(

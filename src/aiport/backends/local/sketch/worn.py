@@ -13,7 +13,8 @@ from __future__ import annotations
 _HEADWEAR = frozenset({"top-hat", "womans-hat", "billed-cap", "military-helmet",
                        "rescue-workers-helmet"})  # fmt: skip
 WORN: dict[str, frozenset[str]] = {
-    **dict.fromkeys(("snowman", "snowman-without-snow"), _HEADWEAR | {"scarf"}),
+    **dict.fromkeys(("snowman", "snowman-without-snow"),
+                    _HEADWEAR | {"scarf", "carrot", "pig-nose"}),  # its carrot nose
     **dict.fromkeys(
         (f"{who}{role}" for who in ("", "man-", "woman-") for role in
          ("firefighter", "police-officer", "guard", "construction-worker", "astronaut",
@@ -24,6 +25,7 @@ WORN: dict[str, frozenset[str]] = {
                      "woman-mage", "cowboy-hat-face"), _HEADWEAR),
     **dict.fromkeys(("prince", "princess"), frozenset({"crown"})),
     "birthday-cake": frozenset({"candle"}),
+    "christmas-tree": frozenset({"star", "glowing-star"}),
     "shortcake": frozenset({"strawberry"}),
     "pizza": frozenset({"mushroom", "cheese-wedge", "tomato", "hot-pepper", "bell-pepper"}),
 }  # fmt: skip
