@@ -222,6 +222,48 @@ def test_legacy_completions(client: openai.OpenAI) -> None:
     assert refused.value.param == "suffix"  # type: ignore[attr-defined]
 
 
+def test_legacy_max_tokens_0_generates_nothing(client: openai.OpenAI) -> None:
+    """`max_tokens: 0` gave one token; as at OpenAI it generates none: the prompt is read
+    (and counted), `echo` gives it back alone, and the choice ends at its `length`."""
+    ask: Any = {"model": "gpt-3.5-turbo-instruct", "prompt": "One, two,", "max_tokens": 0}
+    plain = client.completions.create(**ask)
+    assert (plain.choices[0].text, plain.choices[0].finish_reason) == ("", "length")
+    assert plain.usage is not None and plain.usage.completion_tokens == 0
+    assert plain.usage.prompt_tokens > 0
+    echoed = client.completions.create(**ask, echo=True, n=2)
+    assert [choice.text for choice in echoed.choices] == ["One, two,"] * 2
+    chunks = list(
+        client.completions.create(
+            **ask, echo=True, stream=True, stream_options={"include_usage": True}
+        )
+    )
+    assert "".join(c.choices[0].text for c in chunks if c.choices) == "One, two,"
+    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 0
+
+
+def _mean_logprob(choice: Any) -> float:
+    values = choice.logprobs.token_logprobs
+    return sum(values) / len(values) if values else float("-inf")
+
+
+def test_legacy_best_of_returns_the_likeliest_candidates_and_bills_them_all(
+    client: openai.OpenAI,
+) -> None:
+    """`best_of` was ignored: now `best_of` candidates are generated for each prompt and
+    the `n` with the highest mean logprob per token come back, the likeliest first; the
+    usage counts every candidate's tokens. It cannot be streamed (OpenAI's rule)."""
+    ask: Any = {"model": "gpt-3.5-turbo-instruct", "prompt": "My favourite colour is"}
+    ask |= {"max_tokens": 4, "temperature": 1.5, "seed": 7, "logprobs": 0}
+    best = client.completions.create(**ask, best_of=4, n=2)
+    assert [choice.index for choice in best.choices] == [0, 1]
+    returned = sum(len(choice.logprobs.tokens) for choice in best.choices)  # type: ignore[union-attr, arg-type]
+    assert best.usage is not None and best.usage.completion_tokens > returned
+    assert _mean_logprob(best.choices[0]) >= _mean_logprob(best.choices[1])
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.completions.create(**ask, best_of=2, stream=True)
+    assert refused.value.param == "best_of"  # type: ignore[attr-defined]
+
+
 def test_a_gpt_image_picture_comes_as_base64_as_at_openai(client: openai.OpenAI) -> None:
     """GPT Image models always answer with `b64_json` (OpenAI's guide decodes it); here
     they answered with a `url`, so that code failed on `None`. DALL·E keeps `url`."""

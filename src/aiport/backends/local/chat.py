@@ -46,7 +46,7 @@ from pydantic import Field
 
 from aiport.backends.base import JSON, Call, JSONBody, StreamChunk, Usage
 from aiport.backends.local.chat_limits import check_output, check_schemas
-from aiport.backends.local.completions import LlamaCompletions
+from aiport.backends.local.completions import LlamaCompletions, choice_seeds
 from aiport.backends.local.engine import EngineOptions, LocalEngine
 from aiport.backends.local.requantize import as_q4_0
 from aiport.backends.local.runner import Emitter, ModelRunner
@@ -214,10 +214,7 @@ def engine_requests(req: ChatCompletionRequest, messages: Any, tools: JSON) -> l
         base |= {"logprobs": True, "top_logprobs": req.top_logprobs or 0}
     if req.response_format is not None and req.response_format.type != "text":
         base["response_format"] = req.response_format.model_dump(exclude_none=True)
-    if req.seed is None:
-        return [base] * (req.n or 1)
-    # llama.cpp seeds are uint32, and 0xFFFFFFFF means "pick one at random".
-    return [base | {"seed": (req.seed + i) % 0xFFFFFFFF} for i in range(req.n or 1)]
+    return [base | seed for seed in choice_seeds(req.seed, req.n or 1)]
 
 
 def _name_stop_word(chunk: JSON) -> JSON:

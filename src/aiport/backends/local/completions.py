@@ -2,9 +2,11 @@
 
 The prompt goes to the model as given (no chat template); `n` and a list of prompts give
 one choice each, in OpenAI's order, each a turn of its own in the runner's fair order, and
-together within the engine's `max_request_tokens`. `logprobs` (0–5) come in the legacy
+together within the engine's `max_request_tokens`. `best_of` generates that many
+candidates per prompt and answers with the `n` of the highest mean logprob per token
+(every candidate billed; not streamed, as at OpenAI). `logprobs` (0–5) come in the legacy
 shape (`tokens`, `token_logprobs`, `top_logprobs`, `text_offset`); `echo` puts the prompt
-before the text.
+before the text; `max_tokens: 0` generates nothing (the prompt is read and counted).
 Token-id prompts, `suffix` (no fill-in-the-middle here) and `echo` with `logprobs` (the
 prompt's own logprobs are not computed) are a 400 naming the parameter.
 """
@@ -23,33 +25,86 @@ from aiport.errors import InvalidRequest
 from aiport.protocol.completions import CompletionRequest
 
 
+def candidates(req: CompletionRequest) -> int:
+    """Generations per prompt: `best_of`, else `n`."""
+    return max(req.n or 1, req.best_of or 1)
+
+
 def engine_requests(req: CompletionRequest) -> list[tuple[str, JSON]]:
-    """(prompt, runtime request) per choice: each prompt `n` times."""
+    """(prompt, runtime request) per generation: each prompt `candidates` times."""
     if req.suffix:
         raise InvalidRequest("`suffix` is not supported by local models.", param="suffix")
     if req.echo and req.logprobs is not None:
         raise InvalidRequest(
-            "`echo` with `logprobs` is not supported by local models.", param="logprobs"
+            "`echo` with `logprobs` is not supported by local models (the prompt's own "
+            "logprobs are not computed).",
+            param="logprobs",
         )
+    ranked = candidates(req) > (req.n or 1)
+    if ranked and req.stream:
+        raise InvalidRequest("`best_of` results cannot be streamed.", param="best_of")
     prompts = [req.prompt] if isinstance(req.prompt, str) else req.prompt
     if not all(isinstance(p, str) for p in prompts):
         raise InvalidRequest("Local models take text prompts, not token ids.", param="prompt")
     base: JSON = {"stream": True, "stream_options": {"include_usage": True}}
+    # llama.cpp makes one token however few are asked for: 0 asks for one, taken back.
+    logprobs = 1 if ranked else req.logprobs  # candidates are ranked by their logprobs
     optional = {
-        "max_tokens": req.max_tokens,
+        "max_tokens": req.max_tokens or (None if req.max_tokens is None else 1),
         "temperature": req.temperature,
         "top_p": req.top_p,
         "stop": req.stop,
         "presence_penalty": req.presence_penalty,
         "frequency_penalty": req.frequency_penalty,
         "logit_bias": req.logit_bias,
-        "seed": req.seed,
         # 0 asks for the chosen tokens' own logprobs, which llama.cpp gives only with one
         # alternative or more (`legacy_logprobs` drops them again).
-        "logprobs": None if req.logprobs is None else max(1, req.logprobs),
+        "logprobs": None if logprobs is None else max(1, logprobs),
     }
     base |= {key: value for key, value in optional.items() if value is not None}
-    return [(str(p), base | {"prompt": p}) for p in prompts for _ in range(req.n or 1)]
+    seeds = choice_seeds(req.seed, candidates(req))
+    return [(str(p), base | seed | {"prompt": p}) for p in prompts for seed in seeds]
+
+
+def choice_seeds(seed: int | None, count: int) -> list[JSON]:
+    """Each choice's own seed from the request's (one seed for all made every choice the
+    same answer); llama.cpp seeds are uint32, and 0xFFFFFFFF means "pick one at random"."""
+    if seed is None:
+        return [{}] * count
+    return [{"seed": (seed + i) % 0xFFFFFFFF} for i in range(count)]
+
+
+def nothing_generated(chunk: JSON) -> JSON:
+    """A chunk of `max_tokens: 0`'s generation with the token llama.cpp made taken back:
+    no text, no logprobs, no completion tokens counted (the prompt's still are)."""
+    choices = [
+        choice
+        | {"text": "", "logprobs": None}
+        | ({"finish_reason": "length"} if choice.get("finish_reason") else {})
+        for choice in chunk.get("choices") or []
+    ]
+    usage = chunk.get("usage")
+    if isinstance(usage, dict):
+        usage = usage | {"completion_tokens": 0}
+    return chunk | {"choices": choices, "usage": usage}
+
+
+def best_of(generated: list[list[Any]], k: int, n: int) -> list[int]:
+    """The generations that answer: of each prompt's `k` candidates (`generated` holds
+    their tokens' logprobs, one prompt's candidates after another's), the `n` with the
+    highest mean logprob per token, the likeliest first; all, in order, when k is n."""
+    if k == n:
+        return list(range(len(generated)))
+    chosen: list[int] = []
+    for start in range(0, len(generated), k):
+        group = range(start, start + k)
+        chosen += sorted(group, key=lambda g: _mean_logprob(generated[g]), reverse=True)[:n]
+    return chosen
+
+
+def _mean_logprob(tokens: list[Any]) -> float:
+    values = [t["logprob"] for t in tokens if isinstance(t.get("logprob"), int | float)]
+    return sum(values) / len(values) if values else float("-inf")
 
 
 def complete(emitter: Emitter, server: Any, index: int, request: JSON) -> None:
@@ -110,13 +165,13 @@ class LlamaCompletions:
             async for index, chunk in items:
                 if "error" in chunk:
                     _raise_runtime_error(chunk["error"])
-                yield index, chunk
+                yield index, chunk if req.max_tokens != 0 else nothing_generated(chunk)
 
     async def completions(self, call: Call) -> JSONBody:
         req = call.request_as(CompletionRequest)
         prompts = [prompt for prompt, _ in engine_requests(req)]
-        texts: dict[int, list[str]] = {i: [] for i in range(len(prompts))}
-        logprobs: dict[int, list[Any]] = {i: [] for i in range(len(prompts))}
+        texts: list[list[str]] = [[] for _ in prompts]
+        logprobs: list[list[Any]] = [[] for _ in prompts]
         finish: dict[int, str] = {}
         usage = Usage()
         async with aclosing(self._completion_chunks(call, req)) as chunks:
@@ -126,14 +181,14 @@ class LlamaCompletions:
                     content = (choice.get("logprobs") or {}).get("content")
                     logprobs[index] += content or []
                     finish[index] = choice.get("finish_reason") or finish.get(index, "stop")
-                _add_usage(usage, chunk.get("usage"), index, req.n or 1)
+                _add_usage(usage, chunk.get("usage"), index, candidates(req))
         choices = []
-        for index, prompt in enumerate(prompts):
-            echo = prompt if req.echo else ""
+        for number, index in enumerate(best_of(logprobs, candidates(req), req.n or 1)):
+            echo = prompts[index] if req.echo else ""
             choices.append(
                 {
                     "text": echo + "".join(texts[index]),
-                    "index": index,
+                    "index": number,
                     "logprobs": legacy_logprobs(
                         {"content": logprobs[index]}, len(echo), req.logprobs
                     )
@@ -152,7 +207,7 @@ class LlamaCompletions:
         with_usage = call.want_usage or req.wants_usage_chunk
         async with aclosing(self._completion_chunks(call, req)) as chunks:
             async for index, chunk in chunks:
-                _add_usage(usage, chunk.get("usage"), index, req.n or 1)
+                _add_usage(usage, chunk.get("usage"), index, candidates(req))
                 for choice in chunk.get("choices") or []:
                     text = choice.get("text") or ""
                     if req.echo and index not in echoed:
@@ -183,10 +238,11 @@ def _head(call: Call) -> JSON:
     }
 
 
-def _add_usage(usage: Usage, reported: Any, index: int, n: int) -> None:
-    """Each choice's output counts; a prompt counts once, however many choices it had."""
+def _add_usage(usage: Usage, reported: Any, index: int, k: int) -> None:
+    """Each generation's output counts (`best_of`'s discarded candidates too); a prompt
+    counts once, however many generations it had (`k`)."""
     if isinstance(reported, dict):
-        if index % n == 0:
+        if index % k == 0:
             usage.prompt_tokens += int(reported.get("prompt_tokens", 0))
         usage.completion_tokens += int(reported.get("completion_tokens", 0))
 
