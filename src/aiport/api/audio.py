@@ -228,7 +228,11 @@ async def _write_transcript_stream(
     ctx = context(request)
     ok: bool | None = None
     try:
-        async with contextlib.aclosing(_event_frames(ctx, transcript.events)) as frames:
+        # The events are closed here, even if never taken (the client left first).
+        async with (
+            contextlib.aclosing(transcript.events),
+            contextlib.aclosing(_event_frames(ctx, transcript.events)) as frames,
+        ):
             response = await sse.open_stream(request)
             await sse.write_frames(response, frames, ctx, done=b"")
         ok = ctx.deployment_ok
@@ -240,11 +244,10 @@ async def _write_transcript_stream(
 async def _event_frames(
     ctx: RequestContext, events: AsyncGenerator[JSON, None]
 ) -> AsyncGenerator[bytes, None]:
-    async with contextlib.aclosing(events):
-        async for event in events:
-            if event["type"] == "transcript.text.delta":
-                ctx.mark_token()
-            yield sse.frame(orjson.dumps(event))
+    async for event in events:
+        if event["type"] == "transcript.text.delta":
+            ctx.mark_token()
+        yield sse.frame(orjson.dumps(event))
 
 
 def _transcript_events(request: web.Request, result: JSONBody | TextBody) -> web.Response:

@@ -364,7 +364,9 @@ class UpstreamBackend(Backend):
         content_type = resp.headers.get("content-type", "")
         if content_type.startswith("text/event-stream"):
             usage = Usage()
-            return TranscriptStream(self._transcript_events(resp, timeouts, usage), usage)
+            events = self._transcript_events(resp, timeouts, usage)
+            await anext(events)  # started: from here on, closing it closes the answer
+            return TranscriptStream(events, usage)
         try:
             raw = await _read(resp, self.name)
         finally:
@@ -376,9 +378,11 @@ class UpstreamBackend(Backend):
     ) -> AsyncGenerator[JSON, None]:
         """A streamed transcript's events; `usage` becomes its last one's,
         `transcript.text.done` (by tokens, as gpt-4o-transcribe is billed). A stream that
-        ends before that event is an error, never a silently short transcript."""
+        ends before that event is an error, never a silently short transcript. The first
+        item is nothing (`{}`), taken by the caller to start it."""
         last: JSON = {}
         try:
+            yield last
             async for payload, _ in sse_data(resp.chunks(), self.config.max_event_bytes):
                 if payload == b"[DONE]":
                     break
