@@ -269,6 +269,23 @@ def test_a_streamed_transcription_passes_each_event_on_as_it_arrives(
     assert arrivals[-1] == (3, "transcript.text.done")
 
 
+def test_a_streamed_transcription_broken_off_ends_with_an_error_event(
+    proxy: AiportProcess,
+) -> None:
+    """The upstream drops the connection after the first delta: the client gets that delta,
+    then an error (never `transcript.text.done`, which would make a short transcript look
+    whole)."""
+    client = openai.OpenAI(base_url=proxy.base_url + "/v1", api_key=MASTER_KEY, max_retries=0)
+    stream = client.audio.transcriptions.create(
+        model="break-stream", file=("a.wav", b"RIFF" + bytes(64)), stream=True
+    )
+    seen: list[str] = []
+    with pytest.raises(openai.APIError, match="broke off"):
+        for event in stream:
+            seen.append(event.type)
+    assert seen == ["transcript.text.delta"]
+
+
 @pytest.fixture(scope="module")
 def impatient(
     upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory

@@ -492,7 +492,7 @@ class FakeUpstream:
         if fields.get("response_format") in ("text", "srt", "vtt"):
             return web.Response(text="hello world\n", content_type="text/plain")
         model = str(fields.get("model"))
-        if fields.get("stream") == "true" and model.startswith("first-then-sleep-"):
+        if fields.get("stream") == "true" and model.startswith(("first-then-sleep-", "break")):
             return await self._paced_transcript(request, str(fields.get("prompt")), model)
         if fields.get("stream") == "true":  # as gpt-4o-transcribe streams
             return web.Response(text=TRANSCRIPT_EVENTS, content_type="text/event-stream")
@@ -504,13 +504,18 @@ class FakeUpstream:
     async def _paced_transcript(
         self, request: web.Request, tag: str, model: str
     ) -> web.StreamResponse:
-        """The streamed transcript's events one by one, a pause after the first; each
-        counted in `sent_chunks[tag]` (the `prompt` field) before it is written."""
+        """The streamed transcript's events one by one, a pause after the first (or, for
+        `break-stream`, the connection dropped); each counted in `sent_chunks[tag]` (the
+        `prompt` field) before it is written."""
         response = web.StreamResponse(headers={"content-type": "text/event-stream"})
         await response.prepare(request)
         for index, event in enumerate(TRANSCRIPT_EVENTS.split("\n\n")[:-1]):
             self.sent_chunks[tag] = self.sent_chunks.get(tag, 0) + 1
             await response.write(event.encode() + b"\n\n")
+            if index == 0 and model == "break-stream":
+                await asyncio.sleep(0.05)  # let the proxy pass the first event on
+                request.transport.close()  # type: ignore[union-attr]
+                return response
             if index == 0:
                 await asyncio.sleep(int(model.rsplit("-", 1)[1]) / 1000)
         await response.write_eof()
