@@ -47,9 +47,10 @@ def engine_requests(req: CompletionRequest) -> list[tuple[str, JSON]]:
     if not all(isinstance(p, str) for p in prompts):
         raise InvalidRequest("Local models take text prompts, not token ids.", param="prompt")
     base: JSON = {"stream": True, "stream_options": {"include_usage": True}}
-    # llama.cpp makes one token however few are asked for: 0 asks for one, taken back.
     logprobs = 1 if ranked else req.logprobs  # candidates are ranked by their logprobs
     optional = {
+        # llama.cpp makes a token however few are asked for: 0 asks for one, taken back
+        # (`nothing_generated`).
         "max_tokens": req.max_tokens or (None if req.max_tokens is None else 1),
         "temperature": req.temperature,
         "top_p": req.top_p,
