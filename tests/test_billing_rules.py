@@ -520,6 +520,45 @@ async def test_a_streamed_picture_is_passed_through_and_billed_by_its_tokens(
     assert (row["cost_usd"], row["unpriced"]) == (pytest.approx(billed), 0)
 
 
+async def test_an_image_stream_cut_before_its_picture_bills_the_partial_pictures_sent(
+    billing: Deployment,
+) -> None:
+    """OpenAI bills each partial picture of a GPT Image stream (100 image output tokens);
+    a stream that broke off before its `completed` event (which reports the usage) was
+    billed $0 for the prompt and the pictures it had sent."""
+    key = billing.create_key(max_budget=1.0)
+    url = billing.first.base_url + "/v1/images/generations"
+    asked = {"model": "gpt-image-1", "prompt": "cut: a red ball", "stream": True}
+    for partials in (2, 3):
+        answer = raw_request(url, asked | {"partial_images": partials}, key=key["key"])
+        assert answer.body.count(b"event: image_generation.partial_image") == partials
+        assert b"image_generation.completed" not in answer.body
+    rows = await billing.wait_for_rows(key["id"], 2)
+    # 15 characters of prompt: 4 tokens; 100 output tokens per partial picture (a whole
+    # picture of the default quality may have 4160).
+    assert sorted((r["prompt_tokens"], r["completion_tokens"]) for r in rows) == [
+        (4, 200),
+        (4, 300),
+    ]
+    for row in rows:
+        billed = (4 * 5 + row["completion_tokens"] * 40) / M
+        assert (row["cost_usd"], row["images"]) == (pytest.approx(billed), 0), row
+    # A low-quality picture has 272 output tokens: three partial pictures bill no more.
+    low = billing.create_key(max_budget=1.0)
+    body = asked | {"partial_images": 3, "quality": "low", "size": "1024x1024"}
+    raw_request(url, body, key=low["key"])
+    [row] = await billing.wait_for_rows(low["id"], 1)
+    assert (row["prompt_tokens"], row["completion_tokens"]) == (4, 272), row
+    # A client that leaves after two partial pictures is billed them, too.
+    left = billing.create_key(max_budget=1.0)
+    hang = asked | {"prompt": "hang: a red ball", "partial_images": 2}
+    sock = raw_post(billing.first, left["key"], "/v1/images/generations", hang)
+    assert read_events(sock, 2).count(b"event: image_generation.partial_image") == 2
+    sock.close()
+    row = await cut_stream_row(billing, left["id"])
+    assert (row["prompt_tokens"], row["completion_tokens"]) == (4, 200), row
+
+
 async def test_a_streamed_image_edit_is_passed_through_and_billed_by_its_tokens(
     billing: Deployment,
 ) -> None:
@@ -590,16 +629,15 @@ async def test_a_request_that_fails_before_any_output_costs_nothing(
 def open_raw_stream(proc: AiportProcess, key: str, model: str, tag: str) -> socket.socket:
     """A streaming chat request on a raw socket with a small receive buffer, so that the
     test decides when (and whether) the answer is read."""
-    body = json.dumps(
-        {
-            "model": model,
-            "stream": True,
-            "user": tag,
-            "messages": [{"role": "user", "content": "Hello there"}],
-        }
-    ).encode()
+    messages = [{"role": "user", "content": "Hello there"}]
+    asked = {"model": model, "stream": True, "user": tag, "messages": messages}
+    return raw_post(proc, key, CHAT_PATH, asked)
+
+
+def raw_post(proc: AiportProcess, key: str, path: str, asked: dict[str, Any]) -> socket.socket:
+    body = json.dumps(asked).encode()
     head = (
-        f"POST {CHAT_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     ).encode()
     sock = socket.socket()

@@ -33,7 +33,7 @@ from aiport.settings import Settings
 from aiport.store.database import Database, default_database_url, open_database
 from aiport.store.keys import KeyRecord, KeySpend, KeyStore
 from aiport.store.migrations import upgrade
-from aiport.store.price import Price
+from aiport.store.price import PARTIAL_IMAGE_TOKENS, Price
 from aiport.store.pricing import PriceTable
 from aiport.store.usage import UsageRecord, UsageWriter
 from aiport.store.usage_rollup import Compactor
@@ -94,6 +94,16 @@ class Charge:
         if self.estimate.audio_seconds and usage == Usage():
             return Usage(audio_seconds=self.estimate.audio_seconds)
         return usage
+
+    def unfinished_picture(self, partials: int) -> Usage:
+        """A streamed picture cut before its final image (whose event reports the usage):
+        its prompt as estimated and the `partials` partial pictures sent, at what OpenAI
+        bills for each — never more output than the whole picture would have."""
+        output = PARTIAL_IMAGE_TOKENS * partials
+        price = self.price
+        if price is not None and price.image_output_tokens:
+            output = min(output, price.picture_tokens(self.estimate.image_variant))
+        return Usage(prompt_tokens=self.estimate.prompt_tokens, completion_tokens=output)
 
     def cost(self, usage: Usage) -> float:
         if self.price is None:

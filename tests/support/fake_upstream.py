@@ -354,13 +354,22 @@ class FakeUpstream:
         return await self._named_events(request, fake_script.message_events(body))
 
     async def _named_events(
-        self, request: web.Request, events: list[dict[str, Any]]
+        self, request: web.Request, events: list[dict[str, Any]], *, cut: str = ""
     ) -> web.StreamResponse:
         response = web.StreamResponse(headers={"content-type": "text/event-stream"})
         await response.prepare(request)
         for event in events:
             kind = event["type"].encode()
             await response.write(b"event: " + kind + b"\ndata: " + orjson.dumps(event) + b"\n\n")
+        if cut == "cut:":  # the connection breaks before the stream's end
+            await asyncio.sleep(0.05)  # let the proxy pass the events on
+            request.transport.close()  # type: ignore[union-attr]
+            return response
+        if cut:  # nothing more until the client goes away (at most 10 s)
+            for _ in range(200):
+                if request.transport is None or request.transport.is_closing():
+                    return response
+                await asyncio.sleep(0.05)
         await response.write_eof()
         return response
 
@@ -439,6 +448,10 @@ class FakeUpstream:
             picture |= {"quality": "low", "background": "opaque", "output_format": "png"}
             partial = {"type": "image_generation.partial_image", "partial_image_index": 0}
             completed = {"type": "image_generation.completed", "usage": IMAGE_EDIT_USAGE}
+            prompt = str(body.get("prompt"))
+            if prompt.startswith(("cut:", "hang:")):  # its partials, then it breaks off/waits
+                partials = [partial | picture] * int(body.get("partial_images") or 1)
+                return await self._named_events(request, partials, cut=prompt[:4])
             return await self._named_events(request, [partial | picture, completed | picture])
         return web.json_response(
             {

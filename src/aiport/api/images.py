@@ -29,6 +29,7 @@ PARTIAL, COMPLETED = "image_generation.partial_image", "image_generation.complet
 # Each picture's events, of a generation or an edit: its partial pictures, then the whole.
 PICTURE_EVENTS = frozenset({PARTIAL, COMPLETED, "image_edit.partial_image", "image_edit.completed"})
 COMPLETED_EVENTS = frozenset({COMPLETED, "image_edit.completed"})
+PARTIAL_EVENTS = PICTURE_EVENTS - COMPLETED_EVENTS
 EVENT_QUALITIES = ("low", "medium", "high", "auto")
 TOKEN_FIELDS = ("prompt_tokens", "completion_tokens", "cached_tokens", "image_tokens")
 
@@ -117,8 +118,11 @@ async def metered_pictures(
     ctx: RequestContext, events: AsyncIterator[StreamChunk]
 ) -> AsyncGenerator[StreamChunk, None]:
     """Pass the events through, counting the pictures delivered and the tokens their
-    `completed` events report (each reports its own picture's)."""
+    `completed` events report (each reports its own picture's). A picture cut before its
+    `completed` event (by the upstream or the client) is billed by the partial pictures
+    the consumer took (`Charge.unfinished_picture`)."""
     ctx.usage = Usage()
+    partials = 0  # of the picture in progress
     try:
         async for chunk in events:
             kind = chunk.data.get("type")
@@ -126,15 +130,23 @@ async def metered_pictures(
                 ctx.mark_token()
             yield chunk
             if kind in COMPLETED_EVENTS:
-                drawn = Usage.from_openai(chunk.data.get("usage"))
-                for name in TOKEN_FIELDS:
-                    setattr(ctx.usage, name, getattr(ctx.usage, name) + getattr(drawn, name))
+                _add(ctx.usage, Usage.from_openai(chunk.data.get("usage")))
                 ctx.usage.images += 1
                 ctx.usage_reported = True
+                partials = 0
+            elif kind in PARTIAL_EVENTS:
+                partials += 1
     finally:
+        if partials and ctx.charge is not None:
+            _add(ctx.usage, ctx.charge.unfinished_picture(partials))
         close = getattr(events, "aclose", None)
         if close is not None:
             await close()
+
+
+def _add(usage: Usage, more: Usage) -> None:
+    for name in TOKEN_FIELDS:
+        setattr(usage, name, getattr(usage, name) + getattr(more, name))
 
 
 def _public_url(request: web.Request) -> str:

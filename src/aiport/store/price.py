@@ -26,6 +26,11 @@ from typing import Protocol
 
 # Image output tokens by quality, relative to a high-quality picture (gpt-image-1's table).
 QUALITY_SHARE = {"low": 272 / 4160, "medium": 1056 / 4160, "high": 1.0}
+# What OpenAI bills for each partial picture of a streamed GPT Image picture: "each partial
+# image adds 100 image output tokens" (image-generation guide, "Streaming"; a streamed low
+# 1024x1024 picture with one partial reports 372 output tokens where one without reports
+# 272, as maximhq/bifrost#4777 shows).
+PARTIAL_IMAGE_TOKENS = 100
 # OpenAI's rate for audio a user sends: "1 token per 100 ms of audio" (Realtime API guide,
 # "Managing costs", developers.openai.com/api/docs/guides/realtime-costs — the only rate it
 # publishes; its transcription models report the audio tokens they billed in `usage`).
@@ -117,7 +122,7 @@ class Price:
     ) -> float:
         """The cost to reserve for a request before it runs: its estimate priced in full."""
         if images and not self.images and self.output:
-            output_tokens += images * self._image_tokens(image_variant)
+            output_tokens += images * self.picture_tokens(image_variant)
             images = 0
         audio_tokens = 0
         if audio_seconds and not self.audio_minute:  # a transcription priced by tokens
@@ -171,7 +176,9 @@ class Price:
         # A variant the table lacks (say, a new size): the dearest known one, never 0.
         return max(self.images.values(), default=0.0)
 
-    def _image_tokens(self, variant: str) -> int:
+    def picture_tokens(self, variant: str) -> int:
+        """A GPT Image picture's output tokens at `variant` (`"<quality> <size>"`), as far as
+        `image_output_tokens` tells (0 for a price without)."""
         quality, _, size = variant.partition(" ")
         width, _, height = size.partition("x")
         area = 1.5  # `auto` may pick 1536x1024
