@@ -66,6 +66,7 @@ def billing_config(upstream: FakeUpstream, **extra: Any) -> dict[str, Any]:
         "deployments": [{"engine": "gone"}],
         "fallbacks": ["cheap"],
     }
+    config["models"]["claude-opus"] = {"provider": "anthropic", "model": "claude-opus-4-6"}
     # OpenAI first, Claude (which is always sent a max_tokens) behind it.
     config["models"]["gpt-or-claude"] = {
         "deployments": [
@@ -285,6 +286,36 @@ async def test_a_request_without_an_output_limit_reserves_the_most_the_model_may
     assert chat(billing.first, rated, "gpt-5").status == 200
     unlimited = {"model": "gpt-5", "input": "Hello there"}
     assert raw_request(url + "/v1/responses", unlimited, key=rated).status == 200
+
+
+async def test_claude_is_billed_at_the_speed_and_place_it_reports_it_served(
+    billing: Deployment,
+) -> None:
+    """Claude was priced by its name only: fast mode (6x on Opus 4.6) and US-only
+    inference (1.1x) were billed, and reserved, at the standard rates."""
+    key = billing.create_key(max_budget=5.0)
+    url = billing.first.base_url + "/v1/messages"
+    asked = {"model": "claude-opus", "messages": MESSAGES_BODY, "max_tokens": 100}
+    ways = (
+        {},
+        {"speed": "fast"},
+        {"inference_geo": "us"},
+        {"speed": "fast", "inference_geo": "us"},
+    )
+    for way in ways:
+        assert raw_request(url, asked | way, key=key["key"]).status == 200
+        streamed = raw_request(url, asked | way | {"stream": True}, key=key["key"])
+        assert b"message_stop" in streamed.body
+    rows = await billing.wait_for_rows(key["id"], 8)
+    whole, stream = (11 * 5 + 6 * 25) / M, (9 * 5 + 4 * 25) / M  # Opus 4.6: $5 / $25
+    expected = [cost * factor for cost in (whole, stream) for factor in (1, 6, 1.1, 6.6)]
+    assert sorted(r["cost_usd"] for r in rows) == pytest.approx(sorted(expected))
+    # The reservation too: 1,000 output tokens may cost $0.025, fast $0.15.
+    edge = billing.create_key(max_budget=0.1)["key"]
+    asked["max_tokens"] = 1000
+    assert raw_request(url, asked, key=edge).status == 200
+    refused = raw_request(url, asked | {"speed": "fast"}, key=edge)
+    assert refused.status == 429 and b"may cost up to $0.15" in refused.body, refused.body
 
 
 def gpt_4_cost(prompt: int, completion: int) -> float:

@@ -34,7 +34,7 @@ from aiport.store.database import Database, default_database_url, open_database
 from aiport.store.keys import KeyRecord, KeySpend, KeyStore
 from aiport.store.migrations import upgrade
 from aiport.store.price import PARTIAL_IMAGE_TOKENS, Price
-from aiport.store.pricing import PriceTable
+from aiport.store.pricing import PriceTable, served_multiplier
 from aiport.store.usage import UsageRecord, UsageWriter
 from aiport.store.usage_rollup import Compactor
 
@@ -106,9 +106,12 @@ class Charge:
         return Usage(prompt_tokens=self.estimate.prompt_tokens, completion_tokens=output)
 
     def cost(self, usage: Usage) -> float:
-        if self.price is None:
+        """What `usage` costs at the price, as the upstream says it served it (fast mode,
+        US-only inference: `served_multiplier`)."""
+        if self.price is None or self.priced_as is None:
             return 0.0
-        return self.price.cost(usage, self.estimate.image_variant)
+        cost = self.price.cost(usage, self.estimate.image_variant)
+        return cost * served_multiplier(self.priced_as, usage.speed, usage.inference_geo)
 
     def unpriced(self, cost: float) -> bool:
         """Served without a price: an unpriced model, or a priced one whose answer
@@ -234,12 +237,12 @@ class Accounts:
         """What the request may cost: at its own price, and for a key with a budget in USD
         at the dearest of those that may also serve it."""
         estimate = charge.estimate
-        cost = _estimated_cost(charge.price, estimate)
+        cost = _estimated_cost(charge.price, estimate, charge.priced_as)
         if record.max_budget_usd is not None:
             for name in may_also_serve:
                 if name is not None:  # None: an embedded engine, free
                     price = self.prices.price_for(name, estimate.meter)
-                    cost = max(cost, _estimated_cost(price, estimate))
+                    cost = max(cost, _estimated_cost(price, estimate, name))
         return cost
 
     async def _admit(
@@ -351,11 +354,13 @@ class Accounts:
                 log.exception("could not settle a reservation of key %s", reserved.key.id)
 
 
-def _estimated_cost(price: Price | None, estimate: Estimate) -> float:
-    """What `estimate` may cost at `price` (nothing when unpriced)."""
-    if price is None:
+def _estimated_cost(price: Price | None, estimate: Estimate, model: str | None) -> float:
+    """What `estimate` may cost at `price`, the price of `model` (nothing when unpriced),
+    served as the request asks (`served_multiplier`)."""
+    if price is None or model is None:
         return 0.0
-    return price.estimate(
+    factor = served_multiplier(model, estimate.speed, estimate.inference_geo)
+    return factor * price.estimate(
         estimate.prompt_tokens,
         estimate.output_tokens,
         images=estimate.images,

@@ -53,6 +53,10 @@ class Estimate:
     # The output a tpm limit counts when it is not `output_tokens` (None): for a request
     # without a limit, a typical answer — what it reserves against budgets is the most.
     rate_output_tokens: int | None = None
+    # How the request asks to be served where that changes its price (Anthropic's `speed`,
+    # `inference_geo`): its reservation prices it so.
+    speed: str = ""
+    inference_geo: str = ""
 
     @property
     def tokens(self) -> int:

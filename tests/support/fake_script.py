@@ -254,6 +254,9 @@ def anthropic_usage(body: JSON, input_tokens: int, output_tokens: int) -> JSON:
     usage = {"input_tokens": input_tokens, "output_tokens": output_tokens}
     if (body.get("metadata") or {}).get("user_id") == "cached":
         usage |= {"cache_read_input_tokens": 100, "cache_creation_input_tokens": 20}
+    if body.get("speed") or body.get("inference_geo"):  # how it was served, as asked
+        usage["speed"] = body.get("speed") or "standard"
+        usage["inference_geo"] = body.get("inference_geo") or "global"
     return usage
 
 

@@ -49,7 +49,12 @@ async def create_message(request: web.Request) -> web.StreamResponse:
     svc, ctx = services(request), context(request)
     body = await read_json(request, svc.settings.max_json_bytes)
     req = _validate(MessagesRequest, body)
-    estimate = Estimate(prompt_tokens=estimate_prompt_tokens(body), output_tokens=req.max_tokens)
+    estimate = Estimate(
+        prompt_tokens=estimate_prompt_tokens(body),
+        output_tokens=req.max_tokens,
+        speed=str(body.get("speed") or ""),
+        inference_geo=str(body.get("inference_geo") or ""),
+    )
     group = await route(request, req.model, estimate, kind="messages")
     passed = _passed_on(request, _check_fields(group, MessagesRequest, body))
     if req.stream:

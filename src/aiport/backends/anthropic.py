@@ -149,5 +149,10 @@ def _openai_errors() -> Iterator[None]:
 
 def anthropic_usage(usage: object) -> Usage:
     """Anthropic's usage for metering: cache reads and writes are prompt tokens billed at
-    their own rates."""
-    return Usage.from_openai(chat_anthropic.chat_usage(usage))
+    their own rates; how it was served (speed, inference geo, tier) as it reports it."""
+    found = Usage.from_openai(chat_anthropic.chat_usage(usage))
+    if isinstance(usage, dict):
+        for name in ("speed", "inference_geo", "service_tier"):
+            value = usage.get(name)
+            setattr(found, name, value if isinstance(value, str) else "")
+    return found

@@ -56,6 +56,8 @@ class Usage:
 
     `cached_tokens`, `cache_write_tokens`, `audio_tokens` and `image_tokens` are the parts
     of `prompt_tokens` the upstream reported separately (they have prices of their own).
+    `speed` and `inference_geo` are how Anthropic says it served the request (`fast`,
+    `us`: at other prices), `service_tier` its tier; empty when not reported.
     """
 
     prompt_tokens: int = 0
@@ -67,6 +69,9 @@ class Usage:
     cache_write_tokens: int = 0
     audio_tokens: int = 0
     image_tokens: int = 0
+    speed: str = ""
+    inference_geo: str = ""
+    service_tier: str = ""
 
     @classmethod
     def from_openai(cls, usage: Any) -> Usage:

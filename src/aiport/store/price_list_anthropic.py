@@ -16,8 +16,22 @@ write (1.25x input). Anthropic bills 1-hour cache writes at 2x input; the usage 
 reports counts them with the 5-minute writes, so aiport bills them at the 5-minute rate —
 less than Anthropic charges — until usage separates the two.
 
+Prices that depend on how a request was served, applied by what Anthropic's `usage`
+reports it served (`speed`, `inference_geo`), and reserved by what the request asks for:
+- fast mode (`speed: "fast"`): every token rate times the model's fast-mode multiplier
+  (`FAST_MODE`): Opus 4.6 6x ($30 / $150, Anthropic's fast-mode page), Opus 4.8 and Opus 5
+  2x ($10 / $50, as Vercel's and OpenRouter's catalogues list them). A model Anthropic
+  reports fast for and this table does not name is billed at its standard rates (less
+  than Anthropic charges: its multiplier is not confirmed here, so not guessed);
+- US-only inference (`inference_geo: "us"`, Opus 4.6 and later, the only models that take
+  it): every token rate times 1.1 (Anthropic's pricing and data-residency pages);
+- long prompts: `long_context` below (Sonnet 4.5 over 200k tokens);
+- the Priority Tier (`service_tier: "priority"`) is a commitment whose per-token prices
+  Anthropic does not publish: billed at the standard rates; batch prices (50%) apply only
+  to the Message Batches API, which aiport does not serve.
+
 Not confirmed by these sources, so not guessed: the 5.1/5.5 models (Fable 5.1, Mythos 5.x,
-Opus/Sonnet/Haiku 5.5), batch and priority tiers, web search and other server tools.
+Opus/Sonnet/Haiku 5.5), web search and other server tools.
 A name not here is unpriced until `prices:` in aiport.yaml gives it a price.
 """
 
@@ -29,6 +43,10 @@ from types import MappingProxyType
 from aiport.store.price import Price
 
 LONG_PROMPT = 200_001  # prompt tokens from which Sonnet 4.5's long-context rates apply
+FAST_MODE: Mapping[str, float] = MappingProxyType(
+    {"claude-opus-4-6": 6.0, "claude-opus-4-8": 2.0, "claude-opus-5": 2.0}
+)
+US_INFERENCE = 1.1  # `inference_geo: "us"`
 
 
 def _claude(

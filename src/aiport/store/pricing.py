@@ -25,7 +25,7 @@ from typing import Any
 
 from aiport.store.price import Price, UsageLike
 from aiport.store.price_list import OPENAI_PRICES
-from aiport.store.price_list_anthropic import ANTHROPIC_PRICES
+from aiport.store.price_list_anthropic import ANTHROPIC_PRICES, FAST_MODE, US_INFERENCE
 
 DEFAULT_PRICES: Mapping[str, Price] = MappingProxyType({**OPENAI_PRICES, **ANTHROPIC_PRICES})
 # `-2024-08-06` (OpenAI's snapshots since 2024), `-0613` (the older ones) or `-20250929`
@@ -89,6 +89,17 @@ class PriceTable:
         """USD for `usage` on `model`; 0.0 for an unpriced model."""
         price = self.price(model)
         return price.cost(usage, image_variant) if price is not None else 0.0
+
+
+def served_multiplier(model: str, speed: str, inference_geo: str) -> float:
+    """What Anthropic's token rates of `model` are multiplied by when a request is served
+    at `speed` in `inference_geo` (see `price_list_anthropic`): 1.0 for the standard."""
+    factor = 1.0
+    if speed == "fast":
+        factor *= FAST_MODE.get(model) or FAST_MODE.get(undated(model)) or 1.0
+    if inference_geo == "us":
+        factor *= US_INFERENCE
+    return factor
 
 
 def undated(model: str) -> str:
