@@ -628,6 +628,22 @@ async def test_a_legacy_completion_reserves_every_prompt_and_every_candidate(
     assert assert_openai_error(mismatched, 400, "best_of")
 
 
+async def test_a_legacy_completion_without_max_tokens_is_sent_what_it_reserved(
+    billing: Deployment, upstream: FakeUpstream
+) -> None:
+    """It reserved OpenAI's default, 16 tokens, but was sent no limit: an upstream whose
+    default is another (llama.cpp's server: until the context ends) could answer past it."""
+    key = billing.create_key(max_budget=1.0)["key"]
+    url = billing.first.base_url + "/v1/completions"
+    for stream in (False, True):
+        asked = {"model": "gpt-3.5-turbo-instruct", "prompt": "Hello", "stream": stream}
+        assert raw_request(url, asked, key=key).status == 200
+        assert upstream.last("/completions")["body"]["max_tokens"] == 16
+    asked = {"model": "gpt-3.5-turbo-instruct", "prompt": "Hello", "max_tokens": 5}
+    assert raw_request(url, asked, key=key).status == 200
+    assert upstream.last("/completions")["body"]["max_tokens"] == 5
+
+
 async def test_a_request_that_fails_before_any_output_costs_nothing(
     billing: Deployment,
 ) -> None:

@@ -16,6 +16,10 @@ from aiport.backends.base import Backend, Call, JSONBody, StreamChunk
 from aiport.metering import Estimate, completion_estimate, estimate_prompt_tokens, observe_stream
 from aiport.protocol.completions import DEFAULT_MAX_TOKENS, CompletionRequest
 
+# What a request without max_tokens reserves is what it is sent: OpenAI's default, which
+# other servers do not share (llama.cpp's server generates until the context ends).
+DEFAULTS = {"max_tokens": DEFAULT_MAX_TOKENS}
+
 
 async def create_completion(request: web.Request) -> web.StreamResponse:
     svc, ctx = services(request), context(request)
@@ -28,7 +32,7 @@ async def create_completion(request: web.Request) -> web.StreamResponse:
     )
     group = await route(request, req.model, estimate, kind="chat")
     if not req.stream:
-        served = await serve(request, group, req, body, _complete)
+        served = await serve(request, group, req, body, _complete, defaults=DEFAULTS)
         result = served.result
         ctx.usage, ctx.usage_reported = result.usage, True
         return json_response(request, result)
@@ -39,7 +43,9 @@ async def create_completion(request: web.Request) -> web.StreamResponse:
         )
 
     # A stream's usage is always asked for (metering), and dropped again below.
-    opened = await serve(request, group, req, body, open_completion, want_usage=True, stream=True)
+    opened = await serve(
+        request, group, req, body, open_completion, defaults=DEFAULTS, want_usage=True, stream=True
+    )
     first, chunks = opened.result
     ok: bool | None = None
     try:
