@@ -107,3 +107,35 @@ async def test_a_budget_removed_then_set_again_counts_what_was_spent_meanwhile(
     assert again is not None
     with pytest.raises(QuotaExceeded, match=r"spent \$0\.0100 of its \$0\.0100"):
         await limiter.admit(again, estimated_cost_usd=0.001)
+
+
+async def test_requests_running_when_a_budget_is_set_count_into_it(
+    db: Database, limiter: Limiter
+) -> None:
+    """A budget set on a key that had none starts from the database, which does not hold
+    the requests still running: each settled nowhere (it reserved in no totals), so the
+    new budget never saw what they cost. Settled with the key as it is now, each counts."""
+    store = KeyStore(db)
+    record, _ = await store.create("budget later", rpm=1000)
+    running = [await limiter.admit(record, estimated_cost_usd=0.003) for _ in range(2)]
+    budgeted = await store.update(record.id, {"max_budget_usd": 0.01})
+    assert budgeted is not None
+    await limiter.admit(budgeted, estimated_cost_usd=0.001)  # the totals start: $0
+    for admission in running:
+        await bill(db, record, 0.004)
+        await limiter.settle(admission, 0, 0.004, current=budgeted)
+    # $0.008 spent and $0.001 reserved: $0.001 of $0.01 left.
+    await limiter.admit(budgeted, estimated_cost_usd=0.001)
+    with pytest.raises(QuotaExceeded, match=r"spent \$0\.0100 of its \$0\.0100"):
+        await limiter.admit(budgeted, estimated_cost_usd=0.0001)
+    # Not yet started totals are left alone: they will read the rows from the database.
+    late = await store.update(record.id, {"max_budget_usd": None})
+    assert late is not None
+    before = await limiter.admit(late, estimated_cost_usd=0.002)
+    again = await store.update(record.id, {"max_budget_usd": 0.02})
+    assert again is not None
+    await bill(db, record, 0.002)
+    await limiter.settle(before, 0, 0.002, current=again)
+    await limiter.admit(again, estimated_cost_usd=0.0095)  # $0.010 from the database
+    with pytest.raises(QuotaExceeded, match=r"spent \$0\.0195 of its \$0\.0200"):
+        await limiter.admit(again, estimated_cost_usd=0.001)

@@ -179,6 +179,17 @@ class Accounts:
         stored = await self.store.spend(key_id)
         return KeySpend(stored.tokens + pending.tokens, stored.cost_usd + pending.cost_usd)
 
+    async def _current(self, key_id: str) -> KeyRecord | None:
+        """The key as it is now: from the cache, else (an edit emptied it) the database;
+        None when neither answers."""
+        record = self.cache.known(key_id)
+        if record is None:
+            try:
+                record = await self.store.get(key_id)
+            except Exception as exc:
+                log.warning("could not read key %s to settle its request: %s", key_id, exc)
+        return record
+
     # -- limits -------------------------------------------------------------------------
 
     async def admit(
@@ -342,12 +353,15 @@ class Accounts:
         self, admission: Admission, tokens: int, cost: float, top_up: Admission | None
     ) -> None:
         """Settle the reservation to what the request used (and give back a top-up: the
-        first one takes the whole cost)."""
-        for reserved, used_tokens, used_cost in ((admission, tokens, cost), (top_up, 0, 0.0)):
+        first one takes the whole cost), into the totals the key as it is now counts in
+        (a budget set on it while the request ran counts it too)."""
+        current = await self._current(admission.key.id)
+        settling = ((admission, tokens, cost, current), (top_up, 0, 0.0, None))
+        for reserved, used_tokens, used_cost, now in settling:
             if reserved is None:
                 continue
             try:
-                await self.limiter.settle(reserved, used_tokens, used_cost)
+                await self.limiter.settle(reserved, used_tokens, used_cost, current=now)
             except APIError as exc:
                 log.warning("could not settle a reservation of key %s: %s", reserved.key.id, exc)
             except Exception:

@@ -159,6 +159,12 @@ class KeyCache:
             raise AuthenticationFailed(f"This API key expired at {when}.")
         return record
 
+    def known(self, key_id: str) -> KeyRecord | None:
+        """The record this cache holds for `key_id`, fresh or not; None if it holds none."""
+        key_hash = self._hash_by_id.get(key_id)
+        entry = self._entries.get(key_hash) if key_hash is not None else None
+        return entry.record if entry is not None else None
+
     async def revoke(self, key_id: str) -> KeyRecord | None:
         """Revoke in the database, forget locally, and tell the other instances."""
         record = await self.store.revoke(key_id)

@@ -16,9 +16,10 @@ request of a key with a budget, in both units whichever budget is set, and stay 
 through edits of its budget, limits and models, so a request running while its key is
 edited settles into the totals the edited key uses. A budget set on a key that had none
 starts them afresh from the database (they are per `budget_since`): what was spent without
-a budget was counted nowhere else. (Requests still running at that moment are not in the
-database yet: the one case a settlement lands in totals no longer used.) A key that has
-used its budget gets 429 `insufficient_quota` with `x-should-retry: false`.
+a budget was counted nowhere else. Requests still running then are not in the database
+yet: each is settled with the key as it is now (`settle(..., current=)`), and its whole
+use counts into the new totals if they have started (else they will read its row). A key
+that has used its budget gets 429 `insufficient_quota` with `x-should-retry: false`.
 
 `RedisLimiter` does all of it in one Lua script per request, atomically and with Redis's
 clock, so N instances enforce one limit; `LocalLimiter` does the same arithmetic in

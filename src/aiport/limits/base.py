@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from aiport.errors import Overloaded, QuotaExceeded, RateLimited
 from aiport.store.keys import KeyRecord, KeySpend
@@ -156,22 +156,40 @@ class Limiter(ABC):
         return await self._admit(key, tokens, cost, rate)
 
     async def settle(
-        self, admission: Admission, actual_tokens: int, actual_cost_usd: float | None = None
+        self,
+        admission: Admission,
+        actual_tokens: int,
+        actual_cost_usd: float | None = None,
+        current: KeyRecord | None = None,
     ) -> int:
         """Replace the reservation with the real use; return actual − estimated tokens.
 
         Settling twice does nothing the second time. With `actual_cost_usd` None the
-        reserved cost stands.
+        reserved cost stands. `current` is the key as it is now, if known: when a budget
+        was set on it afresh while the request ran, the whole use counts into its totals
+        (`restarted_use`).
         """
         delta, delta_usd = settlement(admission, actual_tokens, actual_cost_usd)
         rate = int(actual_tokens) - admission.rate_tokens
-        if admission.settled or admission.backend == "none":
-            admission.settled = True
+        if admission.settled:
             return delta
         admission.settled = True
-        if delta or delta_usd or rate:
+        if admission.backend != "none" and (delta or delta_usd or rate):
             await self._settle(admission.key, delta, delta_usd, rate)
+        await self._count_restarted(admission, actual_tokens, actual_cost_usd, current)
         return delta
+
+    async def _count_restarted(
+        self,
+        admission: Admission,
+        actual_tokens: int,
+        actual_cost_usd: float | None,
+        current: KeyRecord | None,
+    ) -> None:
+        use = restarted_use(admission, actual_tokens, actual_cost_usd, current)
+        if use is not None:
+            assert current is not None
+            await self._settle(replace(current, tpm=None), *use, 0)
 
     async def close(self) -> None:
         """Release connections and background tasks."""
@@ -186,6 +204,27 @@ class Limiter(ABC):
         self, key: KeyRecord, delta_tokens: int, delta_nano_usd: int, delta_rate: int
     ) -> None:
         """Correct budgets by `delta_tokens` and `delta_nano_usd`, tpm by `delta_rate`."""
+
+
+def restarted_use(
+    admission: Admission,
+    actual_tokens: int,
+    actual_cost_usd: float | None,
+    current: KeyRecord | None,
+) -> tuple[int, int] | None:
+    """The tokens and nano-USD a request used, when the key's budget totals started afresh
+    since it was admitted (a budget set on a key that had none: `current.budget_since`
+    moved), else None. It reserved in no totals that count now, and the new ones started
+    from the database before its usage row was written (the row is written before the
+    settlement): its whole use counts into them — if they have started already; totals
+    that start later read the row from the database."""
+    if current is None or not current.has_budget:
+        return None
+    before = admission.key
+    if before.has_budget and before.budget_since == current.budget_since:
+        return None
+    cost = admission.cost_usd if actual_cost_usd is None else max(0.0, actual_cost_usd)
+    return int(actual_tokens), nano_usd(cost)
 
 
 def settlement(

@@ -80,15 +80,32 @@ class FallbackLimiter(Limiter):
     async def _settle(
         self, key: KeyRecord, delta_tokens: int, delta_nano_usd: int, delta_rate: int
     ) -> None:
-        raise AssertionError("settle() dispatches on the admission's backend")
+        """Budget totals moved outside a reservation (`Limiter.settle`'s `current`): the
+        local totals while Redis is away, and Redis's now or once it is back."""
+        if self.redis_down:
+            await self.local._settle(key, delta_tokens, delta_nano_usd, delta_rate)
+        await self._pass_on(key, delta_tokens, delta_nano_usd)
 
     async def settle(
-        self, admission: Admission, actual_tokens: int, actual_cost_usd: float | None = None
+        self,
+        admission: Admission,
+        actual_tokens: int,
+        actual_cost_usd: float | None = None,
+        current: KeyRecord | None = None,
     ) -> int:
         """Settle where the request was admitted; what Redis cannot take now, it gets later."""
+        if admission.settled:
+            return settlement(admission, actual_tokens, actual_cost_usd)[0]
+        delta = await self._settle_reserved(admission, actual_tokens, actual_cost_usd)
+        await self._count_restarted(admission, actual_tokens, actual_cost_usd, current)
+        return delta
+
+    async def _settle_reserved(
+        self, admission: Admission, actual_tokens: int, actual_cost_usd: float | None
+    ) -> int:
         delta, delta_usd = settlement(admission, actual_tokens, actual_cost_usd)
         if admission.backend != "redis":
-            owed = admission.backend == "local" and not admission.settled
+            owed = admission.backend == "local"
             await self.local.settle(admission, actual_tokens, actual_cost_usd)
             if owed:  # spend of the outage: Redis gets the correction too
                 await self._pass_on(admission.key, delta, delta_usd)
