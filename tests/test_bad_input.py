@@ -181,6 +181,24 @@ def test_declared_length_over_the_limit_is_413_before_the_body(
     assert b'"code":"request_too_large"' in answer
 
 
+@pytest.mark.parametrize(
+    ("path", "content_type"),
+    [
+        ("/v1/chat/completions", "application/json"),
+        ("/v1/audio/transcriptions", "multipart/form-data; boundary=x"),
+        ("/v1/images/edits", "multipart/form-data; boundary=x"),
+    ],
+)
+def test_a_body_not_as_its_content_encoding_says_is_a_400(
+    small: AiportProcess, path: str, content_type: str
+) -> None:
+    headers = {"Content-Type": content_type, "Content-Encoding": "gzip"}
+    answer = call(small, path, b"not gzip at all", headers=headers)
+    assert_openai_error(answer, 400)
+    assert "Content-Encoding" in answer.json()["error"]["message"]
+    assert "Traceback" not in small.log()
+
+
 def test_chunked_json_over_the_limit_is_413(small: AiportProcess) -> None:
     def pieces() -> Iterator[bytes]:
         yield b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "'

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import orjson
 from aiohttp import BodyPartReader, HttpVersion11, MultipartReader, web
 from aiohttp.hdrs import CONTENT_TRANSFER_ENCODING
+from aiohttp.web_protocol import RequestPayloadError
 from pydantic import ValidationError
 
 from aiport.backends.base import Upload
@@ -74,7 +75,7 @@ async def read_json(request: web.Request, limit: int) -> dict[str, Any]:
     check_declared_size(request, limit)
     if request.content_type.startswith("multipart/"):
         raise NotJSON(f"the body is {request.content_type}, not application/json")
-    raw = await _read_bounded(request, limit)
+    raw = await read_bytes(request, limit)
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -101,17 +102,31 @@ def _too_deep(value: Any) -> bool:
     return True
 
 
-async def _read_bounded(request: web.Request, limit: int) -> bytes:
-    if request.content_length is not None:
-        return await request.read()
-    chunks: list[bytes] = []
-    total = 0
-    async for chunk in request.content.iter_chunked(_UPLOAD_CHUNK):
-        total += len(chunk)
-        if total > limit:
-            raise PayloadTooLarge(f"Request body is over the {limit}-byte limit.")
-        chunks.append(chunk)
-    return b"".join(chunks)
+async def read_bytes(request: web.Request, limit: int) -> bytes:
+    """The whole body, refused (413) as soon as it is over `limit`."""
+    try:
+        if request.content_length is not None:
+            return await request.read()
+        chunks: list[bytes] = []
+        total = 0
+        async for chunk in request.content.iter_chunked(_UPLOAD_CHUNK):
+            total += len(chunk)
+            if total > limit:
+                raise PayloadTooLarge(f"Request body is over the {limit}-byte limit.")
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except RequestPayloadError as exc:
+        raise _undecodable_body(request) from exc
+
+
+def _undecodable_body(request: web.Request) -> InvalidRequest:
+    """aiohttp decodes a `Content-Encoding` (gzip, deflate, br) as it reads: a body that is
+    not what it says is the client's error."""
+    encoding = _short(request.headers.get("Content-Encoding", ""))
+    return InvalidRequest(
+        f"The request body could not be decoded as its Content-Encoding ({encoding}) says.",
+        code="invalid_http_request",
+    )
 
 
 def validate(model: type[M], body: dict[str, Any], *, strict: bool = True) -> M:
@@ -195,6 +210,10 @@ async def read_form(
                 fields.setdefault(part.name, []).append(value)
             else:
                 fields[part.name] = value
+    except RequestPayloadError as exc:
+        if upload is not None:
+            _discard(upload)
+        raise _undecodable_body(request) from exc
     except BaseException:
         if upload is not None:
             _discard(upload)

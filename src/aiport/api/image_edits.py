@@ -19,7 +19,7 @@ from email.policy import HTTP
 
 from aiohttp import web
 
-from aiport.api.bodies import check_declared_size
+from aiport.api.bodies import check_declared_size, read_bytes
 from aiport.api.context import context, services
 from aiport.api.dispatch import route, serve
 from aiport.api.images import metered_pictures
@@ -54,7 +54,8 @@ async def _forward(request: web.Request, operation: str, what: str) -> web.Strea
     check_declared_size(request, svc.settings.max_body_bytes)
     if not request.content_type.startswith("multipart/form-data"):
         raise InvalidRequest("This endpoint takes multipart/form-data.", param="image")
-    form = Form.parse(await request.read(), request.headers["Content-Type"])
+    raw = await read_bytes(request, svc.settings.max_body_bytes)
+    form = Form.parse(raw, request.headers["Content-Type"])
     fields = form.fields
     model = fields.get("model") or DEFAULT_MODEL
     try:

@@ -24,7 +24,7 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMethod, HttpProcessingError, LineTooLong
-from aiohttp.web_protocol import RequestHandler, _ErrInfo
+from aiohttp.web_protocol import RequestHandler, RequestPayloadError, _ErrInfo
 
 from aiport.api.middleware import next_request_id
 from aiport.errors import APIError, InternalError, InvalidRequest
@@ -62,9 +62,10 @@ class _Connection(RequestHandler):
         self.close()
 
     def log_exception(self, *args: Any, **kwargs: Any) -> None:
-        # aiohttp reads what is left of a body after the answer, meets the broken body
-        # again, and closes the connection: expected, and already answered.
-        if not isinstance(kwargs.get("exc_info"), BrokenBody):
+        # aiohttp reads what is left of a body after the answer, meets the broken body (or
+        # one its Content-Encoding could not decode) again, and closes the connection:
+        # expected, and already answered.
+        if not isinstance(kwargs.get("exc_info"), BrokenBody | RequestPayloadError):
             super().log_exception(*args, **kwargs)
 
     def handle_error(
