@@ -41,13 +41,18 @@ def _assert_one_line(done: subprocess.CompletedProcess[str], *words: str) -> Non
         assert word in lines[0]
 
 
-@pytest.mark.parametrize("workers", ["1", "2"])
-def test_a_port_in_use_is_one_line_and_no_serving_on(tmp_path: Path, workers: str) -> None:
+@pytest.mark.parametrize(
+    ("flag", "workers"), [("--port", "1"), ("--port", "2"), ("--metrics-port", "1")]
+)
+def test_a_port_in_use_is_one_line_and_no_serving_on(
+    tmp_path: Path, flag: str, workers: str
+) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = str(taken.getsockname()[1])
-        done = _serve(tmp_path, "--port", port, "--workers", workers)
+        args = ["--port", "0", flag, port] if flag != "--port" else [flag, port]
+        done = _serve(tmp_path, *args, "--workers", workers)
     _assert_one_line(done, f"cannot listen on 127.0.0.1:{port}", "address already in use")
 
 

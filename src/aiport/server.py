@@ -21,6 +21,7 @@ from aiohttp import web
 
 from aiport.api.context import SERVICES
 from aiport.api.malformed import OpenAIErrorServer
+from aiport.api.metrics import METRICS_HOST
 from aiport.app import create_app
 from aiport.lifecycle import Lifecycle
 from aiport.settings import Settings
@@ -78,8 +79,23 @@ async def serve(settings: Settings, master_key: str) -> int:
 
 
 def _bind(settings: Settings) -> list[socket.socket]:
+    """The listening sockets of `host`:`port`; a `--metrics-port` that cannot be had is
+    said here too (its listener opens later, with the services)."""
+    reuse = settings.workers > 1
+    sockets = _listen(settings.host, settings.port, reuse)
+    if settings.metrics and settings.metrics_port is not None:
+        try:
+            for sock in _listen(METRICS_HOST, settings.metrics_port, reuse):
+                sock.close()
+        except CannotListen:
+            for sock in sockets:
+                sock.close()
+            raise
+    return sockets
+
+
+def _listen(host: str, port: int, reuse_port: bool) -> list[socket.socket]:
     """Listening sockets for every address `host` names (as asyncio's `create_server`)."""
-    host, port = settings.host, settings.port
     try:
         addresses = socket.getaddrinfo(
             host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
@@ -90,9 +106,7 @@ def _bind(settings: Settings) -> list[socket.socket]:
     try:
         for family, _, _, _, address in dict.fromkeys(addresses):
             sockets.append(
-                socket.create_server(
-                    address, family=family, backlog=128, reuse_port=settings.workers > 1
-                )
+                socket.create_server(address, family=family, backlog=128, reuse_port=reuse_port)
             )
     except OSError as exc:
         for sock in sockets:
