@@ -67,6 +67,17 @@ OPENAI_CASES = {
                 "function": {"name": "f", "arguments": {"a": 1}}})]},
         "messages[1].tool_calls[0].function.arguments",
     ),
+    "chat-user-message-without-content": (
+        "/v1/chat/completions",
+        CHAT | {"messages": [*HI, {"role": "assistant", "content": "Hi"}, {"role": "user"}]},
+        "messages[2].content",
+    ),
+    "chat-picture-to-a-text-only-model": (
+        "/v1/chat/completions",
+        CHAT | {"messages": [{"role": "user", "content": [{"type": "text", "text": "What?"},
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBO"}}]}]},
+        "messages[0].content[1]",
+    ),
     "chat-n-times-max-tokens-beyond-the-request-budget": (
         "/v1/chat/completions",
         CHAT | {"n": 128, "max_tokens": 4096},

@@ -37,7 +37,7 @@ import shutil
 import socket
 import tempfile
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import aclosing
 from pathlib import Path
 from typing import Any, Literal, NoReturn, cast
@@ -181,6 +181,26 @@ def _tool_fields(req: ChatCompletionRequest, supports_tools: bool) -> JSON:
         return {}
     fields = {"tool_choice": req.tool_choice, "parallel_tool_calls": req.parallel_tool_calls}
     return {"tools": req.tools} | {key: value for key, value in fields.items() if value is not None}
+
+
+NOT_TEXT = frozenset({"image_url", "input_audio", "file"})
+
+
+def _check_messages(messages: Sequence[Mapping[str, Any]], model_id: str) -> None:
+    """What the runtime would refuse in its own words: a message without content (but an
+    assistant's), a part the model cannot read (no projector is loaded: text only)."""
+    for i, message in enumerate(messages):
+        content = message.get("content")
+        if content is None and message.get("role") != "assistant":
+            param = f"messages[{i}].content"
+            raise InvalidRequest(f"Missing required parameter: '{param}'.", param=param)
+        for j, part in enumerate(content if isinstance(content, list) else []):
+            if part.get("type") in NOT_TEXT:
+                raise InvalidRequest(
+                    f"The local model `{model_id}` reads text only, not `{part['type']}` "
+                    "parts: send these to a model that reads them.",
+                    param=f"messages[{i}].content[{j}]",
+                )
 
 
 def _template_input(message: Mapping[str, Any]) -> JSON:
@@ -435,6 +455,7 @@ class LlamaChatBackend(LlamaCompletions, LocalEngine[LlamaEngine]):
         """The runtime's chunks for every choice of `call`, errors raised as APIErrors."""
         check_schemas(req.response_format, req.tools)
         self.check_output(req.n or 1, req.completion_limit)
+        _check_messages(req.messages, self.model_id)
         engine = await self.loaded()
         tools = _tool_fields(req, engine.supports_tools)
         messages = [_template_input(message) for message in req.messages]
