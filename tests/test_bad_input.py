@@ -260,6 +260,11 @@ def test_bodies_under_the_limit_still_pass(small: AiportProcess) -> None:
         ("/v1/chat/completions", {"messages": MESSAGES}, "model"),
         ("/v1/chat/completions", {"model": "gpt-4o"}, "messages"),
         ("/v1/chat/completions", chat(model=""), "model"),
+        (  # OpenAI: "Missing required parameter: 'response_format.json_schema'."
+            "/v1/chat/completions",
+            chat(response_format={"type": "json_schema"}),
+            "response_format.json_schema",
+        ),
         ("/v1/images/generations", {"prompt": "x", "size": "999x999"}, "size"),
         ("/images/generate", {"prompt": "x", "model": "dall-e-2", "size": "1792x1024"}, "size"),
         ("/v1/images/generations", {"prompt": "x", "model": "dall-e-3", "n": 2}, "n"),

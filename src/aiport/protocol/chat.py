@@ -14,6 +14,7 @@ from pydantic import (
     field_validator,
     with_config,
 )
+from pydantic_core import PydanticCustomError
 from typing_extensions import TypedDict  # pydantic needs this one on Python 3.11
 
 from aiport.protocol.common import WireModel, checked_as, needed_by_functions
@@ -89,7 +90,14 @@ class ResponseFormat(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     type: Literal["text", "json_object", "json_schema"]
-    json_schema: dict[str, Any] | None = None
+    json_schema: dict[str, Any] | None = Field(default=None, validate_default=True)
+
+    @field_validator("json_schema")
+    @classmethod
+    def _needed_by_json_schema(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.data.get("type") == "json_schema":
+            raise PydanticCustomError("missing", "Field required")
+        return value
 
 
 class FunctionObject(BaseModel):
