@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import aiport
 from tests.support.server import free_port
 
 
@@ -105,3 +106,10 @@ def test_serving_on_is_said_once_it_answers(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(30)
+
+
+def test_version() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "aiport", "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stdout) == (0, f"aiport {aiport.__version__}\n")

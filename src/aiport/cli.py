@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from aiport import cli_admin, logs, master_key
+from aiport import __version__, cli_admin, logs, master_key
 from aiport.backends.local.engine import EngineConfigError
 from aiport.routing.config import ConfigError
 from aiport.settings import Settings, one_line
@@ -61,6 +61,7 @@ def _run(handler: Any, args: argparse.Namespace) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aiport", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"aiport {__version__}")
     commands = parser.add_subparsers(title="commands")
 
     serve = commands.add_parser("serve", help="run the OpenAI-compatible server")
