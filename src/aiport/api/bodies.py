@@ -122,7 +122,7 @@ async def read_bytes(request: web.Request, limit: int) -> bytes:
 def _undecodable_body(request: web.Request) -> InvalidRequest:
     """aiohttp decodes a `Content-Encoding` (gzip, deflate, br) as it reads: a body that is
     not what it says is the client's error."""
-    encoding = _short(request.headers.get("Content-Encoding", ""))
+    encoding = request.headers.get("Content-Encoding", "")[:40]
     return InvalidRequest(
         f"The request body could not be decoded as its Content-Encoding ({encoding}) says.",
         code="invalid_http_request",
