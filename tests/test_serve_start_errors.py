@@ -21,10 +21,10 @@ def _env(tmp_path: Path) -> dict[str, str]:
     return env | {"AIPORT_DATA_DIR": str(tmp_path / "data"), "AIPORT_MASTER_KEY": "sk-t-0123456"}
 
 
-def _serve(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _serve(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "aiport", "serve", *args],
-        env=_env(tmp_path),
+        env=_env(tmp_path) | env,
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -83,6 +83,11 @@ def test_a_broken_config_is_one_line_and_no_serving_on(
 )
 def test_a_wrong_argument_is_one_line(tmp_path: Path, args: list[str], words: list[str]) -> None:
     _assert_one_line(_serve(tmp_path, *args), *words)
+
+
+def test_a_wrong_log_level_is_one_line(tmp_path: Path) -> None:
+    done = _serve(tmp_path, "--port", "0", AIPORT_LOG_LEVEL="loud")
+    _assert_one_line(done, "setting `log_level`", "DEBUG, INFO")
 
 
 def test_serving_on_is_said_once_it_answers(tmp_path: Path) -> None:

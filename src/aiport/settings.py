@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from aiport.routing.config import CacheConfig, ConfigError, ModelConfig, RouterConfig
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class ProviderConfig(BaseModel):
@@ -165,6 +166,13 @@ class Settings(BaseSettings):
         default=None, description="Also serve /metrics without a key on 127.0.0.1:PORT"
     )
     log_level: str = Field(default="INFO")
+
+    @field_validator("log_level")
+    @classmethod
+    def _a_logging_level(cls, value: str) -> str:
+        if value.upper() not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return value.upper()
 
     openai_api_key: SecretStr | None = Field(
         default=None, validation_alias="OPENAI_API_KEY", description="Key for OpenAI upstream"
