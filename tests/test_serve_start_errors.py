@@ -85,9 +85,30 @@ def test_a_wrong_argument_is_one_line(tmp_path: Path, args: list[str], words: li
     _assert_one_line(_serve(tmp_path, *args), *words)
 
 
-def test_a_wrong_log_level_is_one_line(tmp_path: Path) -> None:
-    done = _serve(tmp_path, "--port", "0", AIPORT_LOG_LEVEL="loud")
-    _assert_one_line(done, "setting `log_level`", "DEBUG, INFO")
+@pytest.mark.parametrize(
+    ("name", "value", "words"),
+    [
+        ("AIPORT_LOG_LEVEL", "loud", ["setting `log_level`", "DEBUG, INFO"]),
+        ("AIPORT_DATABASE_URL", "mysql://x", ["setting `database_url`", "postgresql://"]),
+        ("AIPORT_REDIS_URL", "localhost:6379", ["setting `redis_url`", "redis://"]),
+        ("AIPORT_CORS_ORIGINS", "https://a.example", ["cors_origins", "JSON list"]),
+        ("AIPORT_DATA_DIR", "aiport.yaml/data", ["data directory", "aiport.yaml/data"]),
+    ],
+)
+def test_a_wrong_setting_is_one_line(
+    tmp_path: Path, name: str, value: str, words: list[str]
+) -> None:
+    (tmp_path / "aiport.yaml").write_text("local: {load: first_use}\n")  # a file, not a dir
+    _assert_one_line(_serve(tmp_path, "--port", "0", **{name: value}), *words)
+
+
+def test_a_database_it_cannot_reach_stops_it_without_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "aiport.yaml").write_text("local: {load: first_use}\n")
+    done = _serve(
+        tmp_path, "--port", "0", AIPORT_DATABASE_URL=f"postgresql://u@127.0.0.1:{free_port()}/x"
+    )
+    assert done.returncode == 1
+    assert "start-up failed" in done.stderr and "Traceback" not in done.stderr, done.stderr
 
 
 def test_serving_on_is_said_once_it_answers(tmp_path: Path) -> None:

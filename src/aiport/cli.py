@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from aiport import __version__, cli_admin, logs, master_key
 from aiport.backends.local.engine import EngineConfigError
@@ -48,6 +49,8 @@ def _main(argv: Sequence[str] | None) -> None:
         sys.exit(f"aiport: {exc}")
     except ValidationError as exc:  # a setting from the environment or the command line
         sys.exit(f"aiport: setting {one_line(exc)}")
+    except SettingsError as exc:  # an environment variable that is not the JSON it must be
+        sys.exit(f'aiport: {exc} (a JSON list, such as ["https://app.example"])')
 
 
 def _run(handler: Any, args: argparse.Namespace) -> None:
@@ -96,7 +99,11 @@ def _serve(args: argparse.Namespace) -> None:
     settings = load_settings(args)
     logs.configure(settings.log_level)
     configured = settings.master_key.get_secret_value() if settings.master_key else None
-    key, created = master_key.load_or_create(settings.data_dir, configured)
+    try:
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        key, created = master_key.load_or_create(settings.data_dir, configured)
+    except OSError as exc:
+        sys.exit(f"aiport: cannot use the data directory {settings.data_dir}: {exc.strerror}")
     if created:
         path = settings.data_dir / master_key.FILE_NAME
         print(f"aiport: generated a master key, stored in {path} (mode 0600).")

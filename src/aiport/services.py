@@ -115,6 +115,10 @@ class Services:
     async def _start_or_stop(self) -> None:
         try:
             await self.start()
+        except OSError as exc:  # a database or Redis it cannot reach: no bug to trace
+            log.critical("start-up failed: %s", exc)
+            self.lifecycle.request_stop("start-up failed", exit_code=1)
+            return
         except Exception:
             log.critical("start-up failed", exc_info=True)
             self.lifecycle.request_stop("start-up failed", exit_code=1)

@@ -167,6 +167,21 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(default="INFO")
 
+    @field_validator("database_url")
+    @classmethod
+    def _a_database_url(cls, value: str | None) -> str | None:
+        schemes = ("postgresql://", "postgres://", "postgresql+asyncpg://", "sqlite:")
+        if value and not value.startswith(schemes):
+            raise ValueError("must start with postgresql:// (or sqlite:///)")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _a_redis_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _a_logging_level(cls, value: str) -> str:
