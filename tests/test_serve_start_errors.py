@@ -139,3 +139,18 @@ def test_version() -> None:
         [sys.executable, "-m", "aiport", "--version"], capture_output=True, text=True, timeout=60
     )
     assert (done.returncode, done.stdout) == (0, f"aiport {aiport.__version__}\n")
+
+
+@pytest.mark.parametrize("command", [["keys", "list"], ["usage"]])
+def test_an_admin_command_without_its_database_is_one_line(
+    tmp_path: Path, command: list[str]
+) -> None:
+    env = _env(tmp_path) | {"AIPORT_DATABASE_URL": f"postgresql://u@127.0.0.1:{free_port()}/x"}
+    done = subprocess.run(
+        [sys.executable, "-m", "aiport", *command],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    _assert_one_line(done, "the database could not be opened", "refused")

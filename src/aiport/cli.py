@@ -58,7 +58,13 @@ def _run(handler: Any, args: argparse.Namespace) -> None:
         # The admin commands open the database (and Redis, to tell other instances).
         settings = load_settings(args)
         url = cli_admin.database_url_for(settings.database_url, settings.data_dir)
-        sys.exit(handler(args, url, settings.redis_url))
+        try:
+            code = handler(args, url, settings.redis_url)
+        except OSError as exc:  # unreachable, or a data directory it cannot create
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
+            where = f": {exc.filename}" if exc.filename else ""
+            sys.exit(f"aiport: the database could not be opened: {reason}{where}")
+        sys.exit(code)
     handler(args)
 
 
