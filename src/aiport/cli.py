@@ -60,6 +60,8 @@ def _run(handler: Any, args: argparse.Namespace) -> None:
         url = cli_admin.database_url_for(settings.database_url, settings.data_dir)
         try:
             code = handler(args, url, settings.redis_url)
+        except BrokenPipeError:
+            raise  # whoever read the output left (`main` ends quietly)
         except OSError as exc:  # unreachable, or a data directory it cannot create
             reason = os.strerror(exc.errno) if exc.errno else str(exc)
             where = f": {exc.filename}" if exc.filename else ""
