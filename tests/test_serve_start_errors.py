@@ -89,6 +89,7 @@ def test_a_wrong_argument_is_one_line(tmp_path: Path, args: list[str], words: li
     ("name", "value", "words"),
     [
         ("AIPORT_LOG_LEVEL", "loud", ["setting `log_level`", "DEBUG, INFO"]),
+        ("AIPORT_MAX_BODY_BYTES", "-1", ["setting `max_body_bytes`", "greater than or equal"]),
         ("AIPORT_DATABASE_URL", "mysql://x", ["setting `database_url`", "postgresql://"]),
         ("AIPORT_REDIS_URL", "localhost:6379", ["setting `redis_url`", "redis://"]),
         ("AIPORT_CORS_ORIGINS", "https://a.example", ["cors_origins", "JSON list"]),

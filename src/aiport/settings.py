@@ -141,13 +141,13 @@ class Settings(BaseSettings):
         description="Set by `serve --workers N` (no Redis) for its workers: the Unix socket "
         "of the supervisor's limiter, which they all share",
     )
-    max_body_bytes: int = Field(default=26 * 1024 * 1024, description="Largest request body")
-    max_json_bytes: int = Field(default=8 * 1024 * 1024, description="Largest JSON body")
+    max_body_bytes: int = Field(default=26 * 1024 * 1024, ge=1, description="Largest request body")
+    max_json_bytes: int = Field(default=8 * 1024 * 1024, ge=1, description="Largest JSON body")
     cors_origins: list[str] = Field(
         default_factory=lambda: ["*"],
         description="Origins allowed by CORS (browser clients); empty list turns CORS off",
     )
-    image_url_ttl: int = Field(default=3600, description="Seconds an image URL stays valid")
+    image_url_ttl: int = Field(default=3600, ge=1, description="Seconds an image URL stays valid")
     public_url: str | None = Field(
         default=None, description="Base URL clients reach this server by (for image URLs)"
     )
