@@ -94,6 +94,11 @@ OPENAI_CASES = {
         {"model": "gpt-3.5-turbo-instruct", "prompt": "Hi", "n": 100, "max_tokens": 2048},
         "n",
     ),
+    "responses-message-without-content": (
+        "/v1/responses",
+        RESPONSES | {"input": [{"role": "user"}]},
+        "input[0].content",
+    ),
     "responses-content-a-number": (
         "/v1/responses",
         RESPONSES | {"input": [{"role": "user", "content": 1}]},

@@ -135,8 +135,12 @@ def _add_message(messages: list[JSON], item: JSON, param: str) -> None:
 
 
 def _chat_content(content: Any, role: str, param: str) -> Any:
-    if isinstance(content, str) or content is None:
-        return content or ""
+    if content is None:  # OpenAI: a message item needs its content
+        raise InvalidRequest(
+            f"Missing required parameter: '{param}.content'.", param=f"{param}.content"
+        )
+    if isinstance(content, str):
+        return content
     if not isinstance(content, list):
         message = "Content must be a string or a list of parts."
         raise InvalidRequest(message, param=f"{param}.content")
