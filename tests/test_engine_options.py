@@ -101,6 +101,25 @@ async def test_an_engine_whose_code_is_missing_is_reported_not_dropped() -> None
         await services.close()
 
 
+async def test_an_engine_without_its_packages_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`pip install aiport` without the `local` extra: its engines say how to get them."""
+    settings = settings_with({name: {"enabled": name == "moderation"} for name in LOCAL_ENGINES})
+    services = Services.build(settings, "sk-test-0123456789")
+
+    def missing() -> None:
+        raise ModuleNotFoundError("No module named 'numpy'", name="numpy")
+
+    monkeypatch.setattr(services.engines["moderation"], "load", missing)
+    await services.start()
+    try:
+        reason = services.failed["local-moderation"]
+        assert "No module named 'numpy'" in reason and "pip install 'aiport[local]'" in reason
+    finally:
+        await services.close()
+
+
 def test_the_readme_lists_every_engine_option() -> None:
     engines = {name: load_object(path) for name, path in LOCAL_ENGINES.items()}
     engines["images (diffusion)"] = load_object("aiport.backends.local.diffusion:DiffusionBackend")

@@ -146,8 +146,13 @@ class Services:
         try:
             await backend.start()
         except Exception as exc:
-            self.failed[backend.name] = f"{type(exc).__name__}: {exc}"
-            log.error("backend %s failed to start: %s", backend.name, exc)
+            reason = f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, ModuleNotFoundError) and type(backend).__module__.startswith(
+                "aiport.backends.local"
+            ):  # `pip install aiport` without the extra
+                reason += " (the embedded models need pip install 'aiport[local]')"
+            self.failed[backend.name] = reason
+            log.error("backend %s failed to start: %s", backend.name, reason)
 
     async def close(self) -> None:
         if self.observability is not None:
