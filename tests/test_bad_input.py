@@ -395,6 +395,14 @@ def test_wrong_method_is_405_in_openai_shape(proxy: AiportProcess, method: str, 
     assert {"GET", "POST"} & {m.strip() for m in answer.headers["Allow"].split(",")}
 
 
+@pytest.mark.parametrize("path", ["/v1/models", "/models/gpt-4o"])
+def test_head_is_answered_where_get_is(proxy: AiportProcess, path: str) -> None:
+    """RFC 9110: a server that answers GET answers HEAD (it was a 405)."""
+    answer = call(proxy, path, method="HEAD")
+    assert (answer.status, answer.body) == (200, b"")
+    assert answer.headers["Content-Type"].startswith("application/json")
+
+
 # -- keys ------------------------------------------------------------------------------
 
 

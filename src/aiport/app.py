@@ -69,6 +69,8 @@ def create_app(settings: Settings, master_key: str) -> web.Application:
         limit = settings.max_body_bytes if path in UPLOADS else settings.max_json_bytes
         for prefix in ("", "/v1"):
             app.router.add_route(method, prefix + path, handler, expect_handler=expect(limit))
+            if method == "GET":  # RFC 9110: HEAD wherever GET (aiohttp sends no body)
+                app.router.add_route("HEAD", prefix + path, handler)
     for path in dict.fromkeys(path for _, path, _ in ENDPOINTS):
         for prefix in ("", "/v1"):
             app.router.add_route("OPTIONS", prefix + path, _preflight)
