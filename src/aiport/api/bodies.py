@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from aiport.backends.base import Upload
 from aiport.errors import InvalidRequest, PayloadTooLarge
-from aiport.protocol.common import WireModel
+from aiport.protocol.common import WireModel, without_null_defaults
 
 M = TypeVar("M", bound=WireModel)
 
@@ -138,7 +138,14 @@ def validate(model: type[M], body: dict[str, Any], *, strict: bool = True) -> M:
     try:
         return model.model_validate(body, strict=strict)
     except ValidationError as exc:
-        raise _as_invalid_request(exc) from None
+        error = exc
+    # Off the fast path: a null that means its default (the SDKs send None as null).
+    if any(value is None for value in body.values()):
+        try:
+            return model.model_validate(without_null_defaults(model, body), strict=strict)
+        except ValidationError as exc:
+            error = exc
+    raise _as_invalid_request(error) from None
 
 
 def _as_invalid_request(exc: ValidationError) -> InvalidRequest:

@@ -6,30 +6,13 @@ import types
 from functools import cache
 from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    TypeAdapter,
-    ValidationInfo,
-    model_validator,
-)
+from pydantic import AfterValidator, BaseModel, ConfigDict, TypeAdapter, ValidationInfo
 
 
 class WireModel(BaseModel):
-    """A request body: unknown fields are ignored, known ones are checked; `null` for an
-    optional field is its default, as at OpenAI (the SDKs send an option passed as None
-    as null)."""
+    """A request body: unknown fields are ignored, known ones are checked."""
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _null_is_the_default(cls, body: Any) -> Any:
-        if isinstance(body, dict) and None in body.values():
-            defaulted = _defaulted_when_null(cls)
-            return {k: v for k, v in body.items() if v is not None or k not in defaulted}
-        return body
 
     @classmethod
     def forwardable(cls, body: dict[str, Any]) -> dict[str, Any]:
@@ -73,6 +56,13 @@ def _wire_names(model: type[BaseModel]) -> frozenset[str]:
     names = set(model.model_fields)
     names.update(f.alias for f in model.model_fields.values() if f.alias)
     return frozenset(names)
+
+
+def without_null_defaults(model: type[BaseModel], body: dict[str, Any]) -> dict[str, Any]:
+    """`body` without the nulls that mean a default: `null` for an optional field is its
+    default, as at OpenAI (the SDKs send an option passed as None as null)."""
+    defaulted = _defaulted_when_null(model)
+    return {k: v for k, v in body.items() if v is not None or k not in defaulted}
 
 
 @cache
