@@ -5,15 +5,17 @@
 #   scripts/test-services.sh stop           # stop both
 #
 # Idempotent: services already answering are left alone. Everything lives under
-# ${AIPORT_SERVICES_DIR:-/tmp/aiport-services}; both listen on loopback only, on ports that
-# do not collide with a system PostgreSQL (5432) or Redis (6379). PostgreSQL uses trust auth
-# (tests only) and fsync off; Redis keeps nothing on disk. Only the export lines go to stdout,
-# so the output is safe to eval; progress and errors go to stderr.
+# ${AIPORT_SERVICES_DIR:-/tmp/aiport-services-25432}; both listen on loopback only, on ports
+# that do not collide with a system PostgreSQL (5432) or Redis (6379), and below Linux's
+# ephemeral range (32768-60999): a port in it can be held by any outgoing connection at the
+# moment the service starts (55432 was, and PostgreSQL could not bind). PostgreSQL uses
+# trust auth (tests only) and fsync off; Redis keeps nothing on disk. Only the export lines
+# go to stdout, so the output is safe to eval; progress and errors go to stderr.
 set -euo pipefail
 
-DIR="${AIPORT_SERVICES_DIR:-/tmp/aiport-services}"
-PG_PORT=55432
-REDIS_PORT=56379
+PG_PORT=25432
+REDIS_PORT=26379
+DIR="${AIPORT_SERVICES_DIR:-/tmp/aiport-services-$PG_PORT}"
 PG_DATA="$DIR/pg"
 PG_DB=aiport_test
 
