@@ -12,10 +12,16 @@ while key A's heavy request runs:
    limit prevents), against a plain request of A's (the cost of sharing the engine).
    llama.cpp applies the grammar on its one decoding thread, so every request waits on it.
 
+3. many long requests, on the default slots: A sends `--long` requests of `--tokens`
+   tokens at once (every slot taken, the rest waiting); served as now (a generation gives
+   way to B every `turn_tokens` tokens and resumes after) and as before (`turn_tokens: 0`,
+   each generation to its end); A's time for all of them beside it, the cost to A.
+
 Reported: B sends one request after another while A's runs; B's slowest latency against
 the idle baseline (a ratio), and how many answers B had meanwhile.
 
-Run: `.venv/bin/python benchmarks/local_chat_heavy_requests.py [--choices 8] [--beyond 3000]`
+Run: `.venv/bin/python benchmarks/local_chat_heavy_requests.py [--choices 8] [--beyond 3000]
+[--long 8] [--tokens 2000] [--only long]`
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from aiport.backends.local.runner import Emitter
 from aiport.protocol.chat import ChatCompletionRequest
 
 COUNT = [{"role": "user", "content": "Count from 1 to 100, one number per line."}]
+ANIMALS = [{"role": "user", "content": "List 500 animals, one per line."}]
 
 
 def call(key: str, **body: Any) -> Call:
@@ -62,8 +69,8 @@ async def light_during(backend: LlamaChatBackend, heavy: Awaitable[Any]) -> tupl
 
 def all_choices_in_one_turn(emitter: Emitter, engine: LlamaEngine, choices: list[Any]) -> None:
     """How `n` ran before: one slot for every choice, one after another."""
-    for index, request in choices:
-        engine.generate(emitter, index, request)
+    for generation in choices:
+        engine.generate(emitter, generation)
         if emitter.cancelled():
             return
 
@@ -72,7 +79,7 @@ async def heavy_in_one_turn(backend: LlamaChatBackend, n: int) -> None:
     engine = await backend.loaded()
     req = call("A", n=n, max_tokens=48).request_as(ChatCompletionRequest)
     messages = [dict(message) for message in req.messages]
-    choices = list(enumerate(chat.engine_requests(req, messages, {})))
+    choices = chat.generations(chat.engine_requests(req, messages, {}), turn_tokens=0)
     async for _ in backend.runner.stream(all_choices_in_one_turn, engine, choices, key="A"):
         pass
 
@@ -127,14 +134,45 @@ async def large_enums(beyond: int) -> None:
     await backend.close()
 
 
-async def main(choices: int, beyond: int) -> None:
-    await many_choices(choices)
-    await large_enums(beyond)
+async def all_of(requests: list[Awaitable[Any]]) -> tuple[float, int]:
+    """Seconds until every request is answered, and the tokens they made."""
+    began = time.perf_counter()
+    answers = await asyncio.gather(*requests)
+    return time.perf_counter() - began, sum(answer.usage.completion_tokens for answer in answers)
+
+
+async def long_requests(count: int, tokens: int) -> None:
+    backend = LlamaChatBackend(queue_size=count + 4)
+    await backend.start()
+    idle = await baseline(backend)
+    now = backend.options.turn_tokens
+    for name, turn_tokens in (("to its end (before)", 0), (f"every {now} tokens (now)", now)):
+        backend.options = backend.options.model_copy(update={"turn_tokens": turn_tokens})
+        heavy = all_of(
+            [backend.chat(call("A", messages=ANIMALS, max_tokens=tokens)) for _ in range(count)]
+        )
+        timed = asyncio.ensure_future(heavy)
+        await report(backend, f"{count} × {tokens} tokens, giving way {name}", timed, idle)
+        seconds, made = timed.result()
+        print(f"  A: {made} tokens in {seconds:.1f}s = {made / seconds:.1f} tokens/s")
+    await backend.close()
+
+
+async def main(choices: int, beyond: int, long: int, tokens: int, only: str | None) -> None:
+    if only in (None, "choices"):
+        await many_choices(choices)
+    if only in (None, "enums"):
+        await large_enums(beyond)
+    if only in (None, "long"):
+        await long_requests(long, tokens)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--choices", type=int, default=8)
     parser.add_argument("--beyond", type=int, default=3000)
+    parser.add_argument("--long", type=int, default=8)
+    parser.add_argument("--tokens", type=int, default=2000)
+    parser.add_argument("--only", choices=["choices", "enums", "long"])
     args = parser.parse_args()
-    asyncio.run(main(args.choices, args.beyond))
+    asyncio.run(main(args.choices, args.beyond, args.long, args.tokens, args.only))

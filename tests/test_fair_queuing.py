@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -202,3 +203,69 @@ async def test_a_full_batcher_refuses_at_once_and_a_left_job_is_dropped() -> Non
     assert await running == [1] and await follow_up == [4]
     assert seen == [1, 4]  # the job whose caller left never reached the model
     assert batcher.busy == 0
+
+
+def steps(emitter: Emitter, name: str, done: list[int], others_wait: threading.Event) -> None:
+    """A call of four steps that asks `give_way` after each; the first step lasts until
+    the other calls wait."""
+    while done[0] < 4:
+        done[0] += 1
+        emitter.emit(f"{name}{done[0]}")
+        others_wait.wait(10)
+        if emitter.give_way():
+            return
+
+
+async def take_turns(runner: ModelRunner, calls: list[tuple[str, str]]) -> list[str]:
+    """Runs `(name, key)` calls of `steps`, the first alone until it made a step, and
+    returns the steps in the order they were made."""
+    others_wait = threading.Event()
+    order: list[str] = []
+
+    def resumed(name: str) -> Iterator[tuple[Any, ...]]:
+        done = [0]
+        while done[0] < 4:  # a turn that gave way is followed by the one that resumes
+            yield (name, done, others_wait)
+
+    async def call(name: str, key: str) -> None:
+        async for item in runner.stream_turns(steps, resumed(name), key=key):
+            order.append(item)
+
+    first = asyncio.create_task(call(*calls[0]))
+    while not order:
+        await asyncio.sleep(0.001)
+    others = [asyncio.create_task(call(*other)) for other in calls[1:]]
+    while runner._slots.waiting < len(others):
+        await asyncio.sleep(0.001)
+    others_wait.set()
+    await asyncio.gather(first, *others)
+    assert runner.busy == 0
+    runner.close()
+    return order
+
+
+async def test_a_long_turn_gives_way_to_another_keys_call_and_resumes_after_it() -> None:
+    order = await take_turns(ModelRunner("m", concurrency=1), [("a", "a"), ("b", "b")])
+    assert order[:2] == ["a1", "b1"]  # b is served after one turn of a
+    assert sorted(order) == ["a1", "a2", "a3", "a4", "b1", "b2", "b3", "b4"]
+
+
+async def test_a_turn_never_gives_way_to_its_own_keys_calls() -> None:
+    """Alone on the engine a key's calls run as before: one after another, whole."""
+    order = await take_turns(ModelRunner("m", concurrency=1), [("a", "a"), ("A", "a")])
+    assert order == ["a1", "a2", "a3", "a4", "A1", "A2", "A3", "A4"]
+
+
+async def test_one_waiting_call_makes_one_running_turn_give_way() -> None:
+    slots = FairSlots(2)
+    await slots.acquire("a")
+    await slots.acquire("a")
+    assert not slots.give_way("a")  # nobody waits
+    waiter = asyncio.create_task(slots.acquire("b"))
+    await asyncio.sleep(0)
+    assert not slots.give_way("b")  # its own call
+    assert slots.give_way("a")  # one of a's turns ends for b …
+    assert not slots.give_way("a")  # … and only one
+    slots.release(gave_way=True)
+    await waiter
+    assert not slots.give_way("a") and not slots.give_way("b")

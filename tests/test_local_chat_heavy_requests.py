@@ -21,6 +21,7 @@ from aiport.backends.base import Call, JSONBody
 from aiport.backends.local.chat import DEFAULT_MODEL_ID, LlamaChatBackend
 from aiport.errors import InvalidRequest
 from aiport.protocol.chat import ChatCompletionRequest
+from aiport.protocol.completions import CompletionRequest
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 
@@ -122,3 +123,71 @@ async def test_a_many_choice_request_left_midway_frees_the_engine(
     assert seen == {0} and backend.runner.busy == 0
     light = await backend.chat(call("light", max_tokens=4))  # served at once: the slot is free
     assert isinstance(light, JSONBody) and light.usage.completion_tokens > 0
+
+
+async def test_another_keys_request_goes_between_the_turns_of_long_requests(
+    backend: LlamaChatBackend,
+) -> None:
+    """Key A's two long requests hold the only slot; key B's short one is served after
+    A's first turn (`turn_tokens`, 32), not after A's requests. A's answers are whole:
+    resumed where they gave way, every token billed once, the prompt once."""
+    alone = await backend.chat(call("A", max_tokens=96))
+    assert isinstance(alone, JSONBody)
+    events: list[str] = []
+
+    async def done(name: str, work: Any) -> Any:
+        result = await work
+        events.append(name)
+        return result
+
+    async def streamed() -> tuple[str, JSONBody | None, int]:
+        text, usage, roles = "", None, 0
+        body = {"stream": True, "stream_options": {"include_usage": True}, "max_tokens": 96}
+        async for chunk in backend.chat_stream(call("A", **body)):
+            if b_task is None:
+                start_b()
+            for choice in chunk.data["choices"]:
+                roles += "role" in choice["delta"]
+                text += choice["delta"].get("content") or ""
+            usage = chunk.data.get("usage") or usage
+        return text, usage, roles
+
+    b_task: asyncio.Task[Any] | None = None
+
+    def start_b() -> None:
+        nonlocal b_task
+        b_task = asyncio.create_task(done("B", backend.chat(call("B", max_tokens=4))))
+
+    second = asyncio.create_task(done("A2", backend.chat(call("A", max_tokens=96))))
+    text, usage, roles = await done("A1", streamed())
+    light, heavy = await b_task, await second  # type: ignore[misc]
+    assert events.index("B") < events.index("A1") < events.index("A2"), events
+    assert isinstance(light, JSONBody) and light.usage.completion_tokens == 4
+    expected = alone.data["choices"][0]["message"]["content"]
+    assert text == expected and roles == 1  # resumed where it stopped, one role chunk
+    assert usage == alone.data["usage"]  # 96 tokens and the prompt, each counted once
+    assert heavy.data["usage"] == alone.data["usage"]
+    assert heavy.data["choices"][0]["message"]["content"] == expected
+    assert heavy.data["choices"][0]["finish_reason"] == "length"
+    assert backend.runner.busy == 0
+
+
+async def test_a_legacy_completion_gives_way_and_resumes_where_it_stopped(
+    backend: LlamaChatBackend,
+) -> None:
+    body = {"model": "gpt-3.5-turbo-instruct", "prompt": "1, 2, 3, 4,", "temperature": 0}
+    body |= {"max_tokens": 48, "stream_options": {"include_usage": True}}
+
+    def completion(**more: Any) -> Call:
+        return Call.from_body(CompletionRequest, body | more, DEFAULT_MODEL_ID, key_id="A")
+
+    alone = await backend.completions(completion())
+    text, usage, light = "", None, None
+    async for chunk in backend.completions_stream(completion(stream=True)):
+        if light is None:  # A holds the only slot: B's request waits for it
+            light = asyncio.create_task(backend.chat(call("B", max_tokens=4)))
+        text += "".join(choice["text"] for choice in chunk.data["choices"])
+        usage = chunk.data.get("usage") or usage
+    assert light is not None and light.done()  # served before A's answer ended
+    assert text == alone.data["choices"][0]["text"]
+    assert usage == alone.data["usage"]  # the prompt once, 48 tokens

@@ -11,6 +11,9 @@ The GGUF's own chat template renders the messages (llama.cpp's jinja engine).
 - `n > 1` runs n generations one after another, each a turn of its own in the runner's
   per-key fair order (another key waiting is served between two choices); with a `seed`,
   choice i uses seed + i. What one request may ask for is bounded (`chat_limits`).
+- A long generation gives way to another key's waiting request every `turn_tokens`
+  tokens and resumes after it (`resume.Generation`): one key's long requests cannot hold
+  every slot while another key waits.
 - `response_format` json_object / json_schema is grammar-constrained by the runtime.
   `tools` reach the runtime as they are if the model's template supports tools (its parser
   then returns `tool_calls`); otherwise a prompt and a grammar make the calls
@@ -49,6 +52,7 @@ from aiport.backends.local.chat_limits import check_output, check_schemas
 from aiport.backends.local.completions import LlamaCompletions, choice_seeds
 from aiport.backends.local.engine import EngineOptions, LocalEngine
 from aiport.backends.local.requantize import as_q4_0
+from aiport.backends.local.resume import Generation, turns
 from aiport.backends.local.runner import Emitter, ModelRunner
 from aiport.backends.local.tool_calls import ToolPlan
 from aiport.errors import InternalError, InvalidRequest
@@ -134,20 +138,14 @@ class LlamaEngine:
         finally:
             connection.close()
 
-    def generate(self, emitter: Emitter, index: int, request: JSON) -> None:
-        """Run one choice's token stream; emit `(index, chunk)` until cancelled."""
-
-        def on_chunk(chunk: JSON) -> bool:
-            if emitter.cancelled():
-                return True
-            emitter.emit((index, chunk))
-            return False
-
+    def generate(self, emitter: Emitter, generation: Generation) -> None:
+        """Run one turn of a choice's token stream; emit `(index, chunk)` until it ends,
+        gives way or is cancelled."""
         try:
-            self.server.handle_chat_completions(request, on_chunk)
+            generation.run(emitter, self.server.handle_chat_completions)
         except (RuntimeError, ValueError) as exc:  # C++ exceptions about the request
             message = f"The model cannot serve this request: {exc}"
-            emitter.emit((index, {"error": {"code": 400, "message": message}}))
+            emitter.emit((generation.index, {"error": {"code": 400, "message": message}}))
 
     def close(self) -> None:
         """Stop the server (its destructor joins the runtime's threads) and the socket."""
@@ -235,6 +233,42 @@ def engine_requests(req: ChatCompletionRequest, messages: Any, tools: JSON) -> l
     if req.response_format is not None and req.response_format.type != "text":
         base["response_format"] = req.response_format.model_dump(exclude_none=True)
     return [base | seed for seed in choice_seeds(req.seed, req.n or 1)]
+
+
+def generations(requests: list[JSON], turn_tokens: int) -> list[Generation]:
+    """One `Generation` per choice; plain text ones resume through the assistant prefill."""
+    return [
+        Generation(
+            index,
+            request,
+            turn_tokens=turn_tokens,
+            text_of=_chat_text,
+            resume=_resume_chat if _resumable(request) else None,
+        )
+        for index, request in enumerate(requests)
+    ]
+
+
+def _resumable(request: JSON) -> bool:
+    """Text only: no grammar, and a prompt that does not end with the assistant's words."""
+    constrained = {"grammar", "response_format", "tools"} & request.keys()
+    return not constrained and request["messages"][-1].get("role") != "assistant"
+
+
+def _resume_chat(request: JSON, text: str) -> JSON:
+    """Goes on after `text`: llama.cpp continues a last assistant message (prefill)."""
+    return request | {"messages": [*request["messages"], {"role": "assistant", "content": text}]}
+
+
+def _chat_text(chunk: JSON) -> str | None:
+    """A chunk's new text; None when it shows reasoning or tool calls."""
+    text = []
+    for choice in chunk.get("choices") or []:
+        delta = choice.get("delta") or {}
+        if delta.get("tool_calls") or delta.get("reasoning_content"):
+            return None
+        text.append(delta.get("content") or "")
+    return "".join(text)
 
 
 def _name_stop_word(chunk: JSON) -> JSON:
@@ -339,6 +373,8 @@ def _stream_choices(index: int, choice: JSON, opened: set[int]) -> list[JSON]:
         out.append({"index": index, "delta": role, "logprobs": None, "finish_reason": None})
         if not any(delta.values()) and finish is None:
             return out  # the runtime's own opening chunk
+    elif not any(delta.values()) and finish is None and not choice.get("logprobs"):
+        return out  # a resumed turn's opening chunk: nothing new
     logprobs = choice.get("logprobs")
     out.append({"index": index, "delta": delta, "logprobs": logprobs, "finish_reason": finish})
     if choice.get("stop_reason"):
@@ -380,6 +416,12 @@ class ChatOptions(EngineOptions):
         ge=1,
         description="Output tokens one request may ask for: n × max_tokens (unset: n_ctx); "
         "more is a 400",
+    )
+    turn_tokens: int = Field(
+        default=32,
+        ge=0,
+        description="Tokens a request makes while another key waits before it gives way "
+        "and resumes after (0: never)",
     )
     weights: Literal["as-shipped", "q4_0"] = Field(
         default="as-shipped",
@@ -463,8 +505,8 @@ class LlamaChatBackend(LlamaCompletions, LocalEngine[LlamaEngine]):
         if req.tools and req.tool_choice != "none" and not tools:  # a template without tools
             plan = ToolPlan(req.tools, req.tool_choice)
             messages, tools = plan.messages(messages), {"grammar": plan.grammar()}
-        choices = list(enumerate(engine_requests(req, messages, tools)))
-        stream = self.runner.stream_turns(engine.generate, choices, key=call.key_id)
+        choices = generations(engine_requests(req, messages, tools), self.options.turn_tokens)
+        stream = self.runner.stream_turns(engine.generate, turns(choices), key=call.key_id)
         stream = cast(AsyncGenerator[Any], stream)
         async with aclosing(stream) as items:
             async for index, chunk in items:

@@ -1,7 +1,8 @@
 """Legacy text completions (`/completions`) on an embedded llama.cpp model.
 
 The prompt goes to the model as given (no chat template); `n` and a list of prompts give
-one choice each, in OpenAI's order, each a turn of its own in the runner's fair order, and
+one choice each, in OpenAI's order, each a turn of its own in the runner's fair order (a
+long one gives way to another key's request and resumes after, as chat's do), and
 together within the engine's `max_request_tokens`. `best_of` generates that many
 candidates per prompt and answers with the `n` of the highest mean logprob per token
 (every candidate billed; not streamed, as at OpenAI). `logprobs` (0–5) come in the legacy
@@ -20,6 +21,7 @@ from contextlib import aclosing
 from typing import Any, cast
 
 from aiport.backends.base import JSON, Call, JSONBody, StreamChunk, Usage
+from aiport.backends.local.resume import Generation, turns
 from aiport.backends.local.runner import Emitter
 from aiport.errors import InvalidRequest
 from aiport.protocol.completions import CompletionRequest
@@ -46,7 +48,11 @@ def engine_requests(req: CompletionRequest) -> list[tuple[str, JSON]]:
     prompts = [req.prompt] if isinstance(req.prompt, str) else req.prompt
     if not all(isinstance(p, str) for p in prompts):
         raise InvalidRequest("Local models take text prompts, not token ids.", param="prompt")
-    base: JSON = {"stream": True, "stream_options": {"include_usage": True}}
+    base: JSON = {
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        "timings_per_token": True,  # the tokens made so far (`resume.Generation` counts them)
+    }
     logprobs = 1 if ranked else req.logprobs  # candidates are ranked by their logprobs
     optional = {
         # llama.cpp makes a token however few are asked for: 0 asks for one, taken back
@@ -108,19 +114,22 @@ def _mean_logprob(tokens: list[Any]) -> float:
     return sum(values) / len(values) if values else float("-inf")
 
 
-def complete(emitter: Emitter, server: Any, index: int, request: JSON) -> None:
-    """Run one choice's token stream; emit `(index, chunk)` until cancelled."""
-
-    def on_chunk(chunk: JSON) -> bool:
-        if emitter.cancelled():
-            return True
-        emitter.emit((index, chunk))
-        return False
-
+def complete(emitter: Emitter, server: Any, generation: Generation) -> None:
+    """Run one turn of a choice's token stream; emit `(index, chunk)` until it ends,
+    gives way or is cancelled."""
     try:
-        server.handle_completions(request, on_chunk)
+        generation.run(emitter, server.handle_completions)
     except (RuntimeError, ValueError) as exc:
-        emitter.emit((index, {"error": {"code": 400, "message": f"{exc}"}}))
+        emitter.emit((generation.index, {"error": {"code": 400, "message": f"{exc}"}}))
+
+
+def _text(chunk: JSON) -> str:
+    return "".join(choice.get("text") or "" for choice in chunk.get("choices") or [])
+
+
+def _resume(request: JSON, text: str) -> JSON:
+    """Goes on after `text`: the prompt is what came before."""
+    return request | {"prompt": request["prompt"] + text}
 
 
 def legacy_logprobs(logprobs: Any, offset: int, alternatives: int) -> JSON | None:
@@ -160,8 +169,12 @@ class LlamaCompletions:
         self.check_output(len(requests), req.max_tokens)  # type: ignore[attr-defined]
         engine = await self.loaded()  # type: ignore[attr-defined]
         runner = self.runner  # type: ignore[attr-defined]
-        turns = [(engine.server, index, request) for index, request in enumerate(requests)]
-        stream = runner.stream_turns(complete, turns, key=call.key_id)
+        turn_tokens = self.options.turn_tokens  # type: ignore[attr-defined]
+        choices = [
+            Generation(index, request, turn_tokens=turn_tokens, text_of=_text, resume=_resume)
+            for index, request in enumerate(requests)
+        ]
+        stream = runner.stream_turns(complete, turns(choices, engine.server), key=call.key_id)
         async with aclosing(cast(AsyncGenerator[Any], stream)) as items:
             async for index, chunk in items:
                 if "error" in chunk:

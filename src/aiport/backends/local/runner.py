@@ -10,6 +10,13 @@ another key's single request wait behind all fifty: it waits for one slot to fre
 of many parts (`stream_turns`: a chat request's `n` choices) takes its slot once per part,
 so a key waiting meanwhile is served between two parts, not after all of them.
 
+A turn that would hold its slot for long (a long generation, a long recording) asks
+`Emitter.give_way` between its steps: true when a key other than its own waits for a slot
+(at most one running turn gives way per waiting call). It then ends its turn early and
+resumes in its next one, in the key's fair order (`stream_turns` takes its turns lazily,
+so a call can add the turn that resumes it). Alone on the engine a key never gives way,
+so its throughput is the same.
+
 A slot is only free again once its thread is: a caller that is cancelled while its work
 runs leaves at once, and the slot follows when the work stops. Streaming work runs in a
 thread that hands items to the event loop as they are made and checks `cancelled()`
@@ -22,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import aclosing
 from typing import Any, TypeVar
@@ -39,25 +46,35 @@ MAX_REMEMBERED_KEYS = 4096
 class FairSlots:
     """A semaphore whose waiters are served by key: the waiting key that was granted a
     slot least recently goes first (a key never served before goes before all others),
-    and one key's waiters go in arrival order."""
+    and one key's waiters go in arrival order (but for a call's next turn: first)."""
 
     def __init__(self, slots: int) -> None:
         self._free = slots
         self._waiting: dict[str, deque[asyncio.Future[None]]] = {}
         self._granted: dict[str, int] = {}  # key -> number of the grant it last had
         self._grants = 0
+        # Worker threads read `_waiting` (`give_way`): the loop changes it under this lock.
+        self._lock = threading.Lock()
+        self._giving_way = 0  # running turns that agreed to end early, not yet ended
 
     @property
     def waiting(self) -> int:
         return sum(len(queue) for queue in self._waiting.values())
 
-    async def acquire(self, key: str) -> None:
+    async def acquire(self, key: str, *, first: bool = False) -> None:
+        """Wait for a slot; `first`: before the key's other waiters (a call's next turn
+        goes before the calls its key made after it)."""
         if self._free > 0 and not self._waiting:
             self._free -= 1
             self._grant(key)
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting.setdefault(key, deque()).append(future)
+        with self._lock:
+            queue = self._waiting.setdefault(key, deque())
+            if first:
+                queue.appendleft(future)
+            else:
+                queue.append(future)
         try:
             await future
         except asyncio.CancelledError:
@@ -67,19 +84,34 @@ class FairSlots:
                 self._forget(key, future)
             raise
 
-    def release(self) -> None:
-        """Hand the slot to the waiting key served least recently, else free it."""
-        while self._waiting:
-            key = min(self._waiting, key=lambda k: self._granted.get(k, -1))
-            queue = self._waiting[key]
-            future = queue.popleft()
-            if not queue:
-                del self._waiting[key]
-            if not future.done():
-                self._grant(key)
-                future.set_result(None)
-                return
-        self._free += 1
+    def release(self, gave_way: bool = False) -> None:
+        """Hand the slot to the waiting key served least recently, else free it.
+
+        `gave_way`: the turn ending was one that agreed to `give_way`."""
+        with self._lock:
+            self._giving_way -= gave_way
+            while self._waiting:
+                key = min(self._waiting, key=lambda k: self._granted.get(k, -1))
+                queue = self._waiting[key]
+                future = queue.popleft()
+                if not queue:
+                    del self._waiting[key]
+                if not future.done():
+                    self._grant(key)
+                    future.set_result(None)
+                    return
+            self._free += 1
+
+    def give_way(self, key: str) -> bool:
+        """From a worker thread: whether a running turn of `key` should end early for a
+        call of another key that waits (and that no other running turn ends for already).
+        True counts this turn as giving way until its slot is released."""
+        with self._lock:
+            others = sum(len(queue) for k, queue in self._waiting.items() if k != key)
+            if others <= self._giving_way:
+                return False
+            self._giving_way += 1
+            return True
 
     def _grant(self, key: str) -> None:
         self._grants += 1
@@ -88,11 +120,12 @@ class FairSlots:
             self._granted = {k: v for k, v in self._granted.items() if k in self._waiting}
 
     def _forget(self, key: str, future: asyncio.Future[None]) -> None:
-        queue = self._waiting.get(key)
-        if queue is not None and future in queue:
-            queue.remove(future)
-            if not queue:
-                del self._waiting[key]
+        with self._lock:
+            queue = self._waiting.get(key)
+            if queue is not None and future in queue:
+                queue.remove(future)
+                if not queue:
+                    del self._waiting[key]
 
 
 def refuse_when_full(runner: ModelRunner, admitted: int) -> None:
@@ -105,12 +138,26 @@ def refuse_when_full(runner: ModelRunner, admitted: int) -> None:
 
 
 class Emitter:
-    """Given to a streaming worker: `emit` hands one item over, `cancelled` says stop."""
+    """Given to a streaming worker: `emit` hands one item over, `cancelled` says stop,
+    `give_way` says another key waits for this slot."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[Any]) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        queue: asyncio.Queue[Any],
+        give_way: Callable[[], bool] = lambda: False,
+    ) -> None:
         self._loop = loop
         self._queue = queue
         self._cancel = threading.Event()
+        self._give_way = give_way
+        self.gave_way = False
+
+    def give_way(self) -> bool:
+        """True when the worker should end this turn now, to resume in its next one: a
+        call of another key waits for the slot. Once true, it stays true."""
+        self.gave_way = self.gave_way or self._give_way()
+        return self.gave_way
 
     def emit(self, item: Any) -> None:
         self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
@@ -185,13 +232,14 @@ class ModelRunner:
                 yield item
 
     async def stream_turns(
-        self, fn: Callable[..., None], turns: Sequence[tuple[Any, ...]], *, key: str = ANONYMOUS
+        self, fn: Callable[..., None], turns: Iterable[tuple[Any, ...]], *, key: str = ANONYMOUS
     ) -> AsyncGenerator[Any]:
         """`stream` for each `args` of `turns` in order, admitted once as one call.
 
         Each turn waits for a slot in the key's fair order, so between two turns a key that
         is waiting goes first: a request of many parts (`n` choices) holds a slot for one
-        part at a time, not for all of them."""
+        part at a time, not for all of them. `turns` is read lazily: the next turn's `args`
+        are taken once the turn before has ended (a turn that gave way adds its sequel)."""
         self.admit()
         running: list[asyncio.Future[None]] = []
         try:
@@ -213,11 +261,11 @@ class ModelRunner:
         running: list[asyncio.Future[None]],
     ) -> AsyncGenerator[Any]:
         """One slot, taken in turn, for one `fn(emitter, *args)` on the model's thread."""
-        await self._slots.acquire(key)
-        release = _once(self._slots.release)
+        await self._slots.acquire(key, first=bool(running))
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
-        emitter = Emitter(loop, queue)
+        emitter = Emitter(loop, queue, lambda: self._slots.give_way(key))
+        release = _once(lambda: self._slots.release(emitter.gave_way))
 
         def work() -> None:
             try:
