@@ -269,3 +269,33 @@ async def test_one_waiting_call_makes_one_running_turn_give_way() -> None:
     slots.release(gave_way=True)
     await waiter
     assert not slots.give_way("a") and not slots.give_way("b")
+
+
+async def test_steps_give_way_to_another_key_between_two_and_go_on_after() -> None:
+    """`stream_steps` (speech's sentences, transcription's windows, pictures): one
+    iterator over several turns; another key's call goes between two steps."""
+    runner = ModelRunner("m", concurrency=1)
+    b_waits = threading.Event()
+    order: list[str] = []
+
+    def steps(name: str) -> Iterator[str | None]:
+        yield f"{name}1"
+        b_waits.wait(10)
+        yield None  # a step that made nothing to hand over
+        yield f"{name}2"
+
+    async def call(key: str, make: Callable[..., Iterator[Any]], *args: Any) -> None:
+        async for item in runner.stream_steps(make, *args, key=key):
+            order.append(item)
+
+    a = asyncio.create_task(call("a", steps, "a"))
+    while not order:
+        await asyncio.sleep(0.001)
+    b = asyncio.create_task(call("b", iter, ["b1"]))
+    while not runner._slots.waiting:
+        await asyncio.sleep(0.001)
+    b_waits.set()
+    await asyncio.gather(a, b)
+    assert order == ["a1", "b1", "a2"]
+    assert runner.busy == 0
+    runner.close()

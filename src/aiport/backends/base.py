@@ -22,6 +22,7 @@ that iterates a stream (the client went away) must stop the work behind it.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -240,6 +241,20 @@ class Call:
         return replace(self, request=request, body=body, want_usage=request.wants_usage_chunk)
 
 
+@asynccontextmanager
+async def _closing(
+    chunks: AsyncIterator[StreamChunk],
+) -> AsyncGenerator[AsyncIterator[StreamChunk]]:
+    """`chunks`, closed when the stream made from them is (a client that leaves a
+    translated stream stops the chat stream under it, and the model's work, at once)."""
+    try:
+        yield chunks
+    finally:
+        close = getattr(chunks, "aclose", None)
+        if close is not None:
+            await close()
+
+
 def _chat_request(body: JSON) -> ChatCompletionRequest:
     """A translated chat request, validated once (a value the chat API cannot take is the
     client's 400, as if it had been sent as chat)."""
@@ -387,11 +402,12 @@ class Backend:
         events = ResponseEvents(request, call.public_model)
         started = False
         try:
-            async for chunk in self.chat_stream(call.for_chat(body)):
-                out = [] if started else events.start(chunk.data.get("model"))
-                started = True
-                for event in out + events.feed(chunk.data):
-                    yield StreamChunk(event, event=event["type"])
+            async with _closing(self.chat_stream(call.for_chat(body))) as chunks:
+                async for chunk in chunks:
+                    out = [] if started else events.start(chunk.data.get("model"))
+                    started = True
+                    for event in out + events.feed(chunk.data):
+                        yield StreamChunk(event, event=event["type"])
         except APIError as exc:
             raise in_responses_terms(exc, request) from None
         for event in ([] if started else events.start()) + events.close():
@@ -423,9 +439,10 @@ class Backend:
         body = messages_chat.chat_request(request, call.model, stream=True)
         events = MessageEvents(call.public_model, messages_chat.estimate_input_tokens(body))
         try:
-            async for chunk in self.chat_stream(call.for_chat(body)):
-                for event in events.feed(chunk.data, chunk.prompt_tokens):
-                    yield StreamChunk(event, event=event["type"])
+            async with _closing(self.chat_stream(call.for_chat(body))) as chunks:
+                async for chunk in chunks:
+                    for event in events.feed(chunk.data, chunk.prompt_tokens):
+                        yield StreamChunk(event, event=event["type"])
         except APIError as exc:
             raise in_messages_terms(exc, request) from None
         for event in events.close():

@@ -13,7 +13,6 @@ from pydantic import Field
 
 from aiport.backends.base import Call, ImageSet, Usage
 from aiport.backends.local.engine import EngineOptions, LocalEngine
-from aiport.backends.local.runner import Emitter
 from aiport.backends.local.sketch.render import RenderJob, job_from_request, render_each, render_set
 from aiport.protocol.images import ImageRequest
 
@@ -40,14 +39,7 @@ class SceneImageBackend(LocalEngine[bool]):
 
     async def images(self, call: Call) -> ImageSet:
         job = job_from_request(call.request_as(ImageRequest))
-        images = [image async for image in self.runner.stream(_render, job, key=call.key_id)]
+        pictures = self.runner.stream_steps(render_each, job, key=call.key_id)
+        images = [image async for image in pictures]
         self.model = True  # rendering needs no loading: it has warmed up now
         return ImageSet(images=images, usage=Usage(images=len(images)))
-
-
-def _render(emitter: Emitter, job: RenderJob) -> None:
-    """Worker: the pictures one by one; a caller who left stops it before the next."""
-    for image in render_each(job):
-        emitter.emit(image)
-        if emitter.cancelled():
-            return

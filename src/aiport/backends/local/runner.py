@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
-from collections.abc import AsyncGenerator, Callable, Iterable
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import aclosing
 from typing import Any, TypeVar
@@ -252,6 +252,34 @@ class ModelRunner:
                 running[-1].add_done_callback(lambda _: self._leave())
             else:
                 self._leave()
+
+    async def stream_steps(
+        self, steps: Callable[..., Iterator[Any]], *args: Any, key: str = ANONYMOUS
+    ) -> AsyncGenerator[Any]:
+        """The items of the iterator `steps(*args)`, made on the model's thread in turns:
+        a turn ends after an item when another key waits (`give_way`), and the next turn
+        goes on with the same iterator (a long recording, a long text, many pictures).
+        A None item is a step that made nothing to hand over."""
+        made: list[Iterator[Any]] = []  # the iterator, once the first turn made it
+        ended = threading.Event()
+
+        def turn(emitter: Emitter) -> None:
+            if not made:
+                made.append(steps(*args))
+            for item in made[0]:
+                if item is not None:
+                    emitter.emit(item)
+                if emitter.cancelled() or emitter.give_way():
+                    return
+            ended.set()
+
+        def turns() -> Iterator[tuple[()]]:
+            while not ended.is_set():
+                yield ()
+
+        async with aclosing(self.stream_turns(turn, turns(), key=key)) as items:
+            async for item in items:
+                yield item
 
     async def _turn(
         self,

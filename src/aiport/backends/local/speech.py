@@ -10,13 +10,14 @@ A request is synthesised sentence by sentence in a worker thread of the model's
 `ModelRunner`; each sentence is resampled to 24 kHz, encoded, and sent at once, so audio
 reaches the client long before a long text is finished. A first sentence with a comma is
 split there, so the first audio comes even sooner. When the consumer stops (closes the
-chunk iterator or is cancelled), the worker stops before the next sentence.
+chunk iterator or is cancelled), the worker stops before the next sentence; while another
+key waits for the voice, it gives way between two sentences and goes on after.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
@@ -26,7 +27,6 @@ from pydantic import Field
 from aiport.backends.base import BinaryBody, Call, Usage
 from aiport.backends.local.audio_encode import SAMPLE_RATE, PcmResampler, StreamEncoder
 from aiport.backends.local.engine import EngineOptions, LocalEngine
-from aiport.backends.local.runner import Emitter
 from aiport.errors import InvalidRequest
 from aiport.protocol.audio import CONTENT_TYPES, SpeechRequest
 
@@ -271,7 +271,7 @@ class PiperSpeechBackend(LocalEngine[Any]):
         # `ModelRunner.stream` is an async generator function, so this can be closed.
         stream = cast(
             AsyncGenerator[bytes, None],
-            self.runner.stream(_synthesize, voice, job, key=call.key_id),
+            self.runner.stream_steps(_synthesized, voice, job, key=call.key_id),
         )
         try:
             first = await stream.__anext__()
@@ -287,8 +287,9 @@ class PiperSpeechBackend(LocalEngine[Any]):
         )
 
 
-def _synthesize(emitter: Emitter, voice: Any, job: SpeechJob) -> None:
-    """Worker: synthesise `job` piece by piece, emitting encoded bytes as they appear."""
+def _synthesized(voice: Any, job: SpeechJob) -> Iterator[bytes | None]:
+    """On the worker: `job` synthesised piece by piece, encoded bytes as they appear (the
+    runner stops between two pieces for a caller who left, or for another key's turn)."""
     from piper import SynthesisConfig
 
     config = SynthesisConfig(
@@ -301,8 +302,6 @@ def _synthesize(emitter: Emitter, voice: Any, job: SpeechJob) -> None:
     encoder = StreamEncoder(job.fmt)
     try:
         for phonemes, ends_sentence in plan_pieces(voice.phonemize(job.text)):
-            if emitter.cancelled():
-                return
             ids = voice.phonemes_to_ids(phonemes)
             audio = _render(voice, ids, config)
             if shaper is None:
@@ -315,11 +314,11 @@ def _synthesize(emitter: Emitter, voice: Any, job: SpeechJob) -> None:
                 pcm += shaper.process(
                     _silence(round(pause_s * rate * job.preset.pitch * shaper.tempo))
                 )
-            _emit(emitter, encoder.encode(pcm))
+            yield encoder.encode(pcm) or None  # None: a piece the encoder still holds
         tail = (
             shaper.flush() if shaper is not None else bytes(2 * round(NOTHING_SAID_S * SAMPLE_RATE))
         )
-        _emit(emitter, encoder.encode(tail) + encoder.finish())
+        yield encoder.encode(tail) + encoder.finish() or None
     finally:
         encoder.close()
 
@@ -338,8 +337,3 @@ def _silence(samples: int) -> Any:
     import numpy as np
 
     return np.zeros(max(samples, 0), dtype=np.float32)
-
-
-def _emit(emitter: Emitter, data: bytes) -> None:
-    if data:
-        emitter.emit(data)

@@ -10,7 +10,8 @@ needs another language or a translation is answered by `whisper-base`. Without i
 non-English `language` is refused with 400 `param: language`.
 
 Decoding the upload and inference both run on the model's worker thread, which stops
-between 30-second windows when the request is cancelled. With `stream: true` each segment
+between 30-second windows when the request is cancelled (and gives way there to another
+key's request waiting for the model, going on after it). With `stream: true` each segment
 is sent as soon as its window is decoded.
 """
 
@@ -19,7 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass
 from importlib import resources
 from importlib.util import find_spec
@@ -40,7 +41,6 @@ from aiport.backends.base import (
 )
 from aiport.backends.local.audio_decode import SAMPLE_RATE, decode_audio
 from aiport.backends.local.engine import LOCAL_OWNER, EngineOptions, LocalEngine
-from aiport.backends.local.runner import Emitter
 from aiport.backends.local.transcript import (
     LANGUAGES,
     Heard,
@@ -244,7 +244,7 @@ class WhisperBackend(LocalEngine[WhisperModels]):
         # `ModelRunner.stream` is an async generator function, so this can be closed.
         items = cast(
             AsyncGenerator[Any, None],
-            self.runner.stream(self._work, models, model_id, job, key=key),
+            self.runner.stream_steps(self._steps, models, model_id, job, key=key),
         )
         try:
             heard = await anext(items, None)
@@ -257,7 +257,9 @@ class WhisperBackend(LocalEngine[WhisperModels]):
 
     # ---- on the worker thread ----
 
-    def _work(self, emitter: Emitter, models: WhisperModels, model_id: str, job: _Job) -> None:
+    def _steps(self, models: WhisperModels, model_id: str, job: _Job) -> Iterator[Heard | Segment]:
+        """What was heard, then the segments, one 30-second window a step (the runner
+        stops between two for a caller who left, or gives way to another key's turn)."""
         audio = decode_audio(
             job.path, filename=job.filename, max_seconds=self.options.max_audio_seconds
         )
@@ -283,11 +285,9 @@ class WhisperBackend(LocalEngine[WhisperModels]):
             beam_size=self.options.beam_size,
             word_timestamps=job.word_timestamps,
         )
-        emitter.emit(Heard(info.language, float(info.duration)))
+        yield Heard(info.language, float(info.duration))
         for index, segment in enumerate(segments):  # each step decodes one window
-            if emitter.cancelled():
-                return
-            emitter.emit(_segment(index, segment))
+            yield _segment(index, segment)
 
     def _pick(self, models: WhisperModels, model_id: str, job: _Job) -> Any:
         """The model for the job: `model_id`, or the multilingual one where it must stand in."""
