@@ -79,7 +79,7 @@ async def heavy_in_one_turn(backend: LlamaChatBackend, n: int) -> None:
     engine = await backend.loaded()
     req = call("A", n=n, max_tokens=48).request_as(ChatCompletionRequest)
     messages = [dict(message) for message in req.messages]
-    choices = chat.generations(chat.engine_requests(req, messages, {}), turn_tokens=0)
+    choices = chat.generations(chat.engine_requests(req, messages, {}), turn_tokens=0, context=512)
     async for _ in backend.runner.stream(all_choices_in_one_turn, engine, choices, key="A"):
         pass
 

@@ -299,3 +299,58 @@ async def test_steps_give_way_to_another_key_between_two_and_go_on_after() -> No
     assert order == ["a1", "b1", "a2"]
     assert runner.busy == 0
     runner.close()
+
+
+async def test_a_full_engine_refuses_the_busiest_keys_newest_waiting_call_not_a_new_key() -> None:
+    """One key filled running plus waiting: another key's call is not locked out; the
+    busiest key's newest waiting call is refused in its place (503, as a full queue)."""
+    runner = ModelRunner("m", concurrency=1, queue_size=2)
+    gate = threading.Event()
+    running = asyncio.create_task(runner.run(gate.wait, key="a"))
+    await asyncio.sleep(0.01)
+    older, newest = (asyncio.create_task(runner.run(str, i, key="a")) for i in range(2))
+    await asyncio.sleep(0)
+    with pytest.raises(Overloaded):  # a's own next call: refused at once, as before
+        await runner.run(str, "more", key="a")
+    other = asyncio.create_task(runner.run(str, "b", key="b"))
+    with pytest.raises(Overloaded) as pushed_out:
+        await newest
+    assert pushed_out.value.headers["retry-after"] == "1"
+    with pytest.raises(Overloaded):  # a holds 2 calls, b 1: b's next is refused now
+        await runner.run(str, "b again", key="b")
+    gate.set()
+    assert await asyncio.gather(running, older, other) == [True, "0", "b"]
+    assert runner.busy == 0
+    runner.close()
+
+
+async def test_a_calls_later_turn_is_never_pushed_out() -> None:
+    slots = FairSlots(1)
+    await slots.acquire("a")
+    later = asyncio.create_task(slots.acquire("a", later_turn=True))
+    await asyncio.sleep(0)
+    assert not slots.push_out("a", Overloaded("busy"))
+    slots.release()
+    await later
+
+
+async def test_a_full_batcher_refuses_the_busiest_keys_newest_job_not_a_new_key() -> None:
+    gate = threading.Event()
+
+    def held(items: list[int]) -> list[int]:
+        gate.wait(10)
+        return items
+
+    batcher: MicroBatcher[int, int] = MicroBatcher(
+        ModelRunner("m", queue_size=2), held, max_items=1, max_weight=1, weight=lambda _: 1
+    )
+    running = asyncio.create_task(batcher.submit([0], key="a"))
+    await asyncio.sleep(0.05)  # in the model now
+    older, newest = (asyncio.create_task(batcher.submit([i], key="a")) for i in (1, 2))
+    await asyncio.sleep(0)
+    other = asyncio.create_task(batcher.submit([3], key="b"))
+    with pytest.raises(Overloaded):
+        await newest
+    gate.set()
+    assert await asyncio.gather(running, older, other) == [[0], [1], [3]]
+    assert batcher.busy == 0

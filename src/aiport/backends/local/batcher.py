@@ -8,8 +8,10 @@ exceed either. So sixteen single-text requests cost about one sixteen-text call,
 that floods the engine holds up another key's job by at most one batch.
 
 Admission is per job, with the runner's bounds: `concurrency + queue_size` jobs at most,
-then 503 with `retry-after`. A job whose caller leaves before its batch starts is dropped at once
-(its place is free); a batch that has started runs to its end (one bounded model call).
+then 503 with `retry-after` (the newest waiting job of a key with two jobs more than the
+newcomer's gets it instead, as in `ModelRunner.admit`). A job whose caller leaves before
+its batch starts is dropped at once (its place is free); a batch that has started runs to
+its end (one bounded model call).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from aiport.backends.local.runner import ANONYMOUS, ModelRunner, refuse_when_full
+from aiport.backends.local.runner import ANONYMOUS, ModelRunner, most_calls, overloaded
 
 I = TypeVar("I")  # noqa: E741 - an item
 R = TypeVar("R")  # its result
@@ -58,7 +60,7 @@ class MicroBatcher(Generic[I, R]):
 
     async def submit(self, items: list[I], key: str = ANONYMOUS) -> list[R]:
         """`work`'s results for `items`, computed in one batch with other jobs' items."""
-        refuse_when_full(self.runner, self.busy)
+        self._admit(key)
         self.busy += 1
         loop = asyncio.get_running_loop()
         job: _Job[I, R] = _Job(items, sum(map(self._weight, items)), loop.create_future())
@@ -70,6 +72,19 @@ class MicroBatcher(Generic[I, R]):
         finally:
             if not job.batched:  # the caller left first: the job never reaches the model
                 self._remove(key, job)
+
+    def _admit(self, key: str) -> None:
+        """Room for one more job of `key`: a free place, or one of the busiest key's."""
+        if self.busy < self.runner.concurrency + self.runner.queue_size:
+            return
+        busiest = most_calls({k: len(queue) for k, queue in self._queues.items()}, key)
+        if busiest is None:
+            raise overloaded(self.runner)
+        queue = self._queues[busiest]
+        newest = queue.pop()  # its `submit` counts it out (it was never batched)
+        if not queue:
+            del self._queues[busiest]
+        newest.future.set_exception(overloaded(self.runner))
 
     async def _drain(self) -> None:
         while self._queues:
@@ -121,7 +136,7 @@ class MicroBatcher(Generic[I, R]):
     def _remove(self, key: str, job: _Job[I, R]) -> None:
         self.busy -= 1
         queue = self._queues.get(key)
-        if queue is not None:
+        if queue is not None and job in queue:  # not if pushed out by another key's job
             queue.remove(job)
             if not queue:
                 del self._queues[key]

@@ -235,13 +235,14 @@ def engine_requests(req: ChatCompletionRequest, messages: Any, tools: JSON) -> l
     return [base | seed for seed in choice_seeds(req.seed, req.n or 1)]
 
 
-def generations(requests: list[JSON], turn_tokens: int) -> list[Generation]:
+def generations(requests: list[JSON], *, turn_tokens: int, context: int) -> list[Generation]:
     """One `Generation` per choice; plain text ones resume through the assistant prefill."""
     return [
         Generation(
             index,
             request,
             turn_tokens=turn_tokens,
+            context=context,
             text_of=_chat_text,
             resume=_resume_chat if _resumable(request) else None,
         )
@@ -505,7 +506,9 @@ class LlamaChatBackend(LlamaCompletions, LocalEngine[LlamaEngine]):
         if req.tools and req.tool_choice != "none" and not tools:  # a template without tools
             plan = ToolPlan(req.tools, req.tool_choice)
             messages, tools = plan.messages(messages), {"grammar": plan.grammar()}
-        choices = generations(engine_requests(req, messages, tools), self.options.turn_tokens)
+        requests = engine_requests(req, messages, tools)
+        options = self.options
+        choices = generations(requests, turn_tokens=options.turn_tokens, context=options.n_ctx)
         stream = self.runner.stream_turns(engine.generate, turns(choices), key=call.key_id)
         stream = cast(AsyncGenerator[Any], stream)
         async with aclosing(stream) as items:

@@ -169,9 +169,16 @@ class LlamaCompletions:
         self.check_output(len(requests), req.max_tokens)  # type: ignore[attr-defined]
         engine = await self.loaded()  # type: ignore[attr-defined]
         runner = self.runner  # type: ignore[attr-defined]
-        turn_tokens = self.options.turn_tokens  # type: ignore[attr-defined]
+        options = self.options  # type: ignore[attr-defined]
         choices = [
-            Generation(index, request, turn_tokens=turn_tokens, text_of=_text, resume=_resume)
+            Generation(
+                index,
+                request,
+                turn_tokens=options.turn_tokens,
+                context=options.n_ctx,
+                text_of=_text,
+                resume=_resume,
+            )
             for index, request in enumerate(requests)
         ]
         stream = runner.stream_turns(complete, turns(choices, engine.server), key=call.key_id)

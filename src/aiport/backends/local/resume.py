@@ -12,7 +12,10 @@ output and throughput are the same.
 
 Only plain text resumes: a request with a grammar (`response_format`, tools), an answer
 that shows reasoning or tool-call deltas, or a prompt that already ends with the
-assistant's words runs to its end in one turn.
+assistant's words runs to its end in one turn; so does one within `MARGIN` tokens of its
+context (its resumed prompt might not fit). The sampler starts anew at a resume: at
+temperature 0 the text is the one made without stopping; otherwise a `seed`'s sequence
+and the penalties' memory of the text start over there.
 
 Usage stays exact: a turn that gave way reports the tokens it made (llama.cpp's own count,
 `timings.predicted_n`) and, on the first turn, the prompt; a resumed turn's prompt (the
@@ -28,6 +31,7 @@ from aiport.backends.base import JSON
 from aiport.backends.local.runner import Emitter
 
 Handle = Callable[[JSON, Callable[[JSON], bool]], None]  # llama.cpp's handle_* methods
+MARGIN = 16  # tokens of context kept free for what a resumed prompt adds (its template)
 
 
 class Generation:
@@ -43,12 +47,14 @@ class Generation:
         request: JSON,
         *,
         turn_tokens: int,
+        context: int,
         text_of: Callable[[JSON], str | None],
         resume: Callable[[JSON, str], JSON] | None,
     ) -> None:
         self.index = index
         self.request = request
         self.turn_tokens = turn_tokens if resume is not None else 0
+        self.context = context  # tokens of context the request has: prompt and text
         self._text_of = text_of
         self._resume = resume
         self.text: list[str] = []
@@ -64,9 +70,14 @@ class Generation:
             request["max_tokens"] = self.request["max_tokens"] - self.made
         return request
 
-    def _may_stop(self, made: int) -> bool:
-        """Past this turn's tokens, with tokens left to make after a resume."""
+    def _may_stop(self, timings: dict[str, Any]) -> bool:
+        """Past this turn's tokens, with tokens left to make after a resume, and room in
+        the context for the resumed prompt."""
+        made = int(timings.get("predicted_n") or 0)
         if not self.turn_tokens or made < self.turn_tokens:
+            return False
+        prompt = int(timings.get("prompt_n") or 0) + int(timings.get("cache_n") or 0)
+        if prompt + made + MARGIN >= self.context:
             return False
         limit = self.request.get("max_tokens")
         return limit is None or self.made + made < limit - 1
@@ -92,11 +103,10 @@ class Generation:
             else:
                 self.text.append(text)
             emitter.emit((self.index, chunk))
-            made = int(timings.get("predicted_n") or 0)
-            if self._may_stop(made) and not _final(chunk) and emitter.give_way():
+            if self._may_stop(timings) and not _final(chunk) and emitter.give_way():
                 self.gave_way = True
                 emitter.emit((self.index, _turn_usage(timings, first)))
-                self.made += made
+                self.made += int(timings.get("predicted_n") or 0)
                 return True
             return False
 

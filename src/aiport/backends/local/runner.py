@@ -2,7 +2,9 @@
 
 Each embedded model owns one `ModelRunner`. At most `concurrency` calls run at once on
 their own threads; at most `queue_size` more wait. One more is refused at once with 503
-`server_is_overloaded` and a `retry-after`, rather than queueing without bound.
+`server_is_overloaded` and a `retry-after`, rather than queueing without bound — unless
+another key holds two calls more than its own: then that key's newest waiting call is
+refused in its place, so one key cannot fill the queue and lock every other key out.
 
 Waiting calls are served per key in turn (`FairSlots`): when a slot frees, the waiting
 key that was served least recently goes next, so one key's fifty requests cannot make
@@ -51,6 +53,7 @@ class FairSlots:
     def __init__(self, slots: int) -> None:
         self._free = slots
         self._waiting: dict[str, deque[asyncio.Future[None]]] = {}
+        self._first_turns: set[asyncio.Future[None]] = set()  # waiters `push_out` may fail
         self._granted: dict[str, int] = {}  # key -> number of the grant it last had
         self._grants = 0
         # Worker threads read `_waiting` (`give_way`): the loop changes it under this lock.
@@ -61,9 +64,9 @@ class FairSlots:
     def waiting(self) -> int:
         return sum(len(queue) for queue in self._waiting.values())
 
-    async def acquire(self, key: str, *, first: bool = False) -> None:
-        """Wait for a slot; `first`: before the key's other waiters (a call's next turn
-        goes before the calls its key made after it)."""
+    async def acquire(self, key: str, *, later_turn: bool = False) -> None:
+        """Wait for a slot. A call's `later_turn` goes before its key's other waiters (the
+        calls its key made after it) and is never pushed out."""
         if self._free > 0 and not self._waiting:
             self._free -= 1
             self._grant(key)
@@ -71,10 +74,11 @@ class FairSlots:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         with self._lock:
             queue = self._waiting.setdefault(key, deque())
-            if first:
+            if later_turn:
                 queue.appendleft(future)
             else:
                 queue.append(future)
+                self._first_turns.add(future)
         try:
             await future
         except asyncio.CancelledError:
@@ -83,6 +87,23 @@ class FairSlots:
             else:
                 self._forget(key, future)
             raise
+        finally:
+            self._first_turns.discard(future)
+
+    def push_out(self, key: str, error: Exception) -> bool:
+        """Fail the newest waiter of `key` for its call's first turn with `error` (its
+        place goes to another key's call); False when `key` has none."""
+        with self._lock:
+            queue = self._waiting.get(key, deque())
+            pushable = (f for f in reversed(queue) if f in self._first_turns and not f.done())
+            newest = next(pushable, None)
+            if newest is None:
+                return False
+            queue.remove(newest)
+            if not queue:
+                del self._waiting[key]
+        newest.set_exception(error)
+        return True
 
     def release(self, gave_way: bool = False) -> None:
         """Hand the slot to the waiting key served least recently, else free it.
@@ -128,13 +149,20 @@ class FairSlots:
                     del self._waiting[key]
 
 
-def refuse_when_full(runner: ModelRunner, admitted: int) -> None:
-    """503 `server_is_overloaded` with `retry-after` once `admitted` fills the runner."""
-    if admitted >= runner.concurrency + runner.queue_size:
-        raise Overloaded(
-            f"The model `{runner.name}` is busy; try again shortly.",
-            headers={"retry-after": "1"},
-        )
+def overloaded(runner: ModelRunner) -> Overloaded:
+    """503 `server_is_overloaded` with `retry-after`."""
+    return Overloaded(
+        f"The model `{runner.name}` is busy; try again shortly.", headers={"retry-after": "1"}
+    )
+
+
+def most_calls(calls: dict[str, int], key: str) -> str | None:
+    """The key with the most calls, if it has two more than `key` at least: one of its
+    waiting calls gives its place to `key`'s when the engine is full."""
+    busiest = max(calls, key=calls.__getitem__, default=None)
+    if busiest is None or busiest == key or calls[busiest] < calls.get(key, 0) + 2:
+        return None
+    return busiest
 
 
 class Emitter:
@@ -176,6 +204,7 @@ class ModelRunner:
         self.queue_size = queue_size
         self._slots = FairSlots(concurrency)
         self._admitted = 0
+        self._calls: dict[str, int] = {}  # calls admitted per key
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=name)
 
     @property
@@ -183,26 +212,35 @@ class ModelRunner:
         """Calls admitted: running plus waiting."""
         return self._admitted
 
-    def admit(self) -> None:
-        """Count one more call, or refuse it at once when running plus waiting is full."""
-        refuse_when_full(self, self._admitted)
+    def admit(self, key: str = ANONYMOUS) -> None:
+        """Count one more call of `key`. When running plus waiting is full, the newest
+        waiting call of the key with the most calls (two more than `key`'s at least) is
+        refused in its place (503); else this one is, at once."""
+        if self._admitted >= self.concurrency + self.queue_size:
+            busiest = most_calls(self._calls, key)
+            if busiest is None or not self._slots.push_out(busiest, overloaded(self)):
+                raise overloaded(self)
         self._admitted += 1
+        self._calls[key] = self._calls.get(key, 0) + 1
 
-    def _leave(self) -> None:
+    def _leave(self, key: str) -> None:
         self._admitted -= 1
+        self._calls[key] -= 1
+        if not self._calls[key]:
+            del self._calls[key]
 
     async def _enter(self, key: str) -> Callable[..., None]:
         """Admit and wait for a slot in turn; returns the (idempotent) release."""
-        self.admit()
+        self.admit(key)
         try:
             await self._slots.acquire(key)
         except BaseException:
-            self._leave()
+            self._leave(key)
             raise
 
         def release() -> None:
             self._slots.release()
-            self._leave()
+            self._leave(key)
 
         return _once(release)
 
@@ -240,7 +278,7 @@ class ModelRunner:
         is waiting goes first: a request of many parts (`n` choices) holds a slot for one
         part at a time, not for all of them. `turns` is read lazily: the next turn's `args`
         are taken once the turn before has ended (a turn that gave way adds its sequel)."""
-        self.admit()
+        self.admit(key)
         running: list[asyncio.Future[None]] = []
         try:
             for args in turns:
@@ -249,9 +287,9 @@ class ModelRunner:
                         yield item
         finally:
             if running and not running[-1].done():  # left while its worker still stops
-                running[-1].add_done_callback(lambda _: self._leave())
+                running[-1].add_done_callback(lambda _: self._leave(key))
             else:
-                self._leave()
+                self._leave(key)
 
     async def stream_steps(
         self, steps: Callable[..., Iterator[Any]], *args: Any, key: str = ANONYMOUS
@@ -289,7 +327,7 @@ class ModelRunner:
         running: list[asyncio.Future[None]],
     ) -> AsyncGenerator[Any]:
         """One slot, taken in turn, for one `fn(emitter, *args)` on the model's thread."""
-        await self._slots.acquire(key, first=bool(running))
+        await self._slots.acquire(key, later_turn=bool(running))
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
         emitter = Emitter(loop, queue, lambda: self._slots.give_way(key))
