@@ -201,4 +201,4 @@ def test_claude_names_and_snapshots_are_priced_with_their_cache_rates() -> None:
     assert table.cost("claude-haiku-4-5-20251001", usage) == pytest.approx(7.35)
     for name in ("claude-opus-4-20250514", "claude-3-5-sonnet-latest", "claude-sonnet-4-6"):
         assert table.price(name) is not None, name
-    assert table.price("claude-sonnet-5-5") is None  # not confirmed: unpriced, not guessed
+    assert table.price("claude-mythos-5") is None  # no model id confirmed: unpriced, not guessed

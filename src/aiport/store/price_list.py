@@ -1,6 +1,6 @@
 """OpenAI's list prices (standard tier, USD), the defaults of `aiport.store.pricing`.
 
-Sources, as of 2026-08-21:
+Sources, as of 2026-08-21 (the GPT-6 group, added 2026-11-30, names its own beside it):
 - token prices: OpenAI's pricing page (https://developers.openai.com/api/docs/pricing) as
   transcribed, with a check date per model, in pydantic/genai-prices,
   `prices/providers/openai.yml` at commit 47df840 (2026-08-21); the gpt-5.4 and gpt-5.6
@@ -12,8 +12,17 @@ Sources, as of 2026-08-21:
   runs): OpenAI's image-generation guide, gpt-image-1's table (low 272, medium 1056, high
   4160 tokens for 1024x1024; 1.5x for 1024x1536 and 1536x1024).
 
-Not confirmed, so not guessed: per-image token counts of gpt-image-1.5/-2 (their estimate
-scales gpt-image-1's counts by area; the charge uses the tokens OpenAI reports), a
+GPT-5.6 Sol: OpenAI cut it to $4 / $0.40 / $20 from 2026-08-21 as a promotion it
+guaranteed only through 2026-11-21 (TheKrush/PromptFuel v1.0.17, gramext/dist v0.1.0, LaoZhang
+API's notice of 2026-09-24); whether it still runs on 2026-11-30 is not confirmed here, so
+the table keeps the list price ($5 / $30), which may bill more than OpenAI charges while it
+does.
+
+Not confirmed, so not guessed: gpt-6.2-astra (its $8 / $40 and $0.40 cached input are
+published — OpenAI's models page, LiteLLM discussion #52347 — but not its cache-write rate,
+which OpenAI reports and bills separately), per-image token counts of gpt-image-1.5/-2
+(their estimate scales gpt-image-1's counts by area; the charge uses the tokens OpenAI
+reports), a
 per-character price of gpt-4o-mini-tts (OpenAI bills it per text and audio token, which a
 binary speech answer does not report: it is unpriced on /audio/speech), and every model
 not listed here (realtime, audio-preview, search, fine-tuned models...). dall-e-2/-3 and
@@ -30,6 +39,8 @@ from types import MappingProxyType
 from aiport.store.price import Price
 
 LONG_CONTEXT = 272_000  # prompt tokens from which the gpt-5.4 / 5.6 long-context rates apply
+# GPT-6: "for requests with more than 272K input tokens" (an exact 272,000 is short).
+GPT_6_LONG_CONTEXT = 272_001
 
 
 def _tokens(
@@ -39,14 +50,24 @@ def _tokens(
     *,
     cache_write: float | None = None,
     long: Price | None = None,
+    long_from: int = LONG_CONTEXT,
 ) -> Price:
-    """A text model's price per 1M tokens; `long` for prompts of `LONG_CONTEXT` or more."""
+    """A text model's price per 1M tokens; `long` for prompts of `long_from` tokens or more."""
     return Price(
         input=input,
         output=output,
         cached_input=cached,
         cache_write=cache_write,
-        long_context=(LONG_CONTEXT, long) if long is not None else None,
+        long_context=(long_from, long) if long is not None else None,
+    )
+
+
+def _gpt_6(input: float, cached: float, cache_write: float, output: float) -> Price:
+    """A GPT-6 model: over 272K prompt tokens the whole request pays twice the input and
+    cache rates and 1.5 times the output rate (OpenAI's model pages)."""
+    long = _tokens(input * 2, output * 1.5, cached * 2, cache_write=cache_write * 2)
+    return _tokens(
+        input, output, cached, cache_write=cache_write, long=long, long_from=GPT_6_LONG_CONTEXT
     )
 
 
@@ -90,7 +111,27 @@ _GPT_5_6_SOL = _tokens(
 
 OPENAI_PRICES: Mapping[str, Price] = MappingProxyType(
     {
-        # GPT-5 family
+        # GPT-6 family, 2026-11-30. Cache writes are OpenAI's 30-minute rate (1.25x input);
+        # its 12-hour writes cost 2x input, and usage does not tell them apart, so they are
+        # billed at the 30-minute rate — less than OpenAI charges. Long prompts: `_gpt_6`.
+        # - gpt-6.2-sol: its model page (developers.openai.com/api/docs/models/gpt-6.2-sol);
+        # - gpt-6.1-terra: OpenAI's models page ($1 / $5), cached input, cache writes and long
+        #   rates as LiteLLM's launch post (docs.litellm.ai/blog/gpt-6-1-terra) and apidog.com
+        #   quote its model page;
+        # - gpt-6.1-sol: OpenAI's models page ($2 / $10), the rest from its model page as
+        #   amine123max/Codex-Manager 0.4.7 and KZCFG/AILSA-SubSwitch 1.0.0(g) quote it;
+        # - gpt-6-sol, gpt-6-luna: their model pages (read 2026-10-01) as quoted in LiteLLM's
+        #   launch post, discussion #42523 and merefield/codexometer v0.18.4;
+        # - gpt-6-astra: OpenAI's models page ($10 / $50), cache rates and long rates from
+        #   LiteLLM discussion #39633 and prefect12/codex-token-meter 0.2.22.
+        "gpt-6.2-sol": _gpt_6(2.00, 0.10, 2.50, 10.00),
+        "gpt-6.1-terra": _gpt_6(1.00, 0.05, 1.25, 5.00),
+        "gpt-6.1-sol": _gpt_6(2.00, 0.10, 2.50, 10.00),
+        "gpt-6-astra": _gpt_6(10.00, 1.00, 12.50, 50.00),
+        "gpt-6-sol": _gpt_6(2.00, 0.20, 2.50, 10.00),
+        "gpt-6-luna": _gpt_6(0.10, 0.01, 0.125, 0.50),
+        # GPT-5 family (sources above, 2026-08-21; gpt-5.6-terra and -luna as OpenAI's models
+        # page lists them on 2026-11-30; for gpt-5.6-sol see the module docstring)
         "gpt-5": _tokens(1.25, 10.00, 0.125),
         "gpt-5-chat-latest": _tokens(1.25, 10.00, 0.125),
         "gpt-5-codex": _tokens(1.25, 10.00, 0.125),
