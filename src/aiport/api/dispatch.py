@@ -359,5 +359,5 @@ def answer(
     if lookup is not None and lookup.store and cache is not None and served.lease.group is group:
         if result.raw is None:
             result.raw = orjson.dumps(result.data)
-        cache.keep(lookup, CachedAnswer(body=result.raw))
+        cache.keep(lookup, CachedAnswer(result.raw))  # the body
     return json_response(request, result)

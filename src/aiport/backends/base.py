@@ -88,7 +88,7 @@ class Usage:
         completion = usage.get("completion_tokens")
         if completion is None:
             completion = usage.get("output_tokens")
-        found = cls(prompt_tokens=_count(prompt), completion_tokens=_count(completion))
+        found = cls(_count(prompt), _count(completion))  # prompt, completion tokens
         details = (
             usage.get("prompt_tokens_details")
             or usage.get("input_tokens_details")
@@ -205,16 +205,20 @@ class Call:
             options = options if isinstance(options, dict) else {}
             forwarded["stream_options"] = {**options, "include_usage": True}
         forwarded["model"] = model
+        # Positional, in the fields' order (once per attempt: keywords to a class cost a
+        # dict made and unpacked again).
         return cls(
-            request=request,
-            body=forwarded,
-            model=model,
-            public_model=public_model,
-            request_id=request_id,
-            upload=upload,
-            key_id=key_id,
-            defaulted=defaulted,
-            want_usage=want_usage,
+            request,
+            forwarded,  # body
+            model,
+            public_model,
+            request_id,
+            upload,
+            key_id,
+            {},  # headers
+            defaulted,
+            None,  # form
+            want_usage,
         )
 
     @classmethod

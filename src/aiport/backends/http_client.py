@@ -256,7 +256,22 @@ class Response:
             await self.wait("upstream stalled mid-answer")
 
     async def read(self) -> bytes:
-        return b"".join([piece async for piece in self.chunks()])
+        """The whole body. `chunks()`'s loop, without an async generator: one per answer
+        costs its making, the event loop's first-iteration hook and its finalising."""
+        pieces: list[bytes] = []
+        while True:
+            if self._pieces:
+                pieces += self._pieces
+                self._pieces.clear()
+                self._buffered = 0
+                if self.connection.transport is not None:
+                    self.connection.transport.resume_reading()
+                continue
+            if self.error is not None:
+                raise self.error
+            if self.complete:
+                return b"".join(pieces)
+            await self.wait("upstream stalled mid-answer")
 
     def close(self) -> None:
         """Back to the pool if the answer was read to its end and may be kept; else drop."""

@@ -192,7 +192,7 @@ class UpstreamBackend(Backend):
         finally:
             resp.close()
         data = _parse(raw, self.name)
-        return JSONBody(data, raw=raw, usage=Usage.from_openai(data.get("usage")))
+        return JSONBody(data, raw, Usage.from_openai(data.get("usage")))  # data, raw, usage
 
     # -- capabilities ------------------------------------------------------------------
 

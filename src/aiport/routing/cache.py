@@ -94,7 +94,7 @@ class ResponseCache:
         key = request_key(scope, endpoint, model, body)
         ttl = model_cache.ttl or self.config.ttl
         if "no-cache" in directives:
-            return Lookup("bypass", key, ttl, store=True)
+            return Lookup("bypass", key, ttl, None, True)  # stored, not looked up
         memory = self.memory  # (not its truth: an empty store is falsy)
         answer = memory.get_now(key) if memory is not None else await self.store.get(key)
         if answer is not None:
@@ -108,7 +108,7 @@ class ResponseCache:
                 answer = await self.store.get(found)
                 if answer is not None:
                     return Lookup("hit", found, ttl, answer)
-        return Lookup("miss", key, ttl, store=True, semantic=pending)
+        return Lookup("miss", key, ttl, None, True, pending)  # (keywords cost a dict)
 
     def keep(self, lookup: Lookup, answer: CachedAnswer) -> None:
         """Store an answer: at once in memory; in Redis in the background (the client need

@@ -80,9 +80,9 @@ def _row(rec: UsageRecord) -> tuple[Any, ...]:
     row = list(_FIELDS(rec))
     for i in _TEXT:
         # Strings come from clients (model names) or code; PostgreSQL refuses NUL in text
-        # and an unbounded name has no place in a report.
+        # and an unbounded name has no place in a report. (Checked first: rarely true.)
         value = row[i]
-        if isinstance(value, str):
+        if isinstance(value, str) and ("\x00" in value or len(value) > 200):
             row[i] = value.replace("\x00", "")[:200]
     for i in _BOOL:
         row[i] = int(row[i])  # SMALLINT on both dialects
