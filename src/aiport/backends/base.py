@@ -197,9 +197,10 @@ class Call:
                 forwarded[name] = body[name]
         defaulted: tuple[str, ...] = ()
         if defaults:
-            defaulted = tuple([name for name in defaults if name not in forwarded])
-            for name in defaulted:
-                forwarded[name] = defaults[name]
+            for name, value in defaults.items():
+                if name not in forwarded:
+                    forwarded[name] = value
+                    defaulted += (name,)
         if want_usage:
             options = body.get("stream_options")
             options = options if isinstance(options, dict) else {}

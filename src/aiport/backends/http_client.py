@@ -148,6 +148,28 @@ class _Connection(asyncio.Protocol):
 
 
 class Response:
+    __slots__ = (  # one per upstream request: made and read faster without a __dict__
+        "_body_size",
+        "_buffered",
+        "_decoder",
+        "_pieces",
+        "_released",
+        "_waiter",
+        "complete",
+        "connection",
+        "deadline",
+        "error",
+        "framed",
+        "headers_done",
+        "interim",
+        "keep_alive",
+        "max_body",
+        "raw_headers",
+        "read_timeout",
+        "received_any",
+        "status",
+    )
+
     def __init__(self, connection: _Connection, read_timeout: float, max_body: int) -> None:
         self.connection = connection
         self.read_timeout = read_timeout
@@ -350,12 +372,19 @@ class Pool:
         time) bounds the whole answer, head and body."""
         head = self._head(method, path, headers, len(body) if isinstance(body, bytes) else length)
         for attempt in (1, 2):
-            connection = await self._acquire(attempt == 2, connect_timeout)
+            # An idle connection at hand is taken without a coroutine (most requests).
+            connection = self._idle_one() if attempt == 1 else None
+            if connection is None:
+                connection = await self._acquire(attempt == 2, connect_timeout)
             response = Response(connection, read_timeout or self.read_timeout, self.max_body_bytes)
             response.deadline = deadline
             connection.response = response
             try:
-                await self._send(connection, head, body)
+                transport = connection.transport
+                if isinstance(body, bytes) and transport is not None and not connection.closed:
+                    transport.write(head + body)  # `_send`'s, without a coroutine
+                else:
+                    await self._send(connection, head, body)
                 while not (response.headers_done or response.complete or response.error):
                     await response.wait("upstream did not answer in time")
             except BaseException:
@@ -409,15 +438,23 @@ class Pool:
             if connection.closed:
                 raise UpstreamConnectionError("upstream closed the connection mid-upload")
 
+    def _idle_one(self) -> _Connection | None:
+        """An idle connection still fit for use (the stale ones are closed on the way)."""
+        now = time.monotonic()
+        while self._idle:
+            connection = self._idle.pop()
+            if not connection.closed and now - connection.idle_since < IDLE_SECONDS:
+                connection.reused = True
+                return connection
+            connection.close()
+        return None
+
     async def _acquire(self, fresh: bool, connect_timeout: float | None = None) -> _Connection:
         while True:
-            now = time.monotonic()
-            while self._idle and not fresh:
-                connection = self._idle.pop()
-                if not connection.closed and now - connection.idle_since < IDLE_SECONDS:
-                    connection.reused = True
-                    return connection
-                connection.close()
+            if not fresh:
+                idle = self._idle_one()
+                if idle is not None:
+                    return idle
             if self._open < self.max_connections:
                 break
             if self._idle:  # a fresh connection is wanted: make room
