@@ -97,3 +97,24 @@ def test_a_body_whose_chunks_break_off_while_read_is_a_400(
     assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
     assert answer.count(b"HTTP/1.") == 1, answer  # one answer, then the connection closes
     assert b'"code":"invalid_http_request"' in answer
+
+
+def test_a_body_that_arrives_after_its_head_is_read_whole(proxy: AiportProcess) -> None:
+    """A declared length whose bytes are not all there when the handler starts (the rest
+    comes later) is waited for, not taken as it stands (a body already whole is)."""
+    body = b'{"model": "gpt-4o-mini", "messages": "not a list"}'
+    with socket.create_connection(("127.0.0.1", proxy.port), timeout=5) as sock:
+        sock.sendall(
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+            + KEY_LINE
+            + b"\r\nContent-Type: application/json\r\nConnection: close\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body[:10]
+        )
+        time.sleep(0.2)  # nothing to wait on from outside: the handler is reading by now
+        sock.sendall(body[10:])
+        answer = b""
+        while piece := sock.recv(65536):
+            answer += piece
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
+    assert b'"param":"messages"' in answer  # the whole body was parsed
