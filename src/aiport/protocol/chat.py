@@ -162,9 +162,21 @@ class ChatCompletionRequest(WireModel):
     web_search_options: dict[str, Any] | None = None
     moderation: dict[str, Any] | None = None
 
+    @field_validator("logit_bias")
+    @classmethod
+    def _biases_token_ids(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        for token, bias in (value or {}).items():
+            if not (token.isascii() and token.isdigit()):
+                raise ValueError(f"the key {token!r} is not a token id (a non-negative integer)")
+            if not -100 <= bias <= 100:
+                raise ValueError(f"the bias of token {token} must be between -100 and 100")
+        return value
+
     @field_validator("tool_choice")
     @classmethod
-    def _a_function_is_named(cls, value: Any) -> Any:
+    def _a_function_is_named(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is not None and info.data.get("tools") is None:
+            raise ValueError("'tool_choice' is only allowed when 'tools' are specified")
         if isinstance(value, dict) and value.get("type") == "function":
             function = value.get("function")
             if not isinstance(function, dict) or not isinstance(function.get("name"), str):
