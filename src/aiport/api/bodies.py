@@ -178,6 +178,8 @@ def _param_name(loc: tuple[int | str, ...]) -> str:
     parts: list[str] = []
     for item in loc:
         if isinstance(item, int):
+            if parts and parts[-1].endswith("[]"):  # a form list's item: `name[0]`, not `name[][0]`
+                parts[-1] = parts[-1][:-2]
             parts.append(f"[{item}]")
         elif ("[" in item and not item.endswith("[]")) or item in _UNION_MEMBERS:
             continue
