@@ -116,6 +116,15 @@ def test_bad_create_options_fail_cleanly(
     assert code == 1 and err.startswith("aiport: ") and "sk-aiport-" not in out
 
 
+def test_usage_until_before_since_is_one_error_line_and_exit_2(
+    tmp_path: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db_url = f"sqlite:///{tmp_path}/c.db"
+    code, out, err = cli(db_url, capsys, "usage", "--since", "1h", "--until", "2d")
+    assert (code, out) == (2, "")
+    assert err.startswith("aiport: ") and "`until`" in err and len(err.splitlines()) == 1
+
+
 def test_db_upgrade_reports_what_it_did(
     tmp_path: object, capsys: pytest.CaptureFixture[str]
 ) -> None:

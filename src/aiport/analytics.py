@@ -21,12 +21,23 @@ from aiport.store.usage_analytics import parse_by, usage_analytics
 FILTERS = ("key", "model", "provider")
 
 
-async def grouped_usage(db: Database, params: Mapping[str, str | None]) -> dict[str, Any]:
-    """The `/admin/usage` answer for `params`: `{object, by, since, until, data}`."""
-    by = parse_by(params.get("by"))
+def time_range(params: Mapping[str, str | None]) -> tuple[float | None, float]:
+    """`since` (None: all time) and `until` (default now); a range that ends before it
+    starts is refused rather than answered with nothing."""
     since_text, until_text = params.get("since"), params.get("until")
     since = parse_time(since_text, "since") if since_text else None
     until = parse_time(until_text, "until") if until_text else time.time()
+    if since is not None and until < since:
+        raise InvalidRequest(
+            "`until` is before `since`: no usage can lie between them.", param="until"
+        )
+    return since, until
+
+
+async def grouped_usage(db: Database, params: Mapping[str, str | None]) -> dict[str, Any]:
+    """The `/admin/usage` answer for `params`: `{object, by, since, until, data}`."""
+    by = parse_by(params.get("by"))
+    since, until = time_range(params)
     for name in FILTERS:
         value = params.get(name)
         if value is not None and len(value) > 200:

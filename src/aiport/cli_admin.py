@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from aiport import analytics
-from aiport.errors import APIError
+from aiport.errors import APIError, InvalidRequest
 from aiport.keyservice import KeyService
 from aiport.store.database import default_database_url, open_database
 from aiport.store.keys import KeyStore
@@ -142,6 +142,12 @@ def run_keys_revoke(args: Namespace, database_url: str, redis_url: str | None = 
 
 
 def run_usage(args: Namespace, database_url: str, redis_url: str | None = None) -> int:
+    try:
+        analytics.time_range(vars(args))  # flags that contradict each other: a usage error
+    except InvalidRequest as exc:
+        print(f"aiport: {exc.message}", file=sys.stderr)
+        return 2
+
     async def go(store: KeyStore) -> None:
         names = ("by", "since", "until", *analytics.FILTERS)
         params = {name: getattr(args, name) for name in names}
