@@ -111,11 +111,31 @@ def test_a_database_it_cannot_reach_stops_it_without_a_traceback(tmp_path: Path)
     assert "start-up failed" in done.stderr and "Traceback" not in done.stderr, done.stderr
 
 
-def test_serving_on_is_said_once_it_answers(tmp_path: Path) -> None:
+def _has_ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as sock:
+            sock.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    ("host", "url_host"),
+    [
+        ("127.0.0.1", "127.0.0.1"),
+        pytest.param(
+            "::1",
+            "[::1]",  # RFC 3986: an IPv6 literal in a URL is bracketed
+            marks=pytest.mark.skipif(not _has_ipv6_loopback(), reason="no IPv6 loopback here"),
+        ),
+    ],
+)
+def test_serving_on_is_said_once_it_answers(tmp_path: Path, host: str, url_host: str) -> None:
     (tmp_path / "aiport.yaml").write_text("local: {load: first_use}\n")
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "aiport", "serve", "--port", str(port)],
+        [sys.executable, "-m", "aiport", "serve", "--host", host, "--port", str(port)],
         env=_env(tmp_path) | {"PYTHONUNBUFFERED": "1"},
         cwd=tmp_path,
         stdout=subprocess.PIPE,
@@ -125,9 +145,10 @@ def test_serving_on_is_said_once_it_answers(tmp_path: Path) -> None:
     try:
         assert process.stdout is not None
         line = process.stdout.readline()
-        assert line == f"aiport: serving on http://127.0.0.1:{port}\n"
-        # No retry: the line comes after the listener is open.
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/live", timeout=10) as r:
+        assert line == f"aiport: serving on http://{url_host}:{port}\n"
+        # No retry: the line comes after the listener is open, and its address answers.
+        url = line.removeprefix("aiport: serving on ").strip()
+        with urllib.request.urlopen(f"{url}/health/live", timeout=10) as r:
             assert r.status == 200
     finally:
         process.terminate()

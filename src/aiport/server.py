@@ -101,7 +101,7 @@ def _listen(host: str, port: int, reuse_port: bool) -> list[socket.socket]:
             host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
         )
     except OSError as exc:
-        raise CannotListen(f"cannot listen on {host}:{port}: {_reason(exc)}") from None
+        raise CannotListen(f"cannot listen on {_url_host(host)}:{port}: {_reason(exc)}") from None
     sockets: list[socket.socket] = []
     try:
         for family, _, _, _, address in dict.fromkeys(addresses):
@@ -111,7 +111,7 @@ def _listen(host: str, port: int, reuse_port: bool) -> list[socket.socket]:
     except OSError as exc:
         for sock in sockets:
             sock.close()
-        raise CannotListen(f"cannot listen on {host}:{port}: {_reason(exc)}") from None
+        raise CannotListen(f"cannot listen on {_url_host(host)}:{port}: {_reason(exc)}") from None
     return sockets
 
 
@@ -126,7 +126,12 @@ def _announce(settings: Settings, port: int) -> None:
     if os.environ.get(WORKER_ENV) and os.environ.get(FIRST_WORKER_ENV) != "1":
         return
     workers = f" ({settings.workers} workers)" if settings.workers > 1 else ""
-    print(f"aiport: serving on http://{settings.host}:{port}{workers}", flush=True)
+    print(f"aiport: serving on http://{_url_host(settings.host)}:{port}{workers}", flush=True)
+
+
+def _url_host(host: str) -> str:
+    """The host as a URL spells it: an IPv6 literal in brackets (RFC 3986)."""
+    return f"[{host}]" if ":" in host else host
 
 
 class _Runner(web.AppRunner):
