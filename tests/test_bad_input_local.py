@@ -45,6 +45,11 @@ OPENAI_CASES = {
         CHAT | {"tools": [{"type": "function", "function": {"name": 7}}]},
         "tools[0].function.name",
     ),
+    "chat-tool-not-a-function": (  # was silently ignored: the model answered without it
+        "/v1/chat/completions",
+        CHAT | {"tools": [*TOOLS, {"type": "web_search"}]},
+        "tools[1].type",
+    ),
     "chat-tool-choice-function-not-an-object": (
         "/v1/chat/completions",
         CHAT | {"tools": TOOLS, "tool_choice": {"type": "function", "function": "f"}},

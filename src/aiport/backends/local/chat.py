@@ -181,6 +181,18 @@ def _tool_fields(req: ChatCompletionRequest, supports_tools: bool) -> JSON:
     return {"tools": req.tools} | {key: value for key, value in fields.items() if value is not None}
 
 
+def _check_tools(tools: Sequence[Mapping[str, Any]], model_id: str) -> None:
+    """Only function tools can be served here; another kind (`web_search`, `custom`...)
+    ignored would leave the caller believing the model had it."""
+    for i, tool in enumerate(tools):
+        if tool.get("type") != "function":
+            raise InvalidRequest(
+                f"The local model `{model_id}` supports function tools only, "
+                f"not `{tool.get('type')}`.",
+                param=f"tools[{i}].type",
+            )
+
+
 NOT_TEXT = frozenset({"image_url", "input_audio", "file"})
 
 
@@ -499,6 +511,7 @@ class LlamaChatBackend(LlamaCompletions, LocalEngine[LlamaEngine]):
         check_schemas(req.response_format, req.tools)
         self.check_output(req.n or 1, req.completion_limit)
         _check_messages(req.messages, self.model_id)
+        _check_tools(req.tools or [], self.model_id)
         engine = await self.loaded()
         tools = _tool_fields(req, engine.supports_tools)
         messages = [_template_input(message) for message in req.messages]
