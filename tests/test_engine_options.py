@@ -90,6 +90,8 @@ async def test_an_engine_whose_code_is_missing_is_reported_not_dropped() -> None
         assert "No module named 'aiport_no_such_module'" in services.failed["local-chat"]
         group = services.router.resolve("gpt-4o")  # still routed: answered with a 503
         assert "aiport_no_such_module" in (group.deployments[0].health.down or "")
+        # ... but not offered in /v1/models: a client picking from the list would get a 503
+        assert not {"mine", "gpt-4o"} & {model.id for model in services.router.listed()}
 
         async def never(*_: object) -> None:
             raise AssertionError("a down engine is not called")

@@ -202,7 +202,13 @@ class Router:
         return self._default
 
     def listed(self) -> list[ListedModel]:
-        return list(self._listed.values())
+        """The configured names to offer (`/models`): not one whose every deployment could
+        not start (down for the life of the process; using it still says why, 503)."""
+        return [
+            model
+            for name, model in self._listed.items()
+            if any(d.health.down is None for d in self._groups[name].deployments)
+        ]
 
     def groups(self) -> list[Group]:
         return [*self._groups.values(), *self._dynamic.values()]

@@ -136,7 +136,8 @@ class LocalEngine(Backend, Generic[ModelT]):
 
 class UnavailableEngine(Backend):
     """Stands in for an engine that could not even be built (its package is missing):
-    its models answer 503 and `/health` shows why, instead of the names vanishing."""
+    a request for its models answers 503 and `/health` shows why (`/models` no longer
+    offers them: `Router.listed`), instead of a 404 that hides the cause."""
 
     def __init__(self, model_id: str, reason: str) -> None:
         self.model_id = model_id
