@@ -27,7 +27,7 @@ def time_range(params: Mapping[str, str | None]) -> tuple[float | None, float]:
     since_text, until_text = params.get("since"), params.get("until")
     since = parse_time(since_text, "since") if since_text else None
     until = parse_time(until_text, "until") if until_text else time.time()
-    if since is not None and until < since:
+    if since is not None and until_text and until < since:  # (a future `since` alone: empty)
         raise InvalidRequest(
             "`until` is before `since`: no usage can lie between them.", param="until"
         )
