@@ -119,10 +119,14 @@ def _serve(args: argparse.Namespace) -> None:
     from aiport.server import CannotListen, run
 
     try:
-        code = run(settings, key)  # says "serving on" once it listens
+        code = run(settings, key, _say)  # "serving on" once it listens
     except CannotListen as exc:
         sys.exit(f"aiport: {exc}")
     sys.exit(code)
+
+
+def _say(line: str) -> None:
+    print(f"aiport: {line}", flush=True)
 
 
 def _models(args: argparse.Namespace) -> None:

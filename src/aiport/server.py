@@ -16,6 +16,7 @@ import logging
 import os
 import signal
 import socket
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -34,21 +35,22 @@ CLOSE_TIMEOUT = 5.0  # seconds for connections to close once drained
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
-def run(settings: Settings, master_key: str) -> int:
-    """Serve until stopped; the exit code (0 after a clean shutdown)."""
+def run(settings: Settings, master_key: str, announce: Callable[[str], None]) -> int:
+    """Serve until stopped; the exit code (0 after a clean shutdown). `announce` is given
+    "serving on <url>" once the port listens (the CLI prints it)."""
     if settings.workers > 1 and not os.environ.get(WORKER_ENV):
         for sock in _bind(settings):  # a port in use is said once, not by every worker
             sock.close()
         return supervise(settings, master_key)
     _use_uvloop()
-    return asyncio.run(serve(settings, master_key))
+    return asyncio.run(serve(settings, master_key, announce))
 
 
 class CannotListen(OSError):
     """The port cannot be bound (in use, no permission, no such address)."""
 
 
-async def serve(settings: Settings, master_key: str) -> int:
+async def serve(settings: Settings, master_key: str, announce: Callable[[str], None]) -> int:
     sockets = _bind(settings)
     app = create_app(settings, master_key)
     lifecycle = app[SERVICES].lifecycle
@@ -68,7 +70,7 @@ async def serve(settings: Settings, master_key: str) -> int:
     try:
         for sock in sockets:
             await web.SockSite(runner, sock).start()
-        _announce(settings, sockets[0].getsockname()[1])
+        _announce(settings, sockets[0].getsockname()[1], announce)
         await lifecycle.wait_for_stop()
         await lifecycle.drain(settings.shutdown_grace)
     finally:
@@ -121,12 +123,12 @@ def _reason(exc: OSError) -> str:
     return (exc.strerror or str(exc)).lower()
 
 
-def _announce(settings: Settings, port: int) -> None:
+def _announce(settings: Settings, port: int, announce: Callable[[str], None]) -> None:
     """Say where it serves, once listening; with workers, only the first one says it."""
     if os.environ.get(WORKER_ENV) and os.environ.get(FIRST_WORKER_ENV) != "1":
         return
     workers = f" ({settings.workers} workers)" if settings.workers > 1 else ""
-    print(f"aiport: serving on http://{_url_host(settings.host)}:{port}{workers}", flush=True)
+    announce(f"serving on http://{_url_host(settings.host)}:{port}{workers}")
 
 
 def _url_host(host: str) -> str:
